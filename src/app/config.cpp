@@ -1,0 +1,156 @@
+#include "app/config.hpp"
+
+#include <CLI/CLI.hpp>
+#include <cstdlib>
+#include <thread>
+
+namespace lss {
+namespace {
+
+#ifndef LSS_DEFAULT_WEB_DIR
+#define LSS_DEFAULT_WEB_DIR "web"
+#endif
+
+// Seed and AWS spellings that mean the same thing as a primary variable.
+struct Alias {
+  const char* alias;
+  const char* primary;
+};
+constexpr Alias kAliases[] = {
+    {"AWS_ACCESS_KEY_ID", "STORJ_SECRET_ACCESS_ID"},
+    {"AWS_SECRET_ACCESS_KEY", "STORJ_SECRET_ACCESS_KEY"},
+    {"AWS_REGION", "REGION"},
+    {"AWS_ENDPOINT_URL", "S3_ENDPOINT"},
+};
+
+void apply_aliases() {
+  for (const auto& a : kAliases) {
+    const char* v = std::getenv(a.alias);
+    if (v && !std::getenv(a.primary)) setenv(a.primary, v, 0);
+  }
+}
+
+bool parse_bool(const std::string& s, bool& out) {
+  if (s == "true" || s == "1" || s == "yes" || s == "on") return out = true, true;
+  if (s == "false" || s == "0" || s == "no" || s == "off") return out = false, true;
+  return false;
+}
+
+std::vector<std::string> split_list(const std::string& s) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start <= s.size()) {
+    size_t end = s.find(',', start);
+    if (end == std::string::npos) end = s.size();
+    std::string item = s.substr(start, end - start);
+    while (!item.empty() && item.front() == ' ') item.erase(0, 1);
+    while (!item.empty() && item.back() == ' ') item.pop_back();
+    if (!item.empty()) out.push_back(item);
+    start = end + 1;
+  }
+  return out;
+}
+
+}  // namespace
+
+ConfigOutcome load_config(int argc, const char* const* argv) {
+  ConfigOutcome out;
+  Config& c = out.config;
+  c.web_dir = LSS_DEFAULT_WEB_DIR;
+  c.media_workers = std::max(1u, std::thread::hardware_concurrency());
+  apply_aliases();
+
+  CLI::App app{"live-stream-server: WebRTC SFU with WHIP/WHEP, recording and clips.\n"
+               "Every option can also be set by the environment variable shown."};
+  app.get_formatter()->column_width(44);
+  std::string record_streams = "true", peer_secure = "false", public_ip;
+
+  auto opt = [&](const char* flag, auto& var, const char* env, const char* help) {
+    return app.add_option(flag, var, help)->envname(env)->capture_default_str();
+  };
+  opt("--listen-address", c.listen_address, "LISTEN_ADDRESS", "HTTP bind address");
+  opt("--port", c.port, "PORT", "HTTP port (WHIP, WHEP, API, web page)");
+  opt("--web-dir", c.web_dir, "WEB_DIR", "folder of the built-in web page");
+  opt("--udp-port", c.udp_port, "UDP_PORT", "first UDP media port (one per worker)")
+      ->check(CLI::Range(1, 65535));
+  opt("--media-workers", c.media_workers, "MEDIA_WORKERS", "media worker threads (default: cores)")
+      ->check(CLI::Range(1, 256));
+  opt("--public-ip", public_ip, "PUBLIC_IP",
+      "comma list of addresses put in ICE candidates (default: loopback + host addresses)");
+  opt("--consent-timeout", c.consent_timeout_s, "CONSENT_TIMEOUT",
+      "seconds without a valid ICE check before a peer is closed")
+      ->check(CLI::Range(1.0, 3600.0));
+  opt("--stream-key", c.stream_key, "STREAM_KEY",
+      "key required to publish (Bearer token / Socket.IO key); unset: loopback only");
+  opt("--data-dir", c.data_dir, "DATA_DIR", "folder for recordings, spool and catalog");
+  opt("--record-streams", record_streams, "RECORD_STREAMS", "record every stream (true/false)");
+  opt("--clip-size", c.clip_size_mb, "CLIP_SIZE", "start a new clip past this many MB (0: off)")
+      ->check(CLI::Range(0.0, 1e6));
+  opt("--clip-length", c.clip_length_s, "CLIP_LENGTH",
+      "start a new clip past this many seconds (0: off)")
+      ->check(CLI::Range(0.0, 1e7));
+  opt("--file-host", c.file_host, "FILE_HOST", "public URL prefix of stored clips");
+  opt("--region", c.region, "REGION", "S3 region (alias AWS_REGION)");
+  opt("--s3-access-id", c.s3_access_id, "STORJ_SECRET_ACCESS_ID",
+      "S3 access key id (alias AWS_ACCESS_KEY_ID)");
+  opt("--s3-secret", c.s3_secret, "STORJ_SECRET_ACCESS_KEY",
+      "S3 secret key (alias AWS_SECRET_ACCESS_KEY)");
+  opt("--s3-endpoint", c.s3_endpoint, "S3_ENDPOINT", "S3 endpoint URL (unset: local folder)");
+  opt("--s3-bucket", c.s3_bucket, "S3_BUCKET", "S3 bucket");
+  opt("--mongo-user", c.mongo_user, "MONGO_USER", "MongoDB user");
+  opt("--mongo-password", c.mongo_password, "MONGO_PASSWORD", "MongoDB password");
+  opt("--mongo-host", c.mongo_host, "MONGO_HOST", "MongoDB host");
+  opt("--mongo-url", c.mongo_url, "MONGO_URL", "MongoDB connection URL");
+  opt("--whitelist-key", c.whitelist_key, "WHITELIST_KEY",
+      "key used to ask for this host's IP to be whitelisted on MongoDB");
+  opt("--environment", c.environment, "ENVIRONMENT", "'dev' skips IP whitelisting");
+  opt("--database-url", c.database_url, "DATABASE_URL", "PostgreSQL URL for the catalog");
+  opt("--peer-host", c.peer_host, "PEER_HOST", "PeerJS server host (unset: PeerJS off)");
+  opt("--peer-port", c.peer_port, "PEER_PORT", "PeerJS server port")->check(CLI::Range(1, 65535));
+  opt("--peer-path", c.peer_path, "PEER_PATH", "PeerJS server path");
+  opt("--peer-key", c.peer_key, "PEER_KEY", "PeerJS API key");
+  opt("--peer-secure", peer_secure, "PEER_SECURE", "PeerJS over TLS (true/false)");
+  opt("--log-level", c.log_level, "LOG_LEVEL", "trace, debug, info, warn, error")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
+
+  auto fail = [&](std::string msg) {
+    out.kind = ConfigOutcome::Kind::kExitError;
+    out.exit_code = 2;
+    out.message = std::move(msg);
+    return out;
+  };
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    out.kind = ConfigOutcome::Kind::kExitOk;
+    out.message = app.help();
+    return out;
+  } catch (const CLI::ParseError& e) {
+    // Name the environment variable too: most deployments set those, not flags.
+    std::string msg = e.what();
+    for (const CLI::Option* o : app.get_options()) {
+      const std::string env = o->get_envname();
+      if (!env.empty() && msg.find(o->get_name()) != std::string::npos) {
+        msg = "invalid " + env + " (" + o->get_name() + "): " + msg;
+        break;
+      }
+    }
+    return fail(msg + "\nRun with --help for the list of settings.");
+  }
+
+  if (!parse_bool(record_streams, c.record_streams))
+    return fail("invalid RECORD_STREAMS: expected true or false, got '" + record_streams + "'");
+  if (!parse_bool(peer_secure, c.peer_secure))
+    return fail("invalid PEER_SECURE: expected true or false, got '" + peer_secure + "'");
+  c.public_ips = split_list(public_ip);
+  for (const auto& ip : c.public_ips) {
+    if (ip.find_first_not_of("0123456789abcdefABCDEF:.") != std::string::npos)
+      return fail("invalid PUBLIC_IP: '" + ip + "' is not an IP address");
+  }
+  if (int(c.udp_port) + int(c.media_workers) - 1 > 65535)
+    return fail("invalid UDP_PORT: UDP_PORT + MEDIA_WORKERS - 1 exceeds 65535");
+  return out;
+}
+
+}  // namespace lss

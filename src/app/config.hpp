@@ -1,0 +1,67 @@
+#pragma once
+// Server configuration: every seed environment variable keeps its name and
+// meaning, new ones get clear names, and each has a command-line flag.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "common/result.hpp"
+
+namespace lss {
+
+struct Config {
+  // HTTP front end
+  std::string listen_address = "0.0.0.0";
+  uint16_t port = 8080;  // PORT (seed)
+  std::string web_dir;   // WEB_DIR; default: the web/ folder of the source tree
+
+  // Media
+  uint16_t udp_port = 40000;            // UDP_PORT: first media port (one per worker)
+  unsigned media_workers = 1;           // MEDIA_WORKERS
+  std::vector<std::string> public_ips;  // PUBLIC_IP: comma list; default loopback + host addrs
+  double consent_timeout_s = 15;        // CONSENT_TIMEOUT
+
+  // Security
+  std::string stream_key;  // STREAM_KEY (seed)
+
+  // Storage / recording (seed names; used by the recording issue)
+  std::string data_dir = "./data";  // DATA_DIR
+  bool record_streams = true;       // RECORD_STREAMS (seed: lowercase boolean)
+  double clip_size_mb = 0;          // CLIP_SIZE (seed)
+  double clip_length_s = 0;         // CLIP_LENGTH (seed)
+  std::string file_host;            // FILE_HOST (seed)
+  std::string region;               // REGION (seed)
+  std::string s3_access_id;         // STORJ_SECRET_ACCESS_ID (seed) / AWS_ACCESS_KEY_ID
+  std::string s3_secret;            // STORJ_SECRET_ACCESS_KEY (seed) / AWS_SECRET_ACCESS_KEY
+  std::string s3_endpoint;          // S3_ENDPOINT
+  std::string s3_bucket;            // S3_BUCKET
+
+  // Catalog (seed MongoDB variables; DATABASE_URL for PostgreSQL)
+  std::string mongo_user, mongo_password, mongo_host, mongo_url;
+  std::string whitelist_key;  // WHITELIST_KEY (seed)
+  std::string environment;    // ENVIRONMENT (seed): "dev" skips IP whitelisting
+  std::string database_url;   // DATABASE_URL
+
+  // PeerJS (seed PEER_HOST/PEER_PORT; the rest default as the `peer` package)
+  std::string peer_host;
+  uint16_t peer_port = 9000;
+  std::string peer_path = "/";
+  std::string peer_key = "peerjs";
+  bool peer_secure = false;
+
+  std::string log_level = "info";  // LOG_LEVEL
+};
+
+struct ConfigOutcome {
+  enum class Kind { kRun, kExitOk, kExitError } kind = Kind::kRun;
+  int exit_code = 0;
+  std::string message;  // help text or the error naming the variable
+  Config config;
+};
+
+// Reads flags and the environment (flags win). `--help` yields kExitOk with
+// the help text; a bad value yields kExitError (exit code 2) with a message
+// naming the variable and what it expected.
+ConfigOutcome load_config(int argc, const char* const* argv);
+
+}  // namespace lss

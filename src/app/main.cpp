@@ -1,0 +1,24 @@
+// live-stream-server entry point: configuration, logging, signals, then the
+// ServerApp runs until SIGINT/SIGTERM.
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+
+#include "app/config.hpp"
+#include "app/server_app.hpp"
+
+int main(int argc, char** argv) {
+  auto outcome = lss::load_config(argc, argv);
+  if (outcome.kind == lss::ConfigOutcome::Kind::kExitOk) {
+    std::fputs(outcome.message.c_str(), stdout);
+    return 0;
+  }
+  if (outcome.kind == lss::ConfigOutcome::Kind::kExitError) {
+    std::fprintf(stderr, "live-stream-server: %s\n", outcome.message.c_str());
+    return outcome.exit_code;
+  }
+  spdlog::set_level(spdlog::level::from_str(outcome.config.log_level));
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ [%t] %v");
+  lss::ServerApp app(std::move(outcome.config));
+  return app.run();
+}

@@ -1,0 +1,45 @@
+#pragma once
+// A UDP/IP endpoint as plain bytes, so protocol layers (STUN's
+// XOR-MAPPED-ADDRESS, peer demultiplexing) need no socket library.
+#include <array>
+#include <cstdint>
+#include <cstring>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace lss {
+
+struct SocketAddress {
+  enum class Family : uint8_t { kIPv4 = 4, kIPv6 = 6 };
+  Family family = Family::kIPv4;
+  std::array<uint8_t, 16> ip{};  // IPv4 uses the first 4 bytes, network order
+  uint16_t port = 0;             // host order
+
+  static SocketAddress ipv4(uint32_t host_order_ip, uint16_t port);
+  // "1.2.3.4" or "::1" (no brackets, no port); nullopt when not a literal.
+  static std::optional<SocketAddress> parse(std::string_view ip, uint16_t port);
+
+  bool is_ipv4() const { return family == Family::kIPv4; }
+  bool is_loopback() const;
+  std::string ip_string() const;
+  std::string to_string() const;  // "1.2.3.4:5" or "[::1]:5"
+
+  friend bool operator==(const SocketAddress& a, const SocketAddress& b) {
+    const size_t n = a.is_ipv4() ? 4 : 16;
+    return a.family == b.family && a.port == b.port && std::memcmp(a.ip.data(), b.ip.data(), n) == 0;
+  }
+};
+
+struct SocketAddressHash {
+  size_t operator()(const SocketAddress& a) const noexcept {
+    uint64_t h = 1469598103934665603ull;
+    const size_t n = a.is_ipv4() ? 4 : 16;
+    for (size_t i = 0; i < n; ++i) h = (h ^ a.ip[i]) * 1099511628211ull;
+    h = (h ^ a.port) * 1099511628211ull;
+    return size_t(h);
+  }
+};
+
+}  // namespace lss

@@ -1,0 +1,160 @@
+#include "http/http_server.hpp"
+
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <spdlog/spdlog.h>
+
+namespace lss::http {
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+SocketAddress to_socket_address(const tcp::endpoint& ep) {
+  SocketAddress a;
+  a.port = ep.port();
+  auto ip = ep.address();
+  if (ip.is_v6() && ip.to_v6().is_v4_mapped()) ip = asio::ip::make_address_v4(asio::ip::v4_mapped, ip.to_v6());
+  if (ip.is_v4()) {
+    auto b = ip.to_v4().to_bytes();
+    std::copy(b.begin(), b.end(), a.ip.begin());
+    a.family = SocketAddress::Family::kIPv4;
+  } else {
+    auto b = ip.to_v6().to_bytes();
+    std::copy(b.begin(), b.end(), a.ip.begin());
+    a.family = SocketAddress::Family::kIPv6;
+  }
+  return a;
+}
+
+// One HTTP/1.1 connection: read a request, dispatch, write the response,
+// repeat while keep-alive. Only one request is in flight at a time.
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket socket, const Router& router, const ServerLimits& limits)
+      : stream_(std::move(socket)), router_(router), limits_(limits) {
+    boost::system::error_code ec;
+    auto ep = stream_.socket().remote_endpoint(ec);
+    if (!ec) ctx_.remote = to_socket_address(ep);
+  }
+
+  void start() { read(); }
+
+ private:
+  void read() {
+    parser_.emplace();
+    parser_->body_limit(limits_.max_body_bytes);
+    parser_->header_limit(static_cast<uint32_t>(limits_.max_header_bytes));
+    stream_.expires_after(limits_.idle_timeout);
+    bhttp::async_read(stream_, buffer_, *parser_,
+                      [self = shared_from_this()](beast::error_code ec, size_t) { self->on_read(ec); });
+  }
+
+  void on_read(beast::error_code ec) {
+    if (ec == bhttp::error::end_of_stream || ec == beast::error::timeout ||
+        ec == asio::error::operation_aborted || ec == asio::error::connection_reset) {
+      return close();
+    }
+    if (ec == bhttp::error::body_limit) {
+      spdlog::info("http {}: body over {} bytes rejected", ctx_.remote.to_string(),
+                   limits_.max_body_bytes);
+      Request req;
+      req.version(11);
+      auto res = make_response(req, Status::payload_too_large, "request body too large\n");
+      res.keep_alive(false);
+      return write(std::move(res));
+    }
+    if (ec) {
+      spdlog::info("http {}: bad request: {}", ctx_.remote.to_string(), ec.message());
+      Request req;
+      req.version(11);
+      auto res = make_response(req, ec == bhttp::error::header_limit
+                                        ? Status::request_header_fields_too_large
+                                        : Status::bad_request,
+                               "malformed HTTP request: " + ec.message() + "\n");
+      res.keep_alive(false);
+      return write(std::move(res));
+    }
+    request_ = parser_->release();
+    auto self = shared_from_this();
+    auto executor = stream_.get_executor();
+    // The responder may run on another thread: hop back to this connection's
+    // executor before touching the stream.
+    Responder respond = [self, executor](Response res) {
+      asio::post(executor, [self, res = std::move(res)]() mutable { self->write(std::move(res)); });
+    };
+    try {
+      router_.dispatch(request_, ctx_, std::move(respond));
+    } catch (const std::exception& e) {
+      spdlog::error("http handler for {} threw: {}", std::string(request_.target()), e.what());
+      write(make_response(request_, Status::internal_server_error, "internal error\n"));
+    }
+  }
+
+  void write(Response res) {
+    auto sp = std::make_shared<Response>(std::move(res));
+    const bool close_after = !sp->keep_alive();
+    stream_.expires_after(limits_.idle_timeout);
+    bhttp::async_write(stream_, *sp,
+                       [self = shared_from_this(), sp, close_after](beast::error_code ec, size_t) {
+                         if (ec || close_after) return self->close();
+                         self->read();
+                       });
+  }
+
+  void close() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+  }
+
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  const Router& router_;
+  const ServerLimits& limits_;
+  RequestContext ctx_;
+  std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  Request request_;
+};
+
+}  // namespace
+
+HttpServer::HttpServer(asio::io_context& io, const Router& router, ServerLimits limits)
+    : io_(io), router_(router), limits_(limits), acceptor_(io) {}
+
+HttpServer::~HttpServer() { stop(); }
+
+lss::Status HttpServer::listen(const std::string& address, uint16_t port) {
+  boost::system::error_code ec;
+  auto addr = asio::ip::make_address(address, ec);
+  if (ec) return make_error("invalid listen address '" + address + "'");
+  tcp::endpoint ep(addr, port);
+  acceptor_.open(ep.protocol(), ec);
+  if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor_.bind(ep, ec);
+  if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) return make_error("cannot listen on " + address + ":" + std::to_string(port) + ": " + ec.message());
+  accept();
+  return {};
+}
+
+uint16_t HttpServer::local_port() const {
+  boost::system::error_code ec;
+  return acceptor_.local_endpoint(ec).port();
+}
+
+void HttpServer::stop() {
+  boost::system::error_code ec;
+  acceptor_.close(ec);
+}
+
+void HttpServer::accept() {
+  acceptor_.async_accept(asio::make_strand(io_), [this](beast::error_code ec, tcp::socket socket) {
+    if (ec == asio::error::operation_aborted) return;
+    if (!ec) std::make_shared<Session>(std::move(socket), router_, limits_)->start();
+    if (acceptor_.is_open()) accept();
+  });
+}
+
+}  // namespace lss::http

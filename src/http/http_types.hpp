@@ -1,0 +1,32 @@
+#pragma once
+// Request/response types shared by the HTTP server and the front ends.
+#include <boost/beast/http.hpp>
+#include <functional>
+#include <string>
+
+#include "common/socket_address.hpp"
+
+namespace lss::http {
+
+namespace bhttp = boost::beast::http;
+using Request = bhttp::request<bhttp::string_body>;
+using Response = bhttp::response<bhttp::string_body>;
+using Status = bhttp::status;
+using Verb = bhttp::verb;
+
+struct RequestContext {
+  SocketAddress remote;
+};
+
+// Handlers answer through a Responder, possibly later and from another
+// thread (e.g. once a media worker has created the peer); it is safe to call
+// from any thread, exactly once.
+using Responder = std::function<void(Response)>;
+using Handler = std::function<void(const Request&, const RequestContext&, Responder)>;
+
+// A response with a plain-text (or given type) body and the request's version
+// and keep-alive carried over.
+Response make_response(const Request& req, Status status, std::string body = {},
+                       std::string content_type = "text/plain; charset=utf-8");
+
+}  // namespace lss::http
