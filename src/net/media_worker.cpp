@@ -1,0 +1,156 @@
+#include "net/media_worker.hpp"
+
+#include <netinet/in.h>
+#include <spdlog/spdlog.h>
+#include <sys/socket.h>
+
+#include <boost/asio/post.hpp>
+#include <cstring>
+
+namespace lss::net {
+namespace asio = boost::asio;
+using udp = asio::ip::udp;
+
+namespace {
+
+SocketAddress from_sockaddr(const sockaddr_storage& ss) {
+  SocketAddress a;
+  if (ss.ss_family == AF_INET) {
+    const auto& s4 = reinterpret_cast<const sockaddr_in&>(ss);
+    std::memcpy(a.ip.data(), &s4.sin_addr, 4);
+    a.port = ntohs(s4.sin_port);
+    a.family = SocketAddress::Family::kIPv4;
+  } else {
+    const auto& s6 = reinterpret_cast<const sockaddr_in6&>(ss);
+    static constexpr uint8_t kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    const auto* b = reinterpret_cast<const uint8_t*>(&s6.sin6_addr);
+    if (std::memcmp(b, kMapped, 12) == 0) {  // v4-mapped: present as IPv4
+      std::memcpy(a.ip.data(), b + 12, 4);
+      a.family = SocketAddress::Family::kIPv4;
+    } else {
+      std::memcpy(a.ip.data(), b, 16);
+      a.family = SocketAddress::Family::kIPv6;
+    }
+    a.port = ntohs(s6.sin6_port);
+  }
+  return a;
+}
+
+socklen_t to_sockaddr(const SocketAddress& a, sockaddr_in6& out) {
+  // The socket is dual-stack IPv6, so IPv4 peers are addressed as v4-mapped.
+  std::memset(&out, 0, sizeof out);
+  out.sin6_family = AF_INET6;
+  out.sin6_port = htons(a.port);
+  auto* b = reinterpret_cast<uint8_t*>(&out.sin6_addr);
+  if (a.is_ipv4()) {
+    b[10] = b[11] = 0xff;
+    std::memcpy(b + 12, a.ip.data(), 4);
+  } else {
+    std::memcpy(b, a.ip.data(), 16);
+  }
+  return sizeof out;
+}
+
+}  // namespace
+
+MediaWorker::MediaWorker(unsigned index, uint16_t port)
+    : index_(index), port_(port), socket_(io_), tick_timer_(io_),
+      buffers_(kBatch * kMaxDatagram) {}
+
+MediaWorker::~MediaWorker() { stop(); }
+
+lss::Status MediaWorker::open() {
+  boost::system::error_code ec;
+  socket_.open(udp::v6(), ec);
+  if (!ec) socket_.set_option(asio::ip::v6_only(false), ec);
+  if (!ec) socket_.set_option(asio::socket_base::receive_buffer_size(4 << 20), ec);
+  if (!ec) socket_.set_option(asio::socket_base::send_buffer_size(4 << 20), ec);
+  if (!ec) socket_.bind(udp::endpoint(udp::v6(), port_), ec);
+  if (!ec) socket_.non_blocking(true, ec);
+  if (ec) {
+    return make_error("cannot bind UDP port " + std::to_string(port_) + ": " + ec.message());
+  }
+  port_ = socket_.local_endpoint(ec).port();
+  return {};
+}
+
+void MediaWorker::set_handlers(DatagramHandler on_datagram, TickHandler on_tick, Duration tick) {
+  on_datagram_ = std::move(on_datagram);
+  on_tick_ = std::move(on_tick);
+  tick_interval_ = tick;
+}
+
+void MediaWorker::start() {
+  wait_readable();
+  if (on_tick_) schedule_tick();
+  thread_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), ("media-" + std::to_string(index_)).c_str());
+    io_.run();
+  });
+}
+
+void MediaWorker::stop() {
+  if (!thread_.joinable()) return;
+  io_.stop();
+  thread_.join();
+}
+
+void MediaWorker::wait_readable() {
+  socket_.async_wait(udp::socket::wait_read, [this](const boost::system::error_code& ec) {
+    if (ec) return;
+    drain();
+    wait_readable();
+  });
+}
+
+void MediaWorker::drain() {
+  mmsghdr msgs[kBatch];
+  iovec iovs[kBatch];
+  sockaddr_storage addrs[kBatch];
+  // Bounded: a flood cannot starve timers and posted work forever.
+  for (int round = 0; round < 8; ++round) {
+    for (size_t i = 0; i < kBatch; ++i) {
+      iovs[i] = {buffers_.data() + i * kMaxDatagram, kMaxDatagram};
+      std::memset(&msgs[i].msg_hdr, 0, sizeof msgs[i].msg_hdr);
+      msgs[i].msg_hdr.msg_iov = &iovs[i];
+      msgs[i].msg_hdr.msg_iovlen = 1;
+      msgs[i].msg_hdr.msg_name = &addrs[i];
+      msgs[i].msg_hdr.msg_namelen = sizeof addrs[i];
+    }
+    const int n = recvmmsg(socket_.native_handle(), msgs, kBatch, MSG_DONTWAIT, nullptr);
+    if (n <= 0) return;
+    const Timestamp now = Clock::now();
+    for (int i = 0; i < n; ++i) {
+      if (msgs[i].msg_hdr.msg_flags & MSG_TRUNC) continue;  // larger than any valid packet
+      const size_t len = msgs[i].msg_len;
+      counters_.datagrams_in++;
+      counters_.bytes_in += len;
+      if (on_datagram_) on_datagram_(buffers_.data() + i * kMaxDatagram, len, from_sockaddr(addrs[i]), now);
+    }
+    if (n < int(kBatch)) return;
+  }
+}
+
+void MediaWorker::send(ByteSpan data, const SocketAddress& to) {
+  sockaddr_in6 sa;
+  const socklen_t len = to_sockaddr(to, sa);
+  const ssize_t n = ::sendto(socket_.native_handle(), data.data(), data.size(), MSG_DONTWAIT,
+                             reinterpret_cast<sockaddr*>(&sa), len);
+  if (n < 0) {
+    counters_.send_errors++;
+  } else {
+    counters_.datagrams_out++;
+    counters_.bytes_out += data.size();
+  }
+}
+
+void MediaWorker::schedule_tick() {
+  tick_timer_.expires_after(tick_interval_);
+  tick_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (ec) return;
+    on_tick_(Clock::now());
+    schedule_tick();
+  });
+}
+
+}  // namespace lss::net

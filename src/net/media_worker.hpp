@@ -1,0 +1,74 @@
+#pragma once
+// One media worker: a thread with its own asio::io_context and UDP socket.
+// Datagrams are drained in batches with recvmmsg once the socket is readable,
+// and handed to the worker's packet handler; sends go out directly (UDP send
+// on a non-blocking socket never waits). Everything a peer does happens on
+// its worker's thread, so per-packet paths take no locks.
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/udp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <functional>
+#include <thread>
+#include <vector>
+
+#include "common/bytes.hpp"
+#include "common/result.hpp"
+#include "common/socket_address.hpp"
+#include "common/time.hpp"
+
+namespace lss::net {
+
+class MediaWorker {
+ public:
+  // Called on the worker thread for each datagram; `data` is writable (SRTP
+  // decrypts in place) and valid until the call returns.
+  using DatagramHandler =
+      std::function<void(uint8_t* data, size_t size, const SocketAddress& from, Timestamp now)>;
+  using TickHandler = std::function<void(Timestamp now)>;
+
+  static constexpr size_t kMaxDatagram = 2048;
+  static constexpr size_t kBatch = 32;
+
+  MediaWorker(unsigned index, uint16_t port);
+  ~MediaWorker();
+  MediaWorker(const MediaWorker&) = delete;
+  MediaWorker& operator=(const MediaWorker&) = delete;
+
+  // Binds the dual-stack UDP socket on `port` (all addresses).
+  lss::Status open();
+  void set_handlers(DatagramHandler on_datagram, TickHandler on_tick, Duration tick_interval);
+  void start();  // starts the thread
+  void stop();   // stops and joins
+
+  unsigned index() const { return index_; }
+  uint16_t port() const { return port_; }
+  boost::asio::io_context& io() { return io_; }
+  bool on_worker_thread() const { return std::this_thread::get_id() == thread_.get_id(); }
+
+  // Worker thread only.
+  void send(ByteSpan data, const SocketAddress& to);
+
+  struct Counters {
+    uint64_t datagrams_in = 0, bytes_in = 0, datagrams_out = 0, bytes_out = 0, send_errors = 0;
+  };
+  const Counters& counters() const { return counters_; }
+
+ private:
+  void wait_readable();
+  void drain();
+  void schedule_tick();
+
+  unsigned index_;
+  uint16_t port_;
+  boost::asio::io_context io_;
+  boost::asio::ip::udp::socket socket_;
+  boost::asio::steady_timer tick_timer_;
+  DatagramHandler on_datagram_;
+  TickHandler on_tick_;
+  Duration tick_interval_{};
+  std::thread thread_;
+  std::vector<uint8_t> buffers_;  // kBatch * kMaxDatagram, allocated once
+  Counters counters_;
+};
+
+}  // namespace lss::net
