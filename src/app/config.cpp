@@ -60,8 +60,9 @@ ConfigOutcome load_config(int argc, const char* const* argv) {
   c.media_workers = std::max(1u, std::thread::hardware_concurrency());
   apply_aliases();
 
-  CLI::App app{"live-stream-server: WebRTC SFU with WHIP/WHEP, recording and clips.\n"
-               "Every option can also be set by the environment variable shown."};
+  CLI::App app{
+      "live-stream-server: WebRTC SFU with WHIP/WHEP, recording and clips.\n"
+      "Every option can also be set by the environment variable shown."};
   app.get_formatter()->column_width(44);
   std::string record_streams = "true", peer_secure = "false", public_ip;
 

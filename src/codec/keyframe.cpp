@@ -20,21 +20,31 @@ VideoCodec video_codec_from_name(std::string_view name) {
 
 const char* video_codec_name(VideoCodec codec) {
   switch (codec) {
-    case VideoCodec::kVP8: return "VP8";
-    case VideoCodec::kVP9: return "VP9";
-    case VideoCodec::kH264: return "H264";
-    case VideoCodec::kAV1: return "AV1";
-    default: return "unknown";
+    case VideoCodec::kVP8:
+      return "VP8";
+    case VideoCodec::kVP9:
+      return "VP9";
+    case VideoCodec::kH264:
+      return "H264";
+    case VideoCodec::kAV1:
+      return "AV1";
+    default:
+      return "unknown";
   }
 }
 
 bool is_keyframe_start(VideoCodec codec, ByteSpan payload) {
   switch (codec) {
-    case VideoCodec::kVP8: return vp8_is_keyframe_start(payload);
-    case VideoCodec::kVP9: return vp9_is_keyframe_start(payload);
-    case VideoCodec::kH264: return h264_is_keyframe_start(payload);
-    case VideoCodec::kAV1: return av1_is_keyframe_start(payload);
-    default: return false;
+    case VideoCodec::kVP8:
+      return vp8_is_keyframe_start(payload);
+    case VideoCodec::kVP9:
+      return vp9_is_keyframe_start(payload);
+    case VideoCodec::kH264:
+      return h264_is_keyframe_start(payload);
+    case VideoCodec::kAV1:
+      return av1_is_keyframe_start(payload);
+    default:
+      return false;
   }
 }
 
@@ -53,8 +63,8 @@ bool vp8_is_keyframe_start(ByteSpan p) {
       if (i >= p.size()) return false;
       i += (p[i] & 0x80) ? 2 : 1;
     }
-    if (xb & 0x40) ++i;           // L: TL0PICIDX
-    if (xb & 0x30) ++i;           // T or K: TID/Y/KEYIDX
+    if (xb & 0x40) ++i;  // L: TL0PICIDX
+    if (xb & 0x30) ++i;  // T or K: TID/Y/KEYIDX
   }
   if (i >= p.size()) return false;
   // VP8 payload header: bit 0 of the first byte is the inverse key frame flag.

@@ -15,8 +15,12 @@ using Bytes = std::vector<uint8_t>;
 using ByteSpan = std::span<const uint8_t>;
 using MutableByteSpan = std::span<uint8_t>;
 
-inline uint16_t load_be16(const uint8_t* p) { return uint16_t(p[0] << 8 | p[1]); }
-inline uint32_t load_be24(const uint8_t* p) { return uint32_t(p[0]) << 16 | p[1] << 8 | p[2]; }
+inline uint16_t load_be16(const uint8_t* p) {
+  return uint16_t(p[0] << 8 | p[1]);
+}
+inline uint32_t load_be24(const uint8_t* p) {
+  return uint32_t(p[0]) << 16 | p[1] << 8 | p[2];
+}
 inline uint32_t load_be32(const uint8_t* p) {
   return uint32_t(p[0]) << 24 | uint32_t(p[1]) << 16 | uint32_t(p[2]) << 8 | p[3];
 }
@@ -91,10 +95,18 @@ class ByteWriter {
  public:
   explicit ByteWriter(Bytes& out) : out_(out) {}
   void u8(uint8_t v) { out_.push_back(v); }
-  void u16(uint16_t v) { grow(2, [&](uint8_t* p) { store_be16(p, v); }); }
-  void u24(uint32_t v) { grow(3, [&](uint8_t* p) { store_be24(p, v); }); }
-  void u32(uint32_t v) { grow(4, [&](uint8_t* p) { store_be32(p, v); }); }
-  void u64(uint64_t v) { grow(8, [&](uint8_t* p) { store_be64(p, v); }); }
+  void u16(uint16_t v) {
+    grow(2, [&](uint8_t* p) { store_be16(p, v); });
+  }
+  void u24(uint32_t v) {
+    grow(3, [&](uint8_t* p) { store_be24(p, v); });
+  }
+  void u32(uint32_t v) {
+    grow(4, [&](uint8_t* p) { store_be32(p, v); });
+  }
+  void u64(uint64_t v) {
+    grow(8, [&](uint8_t* p) { store_be64(p, v); });
+  }
   void bytes(ByteSpan b) { out_.insert(out_.end(), b.begin(), b.end()); }
   void bytes(std::string_view s) { out_.insert(out_.end(), s.begin(), s.end()); }
   void zeros(size_t n) { out_.insert(out_.end(), n, 0); }

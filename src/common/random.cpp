@@ -43,8 +43,7 @@ std::string random_string(size_t length, std::string_view alphabet) {
 }
 
 std::string random_ice_chars(size_t length) {
-  return random_string(length,
-                       "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/");
+  return random_string(length, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/");
 }
 
 std::string random_hex(size_t bytes) {

@@ -28,7 +28,8 @@ struct SocketAddress {
 
   friend bool operator==(const SocketAddress& a, const SocketAddress& b) {
     const size_t n = a.is_ipv4() ? 4 : 16;
-    return a.family == b.family && a.port == b.port && std::memcmp(a.ip.data(), b.ip.data(), n) == 0;
+    return a.family == b.family && a.port == b.port &&
+           std::memcmp(a.ip.data(), b.ip.data(), n) == 0;
   }
 };
 

@@ -1,11 +1,11 @@
 #pragma once
 // Precompiled header for everything that touches Boost.Asio/Beast: these
 // headers dominate compile time, so they are parsed once per build.
-#include <utility>  // Boost 1.74 awaitable.hpp uses std::exchange without it (GCC 12)
+#include <spdlog/spdlog.h>
 
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
 #include <nlohmann/json.hpp>
-#include <spdlog/spdlog.h>
+#include <utility>  // Boost 1.74 awaitable.hpp uses std::exchange without it (GCC 12)

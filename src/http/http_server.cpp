@@ -1,9 +1,10 @@
 #include "http/http_server.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <spdlog/spdlog.h>
 
 namespace lss::http {
 namespace asio = boost::asio;
@@ -16,7 +17,8 @@ SocketAddress to_socket_address(const tcp::endpoint& ep) {
   SocketAddress a;
   a.port = ep.port();
   auto ip = ep.address();
-  if (ip.is_v6() && ip.to_v6().is_v4_mapped()) ip = asio::ip::make_address_v4(asio::ip::v4_mapped, ip.to_v6());
+  if (ip.is_v6() && ip.to_v6().is_v4_mapped())
+    ip = asio::ip::make_address_v4(asio::ip::v4_mapped, ip.to_v6());
   if (ip.is_v4()) {
     auto b = ip.to_v4().to_bytes();
     std::copy(b.begin(), b.end(), a.ip.begin());
@@ -48,8 +50,9 @@ class Session : public std::enable_shared_from_this<Session> {
     parser_->body_limit(limits_.max_body_bytes);
     parser_->header_limit(static_cast<uint32_t>(limits_.max_header_bytes));
     stream_.expires_after(limits_.idle_timeout);
-    bhttp::async_read(stream_, buffer_, *parser_,
-                      [self = shared_from_this()](beast::error_code ec, size_t) { self->on_read(ec); });
+    bhttp::async_read(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, size_t) { self->on_read(ec); });
   }
 
   void on_read(beast::error_code ec) {
@@ -70,10 +73,11 @@ class Session : public std::enable_shared_from_this<Session> {
       spdlog::info("http {}: bad request: {}", ctx_.remote.to_string(), ec.message());
       Request req;
       req.version(11);
-      auto res = make_response(req, ec == bhttp::error::header_limit
-                                        ? Status::request_header_fields_too_large
-                                        : Status::bad_request,
-                               "malformed HTTP request: " + ec.message() + "\n");
+      auto res =
+          make_response(req,
+                        ec == bhttp::error::header_limit ? Status::request_header_fields_too_large
+                                                         : Status::bad_request,
+                        "malformed HTTP request: " + ec.message() + "\n");
       res.keep_alive(false);
       return write(std::move(res));
     }
@@ -123,7 +127,9 @@ class Session : public std::enable_shared_from_this<Session> {
 HttpServer::HttpServer(asio::io_context& io, const Router& router, ServerLimits limits)
     : io_(io), router_(router), limits_(limits), acceptor_(io) {}
 
-HttpServer::~HttpServer() { stop(); }
+HttpServer::~HttpServer() {
+  stop();
+}
 
 lss::Status HttpServer::listen(const std::string& address, uint16_t port) {
   boost::system::error_code ec;
@@ -134,7 +140,9 @@ lss::Status HttpServer::listen(const std::string& address, uint16_t port) {
   if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
   if (!ec) acceptor_.bind(ep, ec);
   if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) return make_error("cannot listen on " + address + ":" + std::to_string(port) + ": " + ec.message());
+  if (ec)
+    return make_error("cannot listen on " + address + ":" + std::to_string(port) + ": " +
+                      ec.message());
   accept();
   return {};
 }

@@ -18,8 +18,9 @@ Response make_response(const Request& req, Status status, std::string body,
 
 void Router::add(std::string prefix, Handler handler) {
   routes_.push_back({std::move(prefix), std::move(handler)});
-  std::stable_sort(routes_.begin(), routes_.end(),
-                   [](const Route& a, const Route& b) { return a.prefix.size() > b.prefix.size(); });
+  std::stable_sort(routes_.begin(), routes_.end(), [](const Route& a, const Route& b) {
+    return a.prefix.size() > b.prefix.size();
+  });
 }
 
 void Router::dispatch(const Request& req, const RequestContext& ctx, Responder respond) const {

@@ -54,10 +54,11 @@ socklen_t to_sockaddr(const SocketAddress& a, sockaddr_in6& out) {
 }  // namespace
 
 MediaWorker::MediaWorker(unsigned index, uint16_t port)
-    : index_(index), port_(port), socket_(io_), tick_timer_(io_),
-      buffers_(kBatch * kMaxDatagram) {}
+    : index_(index), port_(port), socket_(io_), tick_timer_(io_), buffers_(kBatch * kMaxDatagram) {}
 
-MediaWorker::~MediaWorker() { stop(); }
+MediaWorker::~MediaWorker() {
+  stop();
+}
 
 lss::Status MediaWorker::open() {
   boost::system::error_code ec;
@@ -125,7 +126,8 @@ void MediaWorker::drain() {
       const size_t len = msgs[i].msg_len;
       counters_.datagrams_in++;
       counters_.bytes_in += len;
-      if (on_datagram_) on_datagram_(buffers_.data() + i * kMaxDatagram, len, from_sockaddr(addrs[i]), now);
+      if (on_datagram_)
+        on_datagram_(buffers_.data() + i * kMaxDatagram, len, from_sockaddr(addrs[i]), now);
     }
     if (n < int(kBatch)) return;
   }

@@ -22,7 +22,8 @@ TEST(PublishAuth, KeyRequiredWhenConfigured) {
 }
 
 TEST(PublishAuth, LoopbackOnlyWithoutKey) {
-  EXPECT_EQ(authorize_publish("", "", *SocketAddress::parse("127.0.0.1", 1)), AuthDecision::kAllowed);
+  EXPECT_EQ(authorize_publish("", "", *SocketAddress::parse("127.0.0.1", 1)),
+            AuthDecision::kAllowed);
   EXPECT_EQ(authorize_publish("", "", *SocketAddress::parse("::1", 1)), AuthDecision::kAllowed);
   EXPECT_EQ(authorize_publish("", "x", *SocketAddress::parse("198.51.100.1", 1)),
             AuthDecision::kLoopbackOnly);

@@ -1,0 +1,300 @@
+#include "dtls/dtls_transport.hpp"
+
+#include <openssl/bio.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
+#include <cctype>
+#include <cstring>
+#include <mutex>
+
+namespace lss {
+
+namespace {
+constexpr int kMtu = 1200;
+constexpr size_t kMaxOutgoing = 64;  // datagrams queued before the caller drains them
+
+// A write-only datagram BIO: each BIO_write becomes one outgoing datagram.
+BIO_METHOD* datagram_bio_method() {
+  static BIO_METHOD* method = [] {
+    BIO_METHOD* m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "lss-dtls-out");
+    BIO_meth_set_write(m, [](BIO* b, const char* data, int len) -> int {
+      auto* t = static_cast<DtlsTransport*>(BIO_get_data(b));
+      if (len <= 0) return 0;
+      t->push_outgoing(reinterpret_cast<const uint8_t*>(data), size_t(len));
+      return len;
+    });
+    BIO_meth_set_ctrl(m, [](BIO*, int cmd, long, void*) -> long {
+      switch (cmd) {
+        case BIO_CTRL_FLUSH:
+          return 1;
+        case BIO_CTRL_DGRAM_QUERY_MTU:
+          return kMtu;
+        case BIO_CTRL_DGRAM_GET_MTU_OVERHEAD:
+          return 28;  // IPv4 + UDP
+        case BIO_CTRL_WPENDING:
+        case BIO_CTRL_PENDING:
+          return 0;
+        default:
+          return 0;
+      }
+    });
+    BIO_meth_set_create(m, [](BIO* b) -> int {
+      BIO_set_init(b, 1);
+      return 1;
+    });
+    return m;
+  }();
+  return method;
+}
+
+std::string openssl_errors() {
+  std::string out;
+  while (unsigned long e = ERR_get_error()) {
+    char buf[256];
+    ERR_error_string_n(e, buf, sizeof buf);
+    if (!out.empty()) out += "; ";
+    out += buf;
+  }
+  return out;
+}
+
+bool equal_ignore_case(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (std::toupper(static_cast<unsigned char>(a[i])) !=
+        std::toupper(static_cast<unsigned char>(b[i])))
+      return false;
+  }
+  return true;
+}
+}  // namespace
+
+bool looks_like_dtls(ByteSpan d) {
+  return d.size() >= 13 && d[0] >= 20 && d[0] <= 63;
+}
+
+Result<std::vector<DtlsRecordView>> split_dtls_records(ByteSpan d) {
+  std::vector<DtlsRecordView> out;
+  ByteReader r(d);
+  while (!r.empty()) {
+    DtlsRecordView v;
+    v.content_type = r.u8();
+    v.version = r.u16();
+    v.epoch = r.u16();
+    v.sequence = uint64_t(r.u16()) << 32 | r.u32();
+    const uint16_t len = r.u16();
+    v.fragment = r.bytes(len);
+    if (!r.ok()) return make_error("truncated DTLS record");
+    if (v.content_type < 20 || v.content_type > 63) return make_error("bad DTLS content type");
+    if ((v.version >> 8) != 0xFE) return make_error("not a DTLS version");
+    out.push_back(v);
+    if (out.size() > 32) return make_error("too many DTLS records in one datagram");
+  }
+  if (out.empty()) return make_error("empty DTLS datagram");
+  return out;
+}
+
+DtlsTransport::DtlsTransport(std::shared_ptr<DtlsCertificate> cert, Role role,
+                             std::string remote_fp_alg, std::string remote_fp,
+                             std::string srtp_profiles)
+    : cert_(std::move(cert)),
+      role_(role),
+      remote_fp_alg_(std::move(remote_fp_alg)),
+      remote_fp_(std::move(remote_fp)) {
+  ctx_ = SSL_CTX_new(DTLS_method());
+  if (!ctx_) {
+    fail("SSL_CTX_new failed: " + openssl_errors());
+    return;
+  }
+  SSL_CTX_set_min_proto_version(ctx_, DTLS1_2_VERSION);
+  SSL_CTX_set_max_proto_version(ctx_, DTLS1_2_VERSION);
+  if (SSL_CTX_use_certificate(ctx_, cert_->x509()) != 1 ||
+      SSL_CTX_use_PrivateKey(ctx_, cert_->key()) != 1) {
+    {
+      fail("cannot use the DTLS certificate: " + openssl_errors());
+      return;
+    }
+  }
+  // Self-signed on both sides: accept here, check the SDP fingerprint after.
+  SSL_CTX_set_verify(ctx_, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT,
+                     [](int, X509_STORE_CTX*) { return 1; });
+  SSL_CTX_set_cipher_list(ctx_, "DEFAULT:!NULL:!aNULL:!SHA256:!SHA384:!aECDH:!AESGCM+AES256:!aPSK");
+  // Returns 0 on success (sic).
+  if (SSL_CTX_set_tlsext_use_srtp(ctx_, srtp_profiles.c_str()) != 0) {
+    {
+      fail("bad SRTP profile list: " + openssl_errors());
+      return;
+    }
+  }
+  SSL_CTX_set_read_ahead(ctx_, 1);
+  ssl_ = SSL_new(ctx_);
+  if (!ssl_) {
+    fail("SSL_new failed: " + openssl_errors());
+    return;
+  }
+  BIO* rbio = BIO_new(BIO_s_mem());
+  BIO_set_mem_eof_return(rbio, -1);
+  BIO* wbio = BIO_new(datagram_bio_method());
+  BIO_set_data(wbio, this);
+  SSL_set_bio(ssl_, rbio, wbio);
+  SSL_set_options(ssl_, SSL_OP_NO_QUERY_MTU);
+  SSL_set_mtu(ssl_, kMtu);
+  DTLS_set_link_mtu(ssl_, kMtu);
+  if (role_ == Role::kClient) {
+    SSL_set_connect_state(ssl_);
+  } else {
+    SSL_set_accept_state(ssl_);
+  }
+}
+
+DtlsTransport::~DtlsTransport() {
+  if (ssl_) SSL_free(ssl_);
+  if (ctx_) SSL_CTX_free(ctx_);
+}
+
+void DtlsTransport::push_outgoing(const uint8_t* data, size_t size) {
+  if (outgoing_.size() < kMaxOutgoing) outgoing_.emplace_back(data, data + size);
+}
+
+std::vector<Bytes> DtlsTransport::take_outgoing() {
+  return std::exchange(outgoing_, {});
+}
+std::vector<Bytes> DtlsTransport::take_received_application_data() {
+  return std::exchange(received_, {});
+}
+
+void DtlsTransport::fail(std::string why) {
+  state_ = State::kFailed;
+  error_ = std::move(why);
+  ERR_clear_error();
+}
+
+void DtlsTransport::start(Timestamp) {
+  if (state_ != State::kNew) return;
+  state_ = State::kConnecting;
+  if (role_ == Role::kClient) advance();
+}
+
+void DtlsTransport::advance() {
+  const int r = SSL_do_handshake(ssl_);
+  if (r == 1) return on_handshake_done();
+  const int err = SSL_get_error(ssl_, r);
+  if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) return;
+  fail("DTLS handshake failed: " + openssl_errors());
+}
+
+void DtlsTransport::handle_datagram(ByteSpan data, Timestamp) {
+  if (state_ == State::kFailed || state_ == State::kClosed || !ssl_) return;
+  if (!split_dtls_records(data).ok()) return;  // not DTLS: ignore, do not fail the peer
+  if (state_ == State::kNew) state_ = State::kConnecting;
+  BIO_write(SSL_get_rbio(ssl_), data.data(), int(data.size()));
+  if (state_ == State::kConnecting) {
+    advance();
+    if (state_ != State::kConnected) {
+      BIO_reset(SSL_get_rbio(ssl_));  // drop anything OpenSSL did not consume
+      return;
+    }
+  }
+  read_application_data();
+}
+
+void DtlsTransport::read_application_data() {
+  uint8_t buf[4096];
+  for (int i = 0; i < 64; ++i) {
+    const int n = SSL_read(ssl_, buf, sizeof buf);
+    if (n > 0) {
+      received_.emplace_back(buf, buf + n);
+      continue;
+    }
+    const int err = SSL_get_error(ssl_, n);
+    if (err == SSL_ERROR_ZERO_RETURN) {
+      state_ = State::kClosed;  // close_notify from the peer
+    } else if (err != SSL_ERROR_WANT_READ && err != SSL_ERROR_WANT_WRITE) {
+      fail("DTLS read failed: " + openssl_errors());
+    }
+    break;
+  }
+  BIO_reset(SSL_get_rbio(ssl_));
+}
+
+void DtlsTransport::on_handshake_done() {
+  X509* peer = SSL_get1_peer_certificate(ssl_);
+  if (!peer) return fail("peer sent no certificate");
+  auto fp = certificate_fingerprint(peer, remote_fp_alg_);
+  X509_free(peer);
+  if (!fp.ok()) return fail(fp.error().message);
+  if (!equal_ignore_case(fp.value(), remote_fp_)) {
+    return fail("peer certificate does not match the SDP fingerprint");
+  }
+  const SRTP_PROTECTION_PROFILE* p = SSL_get_selected_srtp_profile(ssl_);
+  if (!p) return fail("no SRTP profile negotiated");
+  SrtpProfile profile;
+  switch (p->id) {
+    case SRTP_AES128_CM_SHA1_80:
+      profile = SrtpProfile::kAes128CmSha1_80;
+      break;
+    case SRTP_AES128_CM_SHA1_32:
+      profile = SrtpProfile::kAes128CmSha1_32;
+      break;
+    case SRTP_AEAD_AES_128_GCM:
+      profile = SrtpProfile::kAeadAes128Gcm;
+      break;
+    case SRTP_AEAD_AES_256_GCM:
+      profile = SrtpProfile::kAeadAes256Gcm;
+      break;
+    default:
+      return fail("unsupported SRTP profile");
+  }
+  const size_t k = srtp_key_length(profile), s = srtp_salt_length(profile);
+  Bytes m(2 * (k + s));
+  static constexpr char kLabel[] = "EXTRACTOR-dtls_srtp";
+  if (SSL_export_keying_material(ssl_, m.data(), m.size(), kLabel, sizeof kLabel - 1, nullptr, 0,
+                                 0) != 1) {
+    return fail("SRTP key export failed");
+  }
+  // RFC 5764 §4.2: client key | server key | client salt | server salt.
+  auto part = [&](size_t off, size_t n) {
+    return Bytes(m.begin() + ptrdiff_t(off), m.begin() + ptrdiff_t(off + n));
+  };
+  Bytes client = part(0, k), server = part(k, k);
+  Bytes client_salt = part(2 * k, s), server_salt = part(2 * k + s, s);
+  client.insert(client.end(), client_salt.begin(), client_salt.end());
+  server.insert(server.end(), server_salt.begin(), server_salt.end());
+  SrtpKeyMaterial km{profile, {}, {}};
+  km.local_master = role_ == Role::kClient ? client : server;
+  km.remote_master = role_ == Role::kClient ? server : client;
+  keys_ = std::move(km);
+  state_ = State::kConnected;
+}
+
+std::optional<Timestamp> DtlsTransport::next_timeout(Timestamp now) const {
+  if (!ssl_ || state_ != State::kConnecting) return std::nullopt;
+  timeval tv{};
+  if (DTLSv1_get_timeout(ssl_, &tv) != 1) return std::nullopt;
+  return now + std::chrono::seconds(tv.tv_sec) + std::chrono::microseconds(tv.tv_usec);
+}
+
+void DtlsTransport::handle_timeout(Timestamp) {
+  if (!ssl_ || state_ != State::kConnecting) return;
+  if (DTLSv1_handle_timeout(ssl_) < 0) fail("DTLS handshake timed out");
+}
+
+lss::Status DtlsTransport::send_application_data(ByteSpan data) {
+  if (state_ != State::kConnected) return make_error("DTLS not connected");
+  if (SSL_write(ssl_, data.data(), int(data.size())) <= 0) {
+    return make_error("DTLS write failed: " + openssl_errors());
+  }
+  return {};
+}
+
+void DtlsTransport::close() {
+  if (ssl_ && (state_ == State::kConnected || state_ == State::kConnecting)) {
+    SSL_shutdown(ssl_);
+    ERR_clear_error();
+  }
+  if (state_ != State::kFailed) state_ = State::kClosed;
+}
+
+}  // namespace lss

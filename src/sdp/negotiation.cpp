@@ -1,0 +1,450 @@
+#include "sdp/negotiation.hpp"
+
+#include <algorithm>
+#include <cctype>
+
+#include "common/random.hpp"
+
+namespace lss::sdp {
+
+namespace {
+
+constexpr const char* kUriMid = "urn:ietf:params:rtp-hdrext:sdes:mid";
+constexpr const char* kUriAbsSendTime =
+    "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time";
+constexpr const char* kUriTwcc =
+    "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01";
+constexpr const char* kUriRid = "urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id";
+constexpr const char* kUriRepairedRid = "urn:ietf:params:rtp-hdrext:sdes:repaired-rtp-stream-id";
+constexpr const char* kUriAudioLevel = "urn:ietf:params:rtp-hdrext:ssrc-audio-level";
+
+bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i)
+    if (std::tolower(static_cast<unsigned char>(a[i])) !=
+        std::tolower(static_cast<unsigned char>(b[i])))
+      return false;
+  return true;
+}
+
+NegotiationError bad(int status, std::string reason) {
+  return NegotiationError{status, std::move(reason)};
+}
+
+// Canonical codec name for the codecs the SFU forwards and records.
+std::optional<std::string> supported_codec(const RtpMap& m, bool video) {
+  if (!video) {
+    if (iequals(m.encoding, "opus") && m.clock_rate == 48000) return "opus";
+    return std::nullopt;
+  }
+  if (m.clock_rate != 90000) return std::nullopt;
+  for (const char* c : {"VP8", "VP9", "H264", "AV1"}) {
+    if (iequals(m.encoding, c)) return std::string(c);
+  }
+  return std::nullopt;
+}
+
+bool h264_mode1(std::string_view fmtp) {
+  auto p = parse_fmtp(fmtp);
+  auto it = p.find("packetization-mode");
+  return it != p.end() && it->second == "1";
+}
+
+std::optional<uint8_t> rtx_for(const MediaSection& m, uint8_t pt) {
+  for (const auto& r : m.rtpmaps()) {
+    if (!iequals(r.encoding, "rtx")) continue;
+    auto f = parse_fmtp(m.fmtp(r.payload_type));
+    if (f.count("apt") && f["apt"] == std::to_string(pt)) return r.payload_type;
+  }
+  return std::nullopt;
+}
+
+// Payload types of the m-line in offer order (the offerer's preference).
+std::vector<uint8_t> format_order(const MediaSection& m) {
+  std::vector<uint8_t> out;
+  for (const auto& f : m.formats) {
+    int v = 0;
+    for (char c : f) {
+      if (!std::isdigit(static_cast<unsigned char>(c))) {
+        v = -1;
+        break;
+      }
+      v = v * 10 + (c - '0');
+      if (v > 127) {
+        v = -1;
+        break;
+      }
+    }
+    if (v >= 0 && !f.empty()) out.push_back(uint8_t(v));
+  }
+  return out;
+}
+
+std::optional<CodecParams> pick_codec(const MediaSection& m, bool video) {
+  for (uint8_t pt : format_order(m)) {
+    auto map = m.rtpmap(pt);
+    if (!map) continue;
+    auto name = supported_codec(*map, video);
+    if (!name) continue;
+    const std::string fmtp = m.fmtp(pt);
+    if (*name == "H264" && !h264_mode1(fmtp)) continue;
+    CodecParams c;
+    c.payload_type = pt;
+    c.name = *name;
+    c.clock_rate = map->clock_rate;
+    c.channels = map->channels;
+    c.fmtp = fmtp;
+    c.rtcp_fbs = m.rtcp_fbs(pt);
+    if (video) c.rtx_payload_type = rtx_for(m, pt);
+    return c;
+  }
+  return std::nullopt;
+}
+
+std::vector<std::string> filter_fbs(const std::vector<std::string>& offered, bool video, bool twcc,
+                                    bool remb) {
+  std::vector<std::string> out;
+  for (const auto& fb : offered) {
+    const bool keep = video ? (fb == "nack" || fb == "nack pli" || fb == "ccm fir" ||
+                               (remb && fb == "goog-remb") || (twcc && fb == "transport-cc"))
+                            : (twcc && fb == "transport-cc");
+    if (keep && std::find(out.begin(), out.end(), fb) == out.end()) out.push_back(fb);
+  }
+  return out;
+}
+
+Result<RemoteTransport, NegotiationError> remote_transport(const SessionDescription& offer,
+                                                           const MediaSection& m) {
+  RemoteTransport r;
+  auto ufrag = offer.transport_attribute(m, "ice-ufrag");
+  auto pwd = offer.transport_attribute(m, "ice-pwd");
+  if (!ufrag || ufrag->empty() || !pwd || pwd->empty()) {
+    return bad(400, "offer has no a=ice-ufrag / a=ice-pwd");
+  }
+  auto fp = offer.fingerprint(m);
+  if (!fp) return bad(400, "offer has no a=fingerprint");
+  r.ice_ufrag = *ufrag;
+  r.ice_pwd = *pwd;
+  r.fingerprint_algorithm = fp->algorithm;
+  r.fingerprint_value = fp->value;
+  const std::string setup = offer.transport_attribute(m, "setup").value_or("actpass");
+  if (setup == "passive") {
+    r.our_role = DtlsRole::kClient;
+  } else if (setup == "actpass" || setup == "active") {
+    r.our_role = DtlsRole::kServer;
+  } else {
+    return bad(400, "offer has an invalid a=setup:" + setup);
+  }
+  return r;
+}
+
+std::string session_header(const std::vector<std::string>& bundle, bool with_msid_semantic,
+                           const std::string& stream_id) {
+  std::string s =
+      "v=0\r\no=- " + std::to_string(random_u64() >> 2) + " 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n";
+  if (!bundle.empty()) {
+    s += "a=group:BUNDLE";
+    for (const auto& mid : bundle) s += " " + mid;
+    s += "\r\n";
+  }
+  s += "a=ice-lite\r\n";
+  if (with_msid_semantic) s += "a=msid-semantic: WMS " + stream_id + "\r\n";
+  return s;
+}
+
+std::string transport_lines(const LocalTransport& local, DtlsRole role) {
+  std::string s = "c=IN IP4 0.0.0.0\r\n";
+  s += "a=ice-ufrag:" + local.ice_ufrag + "\r\n";
+  s += "a=ice-pwd:" + local.ice_pwd + "\r\n";
+  s += "a=ice-options:ice2\r\n";
+  s += "a=fingerprint:sha-256 " + local.fingerprint_sha256 + "\r\n";
+  s += std::string("a=setup:") + (role == DtlsRole::kClient ? "active" : "passive") + "\r\n";
+  int foundation = 1;
+  for (const auto& [ip, port] : local.candidates) {
+    const bool v6 = ip.find(':') != std::string::npos;
+    // Host type preference 126, local preference falling with list order.
+    const uint32_t prio = (126u << 24) | (uint32_t(65535 - foundation) << 8) | 255u;
+    s += "a=candidate:" + std::to_string(foundation++) + " 1 udp " + std::to_string(prio) + " " +
+         ip + " " + std::to_string(port) + " typ host" + (v6 ? "" : "") + "\r\n";
+  }
+  s += "a=end-of-candidates\r\n";
+  s += "a=rtcp-mux\r\n";
+  return s;
+}
+
+std::string rejected_section(const MediaSection& m) {
+  std::string s = "m=" + m.media + " 0 " + m.proto;
+  if (m.formats.empty()) {
+    s += " 0";
+  } else {
+    for (const auto& f : m.formats) s += " " + f;
+  }
+  s += "\r\nc=IN IP4 0.0.0.0\r\n";
+  if (m.has_attribute("mid")) s += "a=mid:" + m.mid() + "\r\n";
+  s += "a=inactive\r\n";
+  return s;
+}
+
+std::string codec_lines(const CodecParams& c, const std::vector<std::string>& fbs,
+                        std::optional<uint8_t> rtx) {
+  const std::string pt = std::to_string(c.payload_type);
+  std::string s = "a=rtpmap:" + pt + " " + (c.name == "opus" ? "opus" : c.name) + "/" +
+                  std::to_string(c.clock_rate);
+  if (c.channels) s += "/" + std::to_string(c.channels);
+  s += "\r\n";
+  if (!c.fmtp.empty()) s += "a=fmtp:" + pt + " " + c.fmtp + "\r\n";
+  for (const auto& fb : fbs) s += "a=rtcp-fb:" + pt + " " + fb + "\r\n";
+  if (rtx) {
+    s += "a=rtpmap:" + std::to_string(*rtx) + " rtx/90000\r\n";
+    s += "a=fmtp:" + std::to_string(*rtx) + " apt=" + pt + "\r\n";
+  }
+  return s;
+}
+
+bool is_av(const MediaSection& m) {
+  return m.media == "audio" || m.media == "video";
+}
+
+}  // namespace
+
+bool h264_compatible(std::string_view fmtp_a, std::string_view fmtp_b) {
+  auto a = parse_fmtp(fmtp_a), b = parse_fmtp(fmtp_b);
+  auto mode = [](std::map<std::string, std::string>& f) {
+    return f.count("packetization-mode") ? f["packetization-mode"] : "0";
+  };
+  if (mode(a) != mode(b)) return false;
+  // Profile family from profile_idc and constraint flags (RFC 6184 8.1).
+  auto family = [](std::map<std::string, std::string>& f) -> std::string {
+    std::string pli = f.count("profile-level-id") ? f["profile-level-id"] : "42000a";
+    if (pli.size() != 6) return "?";
+    const unsigned idc = unsigned(std::stoul(pli.substr(0, 2), nullptr, 16));
+    const unsigned iop = unsigned(std::stoul(pli.substr(2, 2), nullptr, 16));
+    if ((idc == 0x42 && (iop & 0x40)) || (idc == 0x4d && (iop & 0x80)) ||
+        (idc == 0x58 && (iop & 0xc0) == 0xc0))
+      return "baseline";  // constrained baseline decodes as baseline
+    if (idc == 0x42) return "baseline";
+    return std::to_string(idc) + ((idc == 0x64 && (iop & 0x0c) == 0x0c) ? "c" : "");
+  };
+  try {
+    return family(a) == family(b);
+  } catch (...) {
+    return false;  // non-hex profile-level-id
+  }
+}
+
+Result<PublishAnswer, NegotiationError> answer_publish(const SessionDescription& offer,
+                                                       const LocalTransport& local,
+                                                       const PublishOptions& options) {
+  PublishAnswer out;
+  std::vector<bool> accepted(offer.media.size(), false);
+  std::vector<CodecParams> codecs(offer.media.size());
+  bool have_audio = false, have_video = false;
+  for (size_t i = 0; i < offer.media.size(); ++i) {
+    const MediaSection& m = offer.media[i];
+    if (!is_av(m) || m.port == 0) continue;
+    const std::string dir = m.direction();
+    if (dir != "sendonly" && dir != "sendrecv") continue;
+    const bool video = m.media == "video";
+    if ((video && have_video) || (!video && have_audio)) {
+      return bad(
+          406, std::string("only one ") + (video ? "video" : "audio") + " track can be published");
+    }
+    auto codec = pick_codec(m, video);
+    if (!codec) {
+      return bad(
+          406, video ? "no supported video codec offered (VP8, VP9, H264 packetization-mode=1, AV1)"
+                     : "no supported audio codec offered (Opus)");
+    }
+    if (!m.has_attribute("rtcp-mux")) return bad(400, "rtcp-mux is required");
+    if (!m.has_attribute("mid")) return bad(400, "media sections need a=mid (BUNDLE)");
+    (video ? have_video : have_audio) = true;
+    accepted[i] = true;
+    codecs[i] = *codec;
+  }
+  if (!have_audio && !have_video) return bad(400, "the offer has no audio or video to publish");
+
+  std::vector<std::string> bundle;
+  std::optional<RemoteTransport> remote;
+  for (size_t i = 0; i < offer.media.size(); ++i) {
+    if (!accepted[i]) continue;
+    bundle.push_back(offer.media[i].mid());
+    if (!remote) {
+      auto r = remote_transport(offer, offer.media[i]);
+      if (!r.ok()) return r.error();
+      remote = r.value();
+    }
+  }
+  out.remote = *remote;
+
+  std::string sdp = session_header(bundle, false, "");
+  for (size_t i = 0; i < offer.media.size(); ++i) {
+    const MediaSection& m = offer.media[i];
+    if (!accepted[i]) {
+      sdp += rejected_section(m);
+      continue;
+    }
+    const bool video = m.media == "video";
+    CodecParams& c = codecs[i];
+    NegotiatedTrack t;
+    t.mid = m.mid();
+    t.kind = video ? NegotiatedTrack::kVideo : NegotiatedTrack::kAudio;
+    for (const auto& e : m.extmaps()) {
+      const bool keep = e.uri == kUriMid || e.uri == kUriAbsSendTime || e.uri == kUriRid ||
+                        e.uri == kUriRepairedRid || (!video && e.uri == kUriAudioLevel) ||
+                        (options.transport_cc && e.uri == kUriTwcc);
+      if (keep) t.extensions.push_back({e.id, e.uri});
+    }
+    const bool twcc = std::any_of(t.extensions.begin(), t.extensions.end(),
+                                  [](const ExtensionMap& e) { return e.uri == kUriTwcc; });
+    c.rtcp_fbs = filter_fbs(c.rtcp_fbs, video, twcc, true);
+    // Publisher SSRCs: primary from FID group when present, else the first a=ssrc.
+    for (const auto& g : m.ssrc_groups("FID")) {
+      if (g.size() == 2) {
+        t.ssrcs.push_back(g[0]);
+        t.rtx_ssrc = g[1];
+        break;
+      }
+    }
+    if (t.ssrcs.empty()) {
+      for (const auto& s : m.ssrcs()) {
+        if (std::find(t.ssrcs.begin(), t.ssrcs.end(), s.ssrc) == t.ssrcs.end())
+          t.ssrcs.push_back(s.ssrc);
+      }
+      if (t.ssrcs.size() > 1) t.ssrcs.resize(1);  // extra SSRCs without FID: not RTX we know of
+    }
+    std::string pts = std::to_string(c.payload_type);
+    if (c.rtx_payload_type) pts += " " + std::to_string(*c.rtx_payload_type);
+    sdp += "m=" + m.media + " 9 UDP/TLS/RTP/SAVPF " + pts + "\r\n";
+    sdp += transport_lines(local, out.remote.our_role);
+    sdp += "a=mid:" + t.mid + "\r\n";
+    if (m.has_attribute("rtcp-rsize")) sdp += "a=rtcp-rsize\r\n";
+    for (const auto& e : t.extensions)
+      sdp += "a=extmap:" + std::to_string(e.id) + " " + e.uri + "\r\n";
+    sdp += "a=recvonly\r\n";
+    sdp += codec_lines(c, c.rtcp_fbs, c.rtx_payload_type);
+    t.codec = c;
+    out.tracks.push_back(std::move(t));
+  }
+  out.sdp = std::move(sdp);
+  return out;
+}
+
+Result<SubscribeAnswer, NegotiationError> answer_subscribe(
+    const SessionDescription& offer, const LocalTransport& local,
+    const std::vector<NegotiatedTrack>& published, const SubscribeOptions& options) {
+  SubscribeAnswer out;
+  struct Plan {
+    const NegotiatedTrack* track = nullptr;
+    CodecParams codec;
+  };
+  std::vector<Plan> plan(offer.media.size());
+  std::vector<bool> used(published.size(), false);
+  std::string mismatch;
+  for (size_t i = 0; i < offer.media.size(); ++i) {
+    const MediaSection& m = offer.media[i];
+    if (!is_av(m) || m.port == 0) continue;
+    const std::string dir = m.direction();
+    if (dir != "recvonly" && dir != "sendrecv") continue;
+    const bool video = m.media == "video";
+    for (size_t k = 0; k < published.size(); ++k) {
+      const NegotiatedTrack& t = published[k];
+      if (used[k] || (t.kind == NegotiatedTrack::kVideo) != video) continue;
+      // The viewer's payload type for the publisher's codec.
+      std::optional<CodecParams> match;
+      for (uint8_t pt : format_order(m)) {
+        auto map = m.rtpmap(pt);
+        if (!map || !supported_codec(*map, video) || *supported_codec(*map, video) != t.codec.name)
+          continue;
+        const std::string fmtp = m.fmtp(pt);
+        if (t.codec.name == "H264" && !h264_compatible(t.codec.fmtp, fmtp)) continue;
+        if (t.codec.name == "VP9") {
+          auto a = parse_fmtp(t.codec.fmtp), b = parse_fmtp(fmtp);
+          if (a["profile-id"] != b["profile-id"] &&
+              !(a["profile-id"].empty() && b["profile-id"] == "0") &&
+              !(b["profile-id"].empty() && a["profile-id"] == "0"))
+            continue;
+        }
+        CodecParams c;
+        c.payload_type = pt;
+        c.name = t.codec.name;
+        c.clock_rate = map->clock_rate;
+        c.channels = map->channels;
+        c.fmtp = fmtp;
+        c.rtcp_fbs = filter_fbs(m.rtcp_fbs(pt), video, false, true);
+        match = c;
+        break;
+      }
+      if (!match) {
+        mismatch = "viewer cannot receive " + t.codec.name + " (the stream's " +
+                   (video ? "video" : "audio") + " codec)";
+        break;
+      }
+      if (!m.has_attribute("rtcp-mux")) return bad(400, "rtcp-mux is required");
+      if (!m.has_attribute("mid")) return bad(400, "media sections need a=mid (BUNDLE)");
+      used[k] = true;
+      plan[i] = Plan{&t, *match};
+      break;
+    }
+    if (!mismatch.empty()) return bad(406, mismatch);
+  }
+  std::vector<std::string> bundle;
+  std::optional<RemoteTransport> remote;
+  for (size_t i = 0; i < offer.media.size(); ++i) {
+    if (!plan[i].track) continue;
+    bundle.push_back(offer.media[i].mid());
+    if (!remote) {
+      auto r = remote_transport(offer, offer.media[i]);
+      if (!r.ok()) return r.error();
+      remote = r.value();
+    }
+  }
+  if (!remote)
+    return bad(406, "the offer has no audio or video section that can receive this stream");
+  out.remote = *remote;
+
+  std::string sdp = session_header(bundle, true, options.stream_id);
+  for (size_t i = 0; i < offer.media.size(); ++i) {
+    const MediaSection& m = offer.media[i];
+    const Plan& p = plan[i];
+    if (!p.track) {
+      sdp += rejected_section(m);
+      continue;
+    }
+    const bool video = m.media == "video";
+    SubscribedTrack st;
+    st.published_mid = p.track->mid;
+    st.mid = m.mid();
+    st.kind = p.track->kind;
+    st.payload_type = p.codec.payload_type;
+    st.ssrc = video ? options.video_ssrc : options.audio_ssrc;
+    // Forward only extensions whose meaning survives the SFU: the MID and RID
+    // values are the publisher's, so they are dropped (viewers demultiplex
+    // by the SSRCs announced below).
+    std::string extmaps;
+    for (const auto& ve : m.extmaps()) {
+      const bool keep = ve.uri == kUriAbsSendTime || (!video && ve.uri == kUriAudioLevel);
+      if (!keep) continue;
+      for (const auto& pe : p.track->extensions) {
+        if (pe.uri == ve.uri) st.extension_map[pe.id] = ve.id;
+      }
+      extmaps += "a=extmap:" + std::to_string(ve.id) + " " + ve.uri + "\r\n";
+    }
+    const std::string track_id = std::string(video ? "video-" : "audio-") + options.stream_id;
+    sdp += "m=" + m.media + " 9 UDP/TLS/RTP/SAVPF " + std::to_string(p.codec.payload_type) + "\r\n";
+    sdp += transport_lines(local, out.remote.our_role);
+    sdp += "a=mid:" + st.mid + "\r\n";
+    if (m.has_attribute("rtcp-rsize")) sdp += "a=rtcp-rsize\r\n";
+    sdp += extmaps;
+    sdp += "a=sendonly\r\n";
+    sdp += "a=msid:" + options.stream_id + " " + track_id + "\r\n";
+    sdp += codec_lines(p.codec, p.codec.rtcp_fbs, std::nullopt);
+    sdp += "a=ssrc:" + std::to_string(st.ssrc) + " cname:" + options.cname + "\r\n";
+    sdp += "a=ssrc:" + std::to_string(st.ssrc) + " msid:" + options.stream_id + " " + track_id +
+           "\r\n";
+    out.tracks.push_back(st);
+  }
+  out.sdp = std::move(sdp);
+  return out;
+}
+
+}  // namespace lss::sdp

@@ -1,0 +1,204 @@
+#include "sfu/engine.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "common/random.hpp"
+#include "stun/stun_message.hpp"
+
+namespace lss::sfu {
+
+namespace {
+constexpr const char* kTwccUri =
+    "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01";
+
+PublishedTrack make_track(const sdp::NegotiatedTrack& n) {
+  PublishedTrack t;
+  t.negotiated = n;
+  t.video = n.kind == sdp::NegotiatedTrack::kVideo;
+  if (t.video) t.video_codec = codec::video_codec_from_name(n.codec.name);
+  t.ssrc = n.ssrcs.empty() ? 0 : n.ssrcs.front();
+  t.rtx_ssrc = n.rtx_ssrc.value_or(0);
+  t.out_ssrc = random_u32() | 1;  // never 0: 0 means "unknown" elsewhere
+  for (const auto& e : n.extensions) {
+    if (e.uri == kTwccUri) t.twcc_ext_id = e.id;
+  }
+  return t;
+}
+}  // namespace
+
+Engine::Engine(std::shared_ptr<DtlsCertificate> cert, SendFn send, EngineOptions options)
+    : cert_(std::move(cert)), send_(std::move(send)), options_(std::move(options)) {}
+
+Engine::~Engine() {
+  shutdown();
+}
+
+sdp::LocalTransport Engine::new_local_transport() const {
+  sdp::LocalTransport local;
+  local.ice_ufrag = random_ice_chars(8);
+  local.ice_pwd = random_ice_chars(24);
+  local.fingerprint_sha256 = cert_->fingerprint_sha256();
+  local.candidates = options_.candidates;
+  return local;
+}
+
+std::unique_ptr<webrtc::PeerConnection> Engine::make_peer(
+    const sdp::LocalTransport& local, const sdp::RemoteTransport& remote,
+    webrtc::PeerConnection::Observer& observer, Timestamp now) {
+  webrtc::PeerConfig cfg;
+  cfg.local_ufrag = local.ice_ufrag;
+  cfg.local_pwd = local.ice_pwd;
+  cfg.remote_ufrag = remote.ice_ufrag;
+  cfg.dtls_client = remote.our_role == sdp::DtlsRole::kClient;
+  cfg.remote_fingerprint_algorithm = remote.fingerprint_algorithm;
+  cfg.remote_fingerprint = remote.fingerprint_value;
+  cfg.consent_timeout = options_.consent_timeout;
+  auto pc = std::make_unique<webrtc::PeerConnection>(cfg, cert_, *this, observer, now);
+  by_ufrag_[local.ice_ufrag] = pc.get();
+  return pc;
+}
+
+std::variant<SessionCreated, Failure> Engine::publish(const std::string& name,
+                                                      const sdp::SessionDescription& offer,
+                                                      Timestamp now) {
+  if (streams_.count(name)) return Failure{409, "stream '" + name + "' is already live"};
+  const auto local = new_local_transport();
+  auto answer = sdp::answer_publish(offer, local);
+  if (!answer.ok()) return Failure{answer.error().status, answer.error().reason};
+
+  std::vector<PublishedTrack> tracks;
+  for (const auto& n : answer->tracks) tracks.push_back(make_track(n));
+  const std::string session_id = random_hex(12);
+  auto stream = std::make_unique<Stream>(name, session_id, std::move(tracks));
+  stream->attach_publisher(make_peer(local, answer->remote, *stream, now));
+  spdlog::info("stream '{}': publisher session {} created", name, session_id);
+  streams_[name] = std::move(stream);
+  return SessionCreated{session_id, answer->sdp};
+}
+
+std::variant<SessionCreated, Failure> Engine::subscribe(const std::string& name,
+                                                        const sdp::SessionDescription& offer,
+                                                        Timestamp now) {
+  auto it = streams_.find(name);
+  if (it == streams_.end() || it->second->ended()) {
+    return Failure{404, "stream '" + name + "' is not live"};
+  }
+  Stream& stream = *it->second;
+  const auto local = new_local_transport();
+
+  std::vector<sdp::NegotiatedTrack> published;
+  sdp::SubscribeOptions opts;
+  opts.stream_id = name;
+  opts.cname = "lss-" + name;
+  for (const auto& t : stream.tracks()) {
+    published.push_back(t.negotiated);
+    if (t.video) {
+      opts.video_ssrc = t.out_ssrc;
+    } else {
+      opts.audio_ssrc = t.out_ssrc;
+    }
+  }
+  auto answer = sdp::answer_subscribe(offer, local, published, opts);
+  if (!answer.ok()) return Failure{answer.error().status, answer.error().reason};
+
+  std::vector<Subscriber::TrackMapping> mappings(stream.tracks().size());
+  for (const auto& st : answer->tracks) {
+    for (size_t i = 0; i < stream.tracks().size(); ++i) {
+      if (stream.tracks()[i].negotiated.mid != st.published_mid) continue;
+      auto& m = mappings[i];
+      m.active = true;
+      m.payload_type = st.payload_type;
+      m.extension_map = st.extension_map;
+      for (size_t id = 1; id < 256; ++id) {
+        if (m.extension_map[id] != id) m.remap_extensions = true;
+      }
+    }
+  }
+  const std::string session_id = random_hex(12);
+  auto sub = std::make_unique<Subscriber>(session_id, stream, std::move(mappings));
+  sub->attach(make_peer(local, answer->remote, *sub, now));
+  stream.add_subscriber(std::move(sub));
+  spdlog::info("stream '{}': viewer session {} created ({} viewers)", name, session_id,
+               stream.subscribers().size());
+  return SessionCreated{session_id, answer->sdp};
+}
+
+bool Engine::end_session(const std::string& name, const std::string& session_id, bool publisher) {
+  auto it = streams_.find(name);
+  if (it == streams_.end()) return false;
+  Stream& stream = *it->second;
+  if (publisher) {
+    if (stream.session_id() != session_id) return false;
+    stream.end("publisher deleted the session");
+    return true;
+  }
+  for (auto& sub : stream.subscribers()) {
+    if (sub->session_id() == session_id && !sub->closed()) {
+      sub->peer().close("viewer deleted the session");
+      return true;
+    }
+  }
+  return false;
+}
+
+std::vector<StreamInfo> Engine::streams() const {
+  std::vector<StreamInfo> out;
+  for (const auto& [name, s] : streams_) {
+    if (!s->ended()) out.push_back(s->info());
+  }
+  return out;
+}
+
+void Engine::shutdown() {
+  for (auto& [name, s] : streams_) s->end("server shutting down");
+  streams_.clear();
+  by_ufrag_.clear();
+  by_address_.clear();
+}
+
+webrtc::PeerConnection* Engine::peer_for_address(const SocketAddress& a) {
+  auto it = by_address_.find(a);
+  return it == by_address_.end() ? nullptr : it->second;
+}
+
+void Engine::forget_peer(webrtc::PeerConnection& pc) {
+  by_ufrag_.erase(pc.local_ufrag());
+  for (auto it = by_address_.begin(); it != by_address_.end();) {
+    it = it->second == &pc ? by_address_.erase(it) : std::next(it);
+  }
+}
+
+void Engine::handle_datagram(uint8_t* data, size_t size, const SocketAddress& from, Timestamp now) {
+  if (size == 0) return;
+  if (data[0] <= 3) {
+    // STUN: find the peer by the ufrag the browser addresses us with; a valid
+    // check also (re)binds its source address to that peer.
+    auto ufrag = stun_local_ufrag(ByteSpan(data, size));
+    if (!ufrag) return;
+    auto it = by_ufrag_.find(std::string(*ufrag));
+    if (it == by_ufrag_.end()) return;
+    webrtc::PeerConnection* pc = it->second;
+    if (pc->handle_datagram(data, size, from, now)) by_address_[from] = pc;
+    return;
+  }
+  if (auto* pc = peer_for_address(from)) pc->handle_datagram(data, size, from, now);
+}
+
+void Engine::tick(Timestamp now) {
+  for (auto it = streams_.begin(); it != streams_.end();) {
+    Stream& s = *it->second;
+    s.publisher().tick(now);
+    for (auto& sub : s.subscribers()) sub->peer().tick(now);
+    s.tick(now);
+    s.sweep_subscribers([this](Subscriber& sub) { forget_peer(sub.peer()); });
+    if (s.ended()) {
+      spdlog::info("stream '{}' ended", s.name());
+      forget_peer(s.publisher());
+      it = streams_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+}  // namespace lss::sfu

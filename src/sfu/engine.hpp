@@ -1,0 +1,79 @@
+#pragma once
+// The SFU on one media worker: streams by name, sessions by id, peers by ICE
+// ufrag and by remote address for demultiplexing the worker's UDP port.
+// Every method runs on the worker's thread; the HTTP front end posts to it.
+#include <functional>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "common/result.hpp"
+#include "common/socket_address.hpp"
+#include "dtls/dtls_certificate.hpp"
+#include "sdp/negotiation.hpp"
+#include "sdp/session_description.hpp"
+#include "sfu/stream.hpp"
+
+namespace lss::sfu {
+
+struct EngineOptions {
+  std::vector<std::pair<std::string, uint16_t>> candidates;  // ICE host candidates (ip, port)
+  Duration consent_timeout = std::chrono::seconds(15);
+};
+
+// A failed request with the HTTP status the front end should answer.
+struct Failure {
+  int status;
+  std::string reason;
+};
+
+struct SessionCreated {
+  std::string session_id;
+  std::string answer_sdp;
+};
+
+class Engine : public webrtc::PeerConnection::Transport {
+ public:
+  using SendFn = std::function<void(ByteSpan, const SocketAddress&)>;
+
+  Engine(std::shared_ptr<DtlsCertificate> cert, SendFn send, EngineOptions options);
+  ~Engine() override;
+
+  // Control operations (worker thread).
+  std::variant<SessionCreated, Failure> publish(const std::string& stream,
+                                                const sdp::SessionDescription& offer,
+                                                Timestamp now);
+  std::variant<SessionCreated, Failure> subscribe(const std::string& stream,
+                                                  const sdp::SessionDescription& offer,
+                                                  Timestamp now);
+  // Ends a publisher (and its stream) or a viewer; false when unknown.
+  bool end_session(const std::string& stream, const std::string& session_id, bool publisher);
+  std::vector<StreamInfo> streams() const;
+  void shutdown();
+
+  // Media (worker thread).
+  void handle_datagram(uint8_t* data, size_t size, const SocketAddress& from, Timestamp now);
+  void tick(Timestamp now);
+
+  // PeerConnection::Transport
+  void send_datagram(ByteSpan data, const SocketAddress& to) override { send_(data, to); }
+
+ private:
+  sdp::LocalTransport new_local_transport() const;
+  webrtc::PeerConnection* peer_for_address(const SocketAddress& a);
+  void forget_peer(webrtc::PeerConnection& pc);
+  std::unique_ptr<webrtc::PeerConnection> make_peer(const sdp::LocalTransport& local,
+                                                    const sdp::RemoteTransport& remote,
+                                                    webrtc::PeerConnection::Observer& observer,
+                                                    Timestamp now);
+
+  std::shared_ptr<DtlsCertificate> cert_;
+  SendFn send_;
+  EngineOptions options_;
+  std::unordered_map<std::string, std::unique_ptr<Stream>> streams_;
+  std::unordered_map<std::string, webrtc::PeerConnection*> by_ufrag_;
+  std::unordered_map<SocketAddress, webrtc::PeerConnection*, SocketAddressHash> by_address_;
+};
+
+}  // namespace lss::sfu

@@ -1,0 +1,255 @@
+#include "sfu/stream.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <cstring>
+#include <ctime>
+
+#include "common/random.hpp"
+#include "rtp/rtcp_packets.hpp"
+#include "rtp/rtp_packet.hpp"
+
+namespace lss::sfu {
+
+namespace {
+constexpr size_t kVideoCacheSlots = 1024;  // ~4 s of 2.5 Mbps video
+constexpr auto kRrInterval = std::chrono::milliseconds(1000);
+constexpr auto kTwccInterval = std::chrono::milliseconds(50);
+constexpr auto kRembInterval = std::chrono::milliseconds(1000);
+constexpr uint64_t kRembBitrate = 5'000'000;  // ceiling; the encoder's own BWE still limits
+
+std::string iso8601_now() {
+  const std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+}  // namespace
+
+Stream::Stream(std::string name, std::string session_id, std::vector<PublishedTrack> tracks)
+    : name_(std::move(name)),
+      session_id_(std::move(session_id)),
+      started_at_(iso8601_now()),
+      tracks_(std::move(tracks)),
+      video_cache_(kVideoCacheSlots),
+      feedback_ssrc_(random_u32() | 1) {
+  for (const auto& t : tracks_) {
+    receive_stats_.emplace_back(t.negotiated.codec.clock_rate);
+    if (t.twcc_ext_id) use_twcc_ = true;
+  }
+}
+
+Stream::~Stream() = default;
+
+Subscriber& Stream::add_subscriber(std::unique_ptr<Subscriber> sub) {
+  subscribers_.push_back(std::move(sub));
+  return *subscribers_.back();
+}
+
+void Stream::sweep_subscribers(const std::function<void(Subscriber&)>& on_removed) {
+  for (auto it = subscribers_.begin(); it != subscribers_.end();) {
+    if ((*it)->closed()) {
+      on_removed(**it);
+      it = subscribers_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+void Stream::end(const std::string& reason) {
+  if (ended_) return;
+  ended_ = true;
+  spdlog::info("stream '{}' ending: {}", name_, reason);
+  for (auto& sub : subscribers_) sub->peer().close("stream ended");
+  if (publisher_) publisher_->close(reason);
+}
+
+StreamInfo Stream::info() const {
+  StreamInfo i;
+  i.name = name_;
+  i.session_id = session_id_;
+  i.started_at = started_at_;
+  for (const auto& s : subscribers_) {
+    if (!s->closed()) i.viewers++;
+  }
+  for (const auto& t : tracks_) {
+    (t.video ? i.video_codec : i.audio_codec) = t.negotiated.codec.name;
+  }
+  return i;
+}
+
+int Stream::track_index_for(uint32_t ssrc, uint8_t pt, bool& is_rtx) {
+  is_rtx = false;
+  for (size_t i = 0; i < tracks_.size(); ++i) {
+    auto& t = tracks_[i];
+    if (t.ssrc == ssrc) return int(i);
+    if (t.rtx_ssrc && t.rtx_ssrc == ssrc) return is_rtx = true, int(i);
+  }
+  // No a=ssrc lines: learn the SSRCs from the payload types, which are
+  // unique per track because each section negotiated exactly one codec.
+  for (size_t i = 0; i < tracks_.size(); ++i) {
+    auto& t = tracks_[i];
+    if (t.ssrc == 0 && pt == t.negotiated.codec.payload_type) {
+      t.ssrc = ssrc;
+      return int(i);
+    }
+    if (t.rtx_ssrc == 0 && t.negotiated.codec.rtx_payload_type &&
+        pt == *t.negotiated.codec.rtx_payload_type) {
+      t.rtx_ssrc = ssrc;
+      return is_rtx = true, int(i);
+    }
+  }
+  return -1;
+}
+
+void Stream::on_connected(webrtc::PeerConnection&, Timestamp now) {
+  spdlog::info("stream '{}': publisher connected", name_);
+  keyframes_.request();
+}
+
+void Stream::on_rtp(webrtc::PeerConnection&, uint8_t* data, size_t size, Timestamp now) {
+  RtpPacket pkt;
+  if (!RtpPacket::parse(data, size, pkt)) return;
+  bool is_rtx = false;
+  const int index = track_index_for(pkt.ssrc(), pkt.payload_type(), is_rtx);
+  if (index < 0) return;
+  PublishedTrack& track = tracks_[size_t(index)];
+
+  if (track.twcc_ext_id) {
+    ByteSpan ext = pkt.find_extension(track.twcc_ext_id);
+    if (ext.size() >= 2) twcc_.record(load_be16(ext.data()), now);
+  }
+  if (is_rtx) {
+    // RFC 4588: the payload starts with the original sequence number. Turn
+    // the packet back into the original in place (header moves 2 bytes on).
+    if (pkt.payload().size() < 2) return;  // padding-only probe
+    const uint16_t osn = load_be16(pkt.payload().data());
+    const size_t header = pkt.header_size();
+    std::memmove(data + 2, data, header);
+    data += 2;
+    size -= 2;
+    if (!RtpPacket::parse(data, size, pkt)) return;
+    pkt.set_sequence_number(osn);
+    pkt.set_payload_type(track.negotiated.codec.payload_type);
+    pkt.set_ssrc(track.ssrc);
+  }
+  receive_stats_[size_t(index)].update(pkt.sequence_number(), pkt.timestamp(), now);
+
+  const bool keyframe = track.video && codec::is_keyframe_start(track.video_codec, pkt.payload());
+  if (keyframe) keyframes_.keyframe_received();
+  pkt.set_ssrc(track.out_ssrc);
+  if (track.video) video_cache_.store(ByteSpan(data, size), pkt.sequence_number(), now);
+  for (auto& sub : subscribers_) sub->forward(size_t(index), track, data, size, keyframe);
+}
+
+void Stream::on_rtcp(webrtc::PeerConnection&, uint8_t* data, size_t size, Timestamp now) {
+  // Sender reports keep viewers' audio and video in sync: forward each one
+  // rewritten to the stream's outbound SSRC.
+  for_each_rtcp(ByteSpan(data, size), [&](const RtcpPacket& p) {
+    if (const auto* sr = std::get_if<SenderReport>(&p)) {
+      for (size_t i = 0; i < tracks_.size(); ++i) {
+        if (tracks_[i].ssrc != sr->ssrc) continue;
+        receive_stats_[i].on_sender_report(sr->ntp, now);
+        SenderReport out = *sr;
+        out.ssrc = tracks_[i].out_ssrc;
+        out.report_blocks.clear();
+        Bytes buf;
+        build_sender_report(out, buf);
+        buf.resize(buf.size() + webrtc::PeerConnection::kSrtpTrailerRoom);
+        const size_t len = buf.size() - webrtc::PeerConnection::kSrtpTrailerRoom;
+        for (auto& sub : subscribers_) {
+          Bytes copy(buf);
+          sub->send_rtcp(copy.data(), len, copy.size());
+        }
+      }
+    }
+  });
+}
+
+void Stream::on_closed(webrtc::PeerConnection&, const std::string& reason) {
+  spdlog::info("stream '{}': publisher closed: {}", name_, reason);
+  end(reason);
+}
+
+void Stream::handle_nack(Subscriber& from, uint32_t media_ssrc, const std::vector<uint16_t>& seqs) {
+  int index = -1;
+  for (size_t i = 0; i < tracks_.size(); ++i) {
+    if (tracks_[i].out_ssrc == media_ssrc) index = int(i);
+  }
+  if (index < 0 || !tracks_[size_t(index)].video) return;
+  std::vector<uint16_t> missing;
+  for (uint16_t seq : seqs) {
+    if (auto cached = video_cache_.get(seq)) {
+      from.retransmit(size_t(index), cached->data(), cached->size());
+    } else {
+      missing.push_back(seq);
+    }
+  }
+  // Only what the cache cannot serve goes upstream.
+  if (!missing.empty() && publisher_ && publisher_->connected()) {
+    Nack nack;
+    nack.sender_ssrc = feedback_ssrc_;
+    nack.media_ssrc = tracks_[size_t(index)].ssrc;
+    nack.lost = missing;
+    Bytes buf;
+    build_nack(nack, buf);
+    send_publisher_rtcp(buf);
+  }
+}
+
+void Stream::send_publisher_rtcp(Bytes& packet) {
+  const size_t len = packet.size();
+  packet.resize(len + webrtc::PeerConnection::kSrtpTrailerRoom);
+  publisher_->send_rtcp(packet.data(), len, packet.size());
+}
+
+void Stream::send_feedback(Timestamp now) {
+  if (!publisher_ || !publisher_->connected()) return;
+  uint32_t video_ssrc = 0;
+  for (const auto& t : tracks_) {
+    if (t.video) video_ssrc = t.ssrc;
+  }
+  if (keyframes_.should_send(now) && video_ssrc) {
+    Pli pli{feedback_ssrc_, video_ssrc};
+    Bytes buf;
+    build_pli(pli, buf);
+    send_publisher_rtcp(buf);
+  }
+  if (now - last_rr_ >= kRrInterval) {
+    last_rr_ = now;
+    ReceiverReport rr;
+    rr.ssrc = feedback_ssrc_;
+    for (size_t i = 0; i < tracks_.size(); ++i) {
+      if (tracks_[i].ssrc && receive_stats_[i].has_packets()) {
+        rr.report_blocks.push_back(receive_stats_[i].report_block(tracks_[i].ssrc, now));
+      }
+    }
+    Bytes buf;
+    build_receiver_report(rr, buf);
+    send_publisher_rtcp(buf);
+  }
+  if (use_twcc_ && now - last_twcc_ >= kTwccInterval) {
+    last_twcc_ = now;
+    for (Bytes& fb : twcc_.build_feedback(feedback_ssrc_, video_ssrc, now)) send_publisher_rtcp(fb);
+  } else if (!use_twcc_ && video_ssrc && now - last_remb_ >= kRembInterval) {
+    last_remb_ = now;
+    Remb remb;
+    remb.sender_ssrc = feedback_ssrc_;
+    remb.bitrate_bps = kRembBitrate;
+    remb.ssrcs = {video_ssrc};
+    Bytes buf;
+    build_remb(remb, buf);
+    send_publisher_rtcp(buf);
+  }
+}
+
+void Stream::tick(Timestamp now) {
+  if (ended_) return;
+  send_feedback(now);
+}
+
+}  // namespace lss::sfu

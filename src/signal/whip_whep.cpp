@@ -1,0 +1,205 @@
+#include "signal/whip_whep.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <nlohmann/json.hpp>
+
+#include "sdp/session_description.hpp"
+#include "signal/publish_auth.hpp"
+
+namespace lss::signal {
+namespace bhttp = boost::beast::http;
+using http::Request;
+using http::RequestContext;
+using http::Responder;
+using http::Response;
+using http::Status;
+using http::Verb;
+
+namespace {
+
+enum class Kind { kWhip, kWhep };
+
+void add_cors(Response& res) {
+  res.set(bhttp::field::access_control_allow_origin, "*");
+  res.set(bhttp::field::access_control_expose_headers, "Location, ETag, Link");
+}
+
+Response reply(const Request& req, Status status, std::string body,
+               std::string type = "text/plain; charset=utf-8") {
+  if (!body.empty() && body.back() != '\n') body += '\n';
+  auto res = http::make_response(req, status, std::move(body), std::move(type));
+  add_cors(res);
+  return res;
+}
+
+// "/whip/<name>" or "/whip/<name>/<session>" -> parts; false on anything else.
+bool split_path(std::string_view path, std::string_view prefix, std::string& name,
+                std::string& session) {
+  if (path.substr(0, prefix.size()) != prefix) return false;
+  path.remove_prefix(prefix.size());
+  const size_t slash = path.find('/');
+  name = std::string(path.substr(0, slash));
+  session = slash == std::string_view::npos ? std::string() : std::string(path.substr(slash + 1));
+  return true;
+}
+
+bool is_content_type(const Request& req, std::string_view type) {
+  std::string_view ct = req[bhttp::field::content_type];
+  const size_t semi = ct.find(';');
+  ct = ct.substr(0, semi);
+  while (!ct.empty() && ct.back() == ' ') ct.remove_suffix(1);
+  if (ct.size() != type.size()) return false;
+  for (size_t i = 0; i < ct.size(); ++i)
+    if (std::tolower(static_cast<unsigned char>(ct[i])) != type[i]) return false;
+  return true;
+}
+
+struct Handlers {
+  EngineRunner run;
+  WhipWhepOptions options;
+
+  bool authorized(const Request& req, const RequestContext& ctx, Responder& respond) const {
+    const auto decision = authorize_publish(
+        options.stream_key, bearer_token(req[bhttp::field::authorization]), ctx.remote);
+    if (decision == AuthDecision::kAllowed) return true;
+    const char* why = decision == AuthDecision::kMissingKey
+                          ? "missing stream key (Authorization: Bearer)"
+                      : decision == AuthDecision::kWrongKey
+                          ? "wrong stream key"
+                          : "publishing without STREAM_KEY is allowed from loopback only";
+    spdlog::warn("whip: {} refused: {}", ctx.remote.to_string(), why);
+    auto res = reply(req, Status::unauthorized, why);
+    res.set(bhttp::field::www_authenticate, "Bearer");
+    respond(std::move(res));
+    return false;
+  }
+
+  void handle(Kind kind, const Request& req, const RequestContext& ctx, Responder respond) const {
+    const std::string_view prefix = kind == Kind::kWhip ? "/whip/" : "/whep/";
+    std::string name, session;
+    if (!split_path(http::target_path(req.target()), prefix, name, session)) {
+      return respond(reply(req, Status::not_found, "not found"));
+    }
+    if (!valid_stream_name(name)) {
+      return respond(reply(req, Status::bad_request,
+                           "invalid stream name: use 1 to 64 characters of A-Z a-z 0-9 _ -"));
+    }
+    if (req.method() == Verb::options) {
+      auto res = reply(req, Status::no_content, "");
+      res.set(bhttp::field::access_control_allow_methods, "POST, PATCH, DELETE, OPTIONS");
+      res.set(bhttp::field::access_control_allow_headers, "Authorization, Content-Type, If-Match");
+      res.set(bhttp::field::access_control_max_age, "86400");
+      res.set("Accept-Post", "application/sdp");
+      res.body().clear();
+      res.prepare_payload();
+      return respond(std::move(res));
+    }
+    if (session.empty()) {
+      if (req.method() != Verb::post) {
+        auto res = reply(req, Status::method_not_allowed, "use POST with an SDP offer");
+        res.set(bhttp::field::allow, "POST, OPTIONS");
+        return respond(std::move(res));
+      }
+      return create(kind, name, req, ctx, std::move(respond));
+    }
+    if (session.find('/') != std::string::npos || session.size() > 64) {
+      return respond(reply(req, Status::not_found, "unknown session"));
+    }
+    if (kind == Kind::kWhip && !authorized(req, ctx, respond)) return;
+    if (req.method() == Verb::delete_) {
+      const bool publisher = kind == Kind::kWhip;
+      return run([req, name, session, publisher, respond](sfu::Engine& engine) {
+        const bool ok = engine.end_session(name, session, publisher);
+        respond(ok ? reply(req, Status::ok, "") : reply(req, Status::not_found, "unknown session"));
+      });
+    }
+    if (req.method() == Verb::patch) {
+      // ICE-lite: the server never needs the client's candidates (the client
+      // sends the checks), so trickled candidates are accepted and ignored.
+      // An ICE restart is not supported.
+      if (!is_content_type(req, "application/trickle-ice-sdpfrag")) {
+        return respond(reply(req, Status::unsupported_media_type,
+                             "PATCH needs Content-Type: application/trickle-ice-sdpfrag"));
+      }
+      if (req[bhttp::field::if_match] == "*") {
+        return respond(reply(req, Status::unprocessable_entity, "ICE restart is not supported"));
+      }
+      auto res = reply(req, Status::no_content, "");
+      res.body().clear();
+      res.prepare_payload();
+      return respond(std::move(res));
+    }
+    auto res = reply(req, Status::method_not_allowed, "use PATCH or DELETE on a session");
+    res.set(bhttp::field::allow, "PATCH, DELETE, OPTIONS");
+    respond(std::move(res));
+  }
+
+  void create(Kind kind, const std::string& name, const Request& req, const RequestContext& ctx,
+              Responder respond) const {
+    if (kind == Kind::kWhip && !authorized(req, ctx, respond)) return;
+    if (!is_content_type(req, "application/sdp")) {
+      return respond(reply(req, Status::unsupported_media_type,
+                           "the offer must be sent with Content-Type: application/sdp"));
+    }
+    auto offer = sdp::parse_sdp(req.body());
+    if (!offer.ok()) {
+      spdlog::info("{}: malformed SDP from {}: {}", kind == Kind::kWhip ? "whip" : "whep",
+                   ctx.remote.to_string(), offer.error().message);
+      return respond(
+          reply(req, Status::bad_request, "malformed SDP offer: " + offer.error().message));
+    }
+    auto shared_offer = std::make_shared<sdp::SessionDescription>(std::move(offer.value()));
+    const std::string location_prefix = (kind == Kind::kWhip ? "/whip/" : "/whep/") + name + "/";
+    run([req, kind, name, shared_offer, location_prefix, respond](sfu::Engine& engine) {
+      const auto now = Clock::now();
+      auto result = kind == Kind::kWhip ? engine.publish(name, *shared_offer, now)
+                                        : engine.subscribe(name, *shared_offer, now);
+      if (auto* f = std::get_if<sfu::Failure>(&result)) {
+        return respond(reply(req, Status(f->status), f->reason));
+      }
+      auto& created = std::get<sfu::SessionCreated>(result);
+      auto res = reply(req, Status::created, created.answer_sdp, "application/sdp");
+      res.set(bhttp::field::location, location_prefix + created.session_id);
+      respond(std::move(res));
+    });
+  }
+
+  void list_streams(const Request& req, Responder respond) const {
+    if (req.method() != Verb::get) {
+      auto res = reply(req, Status::method_not_allowed, "use GET");
+      res.set(bhttp::field::allow, "GET");
+      return respond(std::move(res));
+    }
+    run([req, respond](sfu::Engine& engine) {
+      nlohmann::json list = nlohmann::json::array();
+      for (const auto& s : engine.streams()) {
+        list.push_back({{"name", s.name},
+                        {"id", s.session_id},
+                        {"status", "live"},
+                        {"viewers", s.viewers},
+                        {"started_at", s.started_at},
+                        {"video_codec", s.video_codec},
+                        {"audio_codec", s.audio_codec}});
+      }
+      respond(reply(req, Status::ok, nlohmann::json{{"streams", list}}.dump(), "application/json"));
+    });
+  }
+};
+
+}  // namespace
+
+void register_whip_whep(http::Router& router, EngineRunner run_on_engine, WhipWhepOptions options) {
+  auto h = std::make_shared<Handlers>(Handlers{std::move(run_on_engine), std::move(options)});
+  router.add("/whip/", [h](const Request& req, const RequestContext& ctx, Responder respond) {
+    h->handle(Kind::kWhip, req, ctx, std::move(respond));
+  });
+  router.add("/whep/", [h](const Request& req, const RequestContext& ctx, Responder respond) {
+    h->handle(Kind::kWhep, req, ctx, std::move(respond));
+  });
+  router.add("/api/streams", [h](const Request& req, const RequestContext&, Responder respond) {
+    h->list_streams(req, std::move(respond));
+  });
+}
+
+}  // namespace lss::signal

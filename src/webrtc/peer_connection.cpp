@@ -1,0 +1,177 @@
+#include "webrtc/peer_connection.hpp"
+
+namespace lss::webrtc {
+
+namespace {
+// RFC 7983 demultiplexing by the first byte; RFC 5761 for RTCP vs RTP.
+enum class Kind { kStun, kDtls, kRtp, kRtcp, kOther };
+Kind classify(const uint8_t* d, size_t n) {
+  if (n < 2) return Kind::kOther;
+  const uint8_t b = d[0];
+  if (b <= 3) return Kind::kStun;
+  if (b >= 20 && b <= 63) return Kind::kDtls;
+  if (b >= 128 && b <= 191) return (d[1] >= 192 && d[1] <= 223) ? Kind::kRtcp : Kind::kRtp;
+  return Kind::kOther;
+}
+}  // namespace
+
+PeerConnection::PeerConnection(PeerConfig config, std::shared_ptr<DtlsCertificate> cert,
+                               Transport& transport, Observer& observer, Timestamp now)
+    : config_(std::move(config)),
+      transport_(transport),
+      observer_(observer),
+      ice_(config_.local_ufrag, config_.local_pwd, config_.remote_ufrag, now),
+      dtls_(std::make_unique<DtlsTransport>(
+          std::move(cert),
+          config_.dtls_client ? DtlsTransport::Role::kClient : DtlsTransport::Role::kServer,
+          config_.remote_fingerprint_algorithm, config_.remote_fingerprint)),
+      created_(now) {}
+
+PeerConnection::~PeerConnection() = default;
+
+bool PeerConnection::handle_datagram(uint8_t* data, size_t size, const SocketAddress& from,
+                                     Timestamp now) {
+  if (state_ == State::kClosed) return false;
+  switch (classify(data, size)) {
+    case Kind::kStun: {
+      IceResult r = ice_.handle_stun(ByteSpan(data, size), from, now);
+      if (!r.response.empty()) transport_.send_datagram(r.response, from);
+      if (!r.authenticated) return false;
+      // Media goes to the latest nominated pair (or the first valid one).
+      if (auto sel = ice_.selected_address()) remote_ = *sel;
+      if (state_ == State::kNew) state_ = State::kConnecting;
+      if (!dtls_started_ && remote_) {
+        dtls_started_ = true;
+        dtls_->start(now);
+        flush_dtls();
+      }
+      return true;
+    }
+    case Kind::kDtls:
+      if (remote_ && from == *remote_) handle_dtls(ByteSpan(data, size), now);
+      return false;
+    case Kind::kRtp: {
+      if (!srtp_in_) return false;
+      size_t len = size;
+      if (!srtp_in_->unprotect_rtp(data, len)) {
+        stats_.srtp_errors++;
+        return false;
+      }
+      stats_.rtp_in++;
+      observer_.on_rtp(*this, data, len, now);
+      return false;
+    }
+    case Kind::kRtcp: {
+      if (!srtp_in_) return false;
+      size_t len = size;
+      if (!srtp_in_->unprotect_rtcp(data, len)) {
+        stats_.srtp_errors++;
+        return false;
+      }
+      stats_.rtcp_in++;
+      observer_.on_rtcp(*this, data, len, now);
+      return false;
+    }
+    case Kind::kOther:
+      stats_.dropped++;
+      return false;
+  }
+  return false;
+}
+
+void PeerConnection::handle_dtls(ByteSpan data, Timestamp now) {
+  if (!dtls_started_) return;
+  dtls_->handle_datagram(data, now);
+  flush_dtls();
+  switch (dtls_->state()) {
+    case DtlsTransport::State::kConnected:
+      if (state_ != State::kConnected) on_dtls_connected(now);
+      break;
+    case DtlsTransport::State::kClosed:
+      finish("DTLS closed by peer");
+      break;
+    case DtlsTransport::State::kFailed:
+      finish("DTLS failed: " + dtls_->error());
+      break;
+    default:
+      break;
+  }
+}
+
+void PeerConnection::flush_dtls() {
+  for (const Bytes& d : dtls_->take_outgoing()) {
+    if (remote_) transport_.send_datagram(d, *remote_);
+  }
+}
+
+void PeerConnection::on_dtls_connected(Timestamp now) {
+  auto keys = dtls_->srtp_keys();
+  if (!keys) return finish("DTLS connected without SRTP keys");
+  auto in =
+      SrtpSession::create(keys->profile, keys->remote_master, SrtpSession::Direction::kInbound);
+  auto out =
+      SrtpSession::create(keys->profile, keys->local_master, SrtpSession::Direction::kOutbound);
+  if (!in || !out) return finish("SRTP setup failed");
+  srtp_in_ = std::move(in.value());
+  srtp_out_ = std::move(out.value());
+  state_ = State::kConnected;
+  observer_.on_connected(*this, now);
+}
+
+void PeerConnection::tick(Timestamp now) {
+  if (state_ == State::kClosed) return;
+  if (dtls_started_) {
+    if (auto t = dtls_->next_timeout(now); t && *t <= now) {
+      dtls_->handle_timeout(now);
+      flush_dtls();
+      if (dtls_->state() == DtlsTransport::State::kFailed)
+        return finish("DTLS failed: " + dtls_->error());
+    }
+  }
+  if (state_ != State::kConnected && now - created_ > config_.connect_timeout) {
+    return finish("connection not established in time");
+  }
+  if (ice_.consent_expired(now, config_.consent_timeout)) close("ICE consent expired");
+}
+
+bool PeerConnection::send_rtp(uint8_t* data, size_t size, size_t capacity) {
+  if (state_ != State::kConnected || !remote_) return false;
+  size_t len = size;
+  if (!srtp_out_->protect_rtp(data, len, capacity)) {
+    stats_.srtp_errors++;
+    return false;
+  }
+  stats_.rtp_out++;
+  transport_.send_datagram(ByteSpan(data, len), *remote_);
+  return true;
+}
+
+bool PeerConnection::send_rtcp(uint8_t* data, size_t size, size_t capacity) {
+  if (state_ != State::kConnected || !remote_) return false;
+  size_t len = size;
+  if (!srtp_out_->protect_rtcp(data, len, capacity)) {
+    stats_.srtp_errors++;
+    return false;
+  }
+  stats_.rtcp_out++;
+  transport_.send_datagram(ByteSpan(data, len), *remote_);
+  return true;
+}
+
+void PeerConnection::close(const std::string& reason) {
+  if (state_ == State::kClosed) return;
+  if (dtls_started_) {
+    dtls_->close();
+    flush_dtls();
+  }
+  finish(reason);
+}
+
+void PeerConnection::finish(const std::string& reason) {
+  if (closed_notified_) return;
+  closed_notified_ = true;
+  state_ = State::kClosed;
+  observer_.on_closed(*this, reason);
+}
+
+}  // namespace lss::webrtc

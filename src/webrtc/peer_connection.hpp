@@ -1,0 +1,100 @@
+#pragma once
+// One WebRTC peer as the SFU sees it: ICE-lite + DTLS-SRTP over one bundled
+// UDP 5-tuple, sans-I/O. The media worker feeds it datagrams and ticks; it
+// emits datagrams through a Transport and decrypted RTP/RTCP through an
+// Observer. It never touches a socket or the clock.
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "common/bytes.hpp"
+#include "common/socket_address.hpp"
+#include "common/time.hpp"
+#include "dtls/dtls_certificate.hpp"
+#include "dtls/dtls_transport.hpp"
+#include "srtp/srtp_session.hpp"
+#include "stun/ice_lite_agent.hpp"
+
+namespace lss::webrtc {
+
+struct PeerConfig {
+  std::string local_ufrag, local_pwd;
+  std::string remote_ufrag;
+  bool dtls_client = false;  // true when the remote offered setup:passive
+  std::string remote_fingerprint_algorithm, remote_fingerprint;
+  Duration consent_timeout = std::chrono::seconds(15);
+  Duration connect_timeout = std::chrono::seconds(30);
+};
+
+class PeerConnection {
+ public:
+  enum class State { kNew, kConnecting, kConnected, kClosed };
+
+  class Transport {
+   public:
+    virtual ~Transport() = default;
+    virtual void send_datagram(ByteSpan data, const SocketAddress& to) = 0;
+  };
+
+  class Observer {
+   public:
+    virtual ~Observer() = default;
+    virtual void on_connected(PeerConnection& pc, Timestamp now) = 0;
+    // Decrypted packets; the buffer may be modified and is valid during the call.
+    virtual void on_rtp(PeerConnection& pc, uint8_t* data, size_t size, Timestamp now) = 0;
+    virtual void on_rtcp(PeerConnection& pc, uint8_t* data, size_t size, Timestamp now) = 0;
+    virtual void on_closed(PeerConnection& pc, const std::string& reason) = 0;
+  };
+
+  PeerConnection(PeerConfig config, std::shared_ptr<DtlsCertificate> cert, Transport& transport,
+                 Observer& observer, Timestamp now);
+  ~PeerConnection();
+
+  // Returns true when the datagram was authenticated STUN from `from`, so the
+  // caller can route later non-STUN datagrams from that address to this peer.
+  bool handle_datagram(uint8_t* data, size_t size, const SocketAddress& from, Timestamp now);
+  // Retransmission timers and consent freshness.
+  void tick(Timestamp now);
+
+  // Protect in place and send. `capacity` must leave room for the SRTP trailer
+  // (kSrtpTrailerRoom). Returns false when not connected or protection failed.
+  bool send_rtp(uint8_t* data, size_t size, size_t capacity);
+  bool send_rtcp(uint8_t* data, size_t size, size_t capacity);
+
+  // Ends the peer: DTLS close_notify, no more STUN answers. Idempotent; the
+  // observer's on_closed runs once.
+  void close(const std::string& reason);
+
+  State state() const { return state_; }
+  bool connected() const { return state_ == State::kConnected; }
+  const std::string& local_ufrag() const { return config_.local_ufrag; }
+  std::optional<SocketAddress> remote_address() const { return remote_; }
+
+  static constexpr size_t kSrtpTrailerRoom = 64;
+
+  struct Stats {
+    uint64_t rtp_in = 0, rtcp_in = 0, rtp_out = 0, rtcp_out = 0, srtp_errors = 0, dropped = 0;
+  };
+  const Stats& stats() const { return stats_; }
+
+ private:
+  void handle_dtls(ByteSpan data, Timestamp now);
+  void flush_dtls();
+  void on_dtls_connected(Timestamp now);
+  void finish(const std::string& reason);
+
+  PeerConfig config_;
+  Transport& transport_;
+  Observer& observer_;
+  IceLiteAgent ice_;
+  std::unique_ptr<DtlsTransport> dtls_;
+  std::unique_ptr<SrtpSession> srtp_in_, srtp_out_;
+  std::optional<SocketAddress> remote_;
+  State state_ = State::kNew;
+  Timestamp created_;
+  bool dtls_started_ = false;
+  bool closed_notified_ = false;
+  Stats stats_;
+};
+
+}  // namespace lss::webrtc

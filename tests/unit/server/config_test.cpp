@@ -1,0 +1,101 @@
+#include "app/config.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+
+namespace lss {
+namespace {
+
+// Environment variables this test touches; cleared around each test.
+const char* kVars[] = {"PORT",
+                       "RECORD_STREAMS",
+                       "CLIP_LENGTH",
+                       "CLIP_SIZE",
+                       "PUBLIC_IP",
+                       "AWS_ACCESS_KEY_ID",
+                       "STORJ_SECRET_ACCESS_ID",
+                       "UDP_PORT",
+                       "STREAM_KEY"};
+
+class ConfigTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    for (auto v : kVars) unsetenv(v);
+  }
+  void TearDown() override { SetUp(); }
+  ConfigOutcome load(std::vector<const char*> args = {}) {
+    args.insert(args.begin(), "live-stream-server");
+    return load_config(int(args.size()), args.data());
+  }
+};
+
+TEST_F(ConfigTest, EmbeddedDefaults) {
+  auto out = load();
+  ASSERT_EQ(out.kind, ConfigOutcome::Kind::kRun);
+  EXPECT_EQ(out.config.port, 8080);
+  EXPECT_EQ(out.config.data_dir, "./data");
+  EXPECT_TRUE(out.config.record_streams);
+  EXPECT_TRUE(out.config.stream_key.empty());
+}
+
+TEST_F(ConfigTest, SeedVariablesKeepTheirMeaning) {
+  setenv("PORT", "9090", 1);
+  setenv("RECORD_STREAMS", "false", 1);
+  setenv("CLIP_LENGTH", "0.5", 1);
+  setenv("CLIP_SIZE", "2.5", 1);
+  setenv("STREAM_KEY", "k", 1);
+  setenv("AWS_ACCESS_KEY_ID", "AKIA", 1);
+  auto out = load();
+  ASSERT_EQ(out.kind, ConfigOutcome::Kind::kRun) << out.message;
+  EXPECT_EQ(out.config.port, 9090);
+  EXPECT_FALSE(out.config.record_streams);
+  EXPECT_DOUBLE_EQ(out.config.clip_length_s, 0.5);
+  EXPECT_DOUBLE_EQ(out.config.clip_size_mb, 2.5);
+  EXPECT_EQ(out.config.stream_key, "k");
+  EXPECT_EQ(out.config.s3_access_id, "AKIA");
+}
+
+TEST_F(ConfigTest, FlagsWinOverEnvironment) {
+  setenv("PORT", "9090", 1);
+  auto out = load({"--port", "7070"});
+  ASSERT_EQ(out.kind, ConfigOutcome::Kind::kRun);
+  EXPECT_EQ(out.config.port, 7070);
+}
+
+TEST_F(ConfigTest, BadValuesNameTheVariable) {
+  setenv("PORT", "eighty", 1);
+  auto out = load();
+  EXPECT_EQ(out.kind, ConfigOutcome::Kind::kExitError);
+  EXPECT_EQ(out.exit_code, 2);
+  EXPECT_NE(out.message.find("PORT"), std::string::npos) << out.message;
+  unsetenv("PORT");
+  setenv("RECORD_STREAMS", "maybe", 1);
+  out = load();
+  EXPECT_EQ(out.kind, ConfigOutcome::Kind::kExitError);
+  EXPECT_NE(out.message.find("RECORD_STREAMS"), std::string::npos);
+  unsetenv("RECORD_STREAMS");
+  setenv("CLIP_LENGTH", "-3", 1);
+  out = load();
+  EXPECT_EQ(out.kind, ConfigOutcome::Kind::kExitError);
+  EXPECT_NE(out.message.find("CLIP_LENGTH"), std::string::npos) << out.message;
+  unsetenv("CLIP_LENGTH");
+  setenv("PUBLIC_IP", "1.2.3.4, evil;rm", 1);
+  out = load();
+  EXPECT_EQ(out.kind, ConfigOutcome::Kind::kExitError);
+  EXPECT_NE(out.message.find("PUBLIC_IP"), std::string::npos);
+}
+
+TEST_F(ConfigTest, HelpListsVariables) {
+  auto out = load({"--help"});
+  EXPECT_EQ(out.kind, ConfigOutcome::Kind::kExitOk);
+  for (auto v : {"PORT", "STREAM_KEY", "PEER_HOST", "PEER_PORT", "FILE_HOST", "RECORD_STREAMS",
+                 "REGION", "STORJ_SECRET_ACCESS_ID", "STORJ_SECRET_ACCESS_KEY", "MONGO_USER",
+                 "MONGO_PASSWORD", "MONGO_HOST", "WHITELIST_KEY", "CLIP_SIZE", "CLIP_LENGTH",
+                 "ENVIRONMENT", "UDP_PORT", "PUBLIC_IP", "DATA_DIR"}) {
+    EXPECT_NE(out.message.find(v), std::string::npos) << v;
+  }
+}
+
+}  // namespace
+}  // namespace lss

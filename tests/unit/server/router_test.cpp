@@ -1,0 +1,74 @@
+#include "http/router.hpp"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "http/static_files.hpp"
+
+namespace lss::http {
+namespace {
+
+Response call(const Router& router, Verb verb, std::string target) {
+  Request req{verb, target, 11};
+  Response out;
+  router.dispatch(req, {}, [&](Response r) { out = std::move(r); });
+  return out;
+}
+
+TEST(Router, LongestPrefixWinsAndExactRoutesAreExact) {
+  Router r;
+  std::string hit;
+  auto mark = [&](std::string name) {
+    return [&hit, name](const Request& req, const RequestContext&, Responder respond) {
+      hit = name;
+      respond(make_response(req, Status::ok, name));
+    };
+  };
+  r.add("/whip/", mark("whip"));
+  r.add("/healthz", mark("health"));
+  r.add("/", mark("root"));
+  call(r, Verb::post, "/whip/cam1");
+  EXPECT_EQ(hit, "whip");
+  call(r, Verb::get, "/healthz?x=1");
+  EXPECT_EQ(hit, "health");
+  call(r, Verb::get, "/healthzz");
+  EXPECT_EQ(hit, "root");
+  EXPECT_EQ(call(r, Verb::get, "/whip").result(), Status::ok);
+  EXPECT_EQ(hit, "whip");
+}
+
+TEST(Router, QueryParameters) {
+  EXPECT_EQ(query_param("/a?key=s%20c&x=1", "key"), "s c");
+  EXPECT_EQ(query_param("/a?x=1&key=abc", "key"), "abc");
+  EXPECT_EQ(query_param("/a?keyx=1", "key"), "");
+  EXPECT_EQ(query_param("/a", "key"), "");
+  EXPECT_EQ(query_param("/a?key=%zz%4", "key"), "%zz%4");
+  EXPECT_EQ(target_path("/a/b?c=d"), "/a/b");
+}
+
+TEST(StaticFiles, ServesInsideRootOnly) {
+  namespace fs = std::filesystem;
+  const fs::path root = fs::temp_directory_path() / "lss_static_test";
+  fs::create_directories(root / "sub");
+  std::ofstream(root / "index.html") << "<h1>hi</h1>";
+  std::ofstream(root / "sub" / "app.js") << "let x;";
+  std::ofstream(root.parent_path() / "lss_secret.txt") << "secret";
+  Router r;
+  r.set_fallback(static_files_handler(root.string()));
+  auto res = call(r, Verb::get, "/");
+  EXPECT_EQ(res.result(), Status::ok);
+  EXPECT_EQ(res.body(), "<h1>hi</h1>");
+  EXPECT_EQ(res[bhttp::field::content_type], "text/html; charset=utf-8");
+  res = call(r, Verb::get, "/sub/app.js");
+  EXPECT_EQ(res.result(), Status::ok);
+  EXPECT_EQ(call(r, Verb::get, "/../lss_secret.txt").result(), Status::not_found);
+  EXPECT_EQ(call(r, Verb::get, "/sub/../../lss_secret.txt").result(), Status::not_found);
+  EXPECT_EQ(call(r, Verb::get, "/missing").result(), Status::not_found);
+  EXPECT_EQ(call(r, Verb::post, "/").result(), Status::method_not_allowed);
+  fs::remove_all(root);
+}
+
+}  // namespace
+}  // namespace lss::http
