@@ -1,0 +1,249 @@
+// The SFU engine end to end in process: real ICE checks, DTLS handshakes and
+// SRTP between TestPeers and the Engine over a simulated network.
+#include "sfu/engine.hpp"
+
+#include <gtest/gtest.h>
+
+#include "rtp/rtcp_packets.hpp"
+#include "rtp/rtp_packet.hpp"
+#include "test_peer.hpp"
+
+namespace lss::testing {
+namespace {
+
+class EngineTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    server_cert_ = DtlsCertificate::generate().value();
+    client_cert_ = DtlsCertificate::generate().value();
+    sfu::EngineOptions opts;
+    opts.candidates = {{"127.0.0.1", 40000}};
+    engine_ = std::make_unique<sfu::Engine>(
+        server_cert_,
+        [this](ByteSpan d, const SocketAddress& to) {
+          net_.push_back({Bytes(d.begin(), d.end()), server_addr_, to});
+        },
+        opts);
+  }
+
+  std::unique_ptr<TestPeer> make_peer(uint16_t port) {
+    return std::make_unique<TestPeer>(SocketAddress::ipv4(0x7f000001, port), client_cert_);
+  }
+
+  // Delivers queued datagrams until the network is quiet.
+  void pump() {
+    for (int guard = 0; guard < 10000 && !net_.empty(); ++guard) {
+      Datagram d = std::move(net_.front());
+      net_.pop_front();
+      if (drop_ && drop_(d)) continue;
+      if (d.to == server_addr_) {
+        engine_->handle_datagram(d.data.data(), d.data.size(), d.from, now_);
+      } else {
+        for (TestPeer* p : peers_) {
+          if (p->address() == d.to) p->receive(d, net_, now_);
+        }
+      }
+    }
+  }
+
+  void advance(Duration d) {
+    now_ += d;
+    engine_->tick(now_);
+    pump();
+  }
+
+  // POSTs an offer and completes ICE + DTLS; returns the session id.
+  std::string connect(TestPeer& peer, bool publisher, const std::string& stream) {
+    peers_.push_back(&peer);
+    auto sd = sdp::parse_sdp(peer.offer(publisher));
+    EXPECT_TRUE(sd.ok());
+    auto r = publisher ? engine_->publish(stream, sd.value(), now_)
+                       : engine_->subscribe(stream, sd.value(), now_);
+    auto* created = std::get_if<sfu::SessionCreated>(&r);
+    if (!created) {
+      ADD_FAILURE() << "session refused: " << std::get<sfu::Failure>(r).reason;
+      return {};
+    }
+    EXPECT_TRUE(peer.set_answer(created->answer_sdp));
+    peer.send_check(net_);
+    pump();
+    for (int i = 0; i < 5 && !peer.connected(); ++i) advance(std::chrono::milliseconds(20));
+    EXPECT_TRUE(peer.connected());
+    return created->session_id;
+  }
+
+  static std::vector<RtcpPacket> parse_rtcp(const std::vector<Bytes>& in) {
+    std::vector<RtcpPacket> out;
+    for (const auto& b : in) for_each_rtcp(b, [&](const RtcpPacket& p) { out.push_back(p); });
+    return out;
+  }
+  template <typename T>
+  static size_t count(const std::vector<RtcpPacket>& v) {
+    size_t n = 0;
+    for (const auto& p : v) n += std::holds_alternative<T>(p);
+    return n;
+  }
+
+  const SocketAddress server_addr_ = SocketAddress::ipv4(0x7f000001, 40000);
+  std::shared_ptr<DtlsCertificate> server_cert_, client_cert_;
+  std::unique_ptr<sfu::Engine> engine_;
+  std::deque<Datagram> net_;
+  std::vector<TestPeer*> peers_;
+  std::function<bool(const Datagram&)> drop_;  // simulated loss
+  Timestamp now_ = Clock::now();
+};
+
+TEST_F(EngineTest, ForwardsMediaToViewersStartingAtAKeyframe) {
+  auto pub = make_peer(5000), v1 = make_peer(5001), v2 = make_peer(5002);
+  connect(*pub, true, "cam");
+  connect(*v1, false, "cam");
+  connect(*v2, false, "cam");
+  ASSERT_EQ(engine_->streams().size(), 1u);
+  EXPECT_EQ(engine_->streams()[0].viewers, 2u);
+  EXPECT_EQ(engine_->streams()[0].video_codec, "VP8");
+
+  pub->send_rtp(make_vp8_packet(2222, 10, 900, false), net_);  // delta before any keyframe
+  for (uint16_t seq = 11; seq < 20; ++seq)
+    pub->send_rtp(make_vp8_packet(2222, seq, 1800, seq == 11), net_);
+  pump();
+  for (TestPeer* v : {v1.get(), v2.get()}) {
+    ASSERT_EQ(v->rtp_in.size(), 9u);  // the leading delta frame is skipped
+    RtpPacket first;
+    ASSERT_TRUE(RtpPacket::parse(v->rtp_in[0].data(), v->rtp_in[0].size(), first));
+    EXPECT_EQ(first.sequence_number(), 11);
+    EXPECT_NE(first.ssrc(), 2222u);  // the stream's own outbound SSRC
+    EXPECT_EQ(first.payload_type(), 96);
+    EXPECT_EQ(first.payload()[1], 0x50);  // payload untouched
+  }
+}
+
+TEST_F(EngineTest, NacksAreServedFromTheCacheAndOnlyMissesGoUpstream) {
+  auto pub = make_peer(5000), v = make_peer(5001);
+  connect(*pub, true, "cam");
+  connect(*v, false, "cam");
+  // The viewer loses the 4th and 6th packets on the way.
+  int to_viewer = 0;
+  drop_ = [&](const Datagram& d) {
+    if (d.to != v->address() || d.data.size() < 100) return false;
+    ++to_viewer;
+    return to_viewer == 4 || to_viewer == 6;
+  };
+  for (uint16_t seq = 100; seq < 110; ++seq)
+    pub->send_rtp(make_vp8_packet(2222, seq, 3000, seq == 100), net_);
+  pump();
+  drop_ = nullptr;
+  ASSERT_EQ(v->rtp_in.size(), 8u);
+  RtpPacket pkt;
+  ASSERT_TRUE(RtpPacket::parse(v->rtp_in[0].data(), v->rtp_in[0].size(), pkt));
+  const uint32_t out_ssrc = pkt.ssrc();
+
+  pub->rtcp_in.clear();
+  Bytes nack;
+  build_nack(Nack{77, out_ssrc, {103, 105, 500}}, nack);
+  v->send_rtp(nack, net_, true);
+  pump();
+  ASSERT_EQ(v->rtp_in.size(), 10u);  // 103 and 105 retransmitted
+  ASSERT_TRUE(RtpPacket::parse(v->rtp_in[8].data(), v->rtp_in[8].size(), pkt));
+  EXPECT_EQ(pkt.sequence_number(), 103);
+  EXPECT_EQ(pkt.ssrc(), out_ssrc);
+  auto upstream = parse_rtcp(pub->rtcp_in);
+  ASSERT_EQ(count<Nack>(upstream), 1u);
+  for (const auto& p : upstream) {
+    if (auto* n = std::get_if<Nack>(&p)) {
+      EXPECT_EQ(n->media_ssrc, 2222u);
+      EXPECT_EQ(n->lost, std::vector<uint16_t>{500});
+    }
+  }
+}
+
+TEST_F(EngineTest, KeyframeRequestsAreMergedAndThrottled) {
+  auto pub = make_peer(5000), v = make_peer(5001);
+  connect(*pub, true, "cam");
+  connect(*v, false, "cam");
+  pub->send_rtp(make_vp8_packet(2222, 1, 0, true), net_);
+  pump();
+  advance(std::chrono::seconds(1));  // let the join request go out
+  pub->rtcp_in.clear();
+  RtpPacket pkt;
+  ASSERT_FALSE(v->rtp_in.empty());
+  ASSERT_TRUE(RtpPacket::parse(v->rtp_in[0].data(), v->rtp_in[0].size(), pkt));
+  for (int i = 0; i < 5; ++i) {
+    Bytes pli;
+    build_pli(Pli{77, pkt.ssrc()}, pli);
+    v->send_rtp(pli, net_, true);
+  }
+  pump();
+  advance(std::chrono::milliseconds(20));
+  advance(std::chrono::milliseconds(20));
+  auto upstream = parse_rtcp(pub->rtcp_in);
+  EXPECT_EQ(count<Pli>(upstream), 1u);
+  for (const auto& p : upstream) {
+    if (auto* pli = std::get_if<Pli>(&p)) EXPECT_EQ(pli->media_ssrc, 2222u);
+  }
+}
+
+TEST_F(EngineTest, PublisherEndClosesViewersAndFreesTheName) {
+  auto pub = make_peer(5000), v = make_peer(5001);
+  const std::string id = connect(*pub, true, "cam");
+  connect(*v, false, "cam");
+  EXPECT_FALSE(engine_->end_session("cam", "wrong", true));
+  EXPECT_TRUE(engine_->end_session("cam", id, true));
+  pump();
+  EXPECT_EQ(v->dtls().state(), DtlsTransport::State::kClosed);
+  EXPECT_EQ(pub->dtls().state(), DtlsTransport::State::kClosed);
+  advance(std::chrono::milliseconds(20));
+  EXPECT_TRUE(engine_->streams().empty());
+  auto again = make_peer(5003);
+  EXPECT_FALSE(connect(*again, true, "cam").empty());
+}
+
+TEST_F(EngineTest, RefusesWithTheRightStatus) {
+  auto pub = make_peer(5000);
+  connect(*pub, true, "cam");
+  auto sd = sdp::parse_sdp(make_peer(5001)->offer(true)).value();
+  auto r = engine_->publish("cam", sd, now_);
+  ASSERT_TRUE(std::holds_alternative<sfu::Failure>(r));
+  EXPECT_EQ(std::get<sfu::Failure>(r).status, 409);
+  auto viewer = sdp::parse_sdp(make_peer(5002)->offer(false)).value();
+  r = engine_->subscribe("nope", viewer, now_);
+  ASSERT_TRUE(std::holds_alternative<sfu::Failure>(r));
+  EXPECT_EQ(std::get<sfu::Failure>(r).status, 404);
+  // A viewer that offers only H264 cannot watch a VP8 stream.
+  std::string h264_only = make_peer(5003)->offer(false);
+  const size_t at = h264_only.find("a=rtpmap:96 VP8/90000");
+  h264_only.replace(
+      at, 21, "a=rtpmap:96 H264/90000\r\na=fmtp:96 packetization-mode=1;profile-level-id=42e01f");
+  r = engine_->subscribe("cam", sdp::parse_sdp(h264_only).value(), now_);
+  ASSERT_TRUE(std::holds_alternative<sfu::Failure>(r));
+  EXPECT_EQ(std::get<sfu::Failure>(r).status, 406);
+  EXPECT_NE(std::get<sfu::Failure>(r).reason.find("VP8"), std::string::npos);
+}
+
+TEST_F(EngineTest, ConsentTimeoutEndsThePublisher) {
+  auto pub = make_peer(5000), v = make_peer(5001);
+  connect(*pub, true, "cam");
+  connect(*v, false, "cam");
+  advance(std::chrono::seconds(10));
+  EXPECT_EQ(engine_->streams().size(), 1u);
+  advance(std::chrono::seconds(6));  // 16 s without a check from either
+  EXPECT_TRUE(engine_->streams().empty());
+  EXPECT_EQ(v->dtls().state(), DtlsTransport::State::kClosed);
+}
+
+TEST_F(EngineTest, GarbageFromAnywhereIsIgnored) {
+  auto pub = make_peer(5000);
+  connect(*pub, true, "cam");
+  uint8_t buf[256];
+  for (int i = 0; i < 2000; ++i) {
+    const size_t n = random_u32() % sizeof buf;
+    for (size_t k = 0; k < n; ++k) buf[k] = uint8_t(random_u32());
+    if (n > 0 && i % 4 == 0) buf[0] = uint8_t(i % 4 == 0 ? 0x00 : 0x80);
+    engine_->handle_datagram(buf, n, i % 2 ? pub->address() : SocketAddress::ipv4(0x0a000001, 9),
+                             now_);
+  }
+  pump();
+  EXPECT_EQ(engine_->streams().size(), 1u);
+}
+
+}  // namespace
+}  // namespace lss::testing
