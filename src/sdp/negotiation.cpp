@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 
 #include "common/random.hpp"
 
@@ -216,20 +217,20 @@ bool h264_compatible(std::string_view fmtp_a, std::string_view fmtp_b) {
   // Profile family from profile_idc and constraint flags (RFC 6184 8.1).
   auto family = [](std::map<std::string, std::string>& f) -> std::string {
     std::string pli = f.count("profile-level-id") ? f["profile-level-id"] : "42000a";
-    if (pli.size() != 6) return "?";
-    const unsigned idc = unsigned(std::stoul(pli.substr(0, 2), nullptr, 16));
-    const unsigned iop = unsigned(std::stoul(pli.substr(2, 2), nullptr, 16));
+    unsigned idc = 0, iop = 0;
+    auto hex = [&](size_t at, unsigned& out) {
+      auto [p, ec] = std::from_chars(pli.data() + at, pli.data() + at + 2, out, 16);
+      return ec == std::errc() && p == pli.data() + at + 2;
+    };
+    if (pli.size() != 6 || !hex(0, idc) || !hex(2, iop)) return "?" + pli;
     if ((idc == 0x42 && (iop & 0x40)) || (idc == 0x4d && (iop & 0x80)) ||
         (idc == 0x58 && (iop & 0xc0) == 0xc0))
       return "baseline";  // constrained baseline decodes as baseline
     if (idc == 0x42) return "baseline";
     return std::to_string(idc) + ((idc == 0x64 && (iop & 0x0c) == 0x0c) ? "c" : "");
   };
-  try {
-    return family(a) == family(b);
-  } catch (...) {
-    return false;  // non-hex profile-level-id
-  }
+  const std::string fa = family(a);
+  return fa[0] != '?' && fa == family(b);
 }
 
 Result<PublishAnswer, NegotiationError> answer_publish(const SessionDescription& offer,
