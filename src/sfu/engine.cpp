@@ -128,7 +128,8 @@ bool Engine::end_session(const std::string& name, const std::string& session_id,
   if (it == streams_.end()) return false;
   Stream& stream = *it->second;
   if (publisher) {
-    if (stream.session_id() != session_id) return false;
+    // An ended stream lingers until the next tick: its session is gone already.
+    if (stream.session_id() != session_id || stream.ended()) return false;
     stream.end("publisher deleted the session");
     return true;
   }

@@ -86,8 +86,8 @@ class EngineTest : public ::testing::Test {
 
   const SocketAddress server_addr_ = SocketAddress::ipv4(0x7f000001, 40000);
   std::shared_ptr<DtlsCertificate> server_cert_, client_cert_;
+  std::deque<Datagram> net_;  // before engine_: the engine sends DTLS closes as it goes
   std::unique_ptr<sfu::Engine> engine_;
-  std::deque<Datagram> net_;
   std::vector<TestPeer*> peers_;
   std::function<bool(const Datagram&)> drop_;  // simulated loss
   Timestamp now_ = Clock::now();
