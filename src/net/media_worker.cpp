@@ -62,11 +62,22 @@ MediaWorker::~MediaWorker() {
 
 lss::Status MediaWorker::open() {
   boost::system::error_code ec;
+  // Dual-stack where the kernel has IPv6; plain IPv4 where it does not.
   socket_.open(udp::v6(), ec);
   if (!ec) socket_.set_option(asio::ip::v6_only(false), ec);
-  if (!ec) socket_.set_option(asio::socket_base::receive_buffer_size(4 << 20), ec);
-  if (!ec) socket_.set_option(asio::socket_base::send_buffer_size(4 << 20), ec);
   if (!ec) socket_.bind(udp::endpoint(udp::v6(), port_), ec);
+  if (ec) {
+    boost::system::error_code ignored;
+    socket_.close(ignored);
+    ec.clear();
+    v6_ = false;
+    socket_.open(udp::v4(), ec);
+    if (!ec) socket_.bind(udp::endpoint(udp::v4(), port_), ec);
+  }
+  // Large buffers absorb bursts (a keyframe fanned out to many viewers).
+  boost::system::error_code opt;
+  socket_.set_option(asio::socket_base::receive_buffer_size(4 << 20), opt);
+  socket_.set_option(asio::socket_base::send_buffer_size(4 << 20), opt);
   if (!ec) socket_.non_blocking(true, ec);
   if (ec) {
     return make_error("cannot bind UDP port " + std::to_string(port_) + ": " + ec.message());
@@ -134,10 +145,22 @@ void MediaWorker::drain() {
 }
 
 void MediaWorker::send(ByteSpan data, const SocketAddress& to) {
-  sockaddr_in6 sa;
-  const socklen_t len = to_sockaddr(to, sa);
-  const ssize_t n = ::sendto(socket_.native_handle(), data.data(), data.size(), MSG_DONTWAIT,
-                             reinterpret_cast<sockaddr*>(&sa), len);
+  sockaddr_in6 sa6;
+  sockaddr_in sa4{};
+  sockaddr* sa;
+  socklen_t len;
+  if (v6_) {
+    len = to_sockaddr(to, sa6);
+    sa = reinterpret_cast<sockaddr*>(&sa6);
+  } else {
+    if (!to.is_ipv4()) return;
+    sa4.sin_family = AF_INET;
+    sa4.sin_port = htons(to.port);
+    std::memcpy(&sa4.sin_addr, to.ip.data(), 4);
+    sa = reinterpret_cast<sockaddr*>(&sa4);
+    len = sizeof sa4;
+  }
+  const ssize_t n = ::sendto(socket_.native_handle(), data.data(), data.size(), MSG_DONTWAIT, sa, len);
   if (n < 0) {
     counters_.send_errors++;
   } else {
