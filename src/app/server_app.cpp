@@ -11,6 +11,7 @@
 #include "http/static_files.hpp"
 #include "net/host_addresses.hpp"
 #include "net/media_worker.hpp"
+#include "record/recording_service.hpp"
 #include "sfu/engine.hpp"
 #include "signal/whip_whep.hpp"
 
@@ -28,6 +29,7 @@ struct ServerApp::Impl {
   asio::io_context io;  // the control thread
   http::Router router;
   http::HttpServer http;
+  std::unique_ptr<record::RecordingService> recording;
   std::unique_ptr<net::MediaWorker> worker;
   std::unique_ptr<sfu::Engine> engine;  // lives on `worker`'s thread
 };
@@ -54,6 +56,24 @@ int ServerApp::run() {
   for (const auto& ip : ips) opts.candidates.emplace_back(ip, s.worker->port());
   opts.consent_timeout = std::chrono::duration_cast<Duration>(
       std::chrono::duration<double>(s.config.consent_timeout_s));
+  if (s.config.record_streams) {
+    record::ClipLimits limits;
+    limits.max_bytes = uint64_t(s.config.clip_size_mb * 1'000'000.0);
+    limits.max_duration_ms = int64_t(s.config.clip_length_s * 1000.0);
+    const std::string spool = s.config.data_dir + "/spool";
+    s.recording = std::make_unique<record::RecordingService>(spool, limits, nullptr);
+    record::RecordingService* rec = s.recording.get();
+    opts.start_recording = [rec](const std::string& name, const std::string& id,
+                                 const std::vector<sfu::PublishedTrack>& tracks) {
+      std::vector<record::RecordedTrack> rt;
+      for (const auto& t : tracks) {
+        rt.push_back({t.video, t.negotiated.codec.name, t.negotiated.codec.clock_rate});
+      }
+      return rec->start(name, id, std::move(rt));
+    };
+    spdlog::info("recording streams into {} (clips: {} MB / {} s, 0 = no limit)", spool,
+                 s.config.clip_size_mb, s.config.clip_length_s);
+  }
   net::MediaWorker* worker = s.worker.get();
   s.engine = std::make_unique<sfu::Engine>(
       cert.value(), [worker](ByteSpan d, const SocketAddress& to) { worker->send(d, to); }, opts);
@@ -101,6 +121,7 @@ int ServerApp::run() {
   done.get_future().wait_for(std::chrono::seconds(2));
   worker->stop();
   s.engine.reset();
+  if (s.recording) s.recording->stop();  // finishes the clips in progress
   spdlog::info("stopped");
   return 0;
 }

@@ -70,6 +70,9 @@ std::variant<SessionCreated, Failure> Engine::publish(const std::string& name,
   for (const auto& n : answer->tracks) tracks.push_back(make_track(n));
   const std::string session_id = random_hex(12);
   auto stream = std::make_unique<Stream>(name, session_id, std::move(tracks));
+  if (options_.start_recording) {
+    stream->set_recording(options_.start_recording(name, session_id, stream->tracks()));
+  }
   stream->attach_publisher(make_peer(local, answer->remote, *stream, now));
   spdlog::info("stream '{}': publisher session {} created", name, session_id);
   streams_[name] = std::move(stream);

@@ -11,6 +11,7 @@
 #include "common/result.hpp"
 #include "common/socket_address.hpp"
 #include "dtls/dtls_certificate.hpp"
+#include "record/recording_service.hpp"
 #include "sdp/negotiation.hpp"
 #include "sdp/session_description.hpp"
 #include "sfu/stream.hpp"
@@ -20,6 +21,10 @@ namespace lss::sfu {
 struct EngineOptions {
   std::vector<std::pair<std::string, uint16_t>> candidates;  // ICE host candidates (ip, port)
   Duration consent_timeout = std::chrono::seconds(15);
+  // Starts recording a new stream (unset: streams are not recorded).
+  std::function<std::shared_ptr<record::RecordingSink>(
+      const std::string& name, const std::string& id, const std::vector<PublishedTrack>& tracks)>
+      start_recording;
 };
 
 // A failed request with the HTTP status the front end should answer.

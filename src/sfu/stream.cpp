@@ -64,6 +64,7 @@ void Stream::end(const std::string& reason) {
   if (ended_) return;
   ended_ = true;
   spdlog::info("stream '{}' ending: {}", name_, reason);
+  if (recording_) recording_->closed.store(true, std::memory_order_release);
   for (auto& sub : subscribers_) sub->peer().close("stream ended");
   if (publisher_) publisher_->close(reason);
 }
@@ -139,6 +140,7 @@ void Stream::on_rtp(webrtc::PeerConnection&, uint8_t* data, size_t size, Timesta
   }
   receive_stats_[size_t(index)].update(pkt.sequence_number(), pkt.timestamp(), now);
 
+  if (recording_) recording_->ring.push(uint8_t(index), data, size, now);
   const bool keyframe = track.video && codec::is_keyframe_start(track.video_codec, pkt.payload());
   if (keyframe) keyframes_.keyframe_received();
   pkt.set_ssrc(track.out_ssrc);
@@ -249,6 +251,9 @@ void Stream::send_feedback(Timestamp now) {
 
 void Stream::tick(Timestamp now) {
   if (ended_) return;
+  if (recording_ && recording_->keyframe_wanted.exchange(false, std::memory_order_relaxed)) {
+    keyframes_.request();
+  }
   send_feedback(now);
 }
 

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "record/recording_service.hpp"
 #include "rtp/receive_stats.hpp"
 #include "rtp/retransmission_buffer.hpp"
 #include "rtp/twcc_feedback_builder.hpp"
@@ -36,6 +37,7 @@ class Stream : public webrtc::PeerConnection::Observer {
   const std::string& session_id() const { return session_id_; }
   const std::vector<PublishedTrack>& tracks() const { return tracks_; }
   bool ended() const { return ended_; }
+  void set_recording(std::shared_ptr<record::RecordingSink> sink) { recording_ = std::move(sink); }
 
   Subscriber& add_subscriber(std::unique_ptr<Subscriber> sub);
   std::vector<std::unique_ptr<Subscriber>>& subscribers() { return subscribers_; }
@@ -67,6 +69,7 @@ class Stream : public webrtc::PeerConnection::Observer {
   std::vector<RtpReceiveStats> receive_stats_;
   std::unique_ptr<webrtc::PeerConnection> publisher_;
   std::vector<std::unique_ptr<Subscriber>> subscribers_;
+  std::shared_ptr<record::RecordingSink> recording_;
   RetransmissionBuffer video_cache_;
   TwccRecorder twcc_;
   KeyframeRequester keyframes_;

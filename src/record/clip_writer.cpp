@@ -1,0 +1,197 @@
+#include "record/clip_writer.hpp"
+
+extern "C" {
+#include <libavcodec/avcodec.h>
+#include <libavformat/avformat.h>
+#include <libavutil/channel_layout.h>
+#include <libavutil/error.h>
+#include <libavutil/mem.h>
+}
+
+#include <cctype>
+#include <cstring>
+
+namespace lss::record {
+
+namespace {
+std::string av_error(int code) {
+  char buf[AV_ERROR_MAX_STRING_SIZE] = {};
+  av_strerror(code, buf, sizeof buf);
+  return buf;
+}
+
+std::string upper(std::string s) {
+  for (char& c : s) c = char(std::toupper(static_cast<unsigned char>(c)));
+  return s;
+}
+
+AVCodecID codec_id(const std::string& name) {
+  const std::string n = upper(name);
+  if (n == "VP8") return AV_CODEC_ID_VP8;
+  if (n == "VP9") return AV_CODEC_ID_VP9;
+  if (n == "H264") return AV_CODEC_ID_H264;
+  if (n == "AV1") return AV_CODEC_ID_AV1;
+  if (n == "OPUS") return AV_CODEC_ID_OPUS;
+  return AV_CODEC_ID_NONE;
+}
+
+lss::Status set_extradata(AVCodecParameters* par, ByteSpan data) {
+  if (data.empty()) return {};
+  par->extradata = static_cast<uint8_t*>(av_mallocz(data.size() + AV_INPUT_BUFFER_PADDING_SIZE));
+  if (!par->extradata) return make_error("out of memory");
+  std::memcpy(par->extradata, data.data(), data.size());
+  par->extradata_size = int(data.size());
+  return {};
+}
+}  // namespace
+
+Bytes opus_head(int channels, int sample_rate, int pre_skip) {
+  Bytes h = {'O', 'p', 'u', 's', 'H', 'e', 'a', 'd', 1, uint8_t(channels)};
+  h.push_back(uint8_t(pre_skip));
+  h.push_back(uint8_t(pre_skip >> 8));
+  for (int i = 0; i < 4; ++i) h.push_back(uint8_t(uint32_t(sample_rate) >> (8 * i)));
+  h.push_back(0);  // output gain
+  h.push_back(0);
+  h.push_back(0);  // channel mapping family 0
+  return h;
+}
+
+std::string container_extension(const std::vector<TrackSpec>& tracks) {
+  for (const auto& t : tracks) {
+    if (upper(t.codec) == "H264") return ".mkv";
+  }
+  return ".webm";
+}
+
+Result<std::unique_ptr<ClipWriter>> ClipWriter::open(const std::string& path,
+                                                     const std::vector<TrackSpec>& tracks) {
+  std::unique_ptr<ClipWriter> w(new ClipWriter());
+  w->path_ = path;
+  const bool webm = container_extension(tracks) == ".webm";
+  int rc =
+      avformat_alloc_output_context2(&w->ctx_, nullptr, webm ? "webm" : "matroska", path.c_str());
+  if (rc < 0 || !w->ctx_) return make_error("cannot create a muxer: " + av_error(rc));
+  for (const auto& t : tracks) {
+    AVStream* st = avformat_new_stream(w->ctx_, nullptr);
+    if (!st) return make_error("cannot add a stream");
+    AVCodecParameters* par = st->codecpar;
+    par->codec_id = codec_id(t.codec);
+    if (par->codec_id == AV_CODEC_ID_NONE) return make_error("cannot record codec " + t.codec);
+    if (t.video) {
+      par->codec_type = AVMEDIA_TYPE_VIDEO;
+      par->width = t.width;
+      par->height = t.height;
+      st->time_base = {1, 1000};
+    } else {
+      par->codec_type = AVMEDIA_TYPE_AUDIO;
+      par->sample_rate = 48000;
+      av_channel_layout_default(&par->ch_layout, 2);
+      st->time_base = {1, 48000};
+    }
+    Bytes extra = t.extradata;
+    if (par->codec_id == AV_CODEC_ID_OPUS && extra.empty()) extra = opus_head();
+    if (auto s = set_extradata(par, extra); !s) return make_error(s.message());
+  }
+  w->frames_.assign(tracks.size(), 0);
+  w->last_track_pts_.assign(tracks.size(), INT64_MIN);
+  rc = avio_open(&w->ctx_->pb, path.c_str(), AVIO_FLAG_WRITE);
+  if (rc < 0) return make_error("cannot open " + path + ": " + av_error(rc));
+  rc = avformat_write_header(w->ctx_, nullptr);
+  if (rc < 0) return make_error("cannot write the header of " + path + ": " + av_error(rc));
+  return w;
+}
+
+ClipWriter::~ClipWriter() {
+  if (!finished_) (void)finish();
+}
+
+lss::Status ClipWriter::write(size_t track, ByteSpan frame, int64_t pts_ms, bool keyframe) {
+  if (finished_ || track >= frames_.size()) return make_error("clip is closed");
+  if (frame.empty()) return {};
+  // Timestamps must not go backwards within a track (the muxer refuses).
+  if (pts_ms <= last_track_pts_[track]) pts_ms = last_track_pts_[track] + 1;
+  last_track_pts_[track] = pts_ms;
+  AVPacket* pkt = av_packet_alloc();
+  if (!pkt || av_new_packet(pkt, int(frame.size())) < 0) {
+    av_packet_free(&pkt);
+    return make_error("out of memory");
+  }
+  std::memcpy(pkt->data, frame.data(), frame.size());
+  AVStream* st = ctx_->streams[track];
+  pkt->stream_index = int(track);
+  pkt->pts = pkt->dts = av_rescale_q(pts_ms, AVRational{1, 1000}, st->time_base);
+  if (keyframe) pkt->flags |= AV_PKT_FLAG_KEY;
+  const int rc = av_write_frame(ctx_, pkt);
+  av_packet_free(&pkt);
+  if (rc < 0) return make_error("write to " + path_ + " failed: " + av_error(rc));
+  frames_[track]++;
+  if (first_pts_ms_ < 0 || pts_ms < first_pts_ms_) first_pts_ms_ = pts_ms;
+  if (pts_ms > last_pts_ms_) last_pts_ms_ = pts_ms;
+  return {};
+}
+
+uint64_t ClipWriter::bytes_written() const {
+  return ctx_ && ctx_->pb ? uint64_t(avio_tell(ctx_->pb)) : 0;
+}
+
+lss::Status ClipWriter::finish() {
+  if (finished_) return {};
+  finished_ = true;
+  int rc = 0;
+  if (ctx_) {
+    if (ctx_->pb) {
+      rc = av_write_trailer(ctx_);
+      avio_closep(&ctx_->pb);
+    }
+    avformat_free_context(ctx_);
+    ctx_ = nullptr;
+  }
+  if (rc < 0) return make_error("cannot finish " + path_ + ": " + av_error(rc));
+  return {};
+}
+
+lss::Status remux_clip(const std::string& in_path, const std::string& out_path) {
+  AVFormatContext* in = nullptr;
+  int rc = avformat_open_input(&in, in_path.c_str(), nullptr, nullptr);
+  if (rc < 0) return make_error("cannot read " + in_path + ": " + av_error(rc));
+  avformat_find_stream_info(in, nullptr);
+  AVFormatContext* out = nullptr;
+  rc = avformat_alloc_output_context2(&out, nullptr, nullptr, out_path.c_str());
+  if (rc < 0 || !out) {
+    avformat_close_input(&in);
+    return make_error("cannot create a muxer for " + out_path);
+  }
+  lss::Status status;
+  for (unsigned i = 0; i < in->nb_streams; ++i) {
+    AVStream* st = avformat_new_stream(out, nullptr);
+    if (!st || avcodec_parameters_copy(st->codecpar, in->streams[i]->codecpar) < 0) {
+      status = make_error("cannot copy stream parameters");
+      break;
+    }
+    st->codecpar->codec_tag = 0;
+    st->time_base = in->streams[i]->time_base;
+  }
+  if (status.ok() && (rc = avio_open(&out->pb, out_path.c_str(), AVIO_FLAG_WRITE)) < 0)
+    status = make_error("cannot open " + out_path + ": " + av_error(rc));
+  if (status.ok() && (rc = avformat_write_header(out, nullptr)) < 0)
+    status = make_error("cannot write header: " + av_error(rc));
+  if (status.ok()) {
+    AVPacket* pkt = av_packet_alloc();
+    // Read until the data ends; a truncated tail simply ends the clip.
+    while (av_read_frame(in, pkt) >= 0) {
+      av_packet_rescale_ts(pkt, in->streams[pkt->stream_index]->time_base,
+                           out->streams[pkt->stream_index]->time_base);
+      pkt->pos = -1;
+      av_interleaved_write_frame(out, pkt);
+      av_packet_unref(pkt);
+    }
+    av_packet_free(&pkt);
+    av_write_trailer(out);
+  }
+  if (out->pb) avio_closep(&out->pb);
+  avformat_free_context(out);
+  avformat_close_input(&in);
+  return status;
+}
+
+}  // namespace lss::record

@@ -1,0 +1,269 @@
+#include "record/stream_recorder.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+
+#include "rtp/rtp_packet.hpp"
+
+namespace lss::record {
+
+namespace fs = std::filesystem;
+
+namespace {
+constexpr size_t kMaxPendingAudio = 500;  // ~10 s of Opus before the first keyframe
+
+std::string iso8601(std::chrono::system_clock::time_point t, bool compact) {
+  const std::time_t s = std::chrono::system_clock::to_time_t(t);
+  std::tm tm{};
+  gmtime_r(&s, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, compact ? "%Y%m%dT%H%M%SZ" : "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+// Writes `text` to `path` atomically (temp file + rename).
+bool write_file_atomic(const fs::path& path, const std::string& text) {
+  const fs::path tmp = path.string() + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    if (!out) return false;
+    out << text;
+    out.flush();
+    if (!out) return false;
+  }
+  std::error_code ec;
+  fs::rename(tmp, path, ec);
+  return !ec;
+}
+
+// Calls f(nal_type, nal_with_start_code) for each NAL of an Annex B buffer.
+template <typename F>
+void for_each_nal(ByteSpan b, F&& f) {
+  size_t i = 0;
+  auto start_code = [&](size_t at) -> size_t {
+    if (at + 3 <= b.size() && b[at] == 0 && b[at + 1] == 0 && b[at + 2] == 1) return 3;
+    if (at + 4 <= b.size() && b[at] == 0 && b[at + 1] == 0 && b[at + 2] == 0 && b[at + 3] == 1)
+      return 4;
+    return 0;
+  };
+  while (i < b.size() && !start_code(i)) ++i;
+  while (i < b.size()) {
+    const size_t sc = start_code(i);
+    size_t j = i + sc;
+    while (j < b.size() && !start_code(j)) ++j;
+    if (i + sc < j) f(uint8_t(b[i + sc] & 0x1f), b.subspan(i, j - i));
+    i = j;
+  }
+}
+}  // namespace
+
+Bytes h264_parameter_sets(ByteSpan annexb) {
+  Bytes out;
+  for_each_nal(annexb, [&](uint8_t type, ByteSpan nal) {
+    if (type == 7 || type == 8) out.insert(out.end(), nal.begin(), nal.end());
+  });
+  return out;
+}
+
+Bytes av1_sequence_header(ByteSpan obus) {
+  // Low-overhead OBUs with size fields: header, [extension], leb128 size, payload.
+  size_t i = 0;
+  while (i < obus.size()) {
+    const uint8_t h = obus[i];
+    const uint8_t type = (h >> 3) & 0x0f;
+    size_t p = i + 1 + ((h & 0x04) ? 1 : 0);
+    if (!(h & 0x02)) return {};  // no size field: cannot walk further
+    uint64_t size = 0;
+    for (int k = 0; k < 8 && p < obus.size(); ++k, ++p) {
+      size |= uint64_t(obus[p] & 0x7f) << (7 * k);
+      if (!(obus[p] & 0x80)) {
+        ++p;
+        break;
+      }
+    }
+    if (p + size > obus.size()) return {};
+    if (type == 1) return Bytes(obus.begin() + ptrdiff_t(i), obus.begin() + ptrdiff_t(p + size));
+    i = p + size;
+  }
+  return {};
+}
+
+StreamRecorder::StreamRecorder(RecorderOptions options, ClipCallback on_clip)
+    : opts_(std::move(options)), on_clip_(std::move(on_clip)), policy_(opts_.limits) {
+  for (const auto& spec : opts_.tracks) {
+    TrackState t;
+    t.spec = spec;
+    t.depacketizer = codec::Depacketizer::create(spec.codec);
+    if (spec.video) has_video_ = true;
+    tracks_.push_back(std::move(t));
+  }
+  dir_key_ = opts_.stream_name + "/" + iso8601(opts_.started, true) + "-" + opts_.stream_id;
+}
+
+StreamRecorder::~StreamRecorder() {
+  finish();
+}
+
+void StreamRecorder::on_packet(uint8_t track, const uint8_t* data, size_t size, Timestamp arrival) {
+  if (track >= tracks_.size() || !tracks_[track].depacketizer) return;
+  if (!started_) {
+    started_ = true;
+    recording_start_ = arrival;
+  }
+  TrackState& t = tracks_[track];
+  std::vector<codec::EncodedFrame> frames;
+  if (size < 12) return;
+  t.reorder.push(load_be16(data + 2), data, size, [&](uint16_t seq, const uint8_t* d, size_t n) {
+    RtpPacket pkt;  // read-only view: the reorder buffer's copy is not modified
+    if (!RtpPacket::parse(const_cast<uint8_t*>(d), n, pkt)) return;
+    const uint64_t before = t.depacketizer->dropped_frames();
+    t.depacketizer->push(seq, pkt.timestamp(), pkt.marker(), pkt.payload(), frames);
+    if (t.spec.video && t.depacketizer->dropped_frames() != before) {
+      frames_dropped_ += t.depacketizer->dropped_frames() - before;
+      keyframe_wanted_ = true;  // a loss: the decoder chain needs a fresh start
+    }
+  });
+  for (auto& f : frames) on_frame(track, f, arrival);
+}
+
+int64_t StreamRecorder::frame_pts_ms(TrackState& t, uint32_t rtp_ts, Timestamp arrival) {
+  // RTP time since the track's first frame, anchored at that frame's arrival.
+  if (!t.have_base) {
+    t.have_base = true;
+    t.last_ts = rtp_ts;
+    t.base_ts = rtp_ts;
+    t.base_ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(arrival - recording_start_).count();
+  }
+  const int32_t step = int32_t(rtp_ts - t.last_ts);
+  if (step > 0 && rtp_ts < t.last_ts) t.ts_cycles += int64_t(1) << 32;
+  if (step < 0 && rtp_ts > t.last_ts) t.ts_cycles -= int64_t(1) << 32;
+  t.last_ts = rtp_ts;
+  const int64_t unwrapped = t.ts_cycles + int64_t(rtp_ts) - t.base_ts;
+  return t.base_ms + unwrapped * 1000 / int64_t(t.spec.clock_rate);
+}
+
+void StreamRecorder::on_frame(size_t track, codec::EncodedFrame& frame, Timestamp arrival) {
+  TrackState& t = tracks_[track];
+  const int64_t pts = frame_pts_ms(t, frame.rtp_timestamp, arrival);
+  if (t.spec.video && frame.keyframe) {
+    if (frame.width) t.width = frame.width, t.height = frame.height;
+    if (t.spec.codec == "H264") {
+      Bytes ps = h264_parameter_sets(frame.data);
+      if (!ps.empty()) t.extradata = std::move(ps);
+    } else if (t.spec.codec == "AV1") {
+      Bytes sh = av1_sequence_header(frame.data);
+      if (!sh.empty()) t.extradata = std::move(sh);
+    }
+  }
+  const bool can_start = t.spec.video ? frame.keyframe : !has_video_;
+  if (!writer_) {
+    if (!can_start) {
+      if (t.spec.video) {
+        frames_dropped_++;
+        keyframe_wanted_ = true;
+      } else if (pending_audio_.size() < kMaxPendingAudio) {
+        pending_audio_.emplace_back(std::move(frame), pts);
+      }
+      return;
+    }
+    if (!open_clip(pts)) return;
+  } else if (policy_.should_cut(writer_->bytes_written(), pts - clip_start_pts_, can_start)) {
+    close_clip();
+    if (!open_clip(pts)) return;
+  }
+  write(track, frame, pts);
+}
+
+void StreamRecorder::write(size_t track, const codec::EncodedFrame& frame, int64_t pts_ms) {
+  auto st = writer_->write(track, frame.data, std::max<int64_t>(0, pts_ms - clip_start_pts_),
+                           frame.keyframe);
+  if (!st.ok()) {
+    last_error_ = st.message();
+    spdlog::warn("recording '{}': {}", opts_.stream_name, last_error_);
+    return;
+  }
+  (tracks_[track].spec.video ? current_.video_frames : current_.audio_frames)++;
+  (tracks_[track].spec.video ? video_frames_total_ : audio_frames_total_)++;
+}
+
+bool StreamRecorder::open_clip(int64_t start_pts_ms) {
+  std::vector<TrackSpec> specs;
+  for (const auto& t : tracks_) {
+    specs.push_back({t.spec.video, t.spec.codec, t.width ? t.width : 640, t.height ? t.height : 480,
+                     t.extradata});
+  }
+  const std::string ext = container_extension(specs);
+  current_ = ClipInfo{};
+  current_.stream_name = opts_.stream_name;
+  current_.stream_id = opts_.stream_id;
+  current_.index = next_index_++;
+  current_.object_key = dir_key_ + "/" + std::to_string(current_.index) + ext;
+  current_.file = (fs::path(opts_.spool_dir) / current_.object_key).string();
+  current_.started_at = iso8601(std::chrono::system_clock::now(), false);
+  for (const auto& t : tracks_) {
+    (t.spec.video ? current_.video_codec : current_.audio_codec) = t.spec.codec;
+    if (t.spec.video) current_.width = t.width, current_.height = t.height;
+  }
+  std::error_code ec;
+  fs::create_directories(fs::path(current_.file).parent_path(), ec);
+  auto w = ClipWriter::open(current_.file + ".part", specs);
+  if (!w.ok()) {
+    last_error_ = w.error().message;
+    spdlog::error("recording '{}': cannot start clip {}: {}", opts_.stream_name, current_.index,
+                  last_error_);
+    return false;
+  }
+  writer_ = std::move(w.value());
+  clip_start_pts_ = start_pts_ms;
+  // Audio that came before the first keyframe opens the first clip.
+  while (!pending_audio_.empty()) {
+    auto& [f, pts] = pending_audio_.front();
+    for (size_t i = 0; i < tracks_.size(); ++i) {
+      if (!tracks_[i].spec.video) write(i, f, pts);
+    }
+    pending_audio_.pop_front();
+  }
+  return true;
+}
+
+void StreamRecorder::close_clip() {
+  if (!writer_) return;
+  const uint64_t frames = current_.video_frames + current_.audio_frames;
+  const auto st = writer_->finish();
+  current_.bytes = writer_->bytes_written();
+  current_.duration_s = double(writer_->duration_ms()) / 1000.0;
+  writer_.reset();
+  current_.ended_at = iso8601(std::chrono::system_clock::now(), false);
+  std::error_code ec;
+  if (frames == 0) {
+    fs::remove(current_.file + ".part", ec);
+    return;
+  }
+  if (!st.ok()) spdlog::warn("recording '{}': {}", opts_.stream_name, st.message());
+  current_.bytes = fs::file_size(current_.file + ".part", ec);
+  fs::rename(current_.file + ".part", current_.file, ec);
+  if (ec) {
+    spdlog::error("recording '{}': cannot finish {}: {}", opts_.stream_name, current_.file,
+                  ec.message());
+    return;
+  }
+  // The sidecar marks the clip as ready for upload; written last, atomically.
+  if (!write_file_atomic(current_.file + ".json", to_json(current_).dump(2))) {
+    spdlog::error("recording '{}': cannot write the sidecar of {}", opts_.stream_name,
+                  current_.file);
+  }
+  clips_finished_++;
+  spdlog::info("recording '{}': clip {} done ({:.1f} s, {} bytes)", opts_.stream_name,
+               current_.index, current_.duration_s, current_.bytes);
+  if (on_clip_) on_clip_(current_);
+}
+
+void StreamRecorder::finish() {
+  close_clip();
+}
+
+}  // namespace lss::record

@@ -1,0 +1,103 @@
+#pragma once
+// Records one stream: reorders and depacketizes each track's RTP, gives
+// frames presentation times, and writes them into clips cut by ClipPolicy at
+// keyframes, so every frame lands in exactly one clip. Finished clips are left
+// in the spool with a JSON sidecar for the uploader. Runs on the recording
+// thread only.
+#include <chrono>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "codec/depacketizer.hpp"
+#include "common/time.hpp"
+#include "record/clip_info.hpp"
+#include "record/clip_policy.hpp"
+#include "record/clip_writer.hpp"
+#include "record/reorder_buffer.hpp"
+
+namespace lss::record {
+
+struct RecordedTrack {
+  bool video = false;
+  std::string codec;  // "VP8", "VP9", "H264", "AV1", "opus"
+  uint32_t clock_rate = 90000;
+};
+
+struct RecorderOptions {
+  std::string spool_dir;
+  std::string stream_name, stream_id;
+  std::chrono::system_clock::time_point started;
+  ClipLimits limits;
+  std::vector<RecordedTrack> tracks;
+};
+
+class StreamRecorder {
+ public:
+  using ClipCallback = std::function<void(const ClipInfo&)>;
+
+  StreamRecorder(RecorderOptions options, ClipCallback on_clip);
+  ~StreamRecorder();
+
+  void on_packet(uint8_t track, const uint8_t* data, size_t size, Timestamp arrival);
+  // Closes the current clip (the stream ended).
+  void finish();
+
+  // The recorder needs a keyframe (to start, to cut, or after a loss).
+  bool keyframe_wanted() const { return keyframe_wanted_ || policy_.keyframe_wanted(); }
+  void keyframe_requested() { keyframe_wanted_ = false; }
+  int clips_finished() const { return clips_finished_; }
+  uint64_t frames_written(bool video) const {
+    return video ? video_frames_total_ : audio_frames_total_;
+  }
+  uint64_t frames_dropped() const { return frames_dropped_; }
+  const std::string& last_error() const { return last_error_; }
+
+ private:
+  struct TrackState {
+    RecordedTrack spec;
+    std::unique_ptr<codec::Depacketizer> depacketizer;
+    ReorderBuffer reorder;
+    bool have_base = false;
+    int64_t base_ts = 0;  // unwrapped RTP timestamp of the first frame
+    int64_t base_ms = 0;  // its time since the recording started
+    uint32_t last_ts = 0;
+    int64_t ts_cycles = 0;
+    int width = 0, height = 0;
+    Bytes extradata;
+  };
+
+  void on_frame(size_t track, codec::EncodedFrame& frame, Timestamp arrival);
+  int64_t frame_pts_ms(TrackState& t, uint32_t rtp_ts, Timestamp arrival);
+  void write(size_t track, const codec::EncodedFrame& frame, int64_t pts_ms);
+  bool open_clip(int64_t start_pts_ms);
+  void close_clip();
+
+  RecorderOptions opts_;
+  ClipCallback on_clip_;
+  ClipPolicy policy_;
+  std::vector<TrackState> tracks_;
+  bool has_video_ = false;
+  Timestamp recording_start_{};
+  bool started_ = false;
+
+  std::unique_ptr<ClipWriter> writer_;
+  ClipInfo current_;
+  int64_t clip_start_pts_ = 0;
+  int next_index_ = 0;
+  int clips_finished_ = 0;
+  std::string dir_key_;                                                // "<name>/<UTC start>-<id>"
+  std::deque<std::pair<codec::EncodedFrame, int64_t>> pending_audio_;  // before the first keyframe
+  bool keyframe_wanted_ = true;
+  uint64_t video_frames_total_ = 0, audio_frames_total_ = 0, frames_dropped_ = 0;
+  std::string last_error_;
+};
+
+// Parameter sets a muxer needs as extradata: H264 SPS+PPS (Annex B) and the
+// AV1 sequence header OBU, taken from a keyframe.
+Bytes h264_parameter_sets(ByteSpan annexb);
+Bytes av1_sequence_header(ByteSpan obus);
+
+}  // namespace lss::record
