@@ -98,7 +98,7 @@ async function watch(name) {
 function location_origin() { return window.location.origin; }
 
 async function liveStreams() {
-  const res = await fetch('/api/streams');
+  const res = await fetch('/api/streams?status=live');
   if (!res.ok) throw new Error(`${res.status} ${res.statusText}`);
   return (await res.json()).streams;
 }

@@ -3,8 +3,11 @@
 #include <spdlog/spdlog.h>
 
 #include <boost/asio.hpp>
+#include <ctime>
+#include <filesystem>
 #include <future>
 
+#include "catalog/sqlite_catalog.hpp"
 #include "dtls/dtls_certificate.hpp"
 #include "http/http_server.hpp"
 #include "http/router.hpp"
@@ -13,14 +16,26 @@
 #include "net/media_worker.hpp"
 #include "record/recording_service.hpp"
 #include "sfu/engine.hpp"
+#include "signal/rest_api.hpp"
 #include "signal/whip_whep.hpp"
+#include "storage/local_dir_store.hpp"
+#include "storage/uploader.hpp"
 
 namespace lss {
 namespace asio = boost::asio;
 
 namespace {
 constexpr auto kTickInterval = std::chrono::milliseconds(20);
+
+std::string now_iso8601() {
+  const std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
 }
+}  // namespace
 
 struct ServerApp::Impl {
   explicit Impl(Config c) : config(std::move(c)), http(io, router, {}) {}
@@ -29,6 +44,9 @@ struct ServerApp::Impl {
   asio::io_context io;  // the control thread
   http::Router router;
   http::HttpServer http;
+  std::unique_ptr<catalog::Catalog> catalog;
+  std::unique_ptr<storage::ObjectStore> store;
+  std::unique_ptr<storage::Uploader> uploader;
   std::unique_ptr<record::RecordingService> recording;
   std::unique_ptr<net::MediaWorker> worker;
   std::unique_ptr<sfu::Engine> engine;  // lives on `worker`'s thread
@@ -56,12 +74,37 @@ int ServerApp::run() {
   for (const auto& ip : ips) opts.candidates.emplace_back(ip, s.worker->port());
   opts.consent_timeout = std::chrono::duration_cast<Duration>(
       std::chrono::duration<double>(s.config.consent_timeout_s));
+  std::error_code ec;
+  std::filesystem::create_directories(s.config.data_dir, ec);
+  if (ec) {
+    spdlog::critical("cannot create DATA_DIR {}: {}", s.config.data_dir, ec.message());
+    return 1;
+  }
+  auto cat = catalog::SqliteCatalog::open(s.config.data_dir + "/catalog.sqlite");
+  if (!cat.ok()) {
+    spdlog::critical("{} (set DATA_DIR)", cat.error().message);
+    return 1;
+  }
+  s.catalog = std::move(cat.value());
+  (void)s.catalog->end_all_live(now_iso8601());  // left "live" by a crash
+  const std::string spool = s.config.data_dir + "/spool";
+  const std::string recordings = s.config.data_dir + "/recordings";
+  s.store = std::make_unique<storage::LocalDirStore>(recordings, s.config.file_host);
+  s.uploader = std::make_unique<storage::Uploader>(
+      spool, *s.store, *s.catalog, [](const catalog::ClipRecord& c) {
+        spdlog::info("clip {} of '{}' is available at {}", c.index, c.stream_name, c.url);
+      });
+  s.uploader->start();
+  spdlog::info("clips stored in {}, catalog in {}/catalog.sqlite", s.store->describe(),
+               s.config.data_dir);
+
   if (s.config.record_streams) {
     record::ClipLimits limits;
     limits.max_bytes = uint64_t(s.config.clip_size_mb * 1'000'000.0);
     limits.max_duration_ms = int64_t(s.config.clip_length_s * 1000.0);
-    const std::string spool = s.config.data_dir + "/spool";
-    s.recording = std::make_unique<record::RecordingService>(spool, limits, nullptr);
+    storage::Uploader* up = s.uploader.get();
+    s.recording = std::make_unique<record::RecordingService>(
+        spool, limits, [up](const record::ClipInfo&) { up->notify(); });
     record::RecordingService* rec = s.recording.get();
     opts.start_recording = [rec](const std::string& name, const std::string& id,
                                  const std::vector<sfu::PublishedTrack>& tracks) {
@@ -74,6 +117,27 @@ int ServerApp::run() {
     spdlog::info("recording streams into {} (clips: {} MB / {} s, 0 = no limit)", spool,
                  s.config.clip_size_mb, s.config.clip_length_s);
   }
+  catalog::Catalog* catalog_ptr = s.catalog.get();
+  asio::io_context* control = &s.io;
+  opts.on_stream_event = [catalog_ptr, control](const sfu::StreamEvent& e) {
+    asio::post(*control, [catalog_ptr, e] {
+      if (e.kind == sfu::StreamEvent::Kind::kStarted) {
+        catalog::StreamRecord r;
+        r.id = e.info.session_id;
+        r.name = e.info.name;
+        r.publisher = e.publisher;
+        r.started_at = e.info.started_at;
+        r.status = "live";
+        r.video_codec = e.info.video_codec;
+        r.audio_codec = e.info.audio_codec;
+        if (auto st = catalog_ptr->upsert_stream(r); !st) spdlog::error("{}", st.message());
+      } else if (auto st =
+                     catalog_ptr->end_stream(e.info.session_id, now_iso8601(), e.peak_viewers);
+                 !st) {
+        spdlog::error("{}", st.message());
+      }
+    });
+  };
   net::MediaWorker* worker = s.worker.get();
   s.engine = std::make_unique<sfu::Engine>(
       cert.value(), [worker](ByteSpan d, const SocketAddress& to) { worker->send(d, to); }, opts);
@@ -86,12 +150,16 @@ int ServerApp::run() {
                [](const http::Request& req, const http::RequestContext&, http::Responder respond) {
                  respond(http::make_response(req, http::Status::ok, "ok\n"));
                });
-  signal::register_whip_whep(s.router,
-                             [worker, engine](std::function<void(sfu::Engine&)> fn) {
-                               asio::post(worker->io(),
-                                          [engine, fn = std::move(fn)] { fn(*engine); });
-                             },
-                             {s.config.stream_key});
+  auto run_on_engine = [worker, engine](std::function<void(sfu::Engine&)> fn) {
+    asio::post(worker->io(), [engine, fn = std::move(fn)] { fn(*engine); });
+  };
+  signal::register_whip_whep(s.router, run_on_engine, {s.config.stream_key});
+  signal::register_rest_api(
+      s.router, run_on_engine,
+      [control](std::function<void()> fn) { asio::post(*control, std::move(fn)); },
+      s.catalog.get());
+  // Clips in the local store, at the URLs the catalog gives them.
+  s.router.add("/recordings/", http::static_files_handler(s.config.data_dir));
   s.router.set_fallback(http::static_files_handler(s.config.web_dir));
 
   if (auto st = s.http.listen(s.config.listen_address, s.config.port); !st) {
@@ -122,6 +190,10 @@ int ServerApp::run() {
   worker->stop();
   s.engine.reset();
   if (s.recording) s.recording->stop();  // finishes the clips in progress
+  if (s.uploader) {
+    s.uploader->process_once();  // store what just finished, if the store is reachable
+    s.uploader->stop();
+  }
   spdlog::info("stopped");
   return 0;
 }

@@ -160,7 +160,8 @@ void MediaWorker::send(ByteSpan data, const SocketAddress& to) {
     sa = reinterpret_cast<sockaddr*>(&sa4);
     len = sizeof sa4;
   }
-  const ssize_t n = ::sendto(socket_.native_handle(), data.data(), data.size(), MSG_DONTWAIT, sa, len);
+  const ssize_t n =
+      ::sendto(socket_.native_handle(), data.data(), data.size(), MSG_DONTWAIT, sa, len);
   if (n < 0) {
     counters_.send_errors++;
   } else {

@@ -68,7 +68,7 @@ class MediaWorker {
   Duration tick_interval_{};
   std::thread thread_;
   std::vector<uint8_t> buffers_;  // kBatch * kMaxDatagram, allocated once
-  bool v6_ = true;               // dual-stack socket (else IPv4 only)
+  bool v6_ = true;                // dual-stack socket (else IPv4 only)
   Counters counters_;
 };
 

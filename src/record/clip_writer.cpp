@@ -10,6 +10,7 @@ extern "C" {
 
 #include <cctype>
 #include <cstring>
+#include <filesystem>
 
 namespace lss::record {
 
@@ -192,6 +193,46 @@ lss::Status remux_clip(const std::string& in_path, const std::string& out_path) 
   avformat_free_context(out);
   avformat_close_input(&in);
   return status;
+}
+
+lss::Status probe_clip(const std::string& path, ClipInfo& info) {
+  AVFormatContext* in = nullptr;
+  int rc = avformat_open_input(&in, path.c_str(), nullptr, nullptr);
+  if (rc < 0) return make_error("cannot read " + path + ": " + av_error(rc));
+  avformat_find_stream_info(in, nullptr);
+  std::vector<bool> video(in->nb_streams);
+  for (unsigned i = 0; i < in->nb_streams; ++i) {
+    const AVCodecParameters* par = in->streams[i]->codecpar;
+    video[i] = par->codec_type == AVMEDIA_TYPE_VIDEO;
+    std::string name = upper(avcodec_get_name(par->codec_id));
+    if (name == "OPUS") name = "opus";
+    if (video[i]) {
+      info.video_codec = name;
+      info.width = par->width;
+      info.height = par->height;
+    } else {
+      info.audio_codec = name;
+    }
+  }
+  info.video_frames = info.audio_frames = 0;
+  int64_t first = INT64_MAX, last = INT64_MIN;
+  AVPacket* pkt = av_packet_alloc();
+  while (av_read_frame(in, pkt) >= 0) {
+    const size_t i = size_t(pkt->stream_index);
+    (video[i] ? info.video_frames : info.audio_frames)++;
+    if (pkt->pts != AV_NOPTS_VALUE) {
+      const int64_t ms = av_rescale_q(pkt->pts, in->streams[i]->time_base, AVRational{1, 1000});
+      first = std::min(first, ms);
+      last = std::max(last, ms);
+    }
+    av_packet_unref(pkt);
+  }
+  av_packet_free(&pkt);
+  avformat_close_input(&in);
+  info.duration_s = last >= first ? double(last - first) / 1000.0 : 0;
+  std::error_code ec;
+  info.bytes = std::filesystem::file_size(path, ec);
+  return {};
 }
 
 }  // namespace lss::record

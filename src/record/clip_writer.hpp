@@ -11,6 +11,7 @@
 
 #include "common/bytes.hpp"
 #include "common/result.hpp"
+#include "record/clip_info.hpp"
 
 struct AVFormatContext;
 
@@ -55,6 +56,9 @@ class ClipWriter {
 
 // Rewrites a clip left half-written (e.g. by a crash) into a complete file.
 lss::Status remux_clip(const std::string& in_path, const std::string& out_path);
+
+// Fills duration, bytes, codecs, size and frame counts of `info` from the file.
+lss::Status probe_clip(const std::string& path, ClipInfo& info);
 
 // The Opus identification header (RFC 7845 §5.1) Matroska/WebM want as CodecPrivate.
 Bytes opus_head(int channels = 2, int sample_rate = 48000, int pre_skip = 312);

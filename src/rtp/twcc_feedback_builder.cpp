@@ -17,7 +17,8 @@ void TwccRecorder::record(uint16_t seq, Timestamp arrival) {
       std::chrono::duration_cast<std::chrono::microseconds>(arrival.time_since_epoch()).count();
 }
 
-std::vector<Bytes> TwccRecorder::build_feedback(uint32_t sender_ssrc, uint32_t media_ssrc, Timestamp) {
+std::vector<Bytes> TwccRecorder::build_feedback(uint32_t sender_ssrc, uint32_t media_ssrc,
+                                                Timestamp) {
   std::vector<Bytes> out;
   if (highest_ < 0) return out;
   // Anything older than the ring can hold is gone: start where data is.

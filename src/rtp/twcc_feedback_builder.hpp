@@ -27,7 +27,7 @@ class TwccRecorder {
     int64_t arrival_us = 0;
   };
   std::array<Slot, kRing> ring_{};
-  int64_t highest_ = -1;       // highest unwrapped sequence seen
+  int64_t highest_ = -1;  // highest unwrapped sequence seen
   int64_t next_to_report_ = -1;
   uint8_t feedback_count_ = 0;
 };

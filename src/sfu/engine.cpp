@@ -60,7 +60,7 @@ std::unique_ptr<webrtc::PeerConnection> Engine::make_peer(
 
 std::variant<SessionCreated, Failure> Engine::publish(const std::string& name,
                                                       const sdp::SessionDescription& offer,
-                                                      Timestamp now) {
+                                                      Timestamp now, const std::string& publisher) {
   if (streams_.count(name)) return Failure{409, "stream '" + name + "' is already live"};
   const auto local = new_local_transport();
   auto answer = sdp::answer_publish(offer, local);
@@ -75,6 +75,10 @@ std::variant<SessionCreated, Failure> Engine::publish(const std::string& name,
   }
   stream->attach_publisher(make_peer(local, answer->remote, *stream, now));
   spdlog::info("stream '{}': publisher session {} created", name, session_id);
+  stream->set_publisher_label(publisher);
+  if (options_.on_stream_event) {
+    options_.on_stream_event({StreamEvent::Kind::kStarted, stream->info(), publisher, 0});
+  }
   streams_[name] = std::move(stream);
   return SessionCreated{session_id, answer->sdp};
 }
@@ -197,6 +201,10 @@ void Engine::tick(Timestamp now) {
     s.sweep_subscribers([this](Subscriber& sub) { forget_peer(sub.peer()); });
     if (s.ended()) {
       spdlog::info("stream '{}' ended", s.name());
+      if (options_.on_stream_event) {
+        options_.on_stream_event(
+            {StreamEvent::Kind::kEnded, s.info(), s.publisher_label(), s.peak_viewers()});
+      }
       forget_peer(s.publisher());
       it = streams_.erase(it);
     } else {

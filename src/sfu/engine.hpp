@@ -18,6 +18,14 @@
 
 namespace lss::sfu {
 
+// A stream started or ended (for the catalog and the app's events).
+struct StreamEvent {
+  enum class Kind { kStarted, kEnded } kind;
+  StreamInfo info;
+  std::string publisher;
+  int peak_viewers = 0;
+};
+
 struct EngineOptions {
   std::vector<std::pair<std::string, uint16_t>> candidates;  // ICE host candidates (ip, port)
   Duration consent_timeout = std::chrono::seconds(15);
@@ -25,6 +33,8 @@ struct EngineOptions {
   std::function<std::shared_ptr<record::RecordingSink>(
       const std::string& name, const std::string& id, const std::vector<PublishedTrack>& tracks)>
       start_recording;
+  // Called on the worker thread; implementations hand it to the control thread.
+  std::function<void(const StreamEvent&)> on_stream_event;
 };
 
 // A failed request with the HTTP status the front end should answer.
@@ -47,8 +57,8 @@ class Engine : public webrtc::PeerConnection::Transport {
 
   // Control operations (worker thread).
   std::variant<SessionCreated, Failure> publish(const std::string& stream,
-                                                const sdp::SessionDescription& offer,
-                                                Timestamp now);
+                                                const sdp::SessionDescription& offer, Timestamp now,
+                                                const std::string& publisher = {});
   std::variant<SessionCreated, Failure> subscribe(const std::string& stream,
                                                   const sdp::SessionDescription& offer,
                                                   Timestamp now);

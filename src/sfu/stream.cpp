@@ -46,6 +46,7 @@ Stream::~Stream() = default;
 
 Subscriber& Stream::add_subscriber(std::unique_ptr<Subscriber> sub) {
   subscribers_.push_back(std::move(sub));
+  peak_viewers_ = std::max(peak_viewers_, int(subscribers_.size()));
   return *subscribers_.back();
 }
 

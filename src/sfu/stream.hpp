@@ -38,6 +38,9 @@ class Stream : public webrtc::PeerConnection::Observer {
   const std::vector<PublishedTrack>& tracks() const { return tracks_; }
   bool ended() const { return ended_; }
   void set_recording(std::shared_ptr<record::RecordingSink> sink) { recording_ = std::move(sink); }
+  void set_publisher_label(std::string p) { publisher_label_ = std::move(p); }
+  const std::string& publisher_label() const { return publisher_label_; }
+  int peak_viewers() const { return peak_viewers_; }
 
   Subscriber& add_subscriber(std::unique_ptr<Subscriber> sub);
   std::vector<std::unique_ptr<Subscriber>>& subscribers() { return subscribers_; }
@@ -64,7 +67,8 @@ class Stream : public webrtc::PeerConnection::Observer {
   void send_publisher_rtcp(Bytes& packet);
   void send_feedback(Timestamp now);
 
-  std::string name_, session_id_, started_at_;
+  std::string name_, session_id_, started_at_, publisher_label_;
+  int peak_viewers_ = 0;
   std::vector<PublishedTrack> tracks_;
   std::vector<RtpReceiveStats> receive_stats_;
   std::unique_ptr<webrtc::PeerConnection> publisher_;

@@ -151,9 +151,10 @@ struct Handlers {
     }
     auto shared_offer = std::make_shared<sdp::SessionDescription>(std::move(offer.value()));
     const std::string location_prefix = (kind == Kind::kWhip ? "/whip/" : "/whep/") + name + "/";
-    run([req, kind, name, shared_offer, location_prefix, respond](sfu::Engine& engine) {
+    const std::string publisher = ctx.remote.to_string();
+    run([req, kind, name, shared_offer, location_prefix, publisher, respond](sfu::Engine& engine) {
       const auto now = Clock::now();
-      auto result = kind == Kind::kWhip ? engine.publish(name, *shared_offer, now)
+      auto result = kind == Kind::kWhip ? engine.publish(name, *shared_offer, now, publisher)
                                         : engine.subscribe(name, *shared_offer, now);
       if (auto* f = std::get_if<sfu::Failure>(&result)) {
         return respond(reply(req, Status(f->status), f->reason));
@@ -162,27 +163,6 @@ struct Handlers {
       auto res = reply(req, Status::created, created.answer_sdp, "application/sdp");
       res.set(bhttp::field::location, location_prefix + created.session_id);
       respond(std::move(res));
-    });
-  }
-
-  void list_streams(const Request& req, Responder respond) const {
-    if (req.method() != Verb::get) {
-      auto res = reply(req, Status::method_not_allowed, "use GET");
-      res.set(bhttp::field::allow, "GET");
-      return respond(std::move(res));
-    }
-    run([req, respond](sfu::Engine& engine) {
-      nlohmann::json list = nlohmann::json::array();
-      for (const auto& s : engine.streams()) {
-        list.push_back({{"name", s.name},
-                        {"id", s.session_id},
-                        {"status", "live"},
-                        {"viewers", s.viewers},
-                        {"started_at", s.started_at},
-                        {"video_codec", s.video_codec},
-                        {"audio_codec", s.audio_codec}});
-      }
-      respond(reply(req, Status::ok, nlohmann::json{{"streams", list}}.dump(), "application/json"));
     });
   }
 };
@@ -196,9 +176,6 @@ void register_whip_whep(http::Router& router, EngineRunner run_on_engine, WhipWh
   });
   router.add("/whep/", [h](const Request& req, const RequestContext& ctx, Responder respond) {
     h->handle(Kind::kWhep, req, ctx, std::move(respond));
-  });
-  router.add("/api/streams", [h](const Request& req, const RequestContext&, Responder respond) {
-    h->list_streams(req, std::move(respond));
   });
 }
 

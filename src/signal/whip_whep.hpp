@@ -18,7 +18,7 @@ struct WhipWhepOptions {
   std::string stream_key;
 };
 
-// Registers /whip/, /whep/ and /api/streams on `router`.
+// Registers /whip/ and /whep/ on `router`.
 void register_whip_whep(http::Router& router, EngineRunner run_on_engine, WhipWhepOptions options);
 
 }  // namespace lss::signal

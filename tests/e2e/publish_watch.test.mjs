@@ -30,7 +30,7 @@ test('VP8 publisher reaches three viewers, a late joiner, and its end closes the
   const pub = await publisher.evaluate(() => window.pub.location);
   assert.match(pub, /\/whip\/cam1\/[0-9a-f]+$/);
 
-  const list = await (await fetch(`${server.url}/api/streams`)).json();
+  const list = await (await fetch(`${server.url}/api/streams?status=live`)).json();
   assert.equal(list.streams.length, 1);
   assert.equal(list.streams[0].name, 'cam1');
   assert.equal(list.streams[0].viewers, 3);
@@ -45,7 +45,7 @@ test('VP8 publisher reaches three viewers, a late joiner, and its end closes the
   for (const v of [...viewers, late]) {
     await waitFor(async () => (await viewerStats(v)).ended, { timeout: 10000, what: 'viewer to end' });
   }
-  await waitFor(async () => (await (await fetch(`${server.url}/api/streams`)).json()).streams.length === 0, {
+  await waitFor(async () => (await (await fetch(`${server.url}/api/streams?status=live`)).json()).streams.length === 0, {
     what: 'stream list to empty',
   });
   const again = await startPublisher(browser, server, 'cam1');

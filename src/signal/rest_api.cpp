@@ -1,0 +1,162 @@
+#include "signal/rest_api.hpp"
+
+#include <map>
+#include <nlohmann/json.hpp>
+
+namespace lss::signal {
+namespace bhttp = boost::beast::http;
+using http::Request;
+using http::RequestContext;
+using http::Responder;
+using http::Status;
+using json = nlohmann::json;
+
+namespace {
+
+http::Response json_reply(const Request& req, Status status, const json& body) {
+  auto res = http::make_response(req, status, body.dump(), "application/json");
+  res.set(bhttp::field::access_control_allow_origin, "*");
+  return res;
+}
+
+http::Response error_reply(const Request& req, Status status, const std::string& message) {
+  return json_reply(req, status, json{{"error", message}});
+}
+
+catalog::Page page_of(const Request& req) {
+  catalog::Page p;
+  const std::string limit = http::query_param(req.target(), "limit");
+  const std::string offset = http::query_param(req.target(), "offset");
+  if (!limit.empty()) p.limit = std::clamp(std::atoi(limit.c_str()), 1, 500);
+  if (!offset.empty()) p.offset = std::max(0, std::atoi(offset.c_str()));
+  return p;
+}
+
+json live_json(const sfu::StreamInfo& s) {
+  return {{"id", s.session_id},
+          {"name", s.name},
+          {"status", "live"},
+          {"started_at", s.started_at},
+          {"ended_at", nullptr},
+          {"viewers", s.viewers},
+          {"video_codec", s.video_codec},
+          {"audio_codec", s.audio_codec}};
+}
+
+struct Api {
+  EngineRunner run_on_engine;
+  ControlRunner run_on_control;
+  catalog::Catalog* catalog;
+
+  // Collects the live streams on the worker, then finishes on the control thread.
+  void with_live(std::function<void(std::map<std::string, sfu::StreamInfo>)> then) const {
+    auto control = run_on_control;
+    run_on_engine([control, then](sfu::Engine& engine) {
+      std::map<std::string, sfu::StreamInfo> live;
+      for (auto& s : engine.streams()) live[s.session_id] = s;
+      control([then, live = std::move(live)]() mutable { then(std::move(live)); });
+    });
+  }
+
+  void streams(const Request& req, Responder respond) const {
+    const std::string status = http::query_param(req.target(), "status");
+    if (!status.empty() && status != "live" && status != "ended") {
+      return respond(error_reply(req, Status::bad_request, "status must be live or ended"));
+    }
+    const catalog::Page page = page_of(req);
+    with_live([this, req, respond, status, page](std::map<std::string, sfu::StreamInfo> live) {
+      json list = json::array();
+      if (!catalog || status == "live") {
+        // Live streams come from the engine, which knows viewer counts.
+        for (const auto& [id, s] : live) list.push_back(live_json(s));
+      } else {
+        auto rows = catalog->list_streams(page, status);
+        if (!rows.ok())
+          return respond(error_reply(req, Status::internal_server_error, rows.error().message));
+        for (const auto& r : *rows) {
+          json j = catalog::to_json(r);
+          auto it = live.find(r.id);
+          if (it != live.end()) j["viewers"] = it->second.viewers;
+          list.push_back(std::move(j));
+        }
+      }
+      respond(json_reply(req, Status::ok,
+                         json{{"streams", list}, {"limit", page.limit}, {"offset", page.offset}}));
+    });
+  }
+
+  void stream(const Request& req, const std::string& id, Responder respond) const {
+    with_live([this, req, respond, id](std::map<std::string, sfu::StreamInfo> live) {
+      json out;
+      if (catalog) {
+        auto row = catalog->get_stream(id);
+        if (!row.ok())
+          return respond(error_reply(req, Status::internal_server_error, row.error().message));
+        if (*row) out = catalog::to_json(**row);
+      }
+      auto it = live.find(id);
+      if (it != live.end()) {
+        if (out.is_null()) out = live_json(it->second);
+        out["viewers"] = it->second.viewers;
+      }
+      if (out.is_null()) return respond(error_reply(req, Status::not_found, "unknown stream id"));
+      json clips = json::array();
+      if (catalog) {
+        auto rows = catalog->list_clips(id, "", {500, 0});
+        if (rows.ok()) {
+          for (const auto& c : *rows) clips.push_back(catalog::to_json(c));
+        }
+      }
+      out["clips"] = clips;
+      respond(json_reply(req, Status::ok, out));
+    });
+  }
+
+  void clips(const Request& req, Responder respond) const {
+    if (!catalog) return respond(json_reply(req, Status::ok, json{{"clips", json::array()}}));
+    const std::string stream = http::query_param(req.target(), "stream");
+    const std::string since = http::query_param(req.target(), "since");
+    const catalog::Page page = page_of(req);
+    run_on_control([this, req, respond, stream, since, page] {
+      auto rows = catalog->list_clips(stream, since, page);
+      if (!rows.ok())
+        return respond(error_reply(req, Status::internal_server_error, rows.error().message));
+      json list = json::array();
+      for (const auto& c : *rows) list.push_back(catalog::to_json(c));
+      respond(json_reply(req, Status::ok,
+                         json{{"clips", list}, {"limit", page.limit}, {"offset", page.offset}}));
+    });
+  }
+};
+
+bool only_get(const Request& req, Responder& respond) {
+  if (req.method() == http::Verb::get || req.method() == http::Verb::head) return true;
+  auto res = error_reply(req, Status::method_not_allowed, "use GET");
+  res.set(bhttp::field::allow, "GET");
+  respond(std::move(res));
+  return false;
+}
+
+}  // namespace
+
+void register_rest_api(http::Router& router, EngineRunner run_on_engine,
+                       ControlRunner run_on_control, catalog::Catalog* catalog) {
+  auto api =
+      std::make_shared<Api>(Api{std::move(run_on_engine), std::move(run_on_control), catalog});
+  router.add("/api/streams/", [api](const Request& req, const RequestContext&, Responder respond) {
+    if (!only_get(req, respond)) return;
+    const std::string path(http::target_path(req.target()));
+    std::string id = path.size() > 13 ? path.substr(13) : "";
+    if (id.empty()) return api->streams(req, std::move(respond));
+    if (id.size() > 64 || id.find_first_not_of("0123456789abcdef") != std::string::npos) {
+      return respond(error_reply(req, Status::not_found, "unknown stream id"));
+    }
+    api->stream(req, id, std::move(respond));
+  });
+  router.add("/api/clips", [api](const Request& req, const RequestContext&, Responder respond) {
+    if (!only_get(req, respond)) return;
+    api->clips(req, std::move(respond));
+  });
+}
+
+}  // namespace lss::signal
