@@ -64,7 +64,7 @@ ConfigOutcome load_config(int argc, const char* const* argv) {
       "live-stream-server: WebRTC SFU with WHIP/WHEP, recording and clips.\n"
       "Every option can also be set by the environment variable shown."};
   app.get_formatter()->column_width(44);
-  std::string record_streams = "true", peer_secure = "false", public_ip;
+  std::string record_streams = "true", peer_secure = "false", public_ip, s3_path_style = "true";
 
   auto opt = [&](const char* flag, auto& var, const char* env, const char* help) {
     return app.add_option(flag, var, help)->envname(env)->capture_default_str();
@@ -98,6 +98,8 @@ ConfigOutcome load_config(int argc, const char* const* argv) {
       "S3 secret key (alias AWS_SECRET_ACCESS_KEY)");
   opt("--s3-endpoint", c.s3_endpoint, "S3_ENDPOINT", "S3 endpoint URL (unset: local folder)");
   opt("--s3-bucket", c.s3_bucket, "S3_BUCKET", "S3 bucket");
+  opt("--s3-path-style", s3_path_style, "S3_PATH_STYLE",
+      "path-style S3 URLs endpoint/bucket/key (true/false; false: bucket.endpoint/key)");
   opt("--mongo-user", c.mongo_user, "MONGO_USER", "MongoDB user");
   opt("--mongo-password", c.mongo_password, "MONGO_PASSWORD", "MongoDB password");
   opt("--mongo-host", c.mongo_host, "MONGO_HOST", "MongoDB host");
@@ -142,6 +144,14 @@ ConfigOutcome load_config(int argc, const char* const* argv) {
 
   if (!parse_bool(record_streams, c.record_streams))
     return fail("invalid RECORD_STREAMS: expected true or false, got '" + record_streams + "'");
+  if (!parse_bool(s3_path_style, c.s3_path_style))
+    return fail("invalid S3_PATH_STYLE: expected true or false, got '" + s3_path_style + "'");
+  if (!c.s3_endpoint.empty() && c.s3_endpoint.rfind("http://", 0) != 0 &&
+      c.s3_endpoint.rfind("https://", 0) != 0)
+    return fail("invalid S3_ENDPOINT: expected an http:// or https:// URL, got '" + c.s3_endpoint +
+                "'");
+  if (!c.s3_endpoint.empty() && c.s3_bucket.empty())
+    return fail("invalid S3_BUCKET: required when S3_ENDPOINT is set");
   if (!parse_bool(peer_secure, c.peer_secure))
     return fail("invalid PEER_SECURE: expected true or false, got '" + peer_secure + "'");
   c.public_ips = split_list(public_ip);

@@ -35,6 +35,7 @@ struct Config {
   std::string s3_secret;            // STORJ_SECRET_ACCESS_KEY (seed) / AWS_SECRET_ACCESS_KEY
   std::string s3_endpoint;          // S3_ENDPOINT
   std::string s3_bucket;            // S3_BUCKET
+  bool s3_path_style = true;        // S3_PATH_STYLE: endpoint/bucket/key (false: bucket.endpoint/key)
 
   // Catalog (seed MongoDB variables; DATABASE_URL for PostgreSQL)
   std::string mongo_user, mongo_password, mongo_host, mongo_url;

@@ -19,6 +19,7 @@
 #include "signal/rest_api.hpp"
 #include "signal/whip_whep.hpp"
 #include "storage/local_dir_store.hpp"
+#include "storage/s3_store.hpp"
 #include "storage/uploader.hpp"
 
 namespace lss {
@@ -89,7 +90,19 @@ int ServerApp::run() {
   (void)s.catalog->end_all_live(now_iso8601());  // left "live" by a crash
   const std::string spool = s.config.data_dir + "/spool";
   const std::string recordings = s.config.data_dir + "/recordings";
-  s.store = std::make_unique<storage::LocalDirStore>(recordings, s.config.file_host);
+  if (s.config.s3_endpoint.empty()) {
+    s.store = std::make_unique<storage::LocalDirStore>(recordings, s.config.file_host);
+  } else {
+    storage::S3Options o;
+    o.endpoint = s.config.s3_endpoint;
+    o.bucket = s.config.s3_bucket;
+    o.region = s.config.region;
+    o.access_key_id = s.config.s3_access_id;
+    o.secret_access_key = s.config.s3_secret;
+    o.path_style = s.config.s3_path_style;
+    o.file_host = s.config.file_host;
+    s.store = std::make_unique<storage::S3Store>(o);
+  }
   s.uploader = std::make_unique<storage::Uploader>(
       spool, *s.store, *s.catalog, [](const catalog::ClipRecord& c) {
         spdlog::info("clip {} of '{}' is available at {}", c.index, c.stream_name, c.url);
