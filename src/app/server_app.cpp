@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <future>
 
+#include "catalog/postgres_catalog.hpp"
 #include "catalog/sqlite_catalog.hpp"
 #include "dtls/dtls_certificate.hpp"
 #include "http/http_server.hpp"
@@ -81,12 +82,21 @@ int ServerApp::run() {
     spdlog::critical("cannot create DATA_DIR {}: {}", s.config.data_dir, ec.message());
     return 1;
   }
-  auto cat = catalog::SqliteCatalog::open(s.config.data_dir + "/catalog.sqlite");
-  if (!cat.ok()) {
-    spdlog::critical("{} (set DATA_DIR)", cat.error().message);
-    return 1;
+  if (!s.config.database_url.empty()) {
+    auto cat = catalog::PostgresCatalog::open(s.config.database_url);
+    if (!cat.ok()) {
+      spdlog::critical("{}", cat.error().message);
+      return 1;
+    }
+    s.catalog = std::move(cat.value());
+  } else {
+    auto cat = catalog::SqliteCatalog::open(s.config.data_dir + "/catalog.sqlite");
+    if (!cat.ok()) {
+      spdlog::critical("{} (set DATA_DIR)", cat.error().message);
+      return 1;
+    }
+    s.catalog = std::move(cat.value());
   }
-  s.catalog = std::move(cat.value());
   (void)s.catalog->end_all_live(now_iso8601());  // left "live" by a crash
   const std::string spool = s.config.data_dir + "/spool";
   const std::string recordings = s.config.data_dir + "/recordings";

@@ -3,25 +3,55 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <functional>
 
+#include "catalog/postgres_catalog.hpp"
 #include "catalog/sqlite_catalog.hpp"
+#include "postgres_server.hpp"
 
 namespace lss::catalog {
 namespace {
 
 namespace fs = std::filesystem;
 
-class CatalogContract : public ::testing::Test {
+// One PostgreSQL server for the whole test program.
+testing::PostgresServer& postgres() {
+  static testing::PostgresServer server;
+  return server;
+}
+
+class CatalogContract : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
+    if (GetParam() == "postgres") {
+      if (!postgres().running()) GTEST_SKIP() << postgres().why_not();
+      auto c = PostgresCatalog::open(postgres().url());
+      ASSERT_TRUE(c.ok()) << c.error().message;
+      catalog_ = std::move(c.value());
+      // A clean slate per test.
+      reset_ = [] {
+        std::system(("psql -q '" + postgres().url() +
+                     "' -c 'DROP TABLE IF EXISTS clips, streams' >/dev/null 2>&1")
+                        .c_str());
+      };
+      reset_();
+      catalog_ = std::move(PostgresCatalog::open(postgres().url()).value());
+      return;
+    }
     path_ = fs::temp_directory_path() / ("lss_catalog_" + std::to_string(::getpid()) + ".sqlite");
     fs::remove(path_);
     auto c = SqliteCatalog::open(path_.string());
     ASSERT_TRUE(c.ok()) << c.error().message;
     catalog_ = std::move(c.value());
   }
+  std::unique_ptr<Catalog> reopen() {
+    if (GetParam() == "postgres") return std::move(PostgresCatalog::open(postgres().url()).value());
+    return std::move(SqliteCatalog::open(path_.string()).value());
+  }
+  std::function<void()> reset_;
   void TearDown() override {
     catalog_.reset();
+    if (path_.empty()) return;
     fs::remove(path_);
     fs::remove(path_.string() + "-wal");
     fs::remove(path_.string() + "-shm");
@@ -51,7 +81,7 @@ class CatalogContract : public ::testing::Test {
   std::unique_ptr<Catalog> catalog_;
 };
 
-TEST_F(CatalogContract, StreamLifecycle) {
+TEST_P(CatalogContract, StreamLifecycle) {
   auto a = stream("aa01", "cam1", "2026-01-01T10:00:00Z");
   ASSERT_TRUE(catalog_->upsert_stream(a).ok());
   auto got = catalog_->get_stream("aa01");
@@ -68,7 +98,7 @@ TEST_F(CatalogContract, StreamLifecycle) {
   EXPECT_FALSE(catalog_->get_stream("nope")->has_value());
 }
 
-TEST_F(CatalogContract, ListsStreamsNewestFirstWithPagingAndStatus) {
+TEST_P(CatalogContract, ListsStreamsNewestFirstWithPagingAndStatus) {
   for (int i = 0; i < 5; ++i) {
     ASSERT_TRUE(catalog_
                     ->upsert_stream(stream("id" + std::to_string(i), "cam" + std::to_string(i),
@@ -89,7 +119,7 @@ TEST_F(CatalogContract, ListsStreamsNewestFirstWithPagingAndStatus) {
   EXPECT_EQ(catalog_->list_streams({50, 0}, "live")->size(), 0u);
 }
 
-TEST_F(CatalogContract, ClipsAreIdempotentCountedAndFiltered) {
+TEST_P(CatalogContract, ClipsAreIdempotentCountedAndFiltered) {
   auto a = stream("aa01", "cam1", "2026-01-01T10:00:00Z");
   auto b = stream("bb02", "cam2", "2026-01-01T10:00:00Z");
   ASSERT_TRUE(catalog_->upsert_stream(a).ok());
@@ -114,14 +144,18 @@ TEST_F(CatalogContract, ClipsAreIdempotentCountedAndFiltered) {
   EXPECT_TRUE(catalog_->list_clips("x' OR '1'='1", "", {50, 0})->empty());
 }
 
-TEST_F(CatalogContract, ReopensWithItsData) {
+TEST_P(CatalogContract, ReopensWithItsData) {
   ASSERT_TRUE(catalog_->upsert_stream(stream("aa01", "cam1", "2026-01-01T10:00:00Z")).ok());
   catalog_.reset();
-  auto c = SqliteCatalog::open(path_.string());
-  ASSERT_TRUE(c.ok());
-  EXPECT_TRUE((*c)->get_stream("aa01")->has_value());
+  auto c = reopen();
+  EXPECT_TRUE(c->get_stream("aa01")->has_value());
   EXPECT_FALSE(SqliteCatalog::open("/nonexistent-dir/x.sqlite").ok());
+  EXPECT_FALSE(
+      PostgresCatalog::open("postgresql://nobody@127.0.0.1:1/none?connect_timeout=2").ok());
 }
+
+INSTANTIATE_TEST_SUITE_P(Backends, CatalogContract, ::testing::Values("sqlite", "postgres"),
+                         [](const auto& info) { return info.param; });
 
 }  // namespace
 }  // namespace lss::catalog
