@@ -15,6 +15,9 @@ namespace lss::record {
 class PacketRing {
  public:
   static constexpr size_t kSlotSize = 1500;
+  // A slot whose track has this bit carries a sender report of that track:
+  // 8 bytes NTP time + 4 bytes RTP timestamp.
+  static constexpr uint8_t kSenderReportFlag = 0x80;
   struct Slot {
     uint16_t size;
     uint8_t track;

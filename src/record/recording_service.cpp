@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "common/bytes.hpp"
+
 extern "C" {
 #include <libavutil/log.h>
 }
@@ -59,6 +61,13 @@ void RecordingService::run() {
       Entry& e = *it;
       const bool closed = e.sink->closed.load(std::memory_order_acquire);
       work += e.sink->ring.drain([&](const PacketRing::Slot& s) {
+        if (s.track & PacketRing::kSenderReportFlag) {
+          if (s.size == 12) {
+            e.recorder->on_sender_report(s.track & ~PacketRing::kSenderReportFlag,
+                                         load_be64(s.data), load_be32(s.data + 8), s.arrival);
+          }
+          return;
+        }
         e.recorder->on_packet(s.track, s.data, s.size, s.arrival);
       });
       if (e.recorder->keyframe_wanted()) {

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <cmath>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
@@ -130,7 +131,8 @@ void StreamRecorder::on_packet(uint8_t track, const uint8_t* data, size_t size, 
 }
 
 int64_t StreamRecorder::frame_pts_ms(TrackState& t, uint32_t rtp_ts, Timestamp arrival) {
-  // RTP time since the track's first frame, anchored at that frame's arrival.
+  // RTP time since the track's first frame, anchored at that frame's arrival
+  // until the track's sender report ties its clock to the sender's NTP time.
   if (!t.have_base) {
     t.have_base = true;
     t.last_ts = rtp_ts;
@@ -143,7 +145,35 @@ int64_t StreamRecorder::frame_pts_ms(TrackState& t, uint32_t rtp_ts, Timestamp a
   if (step < 0 && rtp_ts > t.last_ts) t.ts_cycles -= int64_t(1) << 32;
   t.last_ts = rtp_ts;
   const int64_t unwrapped = t.ts_cycles + int64_t(rtp_ts) - t.base_ts;
+  if (t.have_sr && have_ntp_offset_) {
+    const double ntp_ms =
+        t.sr_ntp_ms + double(unwrapped - t.sr_unwrapped) * 1000.0 / t.spec.clock_rate;
+    return int64_t(std::llround(ntp_ms - ntp_offset_ms_));
+  }
   return t.base_ms + unwrapped * 1000 / int64_t(t.spec.clock_rate);
+}
+
+void StreamRecorder::on_sender_report(uint8_t track, uint64_t ntp, uint32_t rtp_ts,
+                                      Timestamp arrival) {
+  if (track >= tracks_.size() || !started_) return;
+  TrackState& t = tracks_[track];
+  if (!t.have_base) return;  // no media yet: nothing to place on the timeline
+  // NTP 32.32 fixed point -> ms (the era does not matter, only differences).
+  const double ntp_ms =
+      double(ntp >> 32) * 1000.0 + double(ntp & 0xffffffffu) * 1000.0 / 4294967296.0;
+  if (!have_ntp_offset_) {
+    // One offset for all tracks: the sender's clock against ours, fixed at the
+    // first report, so tracks stay aligned with each other.
+    have_ntp_offset_ = true;
+    ntp_offset_ms_ =
+        ntp_ms -
+        double(std::chrono::duration_cast<std::chrono::milliseconds>(arrival - recording_start_)
+                   .count());
+  }
+  t.have_sr = true;
+  t.sr_ntp_ms = ntp_ms;
+  t.sr_unwrapped =
+      t.ts_cycles + int64_t(int32_t(rtp_ts - t.last_ts)) + int64_t(t.last_ts) - t.base_ts;
 }
 
 void StreamRecorder::on_frame(size_t track, codec::EncodedFrame& frame, Timestamp arrival) {

@@ -42,6 +42,9 @@ class StreamRecorder {
   ~StreamRecorder();
 
   void on_packet(uint8_t track, const uint8_t* data, size_t size, Timestamp arrival);
+  // A sender report of `track`: maps its RTP clock to the sender's NTP clock,
+  // the common timeline that keeps audio and video in sync.
+  void on_sender_report(uint8_t track, uint64_t ntp, uint32_t rtp_timestamp, Timestamp arrival);
   // Closes the current clip (the stream ended).
   void finish();
 
@@ -67,6 +70,9 @@ class StreamRecorder {
     int64_t ts_cycles = 0;
     int width = 0, height = 0;
     Bytes extradata;
+    bool have_sr = false;
+    double sr_ntp_ms = 0;      // sender NTP time of the last SR, in ms
+    int64_t sr_unwrapped = 0;  // its RTP timestamp on this track's unwrapped scale
   };
 
   void on_frame(size_t track, codec::EncodedFrame& frame, Timestamp arrival);
@@ -82,6 +88,8 @@ class StreamRecorder {
   bool has_video_ = false;
   Timestamp recording_start_{};
   bool started_ = false;
+  bool have_ntp_offset_ = false;
+  double ntp_offset_ms_ = 0;  // sender NTP ms minus our ms since the recording started
 
   std::unique_ptr<ClipWriter> writer_;
   ClipInfo current_;

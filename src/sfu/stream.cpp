@@ -157,6 +157,13 @@ void Stream::on_rtcp(webrtc::PeerConnection&, uint8_t* data, size_t size, Timest
       for (size_t i = 0; i < tracks_.size(); ++i) {
         if (tracks_[i].ssrc != sr->ssrc) continue;
         receive_stats_[i].on_sender_report(sr->ntp, now);
+        if (recording_) {
+          uint8_t rep[12];
+          store_be64(rep, sr->ntp);
+          store_be32(rep + 8, sr->rtp_timestamp);
+          recording_->ring.push(uint8_t(i) | record::PacketRing::kSenderReportFlag, rep, sizeof rep,
+                                now);
+        }
         SenderReport out = *sr;
         out.ssrc = tracks_[i].out_ssrc;
         out.report_blocks.clear();

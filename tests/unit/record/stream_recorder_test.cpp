@@ -137,5 +137,61 @@ TEST(StreamRecorder, CutsClipsAtKeyframesWithoutLosingFrames) {
   fs::remove_all(dir);
 }
 
+// Video arrives 300 ms later than the audio captured at the same instant (a
+// slower path); sender reports put both on the sender's clock, so the clip
+// has them in sync anyway.
+TEST(StreamRecorder, SenderReportsAlignAudioAndVideo) {
+  const fs::path dir = fs::temp_directory_path() / ("lss_sync_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  RecorderOptions o;
+  o.spool_dir = dir.string();
+  o.stream_name = "sync";
+  o.stream_id = "s1";
+  o.started = std::chrono::system_clock::now();
+  o.tracks = {{true, "VP8", 90000}, {false, "opus", 48000}};
+  std::vector<ClipInfo> clips;
+  StreamRecorder rec(o, [&](const ClipInfo& c) { clips.push_back(c); });
+  const Bytes key = {0x10, 0x50, 0x42, 0x00, 0x9d, 0x01, 0x2a, 0x80, 0x02, 0xe0, 0x01, 0xaa};
+  const Bytes opus = {0xf8, 0xff, 0xfe};
+  const Timestamp t0 = Clock::now();
+  const uint32_t v0 = 123456789, a0 = 987654;  // unrelated random bases
+  const uint64_t ntp0 = uint64_t(3900000000u) << 32;
+  const auto lag = std::chrono::milliseconds(300);
+  // Instant i (100 ms apart): audio ts a0 + 4800 i, video ts v0 + 9000 i.
+  for (int i = 0; i < 30; ++i) {
+    const Timestamp at = t0 + std::chrono::milliseconds(100 * i);
+    Bytes a = rtp(111, uint16_t(i + 1), a0 + 4800u * uint32_t(i), false, opus);
+    rec.on_packet(1, a.data(), a.size(), at);
+    Bytes v = rtp(96, uint16_t(i + 1), v0 + 9000u * uint32_t(i), true, key);
+    rec.on_packet(0, v.data(), v.size(), at + lag);
+    if (i == 2) {  // both tracks report instant 2
+      const uint64_t ntp = ntp0 + (uint64_t(200) << 32) / 1000;
+      rec.on_sender_report(1, ntp, a0 + 4800u * 2, at);
+      rec.on_sender_report(0, ntp, v0 + 9000u * 2, at + lag);
+    }
+  }
+  rec.finish();
+  ASSERT_EQ(clips.size(), 1u);
+  AVFormatContext* in = nullptr;
+  ASSERT_GE(avformat_open_input(&in, clips[0].file.c_str(), nullptr, nullptr), 0);
+  avformat_find_stream_info(in, nullptr);
+  std::vector<int64_t> vpts, apts;
+  AVPacket* pkt = av_packet_alloc();
+  while (av_read_frame(in, pkt) >= 0) {
+    const AVStream* st = in->streams[pkt->stream_index];
+    const int64_t ms = av_rescale_q(pkt->pts, st->time_base, AVRational{1, 1000});
+    (st->codecpar->codec_type == AVMEDIA_TYPE_VIDEO ? vpts : apts).push_back(ms);
+    av_packet_unref(pkt);
+  }
+  av_packet_free(&pkt);
+  avformat_close_input(&in);
+  // After the reports (instants 3..29), video i and audio i share a time.
+  ASSERT_GE(vpts.size(), 20u);
+  const size_t vn = vpts.size(), an = apts.size();
+  for (size_t k = 1; k <= 10; ++k)
+    EXPECT_NEAR(double(vpts[vn - k]), double(apts[an - k]), 5.0) << k;
+  fs::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace lss::record
