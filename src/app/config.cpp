@@ -103,7 +103,15 @@ ConfigOutcome load_config(int argc, const char* const* argv) {
   opt("--mongo-user", c.mongo_user, "MONGO_USER", "MongoDB user");
   opt("--mongo-password", c.mongo_password, "MONGO_PASSWORD", "MongoDB password");
   opt("--mongo-host", c.mongo_host, "MONGO_HOST", "MongoDB host");
-  opt("--mongo-url", c.mongo_url, "MONGO_URL", "MongoDB connection URL");
+  opt("--mongo-url", c.mongo_url, "MONGO_URL",
+      "MongoDB connection URL (wins over MONGO_USER/PASSWORD/HOST)");
+  opt("--mongo-db", c.mongo_db, "MONGO_DB", "MongoDB database");
+  opt("--mongo-streams-collection", c.mongo_streams, "MONGO_STREAMS_COLLECTION",
+      "MongoDB collection of streams");
+  opt("--mongo-clips-collection", c.mongo_clips, "MONGO_CLIPS_COLLECTION",
+      "MongoDB collection of clips");
+  opt("--whitelist-url", c.whitelist_url, "WHITELIST_URL",
+      "endpoint asked (POST, WHITELIST_KEY) to whitelist this host before MongoDB");
   opt("--whitelist-key", c.whitelist_key, "WHITELIST_KEY",
       "key used to ask for this host's IP to be whitelisted on MongoDB");
   opt("--environment", c.environment, "ENVIRONMENT", "'dev' skips IP whitelisting");

@@ -39,7 +39,10 @@ struct Config {
 
   // Catalog (seed MongoDB variables; DATABASE_URL for PostgreSQL)
   std::string mongo_user, mongo_password, mongo_host, mongo_url;
+  std::string mongo_db = "live_stream_server";  // MONGO_DB
+  std::string mongo_streams = "streams", mongo_clips = "clips";  // MONGO_STREAMS_COLLECTION, MONGO_CLIPS_COLLECTION
   std::string whitelist_key;  // WHITELIST_KEY (seed)
+  std::string whitelist_url;  // WHITELIST_URL: the endpoint asked to whitelist this host
   std::string environment;    // ENVIRONMENT (seed): "dev" skips IP whitelisting
   std::string database_url;   // DATABASE_URL
 

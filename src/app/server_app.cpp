@@ -7,6 +7,9 @@
 #include <filesystem>
 #include <future>
 
+#include "catalog/ip_whitelist.hpp"
+#include "catalog/mongo_catalog.hpp"
+#include "catalog/mongo_mapping.hpp"
 #include "catalog/postgres_catalog.hpp"
 #include "catalog/sqlite_catalog.hpp"
 #include "dtls/dtls_certificate.hpp"
@@ -86,6 +89,25 @@ int ServerApp::run() {
     auto cat = catalog::PostgresCatalog::open(s.config.database_url);
     if (!cat.ok()) {
       spdlog::critical("{}", cat.error().message);
+      return 1;
+    }
+    s.catalog = std::move(cat.value());
+  } else if (const std::string url =
+                 catalog::mongo_url(s.config.mongo_url, s.config.mongo_user,
+                                    s.config.mongo_password, s.config.mongo_host);
+             !url.empty()) {
+    // The seed's order: whitelist this host (unless ENVIRONMENT=dev), then connect.
+    if (s.config.environment != "dev" && !s.config.whitelist_url.empty()) {
+      if (auto st = catalog::request_ip_whitelist(s.config.whitelist_url, s.config.whitelist_key);
+          !st) {
+        spdlog::warn("{} (continuing; MongoDB may refuse the connection)", st.message());
+      }
+    }
+    auto cat = catalog::MongoCatalog::open(
+        {url, s.config.mongo_db, s.config.mongo_streams, s.config.mongo_clips});
+    if (!cat.ok()) {
+      spdlog::critical("{} (check MONGO_URL or MONGO_USER/MONGO_PASSWORD/MONGO_HOST)",
+                       cat.error().message);
       return 1;
     }
     s.catalog = std::move(cat.value());

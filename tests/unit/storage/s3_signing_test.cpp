@@ -3,59 +3,15 @@
 // Using the Authorization Header", GET Bucket with max-keys and prefix).
 // A loopback listener captures the request; nothing leaves the machine.
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
-#include <cstring>
-#include <thread>
-
+#include "../support/capturing_server.hpp"
 #include "storage/s3_store.hpp"
 
 namespace lss::storage {
 namespace {
 
-class CapturingServer {
- public:
-  CapturingServer() {
-    fd_ = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(0x7f000001);
-    bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    listen(fd_, 1);
-    socklen_t len = sizeof a;
-    getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
-    port_ = ntohs(a.sin_port);
-    thread_ = std::thread([this] {
-      const int c = accept(fd_, nullptr, nullptr);
-      char buf[8192];
-      const ssize_t n = read(c, buf, sizeof buf);
-      if (n > 0) request_.assign(buf, size_t(n));
-      const char* reply = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
-      (void)!write(c, reply, strlen(reply));
-      close(c);
-    });
-  }
-  ~CapturingServer() {
-    if (thread_.joinable()) thread_.join();
-    close(fd_);
-  }
-  uint16_t port() const { return port_; }
-  std::string request() {
-    thread_.join();
-    return request_;
-  }
-
- private:
-  int fd_;
-  uint16_t port_ = 0;
-  std::thread thread_;
-  std::string request_;
-};
-
 TEST(S3Signing, MatchesAwsWorkedExample) {
-  CapturingServer server;
+  lss::testing::CapturingServer server;
   S3Options o;
   o.region = "us-east-1";
   o.access_key_id = "AKIAIOSFODNN7EXAMPLE";
