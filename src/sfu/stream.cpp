@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <ctime>
@@ -38,6 +39,7 @@ Stream::Stream(std::string name, std::string session_id, std::vector<PublishedTr
       feedback_ssrc_(random_u32() | 1) {
   for (const auto& t : tracks_) {
     receive_stats_.emplace_back(t.negotiated.codec.clock_rate);
+    nack_.emplace_back();
     if (t.twcc_ext_id) use_twcc_ = true;
   }
 }
@@ -140,6 +142,7 @@ void Stream::on_rtp(webrtc::PeerConnection&, uint8_t* data, size_t size, Timesta
     pkt.set_ssrc(track.ssrc);
   }
   receive_stats_[size_t(index)].update(pkt.sequence_number(), pkt.timestamp(), now);
+  if (track.video) nack_[size_t(index)].on_packet(pkt.sequence_number(), now);
 
   if (recording_) recording_->ring.push(uint8_t(index), data, size, now);
   const bool keyframe = track.video && codec::is_keyframe_start(track.video_codec, pkt.payload());
@@ -227,6 +230,22 @@ void Stream::send_feedback(Timestamp now) {
     Pli pli{feedback_ssrc_, video_ssrc};
     Bytes buf;
     build_pli(pli, buf);
+    send_publisher_rtcp(buf);
+  }
+  // Ask again for what the publisher's packets skipped, before viewers or the
+  // recorder have to give up on a frame.
+  for (size_t i = 0; i < tracks_.size(); ++i) {
+    const auto& fbs = tracks_[i].negotiated.codec.rtcp_fbs;
+    if (!tracks_[i].video || !tracks_[i].ssrc ||
+        std::find(fbs.begin(), fbs.end(), "nack") == fbs.end())
+      continue;
+    Nack nack;
+    nack_[i].collect(now, nack.lost);
+    if (nack.lost.empty()) continue;
+    nack.sender_ssrc = feedback_ssrc_;
+    nack.media_ssrc = tracks_[i].ssrc;
+    Bytes buf;
+    build_nack(nack, buf);
     send_publisher_rtcp(buf);
   }
   if (now - last_rr_ >= kRrInterval) {

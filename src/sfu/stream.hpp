@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "record/recording_service.hpp"
+#include "rtp/nack_generator.hpp"
 #include "rtp/receive_stats.hpp"
 #include "rtp/retransmission_buffer.hpp"
 #include "rtp/twcc_feedback_builder.hpp"
@@ -71,6 +72,7 @@ class Stream : public webrtc::PeerConnection::Observer {
   int peak_viewers_ = 0;
   std::vector<PublishedTrack> tracks_;
   std::vector<RtpReceiveStats> receive_stats_;
+  std::vector<NackGenerator> nack_;  // per track; used where the publisher accepts NACKs
   std::unique_ptr<webrtc::PeerConnection> publisher_;
   std::vector<std::unique_ptr<Subscriber>> subscribers_;
   std::shared_ptr<record::RecordingSink> recording_;

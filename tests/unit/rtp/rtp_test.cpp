@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include "rtp/nack_generator.hpp"
 #include "rtp/receive_stats.hpp"
 #include "rtp/retransmission_buffer.hpp"
 #include "rtp/rtcp_packets.hpp"
@@ -214,6 +215,43 @@ TEST(ReceiveStats, LossAndExtendedSequenceAcrossWrap) {
   b = st.report_block(5, t0 + std::chrono::milliseconds(500));
   EXPECT_EQ(b.lsr, 0x12345678u);
   EXPECT_NEAR(double(b.dlsr), 32768.0, 2.0);
+}
+
+}  // namespace
+}  // namespace lss
+
+namespace lss {
+namespace {
+
+TEST(NackGenerator, AsksForHolesUntilFilledOrGivenUp) {
+  NackGenerator gen(std::chrono::milliseconds(30));
+  const Timestamp t0 = Timestamp{} + std::chrono::seconds(1);
+  for (uint16_t s : {65533, 65534, 1, 2}) gen.on_packet(s, t0);  // 65535 and 0 lost across the wrap
+  std::vector<uint16_t> out;
+  gen.collect(t0, out);
+  EXPECT_EQ(out, (std::vector<uint16_t>{0, 65535}));  // table order, both asked
+  out.clear();
+  gen.collect(t0 + std::chrono::milliseconds(10), out);
+  EXPECT_TRUE(out.empty());                                  // not due yet
+  gen.on_packet(65535, t0 + std::chrono::milliseconds(20));  // the retransmission
+  gen.collect(t0 + std::chrono::milliseconds(40), out);
+  EXPECT_EQ(out, std::vector<uint16_t>{0});
+  EXPECT_EQ(gen.missing(), 1u);
+  for (int i = 0; i < 20; ++i) {
+    out.clear();
+    gen.collect(t0 + std::chrono::milliseconds(100 + 40 * i), out);
+  }
+  EXPECT_EQ(gen.missing(), 0u);  // gave up after kMaxTries
+}
+
+TEST(NackGenerator, IgnoresSequenceRestarts) {
+  NackGenerator gen;
+  const Timestamp t0 = Timestamp{} + std::chrono::seconds(1);
+  gen.on_packet(100, t0);
+  gen.on_packet(20000, t0);
+  std::vector<uint16_t> out;
+  gen.collect(t0, out);
+  EXPECT_TRUE(out.empty());
 }
 
 }  // namespace

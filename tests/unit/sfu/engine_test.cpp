@@ -156,6 +156,33 @@ TEST_F(EngineTest, NacksAreServedFromTheCacheAndOnlyMissesGoUpstream) {
   }
 }
 
+TEST_F(EngineTest, PublisherLossIsNackedUpstreamAndRepaired) {
+  auto pub = make_peer(5000), v = make_peer(5001);
+  connect(*pub, true, "cam");
+  connect(*v, false, "cam");
+  pub->rtcp_in.clear();
+  for (uint16_t seq : {10, 11, 13, 14})
+    pub->send_rtp(make_vp8_packet(2222, seq, 900, seq == 10), net_);
+  pump();
+  advance(std::chrono::milliseconds(20));
+  auto upstream = parse_rtcp(pub->rtcp_in);
+  std::vector<uint16_t> asked;
+  for (const auto& p : upstream) {
+    if (auto* n = std::get_if<Nack>(&p)) {
+      EXPECT_EQ(n->media_ssrc, 2222u);
+      asked.insert(asked.end(), n->lost.begin(), n->lost.end());
+    }
+  }
+  EXPECT_EQ(asked, std::vector<uint16_t>{12});
+  // The retransmission arrives: the viewer gets it and nobody asks again.
+  pub->send_rtp(make_vp8_packet(2222, 12, 900, false), net_);
+  pump();
+  pub->rtcp_in.clear();
+  advance(std::chrono::milliseconds(100));
+  EXPECT_EQ(count<Nack>(parse_rtcp(pub->rtcp_in)), 0u);
+  EXPECT_EQ(v->rtp_in.size(), 5u);
+}
+
 TEST_F(EngineTest, KeyframeRequestsAreMergedAndThrottled) {
   auto pub = make_peer(5000), v = make_peer(5001);
   connect(*pub, true, "cam");
