@@ -98,6 +98,11 @@ ConfigOutcome load_config(int argc, const char* const* argv) {
       "S3 secret key (alias AWS_SECRET_ACCESS_KEY)");
   opt("--s3-endpoint", c.s3_endpoint, "S3_ENDPOINT", "S3 endpoint URL (unset: local folder)");
   opt("--s3-bucket", c.s3_bucket, "S3_BUCKET", "S3 bucket");
+  opt("--s3-multipart-mb", c.s3_multipart_mb, "S3_MULTIPART_MB",
+      "clips above this many MB use multipart upload")
+      ->check(CLI::Range(0.001, 5000.0));
+  opt("--s3-part-mb", c.s3_part_mb, "S3_PART_MB", "multipart part size in MB (S3 requires >= 5)")
+      ->check(CLI::Range(0.001, 5000.0));
   opt("--s3-path-style", s3_path_style, "S3_PATH_STYLE",
       "path-style S3 URLs endpoint/bucket/key (true/false; false: bucket.endpoint/key)");
   opt("--mongo-user", c.mongo_user, "MONGO_USER", "MongoDB user");

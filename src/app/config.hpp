@@ -35,16 +35,19 @@ struct Config {
   std::string s3_secret;            // STORJ_SECRET_ACCESS_KEY (seed) / AWS_SECRET_ACCESS_KEY
   std::string s3_endpoint;          // S3_ENDPOINT
   std::string s3_bucket;            // S3_BUCKET
-  bool s3_path_style = true;        // S3_PATH_STYLE: endpoint/bucket/key (false: bucket.endpoint/key)
+  bool s3_path_style = true;    // S3_PATH_STYLE: endpoint/bucket/key (false: bucket.endpoint/key)
+  double s3_multipart_mb = 16;  // S3_MULTIPART_MB: clips above this go up in parts
+  double s3_part_mb = 8;        // S3_PART_MB: part size (S3 wants >= 5 but for the last)
 
   // Catalog (seed MongoDB variables; DATABASE_URL for PostgreSQL)
   std::string mongo_user, mongo_password, mongo_host, mongo_url;
   std::string mongo_db = "live_stream_server";  // MONGO_DB
-  std::string mongo_streams = "streams", mongo_clips = "clips";  // MONGO_STREAMS_COLLECTION, MONGO_CLIPS_COLLECTION
-  std::string whitelist_key;  // WHITELIST_KEY (seed)
-  std::string whitelist_url;  // WHITELIST_URL: the endpoint asked to whitelist this host
-  std::string environment;    // ENVIRONMENT (seed): "dev" skips IP whitelisting
-  std::string database_url;   // DATABASE_URL
+  std::string mongo_streams = "streams",
+              mongo_clips = "clips";  // MONGO_STREAMS_COLLECTION, MONGO_CLIPS_COLLECTION
+  std::string whitelist_key;          // WHITELIST_KEY (seed)
+  std::string whitelist_url;          // WHITELIST_URL: the endpoint asked to whitelist this host
+  std::string environment;            // ENVIRONMENT (seed): "dev" skips IP whitelisting
+  std::string database_url;           // DATABASE_URL
 
   // PeerJS (seed PEER_HOST/PEER_PORT; the rest default as the `peer` package)
   std::string peer_host;

@@ -133,6 +133,10 @@ int ServerApp::run() {
     o.secret_access_key = s.config.s3_secret;
     o.path_style = s.config.s3_path_style;
     o.file_host = s.config.file_host;
+    o.multipart_threshold = uint64_t(s.config.s3_multipart_mb * 1024 * 1024);
+    o.part_size = uint64_t(s.config.s3_part_mb * 1024 * 1024);
+    if (s.config.s3_part_mb < 5)
+      spdlog::warn("S3_PART_MB below 5: real S3 refuses parts this small");
     s.store = std::make_unique<storage::S3Store>(o);
   }
   s.uploader = std::make_unique<storage::Uploader>(

@@ -44,6 +44,30 @@ test('clips are uploaded to the bucket and catalogued with their URLs', async ()
   }
 });
 
+test('big clips go up as multipart uploads', async () => {
+  const s3 = await startS3('clips');
+  // Tiny thresholds so a few seconds of video make a many-part upload.
+  const server = await startServer({ ...s3env(s3), CLIP_LENGTH: '4', S3_MULTIPART_MB: '0.05', S3_PART_MB: '0.05' });
+  try {
+    const publisher = await startPublisher(browser, server, 'multi', 'VP8');
+    await sleep(5000);
+    await publisher.evaluate(() => window.pub.stop());
+    let clips = [];
+    await waitFor(async () => (clips = (await (await fetch(`${server.url}/api/clips?stream=multi`)).json()).clips).length >= 1,
+      { timeout: 20000, what: 'a clip' });
+    const parts = [...server.log().matchAll(/s3: (\S+) uploaded in (\d+) parts/g)];
+    assert.ok(parts.length >= 1, 'multipart upload logged');
+    assert.ok(Number(parts[0][2]) >= 2, `${parts[0][2]} parts`);
+    const c = clips.find((x) => x.object_key === parts[0][1]);
+    assert.ok(c, 'the multipart object is the catalogued clip');
+    const obj = await fetch(`${s3.url}/clips/${c.object_key}`);
+    assert.equal((await obj.arrayBuffer()).byteLength, c.bytes);  // the parts joined in order
+  } finally {
+    await server.stop();
+    await s3.stop();
+  }
+});
+
 test('an S3 outage during recording loses no clip', async () => {
   const s3 = await startS3('clips');
   const { port, dir } = s3;
