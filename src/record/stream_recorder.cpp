@@ -212,8 +212,13 @@ void StreamRecorder::write(size_t track, const codec::EncodedFrame& frame, int64
   auto st = writer_->write(track, frame.data, std::max<int64_t>(0, pts_ms - clip_start_pts_),
                            frame.keyframe);
   if (!st.ok()) {
-    last_error_ = st.message();
-    spdlog::warn("recording '{}': {}", opts_.stream_name, last_error_);
+    // A full disk fails every write: say so once per clip, keep going (the
+    // stream is still forwarded; the clip keeps what was written).
+    if (write_errors_++ == 0) {
+      last_error_ = st.message();
+      spdlog::error("recording '{}': clip {} cannot be written: {}", opts_.stream_name,
+                    current_.index, last_error_);
+    }
     return;
   }
   (tracks_[track].spec.video ? current_.video_frames : current_.audio_frames)++;
@@ -248,6 +253,7 @@ bool StreamRecorder::open_clip(int64_t start_pts_ms) {
     return false;
   }
   writer_ = std::move(w.value());
+  write_errors_ = 0;
   clip_start_pts_ = start_pts_ms;
   // Audio that came before the first keyframe opens the first clip.
   while (!pending_audio_.empty()) {

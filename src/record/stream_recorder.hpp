@@ -101,6 +101,7 @@ class StreamRecorder {
   bool keyframe_wanted_ = true;
   uint64_t video_frames_total_ = 0, audio_frames_total_ = 0, frames_dropped_ = 0;
   std::string last_error_;
+  uint64_t write_errors_ = 0;  // in the current clip
 };
 
 // Parameter sets a muxer needs as extradata: H264 SPS+PPS (Annex B) and the

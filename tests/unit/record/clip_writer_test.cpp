@@ -114,6 +114,20 @@ TEST_F(ClipWriterTest, AHalfWrittenClipIsRecoveredByRemux) {
   EXPECT_GT(p.duration_s, 4.0);
 }
 
+TEST_F(ClipWriterTest, AFullDiskIsAClearError) {
+  // /dev/full fails every write with ENOSPC, like a full disk.
+  auto w = ClipWriter::open("/dev/full", {{true, "VP8", 320, 240, {}}});
+  if (w.ok()) {
+    lss::Status st;
+    for (int i = 0; i < 200 && st.ok(); ++i) st = (*w)->write(0, Bytes(4000, 1), i * 33, true);
+    if (st.ok()) st = (*w)->finish();
+    ASSERT_FALSE(st.ok());
+    EXPECT_NE(st.message().find("No space left"), std::string::npos) << st.message();
+  } else {
+    EXPECT_NE(w.error().message.find("No space left"), std::string::npos) << w.error().message;
+  }
+}
+
 TEST_F(ClipWriterTest, UnknownCodecAndUnwritablePathAreErrors) {
   EXPECT_FALSE(ClipWriter::open((dir_ / "x.webm").string(), {{true, "MPEG2", 1, 1, {}}}).ok());
   EXPECT_FALSE(ClipWriter::open("/nonexistent-dir/x.webm", {{false, "opus", 0, 0, {}}}).ok());
