@@ -12,6 +12,7 @@
 #include "catalog/mongo_mapping.hpp"
 #include "catalog/postgres_catalog.hpp"
 #include "catalog/sqlite_catalog.hpp"
+#include "common/iso8601.hpp"
 #include "dtls/dtls_certificate.hpp"
 #include "http/http_server.hpp"
 #include "http/router.hpp"
@@ -32,14 +33,6 @@ namespace asio = boost::asio;
 namespace {
 constexpr auto kTickInterval = std::chrono::milliseconds(20);
 
-std::string now_iso8601() {
-  const std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
 }  // namespace
 
 struct ServerApp::Impl {
@@ -119,7 +112,7 @@ int ServerApp::run() {
     }
     s.catalog = std::move(cat.value());
   }
-  (void)s.catalog->end_all_live(now_iso8601());  // left "live" by a crash
+  (void)s.catalog->end_all_live(iso8601_utc());  // left "live" by a crash
   const std::string spool = s.config.data_dir + "/spool";
   const std::string recordings = s.config.data_dir + "/recordings";
   if (s.config.s3_endpoint.empty()) {
@@ -181,7 +174,7 @@ int ServerApp::run() {
         r.audio_codec = e.info.audio_codec;
         if (auto st = catalog_ptr->upsert_stream(r); !st) spdlog::error("{}", st.message());
       } else if (auto st =
-                     catalog_ptr->end_stream(e.info.session_id, now_iso8601(), e.peak_viewers);
+                     catalog_ptr->end_stream(e.info.session_id, iso8601_utc(), e.peak_viewers);
                  !st) {
         spdlog::error("{}", st.message());
       }

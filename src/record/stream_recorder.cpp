@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "common/iso8601.hpp"
 #include "rtp/rtp_packet.hpp"
 
 namespace lss::record {
@@ -15,15 +16,6 @@ namespace fs = std::filesystem;
 
 namespace {
 constexpr size_t kMaxPendingAudio = 500;  // ~10 s of Opus before the first keyframe
-
-std::string iso8601(std::chrono::system_clock::time_point t, bool compact) {
-  const std::time_t s = std::chrono::system_clock::to_time_t(t);
-  std::tm tm{};
-  gmtime_r(&s, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, compact ? "%Y%m%dT%H%M%SZ" : "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
 
 // Writes `text` to `path` atomically (temp file + rename).
 bool write_file_atomic(const fs::path& path, const std::string& text) {
@@ -101,7 +93,7 @@ StreamRecorder::StreamRecorder(RecorderOptions options, ClipCallback on_clip)
     if (spec.video) has_video_ = true;
     tracks_.push_back(std::move(t));
   }
-  dir_key_ = opts_.stream_name + "/" + iso8601(opts_.started, true) + "-" + opts_.stream_id;
+  dir_key_ = opts_.stream_name + "/" + iso8601_utc(opts_.started, true) + "-" + opts_.stream_id;
 }
 
 StreamRecorder::~StreamRecorder() {
@@ -238,7 +230,7 @@ bool StreamRecorder::open_clip(int64_t start_pts_ms) {
   current_.index = next_index_++;
   current_.object_key = dir_key_ + "/" + std::to_string(current_.index) + ext;
   current_.file = (fs::path(opts_.spool_dir) / current_.object_key).string();
-  current_.started_at = iso8601(std::chrono::system_clock::now(), false);
+  current_.started_at = iso8601_utc(std::chrono::system_clock::now(), false);
   for (const auto& t : tracks_) {
     (t.spec.video ? current_.video_codec : current_.audio_codec) = t.spec.codec;
     if (t.spec.video) current_.width = t.width, current_.height = t.height;
@@ -273,7 +265,7 @@ void StreamRecorder::close_clip() {
   current_.bytes = writer_->bytes_written();
   current_.duration_s = double(writer_->duration_ms()) / 1000.0;
   writer_.reset();
-  current_.ended_at = iso8601(std::chrono::system_clock::now(), false);
+  current_.ended_at = iso8601_utc(std::chrono::system_clock::now(), false);
   std::error_code ec;
   if (frames == 0) {
     fs::remove(current_.file + ".part", ec);

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <ctime>
 
+#include "common/iso8601.hpp"
 #include "common/random.hpp"
 #include "rtp/rtcp_packets.hpp"
 #include "rtp/rtp_packet.hpp"
@@ -20,20 +21,12 @@ constexpr auto kTwccInterval = std::chrono::milliseconds(50);
 constexpr auto kRembInterval = std::chrono::milliseconds(1000);
 constexpr uint64_t kRembBitrate = 5'000'000;  // ceiling; the encoder's own BWE still limits
 
-std::string iso8601_now() {
-  const std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
 }  // namespace
 
 Stream::Stream(std::string name, std::string session_id, std::vector<PublishedTrack> tracks)
     : name_(std::move(name)),
       session_id_(std::move(session_id)),
-      started_at_(iso8601_now()),
+      started_at_(iso8601_utc()),
       tracks_(std::move(tracks)),
       video_cache_(kVideoCacheSlots),
       feedback_ssrc_(random_u32() | 1) {

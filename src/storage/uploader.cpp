@@ -6,6 +6,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "common/iso8601.hpp"
 #include "record/clip_writer.hpp"
 
 namespace lss::storage {
@@ -15,14 +16,6 @@ namespace {
 constexpr auto kIdleWait = std::chrono::seconds(5);
 constexpr int kMaxBackoffSeconds = 60;
 
-std::string now_iso8601() {
-  const std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
 }  // namespace
 
 Uploader::Uploader(std::string spool_dir, ObjectStore& store, catalog::Catalog& catalog,
@@ -89,7 +82,7 @@ size_t Uploader::recover_partial_clips() {
     info.index = std::atoi(final_path.stem().string().c_str());
     info.object_key = rel;
     info.file = final_path.string();
-    info.started_at = info.ended_at = now_iso8601();
+    info.started_at = info.ended_at = iso8601_utc();
     auto st = record::remux_clip(part.string(), final_path.string());
     if (st.ok()) st = record::probe_clip(final_path.string(), info);
     if (!st.ok() || info.video_frames + info.audio_frames == 0) {
