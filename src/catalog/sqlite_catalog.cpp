@@ -4,43 +4,11 @@
 
 #include <functional>
 
+#include "catalog/sql_schema.hpp"
+
 namespace lss::catalog {
 
 namespace {
-
-constexpr const char* kSchema = R"sql(
-CREATE TABLE IF NOT EXISTS streams (
-  id TEXT PRIMARY KEY,
-  name TEXT NOT NULL,
-  publisher TEXT NOT NULL DEFAULT '',
-  started_at TEXT NOT NULL,
-  ended_at TEXT,
-  status TEXT NOT NULL,
-  peak_viewers INTEGER NOT NULL DEFAULT 0,
-  clip_count INTEGER NOT NULL DEFAULT 0,
-  video_codec TEXT NOT NULL DEFAULT '',
-  audio_codec TEXT NOT NULL DEFAULT ''
-);
-CREATE INDEX IF NOT EXISTS streams_name ON streams(name);
-CREATE INDEX IF NOT EXISTS streams_started ON streams(started_at);
-CREATE TABLE IF NOT EXISTS clips (
-  stream_id TEXT NOT NULL,
-  stream_name TEXT NOT NULL,
-  idx INTEGER NOT NULL,
-  started_at TEXT NOT NULL,
-  ended_at TEXT NOT NULL,
-  duration REAL NOT NULL,
-  bytes INTEGER NOT NULL,
-  video_codec TEXT NOT NULL DEFAULT '',
-  audio_codec TEXT NOT NULL DEFAULT '',
-  width INTEGER NOT NULL DEFAULT 0,
-  height INTEGER NOT NULL DEFAULT 0,
-  object_key TEXT NOT NULL,
-  url TEXT NOT NULL,
-  PRIMARY KEY (stream_id, idx)
-);
-CREATE INDEX IF NOT EXISTS clips_name ON clips(stream_name, started_at);
-)sql";
 
 // A prepared statement with positional binding, finalized on scope exit.
 class Stmt {
@@ -119,7 +87,7 @@ Result<std::unique_ptr<SqliteCatalog>> SqliteCatalog::open(const std::string& pa
   sqlite3_busy_timeout(db, 5000);
   if (auto s = c->exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"); !s)
     return make_error(s.message());
-  if (auto s = c->exec(kSchema); !s) return make_error(s.message());
+  if (auto s = c->exec(kSqlSchema); !s) return make_error(s.message());
   return c;
 }
 

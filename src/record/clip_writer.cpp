@@ -5,6 +5,7 @@ extern "C" {
 #include <libavformat/avformat.h>
 #include <libavutil/channel_layout.h>
 #include <libavutil/error.h>
+#include <libavutil/log.h>
 #include <libavutil/mem.h>
 }
 
@@ -15,6 +16,16 @@ extern "C" {
 namespace lss::record {
 
 namespace {
+// libavformat's own chatter (warnings about our test frames, probing) is not
+// ours to print; real failures come back as errors.
+void quiet_libav() {
+  static const bool done = [] {
+    av_log_set_level(AV_LOG_FATAL);
+    return true;
+  }();
+  (void)done;
+}
+
 std::string av_error(int code) {
   char buf[AV_ERROR_MAX_STRING_SIZE] = {};
   av_strerror(code, buf, sizeof buf);
@@ -66,6 +77,7 @@ std::string container_extension(const std::vector<TrackSpec>& tracks) {
 
 Result<std::unique_ptr<ClipWriter>> ClipWriter::open(const std::string& path,
                                                      const std::vector<TrackSpec>& tracks) {
+  quiet_libav();
   std::unique_ptr<ClipWriter> w(new ClipWriter());
   w->path_ = path;
   const bool webm = container_extension(tracks) == ".webm";
@@ -152,6 +164,7 @@ lss::Status ClipWriter::finish() {
 }
 
 lss::Status remux_clip(const std::string& in_path, const std::string& out_path) {
+  quiet_libav();
   AVFormatContext* in = nullptr;
   int rc = avformat_open_input(&in, in_path.c_str(), nullptr, nullptr);
   if (rc < 0) return make_error("cannot read " + in_path + ": " + av_error(rc));
@@ -196,6 +209,7 @@ lss::Status remux_clip(const std::string& in_path, const std::string& out_path) 
 }
 
 lss::Status probe_clip(const std::string& path, ClipInfo& info) {
+  quiet_libav();
   AVFormatContext* in = nullptr;
   int rc = avformat_open_input(&in, path.c_str(), nullptr, nullptr);
   if (rc < 0) return make_error("cannot read " + path + ": " + av_error(rc));

@@ -4,16 +4,11 @@
 
 #include "common/bytes.hpp"
 
-extern "C" {
-#include <libavutil/log.h>
-}
-
 namespace lss::record {
 
 RecordingService::RecordingService(std::string spool_dir, ClipLimits limits,
                                    StreamRecorder::ClipCallback on_clip)
     : spool_dir_(std::move(spool_dir)), limits_(limits), on_clip_(std::move(on_clip)) {
-  av_log_set_level(AV_LOG_ERROR);  // the muxer's chatter is not ours to print
   thread_ = std::thread([this] {
     pthread_setname_np(pthread_self(), "recorder");
     run();
