@@ -3,7 +3,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps deps-test build run test unit asan fuzz fuzz-long e2e format clean
+.PHONY: all deps deps-test build run test unit asan fuzz fuzz-long e2e bench format clean
 
 all: build
 
@@ -46,6 +46,11 @@ fuzz-long:
 
 e2e: build
 	scripts/run-e2e.sh $(BUILD)
+
+# Hot-path micro benchmarks (Google Benchmark).
+bench: $(BUILD)/build.ninja
+	cmake --build $(BUILD) --target lss-bench -j $(JOBS)
+	$(BUILD)/lss-bench
 
 format:
 	clang-format -i $$(git ls-files '*.cpp' '*.hpp')

@@ -156,7 +156,9 @@ TEST(Rtcp, TransportCcRoundTrip) {
     for (int i = 0; i < 20; ++i) {
       EXPECT_EQ(got.packets[i].seq, uint16_t(65530 + i));
       EXPECT_EQ(got.packets[i].received, i % 5 != 3);
-      if (got.packets[i].received) EXPECT_EQ(got.packets[i].delta_250us, i == 7 ? -40 : i * 10);
+      if (got.packets[i].received) {
+        EXPECT_EQ(got.packets[i].delta_250us, i == 7 ? -40 : i * 10);
+      }
     }
   }));
 }
