@@ -246,7 +246,10 @@ bool StreamRecorder::open_clip(int64_t start_pts_ms) {
   }
   writer_ = std::move(w.value());
   write_errors_ = 0;
-  clip_start_pts_ = start_pts_ms;
+  // Audio captured before the first keyframe starts the clip a little earlier
+  // than the video does, rather than being squeezed onto its start.
+  clip_start_pts_ =
+      pending_audio_.empty() ? start_pts_ms : std::min(start_pts_ms, pending_audio_.front().second);
   // Audio that came before the first keyframe opens the first clip.
   while (!pending_audio_.empty()) {
     auto& [f, pts] = pending_audio_.front();
