@@ -60,7 +60,11 @@ int ServerApp::run() {
     spdlog::critical("cannot create the DTLS certificate: {}", cert.error().message);
     return 1;
   }
-  // One media worker for now; MEDIA_WORKERS > 1 arrives with cross-worker fan-out.
+  // One media worker for now; more arrive with cross-worker fan-out.
+  if (s.config.media_workers > 1) {
+    spdlog::info("MEDIA_WORKERS={}: this version runs one media worker; the others stay idle",
+                 s.config.media_workers);
+  }
   s.worker = std::make_unique<net::MediaWorker>(0, s.config.udp_port);
   if (auto st = s.worker->open(); !st) {
     spdlog::critical("{} (set UDP_PORT)", st.message());

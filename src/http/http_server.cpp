@@ -35,12 +35,16 @@ SocketAddress to_socket_address(const tcp::endpoint& ep) {
 // repeat while keep-alive. Only one request is in flight at a time.
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket socket, const Router& router, const ServerLimits& limits)
-      : stream_(std::move(socket)), router_(router), limits_(limits) {
+  Session(tcp::socket socket, const Router& router, const ServerLimits& limits,
+          std::shared_ptr<std::atomic<size_t>> open)
+      : stream_(std::move(socket)), router_(router), limits_(limits), open_(std::move(open)) {
+    open_->fetch_add(1);
     boost::system::error_code ec;
     auto ep = stream_.socket().remote_endpoint(ec);
     if (!ec) ctx_.remote = to_socket_address(ep);
   }
+
+  ~Session() { open_->fetch_sub(1); }
 
   void start() { read(); }
 
@@ -120,6 +124,7 @@ class Session : public std::enable_shared_from_this<Session> {
   RequestContext ctx_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   Request request_;
+  std::shared_ptr<std::atomic<size_t>> open_;
 };
 
 }  // namespace
@@ -160,7 +165,13 @@ void HttpServer::stop() {
 void HttpServer::accept() {
   acceptor_.async_accept(asio::make_strand(io_), [this](beast::error_code ec, tcp::socket socket) {
     if (ec == asio::error::operation_aborted) return;
-    if (!ec) std::make_shared<Session>(std::move(socket), router_, limits_)->start();
+    if (!ec && open_connections_->load() >= limits_.max_connections) {
+      spdlog::warn("http: {} connections open, refusing a new one", open_connections_->load());
+      boost::system::error_code ignored;
+      socket.close(ignored);
+    } else if (!ec) {
+      std::make_shared<Session>(std::move(socket), router_, limits_, open_connections_)->start();
+    }
     if (acceptor_.is_open()) accept();
   });
 }

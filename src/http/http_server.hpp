@@ -2,6 +2,7 @@
 // Boost.Beast HTTP/1.1 server on the control thread. It bounds header and
 // body sizes (413 past the body limit), times out idle connections, and hands
 // each request to the Router.
+#include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <memory>
@@ -16,6 +17,7 @@ struct ServerLimits {
   size_t max_body_bytes = 64 * 1024;
   size_t max_header_bytes = 16 * 1024;
   std::chrono::seconds idle_timeout{60};
+  size_t max_connections = 4096;  // past this, new connections are closed at once
 };
 
 class HttpServer {
@@ -33,6 +35,7 @@ class HttpServer {
   const Router& router_;
   ServerLimits limits_;
   boost::asio::ip::tcp::acceptor acceptor_;
+  std::shared_ptr<std::atomic<size_t>> open_connections_ = std::make_shared<std::atomic<size_t>>(0);
 };
 
 }  // namespace lss::http
