@@ -22,6 +22,7 @@
 #include "record/recording_service.hpp"
 #include "sfu/engine.hpp"
 #include "signal/rest_api.hpp"
+#include "signal/socketio_server.hpp"
 #include "signal/whip_whep.hpp"
 #include "storage/local_dir_store.hpp"
 #include "storage/s3_store.hpp"
@@ -47,7 +48,8 @@ struct ServerApp::Impl {
   std::unique_ptr<storage::Uploader> uploader;
   std::unique_ptr<record::RecordingService> recording;
   std::unique_ptr<net::MediaWorker> worker;
-  std::unique_ptr<sfu::Engine> engine;  // lives on `worker`'s thread
+  std::unique_ptr<signal::SocketIoServer> socketio;  // control thread
+  std::unique_ptr<sfu::Engine> engine;               // lives on `worker`'s thread
 };
 
 ServerApp::ServerApp(Config config) : impl_(std::make_unique<Impl>(std::move(config))) {}
@@ -136,13 +138,26 @@ int ServerApp::run() {
       spdlog::warn("S3_PART_MB below 5: real S3 refuses parts this small");
     s.store = std::make_unique<storage::S3Store>(o);
   }
+  s.socketio = std::make_unique<signal::SocketIoServer>(
+      s.io, signal::SocketIoServer::Options{s.config.stream_key});
+  signal::SocketIoServer* sio = s.socketio.get();
+  asio::io_context* control_io = &s.io;
   s.uploader = std::make_unique<storage::Uploader>(
-      spool, *s.store, *s.catalog, [](const catalog::ClipRecord& c) {
+      spool, *s.store, *s.catalog, [sio, control_io](const catalog::ClipRecord& c) {
         spdlog::info("clip {} of '{}' is available at {}", c.index, c.stream_name, c.url);
+        // Tell the app (Socket.IO `clip`), from the control thread.
+        asio::post(*control_io, [sio, c] {
+          nlohmann::json j = catalog::to_json(c);
+          j["streamId"] = c.stream_name;
+          sio->broadcast("clip", j);
+        });
       });
   s.uploader->start();
-  spdlog::info("clips stored in {}, catalog in {}/catalog.sqlite", s.store->describe(),
-               s.config.data_dir);
+  const std::string catalog_name = !s.config.database_url.empty() ? std::string("PostgreSQL")
+                                   : !s.config.mongo_url.empty() || !s.config.mongo_host.empty()
+                                       ? std::string("MongoDB")
+                                       : s.config.data_dir + "/catalog.sqlite";
+  spdlog::info("clips stored in {}, catalog in {}", s.store->describe(), catalog_name);
 
   if (s.config.record_streams) {
     record::ClipLimits limits;
@@ -165,8 +180,20 @@ int ServerApp::run() {
   }
   catalog::Catalog* catalog_ptr = s.catalog.get();
   asio::io_context* control = &s.io;
-  opts.on_stream_event = [catalog_ptr, control](const sfu::StreamEvent& e) {
-    asio::post(*control, [catalog_ptr, e] {
+  opts.on_stream_event = [catalog_ptr, control, sio](const sfu::StreamEvent& e) {
+    asio::post(*control, [catalog_ptr, sio, e] {
+      if (e.kind == sfu::StreamEvent::Kind::kStarted) {
+        sio->broadcast("stream-started", {{"streamId", e.info.name},
+                                          {"id", e.info.session_id},
+                                          {"whep", "/whep/" + e.info.name}});
+      } else {
+        nlohmann::json clips = nlohmann::json::array();
+        if (auto rows = catalog_ptr->list_clips(e.info.session_id, "", {500, 0}); rows.ok()) {
+          for (const auto& c : *rows) clips.push_back(catalog::to_json(c));
+        }
+        sio->broadcast("stream-ended",
+                       {{"streamId", e.info.name}, {"id", e.info.session_id}, {"clips", clips}});
+      }
       if (e.kind == sfu::StreamEvent::Kind::kStarted) {
         catalog::StreamRecord r;
         r.id = e.info.session_id;
@@ -205,6 +232,39 @@ int ServerApp::run() {
       [control](std::function<void()> fn) { asio::post(*control, std::move(fn)); },
       s.catalog.get());
   // Clips in the local store, at the URLs the catalog gives them.
+  s.socketio->register_routes(s.router);
+  // The original app's control events. `end-stream` ends a live stream by
+  // name; `start-stream` needs the PeerJS side, which this build lacks.
+  s.socketio->on(
+      "end-stream", [run_on_engine, control](const std::string&, const nlohmann::json& args,
+                                             signal::SocketIoServer::Ack ack) {
+        const auto& a = args.empty() ? nlohmann::json() : args[0];
+        const std::string name = a.is_object() ? a.value("streamId", "") : "";
+        run_on_engine([name, ack, control](sfu::Engine& engine) {
+          bool ended = false;
+          for (const auto& st : engine.streams()) {
+            if (st.name == name) ended = engine.end_session(name, st.session_id, true);
+          }
+          if (ack) {
+            asio::post(*control, [ack, ended, name] {
+              ack(ended ? nlohmann::json{{"ok", true}}
+                        : nlohmann::json{{"error", "stream '" + name + "' is not live"}});
+            });
+          }
+        });
+      });
+  s.socketio->on("start-stream", [sio](const std::string& socket_id, const nlohmann::json& args,
+                                       signal::SocketIoServer::Ack ack) {
+    const auto& a = args.empty() ? nlohmann::json() : args[0];
+    const std::string id = a.is_object() ? a.value("streamId", "") : "";
+    const nlohmann::json err = {
+        {"streamId", id},
+        {"message",
+         "start-stream (calling a PeerJS streamer) is not supported by this "
+         "build yet; publish with WHIP at /whip/<streamId>"}};
+    sio->emit(socket_id, "stream-error", err);
+    if (ack) ack(nlohmann::json{{"error", err["message"]}});
+  });
   s.router.add("/recordings/", http::static_files_handler(s.config.data_dir));
   s.router.set_fallback(http::static_files_handler(s.config.web_dir));
 

@@ -1,11 +1,11 @@
 // Page-side helpers shared by the media tests.
 import { openPage, waitFor } from './browser.mjs';
 
-export async function startPublisher(browser, server, name, codec = '') {
+export async function startPublisher(browser, server, name, codec = '', key = '') {
   const page = await openPage(browser, server);
-  await page.evaluate(async ({ name, codec }) => {
-    window.pub = await window.lss.publish(name, { codec });
-  }, { name, codec });
+  await page.evaluate(async ({ name, codec, key }) => {
+    window.pub = await window.lss.publish(name, { codec, key });
+  }, { name, codec, key });
   return page;
 }
 

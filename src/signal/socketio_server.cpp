@@ -1,0 +1,280 @@
+#include "signal/socketio_server.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "common/random.hpp"
+#include "common/time.hpp"
+#include "signal/publish_auth.hpp"
+#include "socketio/codec.hpp"
+
+namespace lss::signal {
+namespace bhttp = boost::beast::http;
+using json = nlohmann::json;
+
+struct SocketIoServer::Session {
+  std::string sid;
+  SocketAddress remote;
+  std::string query_key;
+  std::map<std::string, std::string> namespaces;  // nsp -> socket id
+  std::deque<std::string> outbox;
+  std::optional<http::Request> poll_request;
+  http::Responder poll;  // the pending long-poll GET, if any
+  Clock::time_point last_ping{}, last_pong{};
+  bool awaiting_pong = false;
+};
+
+namespace {
+http::Response text(const http::Request& req, http::Status status, std::string body) {
+  auto res = http::make_response(req, status, std::move(body), "text/plain; charset=UTF-8");
+  res.set(bhttp::field::access_control_allow_origin, "*");
+  return res;
+}
+// Engine.IO's error replies: 400 (403 for code 4) with {"code","message"}.
+http::Response eio_error(const http::Request& req, int code, const char* message) {
+  auto res =
+      http::make_response(req, code == 4 ? http::Status::forbidden : http::Status::bad_request,
+                          json{{"code", code}, {"message", message}}.dump(), "application/json");
+  res.set(bhttp::field::access_control_allow_origin, "*");
+  return res;
+}
+}  // namespace
+
+SocketIoServer::SocketIoServer(boost::asio::io_context& io, Options options)
+    : io_(io), options_(std::move(options)), timer_(io) {
+  tick();
+}
+
+SocketIoServer::~SocketIoServer() {
+  timer_.cancel();
+}
+
+void SocketIoServer::register_routes(http::Router& router) {
+  router.add("/socket.io/", [this](const http::Request& req, const http::RequestContext& ctx,
+                                   http::Responder r) { handle(req, ctx, std::move(r)); });
+}
+
+void SocketIoServer::handle(const http::Request& req, const http::RequestContext& ctx,
+                            http::Responder respond) {
+  const std::string target(req.target());
+  if (req.method() == http::Verb::options) {
+    auto res = text(req, http::Status::no_content, "");
+    res.set(bhttp::field::access_control_allow_methods, "GET, POST, OPTIONS");
+    res.set(bhttp::field::access_control_allow_headers, "Content-Type");
+    return respond(std::move(res));
+  }
+  if (http::query_param(target, "EIO") != "4")
+    return respond(eio_error(req, 5, "Unsupported protocol version"));
+  const std::string transport = http::query_param(target, "transport");
+  if (transport != "polling") {
+    // WebSocket is not offered (upgrades: []); websocket-only clients get a clear refusal.
+    return respond(eio_error(req, 0, "Transport unknown"));
+  }
+  const std::string sid = http::query_param(target, "sid");
+  if (sid.empty()) {
+    if (req.method() != http::Verb::get) return respond(eio_error(req, 2, "Bad handshake method"));
+    return handshake(req, ctx, std::move(respond));
+  }
+  auto it = sessions_.find(sid);
+  if (it == sessions_.end()) return respond(eio_error(req, 1, "Session ID unknown"));
+  Session& s = *it->second;
+  if (req.method() == http::Verb::get) {
+    if (s.poll) {  // two GETs at once break the protocol: end the session
+      respond(eio_error(req, 3, "Bad request"));
+      return close(sid, "concurrent poll");
+    }
+    s.poll = std::move(respond);
+    s.poll_request = req;
+    return flush(s);
+  }
+  if (req.method() == http::Verb::post) {
+    if (req.body().size() > options_.max_payload) {
+      respond(text(req, http::Status::payload_too_large, "payload too large"));
+      return close(sid, "payload too large");
+    }
+    if (!receive(s, req.body())) {
+      respond(eio_error(req, 3, "Bad request"));
+      return close(sid, "malformed packet");
+    }
+    respond(text(req, http::Status::ok, "ok"));
+    return;
+  }
+  respond(eio_error(req, 3, "Bad request"));
+}
+
+void SocketIoServer::handshake(const http::Request& req, const http::RequestContext& ctx,
+                               http::Responder respond) {
+  auto s = std::make_unique<Session>();
+  s->sid = random_hex(10);
+  s->remote = ctx.remote;
+  s->query_key = http::query_param(req.target(), "key");
+  if (s->query_key.empty()) s->query_key = http::query_param(req.target(), "streamKey");
+  s->last_pong = Clock::now();
+  s->last_ping = Clock::now();
+  const json open = {{"sid", s->sid},
+                     {"upgrades", json::array()},
+                     {"pingInterval", options_.ping_interval.count()},
+                     {"pingTimeout", options_.ping_timeout.count()},
+                     {"maxPayload", options_.max_payload}};
+  spdlog::info("socket.io: session {} opened from {}", s->sid, ctx.remote.to_string());
+  sessions_[s->sid] = std::move(s);
+  respond(text(req, http::Status::ok, "0" + open.dump()));
+}
+
+bool SocketIoServer::receive(Session& s, std::string_view body) {
+  const std::string sid = s.sid;
+  for (std::string_view packet : ::lss::socketio::split_payload(body)) {
+    if (sessions_.find(sid) == sessions_.end()) return true;  // closed meanwhile
+    switch (packet[0]) {
+      case ::lss::socketio::kPong:
+        s.awaiting_pong = false;
+        s.last_pong = Clock::now();
+        break;
+      case ::lss::socketio::kMessage:
+        on_socketio(s, packet.substr(1));
+        break;
+      case ::lss::socketio::kClose:
+        close(sid, "closed by the client");
+        return true;
+      case ::lss::socketio::kPing:  // not used by v4 clients; answer anyway
+        send(s, "3" + std::string(packet.substr(1)));
+        break;
+      default:
+        spdlog::info("socket.io: session {}: unexpected packet type '{}'", sid, packet[0]);
+        return false;
+    }
+  }
+  return true;
+}
+
+void SocketIoServer::on_socketio(Session& s, std::string_view text) {
+  auto parsed = ::lss::socketio::parse_packet(text);
+  if (!parsed.ok()) {
+    spdlog::info("socket.io: session {}: {}", s.sid, parsed.error().message);
+    return close(s.sid, "malformed Socket.IO packet");
+  }
+  ::lss::socketio::Packet& p = parsed.value();
+  json data = p.json.empty() ? json() : json::parse(p.json, nullptr, false);
+  if (data.is_discarded()) return close(s.sid, "malformed Socket.IO JSON");
+  if (p.type == ::lss::socketio::kConnect) {
+    std::string key = s.query_key;
+    if (data.is_object()) {
+      for (const char* k : {"key", "streamKey", "token"}) {
+        if (data.contains(k) && data[k].is_string()) key = data[k].get<std::string>();
+      }
+    }
+    const auto decision = authorize_publish(options_.stream_key, key, s.remote);
+    if (decision != AuthDecision::kAllowed) {
+      const char* why = decision == AuthDecision::kMissingKey ? "missing stream key"
+                        : decision == AuthDecision::kWrongKey
+                            ? "wrong stream key"
+                            : "STREAM_KEY is not set: only local app servers may connect";
+      spdlog::warn("socket.io: session {} refused: {}", s.sid, why);
+      send(s, ::lss::socketio::encode_message({::lss::socketio::kConnectError, p.nsp, std::nullopt,
+                                               json{{"message", why}}.dump()}));
+      return;
+    }
+    const std::string socket_id = random_hex(10);
+    s.namespaces[p.nsp] = socket_id;
+    socket_to_sid_[socket_id] = s.sid;
+    send(s, ::lss::socketio::encode_message(
+                {::lss::socketio::kConnect, p.nsp, std::nullopt, json{{"sid", socket_id}}.dump()}));
+    return;
+  }
+  auto ns = s.namespaces.find(p.nsp);
+  if (ns == s.namespaces.end()) {
+    send(s, ::lss::socketio::encode_message({::lss::socketio::kConnectError, p.nsp, std::nullopt,
+                                             json{{"message", "not connected"}}.dump()}));
+    return;
+  }
+  if (p.type == ::lss::socketio::kDisconnect) {
+    socket_to_sid_.erase(ns->second);
+    s.namespaces.erase(ns);
+    return;
+  }
+  if (p.type != ::lss::socketio::kEvent) return;  // acks from the app to our emits: none requested
+  if (!data.is_array() || data.empty() || !data[0].is_string())
+    return close(s.sid, "malformed event");
+  const std::string event = data[0];
+  json args = json::array();
+  for (size_t i = 1; i < data.size(); ++i) args.push_back(data[i]);
+  Ack ack;
+  if (p.ack_id) {
+    const std::string sid = s.sid, nsp = p.nsp;
+    const uint64_t id = *p.ack_id;
+    ack = [this, sid, nsp, id](const json& reply) {
+      auto it = sessions_.find(sid);
+      if (it == sessions_.end()) return;
+      send(*it->second, ::lss::socketio::encode_message(
+                            {::lss::socketio::kAck, nsp, id,
+                             (reply.is_array() ? reply : json::array({reply})).dump()}));
+    };
+  }
+  auto h = handlers_.find(event);
+  if (h == handlers_.end()) {
+    if (ack) ack(json{{"error", "unknown event '" + event + "'"}});
+    return;
+  }
+  h->second(ns->second, args, ack);
+}
+
+void SocketIoServer::send(Session& s, std::string packet) {
+  s.outbox.push_back(std::move(packet));
+  flush(s);
+}
+
+void SocketIoServer::flush(Session& s) {
+  if (!s.poll || s.outbox.empty()) return;
+  std::vector<std::string> packets(s.outbox.begin(), s.outbox.end());
+  s.outbox.clear();
+  auto respond = std::move(s.poll);
+  s.poll = nullptr;
+  respond(text(*s.poll_request, http::Status::ok, ::lss::socketio::join_payload(packets)));
+}
+
+void SocketIoServer::close(const std::string& sid, const char* why) {
+  auto it = sessions_.find(sid);
+  if (it == sessions_.end()) return;
+  Session& s = *it->second;
+  spdlog::info("socket.io: session {} closed: {}", sid, why);
+  if (s.poll) s.poll(text(*s.poll_request, http::Status::ok, "1"));
+  for (const auto& [nsp, socket_id] : s.namespaces) socket_to_sid_.erase(socket_id);
+  sessions_.erase(it);
+}
+
+void SocketIoServer::broadcast(const std::string& event, const json& arg) {
+  const std::string packet = ::lss::socketio::encode_message(
+      {::lss::socketio::kEvent, "/", std::nullopt, json::array({event, arg}).dump()});
+  for (auto& [sid, s] : sessions_) {
+    if (s->namespaces.count("/")) send(*s, packet);
+  }
+}
+
+void SocketIoServer::emit(const std::string& socket_id, const std::string& event, const json& arg) {
+  auto it = socket_to_sid_.find(socket_id);
+  if (it == socket_to_sid_.end()) return;
+  auto s = sessions_.find(it->second);
+  if (s == sessions_.end()) return;
+  send(*s->second, ::lss::socketio::encode_message({::lss::socketio::kEvent, "/", std::nullopt,
+                                                    json::array({event, arg}).dump()}));
+}
+
+void SocketIoServer::tick() {
+  const auto now = Clock::now();
+  std::vector<std::string> dead;
+  for (auto& [sid, s] : sessions_) {
+    if (s->awaiting_pong && now - s->last_ping > options_.ping_timeout) {
+      dead.push_back(sid);
+    } else if (!s->awaiting_pong && now - s->last_ping >= options_.ping_interval) {
+      s->awaiting_pong = true;
+      s->last_ping = now;
+      send(*s, "2");
+    }
+  }
+  for (const auto& sid : dead) close(sid, "ping timeout");
+  timer_.expires_after(std::chrono::milliseconds(250));
+  timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (!ec) tick();
+  });
+}
+
+}  // namespace lss::signal

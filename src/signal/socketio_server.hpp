@@ -1,0 +1,64 @@
+#pragma once
+// The Socket.IO control channel for the app server: Engine.IO v4 over HTTP
+// long-polling (the open packet offers no upgrade, so an unmodified
+// socket.io-client stays on polling), Socket.IO v5 namespaces, events and
+// acks. The app proves itself with STREAM_KEY (?key= / ?streamKey= in the
+// handshake query, or key/streamKey/token in the CONNECT auth payload).
+// Runs on the control thread.
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "http/router.hpp"
+
+namespace lss::signal {
+
+class SocketIoServer {
+ public:
+  using Ack = std::function<void(const nlohmann::json& args)>;  // null when no ack was asked
+  using EventHandler =
+      std::function<void(const std::string& socket_id, const nlohmann::json& args, Ack ack)>;
+
+  struct Options {
+    std::string stream_key;
+    std::chrono::milliseconds ping_interval{25000};
+    std::chrono::milliseconds ping_timeout{20000};
+    size_t max_payload = 1'000'000;
+  };
+
+  SocketIoServer(boost::asio::io_context& io, Options options);
+  ~SocketIoServer();
+
+  void register_routes(http::Router& router);
+  void on(const std::string& event, EventHandler handler) { handlers_[event] = std::move(handler); }
+  // Emits `event` with one argument to every connected socket of namespace "/".
+  void broadcast(const std::string& event, const nlohmann::json& arg);
+  void emit(const std::string& socket_id, const std::string& event, const nlohmann::json& arg);
+  size_t sessions() const { return sessions_.size(); }
+
+ private:
+  struct Session;
+  void handle(const http::Request& req, const http::RequestContext& ctx, http::Responder respond);
+  void handshake(const http::Request& req, const http::RequestContext& ctx,
+                 http::Responder respond);
+  bool receive(Session& s, std::string_view body);  // false: protocol error
+  void on_socketio(Session& s, std::string_view text);
+  void send(Session& s, std::string packet);
+  void flush(Session& s);
+  void close(const std::string& sid, const char* why);
+  void tick();
+
+  boost::asio::io_context& io_;
+  Options options_;
+  boost::asio::steady_timer timer_;
+  std::map<std::string, std::unique_ptr<Session>> sessions_;
+  std::map<std::string, std::string> socket_to_sid_;  // Socket.IO socket id -> Engine.IO sid
+  std::map<std::string, EventHandler> handlers_;
+};
+
+}  // namespace lss::signal
