@@ -233,6 +233,10 @@ int ServerApp::run() {
       s.catalog.get());
   // Clips in the local store, at the URLs the catalog gives them.
   s.socketio->register_routes(s.router);
+  s.router.set_upgrade_handler(
+      [sio](http::Request& req, const http::RequestContext& ctx, boost::beast::tcp_stream& stream) {
+        return sio->take_websocket(req, ctx, stream);
+      });
   // The original app's control events. `end-stream` ends a live stream by
   // name; `start-stream` needs the PeerJS side, which this build lacks.
   s.socketio->on(

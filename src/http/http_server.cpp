@@ -5,6 +5,7 @@
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
 
 namespace lss::http {
 namespace asio = boost::asio;
@@ -86,6 +87,10 @@ class Session : public std::enable_shared_from_this<Session> {
       return write(std::move(res));
     }
     request_ = parser_->release();
+    if (boost::beast::websocket::is_upgrade(request_) && router_.upgrade_handler()) {
+      stream_.expires_never();
+      if (router_.upgrade_handler()(request_, ctx_, stream_)) return;  // the stream moved away
+    }
     auto self = shared_from_this();
     auto executor = stream_.get_executor();
     // The responder may run on another thread: hop back to this connection's

@@ -1,5 +1,6 @@
 #pragma once
 // Request/response types shared by the HTTP server and the front ends.
+#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
 #include <functional>
 #include <string>
@@ -23,6 +24,11 @@ struct RequestContext {
 // from any thread, exactly once.
 using Responder = std::function<void(Response)>;
 using Handler = std::function<void(const Request&, const RequestContext&, Responder)>;
+
+// Takes over a connection whose request asks for a WebSocket upgrade; returns
+// false to leave it to the normal handlers (which answer it as plain HTTP).
+using UpgradeHandler =
+    std::function<bool(Request& req, const RequestContext& ctx, boost::beast::tcp_stream& stream)>;
 
 // A response with a plain-text (or given type) body and the request's version
 // and keep-alive carried over.

@@ -13,6 +13,8 @@ class Router {
   // `prefix` ending in '/' matches everything below it; otherwise exact match.
   void add(std::string prefix, Handler handler);
   void set_fallback(Handler handler) { fallback_ = std::move(handler); }
+  void set_upgrade_handler(UpgradeHandler handler) { upgrade_ = std::move(handler); }
+  const UpgradeHandler& upgrade_handler() const { return upgrade_; }
   void dispatch(const Request& req, const RequestContext& ctx, Responder respond) const;
 
  private:
@@ -22,6 +24,7 @@ class Router {
   };
   std::vector<Route> routes_;
   Handler fallback_;
+  UpgradeHandler upgrade_;
 };
 
 // The path of a request target without its query string.

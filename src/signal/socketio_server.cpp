@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <boost/beast/websocket.hpp>
+
 #include "common/random.hpp"
 #include "common/time.hpp"
 #include "signal/publish_auth.hpp"
@@ -11,7 +13,77 @@ namespace lss::signal {
 namespace bhttp = boost::beast::http;
 using json = nlohmann::json;
 
+// One WebSocket carrying an Engine.IO session: one packet per text frame,
+// writes queued (Beast allows one in flight).
+class SocketIoServer::WsConnection : public std::enable_shared_from_this<WsConnection> {
+ public:
+  WsConnection(SocketIoServer& server, boost::beast::tcp_stream&& stream)
+      : server_(server), ws_(std::move(stream)) {}
+
+  void start(http::Request req, std::string sid, SocketAddress remote, std::string key) {
+    ws_.read_message_max(server_.options_.max_payload);
+    ws_.set_option(
+        boost::beast::websocket::stream_base::timeout::suggested(boost::beast::role_type::server));
+    auto self = shared_from_this();
+    ws_.async_accept(req, [self, sid, remote, key](boost::beast::error_code ec) {
+      if (ec) return;
+      self->server_.on_ws_open(self, sid, remote, key);
+      self->read();
+    });
+  }
+  void send(std::string text) {
+    if (closed_) return;
+    queue_.push_back(std::move(text));
+    if (queue_.size() == 1) write();
+  }
+  void close() {
+    if (closed_) return;
+    closed_ = true;
+    auto self = shared_from_this();
+    ws_.async_close(boost::beast::websocket::close_code::normal,
+                    [self](boost::beast::error_code) {});
+  }
+  std::string sid;  // the session it carries (empty while probing an upgrade)
+  bool probing = false;
+
+ private:
+  void read() {
+    auto self = shared_from_this();
+    ws_.async_read(buffer_, [self](boost::beast::error_code ec, size_t) {
+      if (ec) {
+        self->closed_ = true;
+        return self->server_.on_ws_closed(self);
+      }
+      const std::string text = boost::beast::buffers_to_string(self->buffer_.data());
+      self->buffer_.consume(self->buffer_.size());
+      if (!self->ws_.got_text()) {
+        self->server_.on_ws_closed(self);  // binary packets are not supported
+        return self->close();
+      }
+      self->server_.on_ws_text(self, text);
+      if (!self->closed_) self->read();
+    });
+  }
+  void write() {
+    auto self = shared_from_this();
+    ws_.text(true);
+    ws_.async_write(boost::asio::buffer(queue_.front()),
+                    [self](boost::beast::error_code ec, size_t) {
+                      self->queue_.pop_front();
+                      if (ec) return;
+                      if (!self->queue_.empty()) self->write();
+                    });
+  }
+
+  SocketIoServer& server_;
+  boost::beast::websocket::stream<boost::beast::tcp_stream> ws_;
+  boost::beast::flat_buffer buffer_;
+  std::deque<std::string> queue_;
+  bool closed_ = false;
+};
+
 struct SocketIoServer::Session {
+  std::shared_ptr<WsConnection> ws;  // once the session runs over a WebSocket
   std::string sid;
   SocketAddress remote;
   std::string query_key;
@@ -53,6 +125,83 @@ void SocketIoServer::register_routes(http::Router& router) {
                                    http::Responder r) { handle(req, ctx, std::move(r)); });
 }
 
+bool SocketIoServer::take_websocket(http::Request& req, const http::RequestContext& ctx,
+                                    boost::beast::tcp_stream& stream) {
+  const std::string target(req.target());
+  if (http::target_path(target).rfind("/socket.io/", 0) != 0) return false;
+  if (http::query_param(target, "EIO") != "4" ||
+      http::query_param(target, "transport") != "websocket")
+    return false;
+  const std::string sid = http::query_param(target, "sid");
+  if (!sid.empty() && sessions_.find(sid) == sessions_.end())
+    return false;  // answered 400 over HTTP
+  std::string key = http::query_param(target, "key");
+  if (key.empty()) key = http::query_param(target, "streamKey");
+  auto ws = std::make_shared<WsConnection>(*this, std::move(stream));
+  ws->start(req, sid, ctx.remote, key);
+  return true;
+}
+
+void SocketIoServer::on_ws_open(const std::shared_ptr<WsConnection>& ws, const std::string& sid,
+                                const SocketAddress& remote, const std::string& query_key) {
+  if (!sid.empty()) {
+    // An upgrade of a polling session: it proves itself with the probe first.
+    auto it = sessions_.find(sid);
+    if (it == sessions_.end() || it->second->ws) return ws->close();
+    ws->sid = sid;
+    ws->probing = true;
+    return;
+  }
+  // A WebSocket-only session.
+  auto s = std::make_unique<Session>();
+  s->sid = random_hex(10);
+  s->remote = remote;
+  s->query_key = query_key;
+  s->last_pong = s->last_ping = Clock::now();
+  s->ws = ws;
+  ws->sid = s->sid;
+  const json open = {{"sid", s->sid},
+                     {"upgrades", json::array()},
+                     {"pingInterval", options_.ping_interval.count()},
+                     {"pingTimeout", options_.ping_timeout.count()},
+                     {"maxPayload", options_.max_payload}};
+  spdlog::info("socket.io: session {} opened over WebSocket from {}", s->sid, remote.to_string());
+  ws->send("0" + open.dump());
+  sessions_[s->sid] = std::move(s);
+}
+
+void SocketIoServer::on_ws_text(const std::shared_ptr<WsConnection>& ws, std::string_view packet) {
+  auto it = sessions_.find(ws->sid);
+  if (it == sessions_.end()) return ws->close();
+  Session& s = *it->second;
+  if (ws->probing) {
+    if (packet == "2probe") {
+      ws->send("3probe");
+      // Release the pending long-poll so the client can pause polling.
+      if (s.poll) s.outbox.push_back("6"), flush(s);
+    } else if (packet == "5") {
+      ws->probing = false;
+      s.ws = ws;
+      if (s.poll) s.outbox.push_back("6"), flush(s);
+      for (auto& p : s.outbox) ws->send(std::move(p));  // packets queued for polling
+      s.outbox.clear();
+    } else {
+      ws->close();
+    }
+    return;
+  }
+  if (s.ws != ws) return ws->close();
+  if (!receive(s, packet)) close(s.sid, "malformed packet");
+}
+
+void SocketIoServer::on_ws_closed(const std::shared_ptr<WsConnection>& ws) {
+  auto it = sessions_.find(ws->sid);
+  if (it != sessions_.end() && it->second->ws == ws) {
+    it->second->ws.reset();  // already closed: do not write to it
+    close(ws->sid, "WebSocket closed");
+  }
+}
+
 void SocketIoServer::handle(const http::Request& req, const http::RequestContext& ctx,
                             http::Responder respond) {
   const std::string target(req.target());
@@ -77,6 +226,7 @@ void SocketIoServer::handle(const http::Request& req, const http::RequestContext
   auto it = sessions_.find(sid);
   if (it == sessions_.end()) return respond(eio_error(req, 1, "Session ID unknown"));
   Session& s = *it->second;
+  if (s.ws) return respond(eio_error(req, 3, "Bad request"));  // upgraded: polling is over
   if (req.method() == http::Verb::get) {
     if (s.poll) {  // two GETs at once break the protocol: end the session
       respond(eio_error(req, 3, "Bad request"));
@@ -111,7 +261,7 @@ void SocketIoServer::handshake(const http::Request& req, const http::RequestCont
   s->last_pong = Clock::now();
   s->last_ping = Clock::now();
   const json open = {{"sid", s->sid},
-                     {"upgrades", json::array()},
+                     {"upgrades", json::array({"websocket"})},
                      {"pingInterval", options_.ping_interval.count()},
                      {"pingTimeout", options_.ping_timeout.count()},
                      {"maxPayload", options_.max_payload}};
@@ -218,6 +368,7 @@ void SocketIoServer::on_socketio(Session& s, std::string_view text) {
 }
 
 void SocketIoServer::send(Session& s, std::string packet) {
+  if (s.ws) return s.ws->send(std::move(packet));
   s.outbox.push_back(std::move(packet));
   flush(s);
 }
@@ -237,6 +388,10 @@ void SocketIoServer::close(const std::string& sid, const char* why) {
   Session& s = *it->second;
   spdlog::info("socket.io: session {} closed: {}", sid, why);
   if (s.poll) s.poll(text(*s.poll_request, http::Status::ok, "1"));
+  if (s.ws) {
+    s.ws->send("1");
+    s.ws->close();
+  }
   for (const auto& [nsp, socket_id] : s.namespaces) socket_to_sid_.erase(socket_id);
   sessions_.erase(it);
 }

@@ -35,6 +35,9 @@ class SocketIoServer {
   ~SocketIoServer();
 
   void register_routes(http::Router& router);
+  // Takes WebSocket upgrades of /socket.io/ (set as the router's upgrade handler).
+  bool take_websocket(http::Request& req, const http::RequestContext& ctx,
+                      boost::beast::tcp_stream& stream);
   void on(const std::string& event, EventHandler handler) { handlers_[event] = std::move(handler); }
   // Emits `event` with one argument to every connected socket of namespace "/".
   void broadcast(const std::string& event, const nlohmann::json& arg);
@@ -43,6 +46,12 @@ class SocketIoServer {
 
  private:
   struct Session;
+  class WsConnection;
+  friend class WsConnection;
+  void on_ws_open(const std::shared_ptr<WsConnection>& ws, const std::string& sid,
+                  const SocketAddress& remote, const std::string& query_key);
+  void on_ws_text(const std::shared_ptr<WsConnection>& ws, std::string_view text);
+  void on_ws_closed(const std::shared_ptr<WsConnection>& ws);
   void handle(const http::Request& req, const http::RequestContext& ctx, http::Responder respond);
   void handshake(const http::Request& req, const http::RequestContext& ctx,
                  http::Responder respond);

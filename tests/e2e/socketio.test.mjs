@@ -54,6 +54,20 @@ test('the app connects with the stream key in the query and gets clip and stream
   await publisher.close();
 });
 
+test('websocket-only clients and the polling-to-WebSocket upgrade both work', async () => {
+  const wsOnly = connect({ query: { key: 'app-key' }, transports: ['websocket'] });
+  await new Promise((resolve, reject) => { wsOnly.on('connect', resolve); wsOnly.on('connect_error', reject); });
+  assert.equal(wsOnly.io.engine.transport.name, 'websocket');
+  assert.ok((await wsOnly.timeout(5000).emitWithAck('end-stream', { streamId: 'none' })).error);
+  wsOnly.close();
+
+  const upgraded = connect({ query: { key: 'app-key' } });  // default: polling, then upgrade
+  await new Promise((resolve, reject) => { upgraded.on('connect', resolve); upgraded.on('connect_error', reject); });
+  await waitFor(() => upgraded.io.engine.transport.name === 'websocket', { timeout: 5000, what: 'the upgrade' });
+  assert.ok((await upgraded.timeout(5000).emitWithAck('end-stream', { streamId: 'none' })).error);
+  upgraded.close();
+});
+
 test('the key may come in the CONNECT auth payload', async () => {
   const app = connect({ auth: { streamKey: 'app-key' } });
   await new Promise((resolve, reject) => { app.on('connect', resolve); app.on('connect_error', reject); });
