@@ -125,6 +125,16 @@ void SocketIoServer::register_routes(http::Router& router) {
                                    http::Responder r) { handle(req, ctx, std::move(r)); });
 }
 
+// The Engine.IO open packet; polling sessions may upgrade to a WebSocket.
+std::string SocketIoServer::open_packet(const std::string& sid, bool can_upgrade) const {
+  const json open = {{"sid", sid},
+                     {"upgrades", can_upgrade ? json::array({"websocket"}) : json::array()},
+                     {"pingInterval", options_.ping_interval.count()},
+                     {"pingTimeout", options_.ping_timeout.count()},
+                     {"maxPayload", options_.max_payload}};
+  return "0" + open.dump();
+}
+
 bool SocketIoServer::take_websocket(http::Request& req, const http::RequestContext& ctx,
                                     boost::beast::tcp_stream& stream) {
   const std::string target(req.target());
@@ -160,13 +170,8 @@ void SocketIoServer::on_ws_open(const std::shared_ptr<WsConnection>& ws, const s
   s->last_pong = s->last_ping = Clock::now();
   s->ws = ws;
   ws->sid = s->sid;
-  const json open = {{"sid", s->sid},
-                     {"upgrades", json::array()},
-                     {"pingInterval", options_.ping_interval.count()},
-                     {"pingTimeout", options_.ping_timeout.count()},
-                     {"maxPayload", options_.max_payload}};
   spdlog::info("socket.io: session {} opened over WebSocket from {}", s->sid, remote.to_string());
-  ws->send("0" + open.dump());
+  ws->send(open_packet(s->sid, false));
   sessions_[s->sid] = std::move(s);
 }
 
@@ -260,14 +265,10 @@ void SocketIoServer::handshake(const http::Request& req, const http::RequestCont
   if (s->query_key.empty()) s->query_key = http::query_param(req.target(), "streamKey");
   s->last_pong = Clock::now();
   s->last_ping = Clock::now();
-  const json open = {{"sid", s->sid},
-                     {"upgrades", json::array({"websocket"})},
-                     {"pingInterval", options_.ping_interval.count()},
-                     {"pingTimeout", options_.ping_timeout.count()},
-                     {"maxPayload", options_.max_payload}};
+  const std::string open = open_packet(s->sid, true);
   spdlog::info("socket.io: session {} opened from {}", s->sid, ctx.remote.to_string());
   sessions_[s->sid] = std::move(s);
-  respond(text(req, http::Status::ok, "0" + open.dump()));
+  respond(text(req, http::Status::ok, open));
 }
 
 bool SocketIoServer::receive(Session& s, std::string_view body) {

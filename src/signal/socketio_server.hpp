@@ -61,6 +61,7 @@ class SocketIoServer {
   void flush(Session& s);
   void close(const std::string& sid, const char* why);
   void tick();
+  std::string open_packet(const std::string& sid, bool can_upgrade) const;
 
   boost::asio::io_context& io_;
   Options options_;
