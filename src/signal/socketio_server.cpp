@@ -84,6 +84,7 @@ class SocketIoServer::WsConnection : public std::enable_shared_from_this<WsConne
 
 struct SocketIoServer::Session {
   std::shared_ptr<WsConnection> ws;  // once the session runs over a WebSocket
+  bool upgrading = false;            // a WebSocket probe succeeded; polling is winding down
   std::string sid;
   SocketAddress remote;
   std::string query_key;
@@ -182,7 +183,9 @@ void SocketIoServer::on_ws_text(const std::shared_ptr<WsConnection>& ws, std::st
   if (ws->probing) {
     if (packet == "2probe") {
       ws->send("3probe");
-      // Release the pending long-poll so the client can pause polling.
+      // Release the pending long-poll (and any that arrives before the
+      // upgrade completes) so the client can pause polling.
+      s.upgrading = true;
       if (s.poll) s.outbox.push_back("6"), flush(s);
     } else if (packet == "5") {
       ws->probing = false;
@@ -239,6 +242,7 @@ void SocketIoServer::handle(const http::Request& req, const http::RequestContext
     }
     s.poll = std::move(respond);
     s.poll_request = req;
+    if (s.upgrading && s.outbox.empty()) s.outbox.push_back("6");
     return flush(s);
   }
   if (req.method() == http::Verb::post) {
