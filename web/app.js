@@ -226,5 +226,44 @@ async function refreshList() {
   }
 }
 
+async function refreshClips() {
+  let clips;
+  try {
+    const res = await fetch('/api/clips?limit=500');
+    if (!res.ok) return;
+    clips = (await res.json()).clips;
+  } catch (_) {
+    return;
+  }
+  const list = $('clip-list');
+  list.replaceChildren();
+  if (!clips.length) {
+    const li = document.createElement('li');
+    li.className = 'empty';
+    li.textContent = 'No clips yet.';
+    list.append(li);
+    return;
+  }
+  for (const c of clips.slice(-50).reverse()) {  // newest first
+    const li = document.createElement('li');
+    const a = document.createElement('a');
+    a.href = c.url;
+    a.textContent = `${c.stream} #${c.index}`;
+    a.className = 'clip-link';
+    a.onclick = (ev) => {
+      ev.preventDefault();
+      const player = $('clip-player');
+      player.hidden = false;
+      player.src = c.url;
+      player.play().catch(() => {});
+    };
+    li.append(a, ` — ${c.started_at}, ${c.duration.toFixed(1)} s, ${(c.bytes / 1e6).toFixed(2)} MB, ${c.video_codec || ''}${c.width ? ` ${c.width}×${c.height}` : ''}`);
+    list.append(li);
+  }
+}
+
+$('rec-refresh').addEventListener('click', refreshClips);
 refreshList();
+refreshClips();
 setInterval(refreshList, 3000);
+setInterval(refreshClips, 5000);

@@ -37,6 +37,19 @@ test('publish from the page and watch it in a second tab', async () => {
 
   await pub.click('#pub-stop');
   await view.waitForFunction(() => document.querySelector('#players .status').textContent.includes('ended'), null, { timeout: 15000 });
+
+  // The recording shows up in the page and plays from its URL.
+  const link = view.locator('#clip-list a.clip-link').first();
+  await waitFor(async () => {
+    await view.click('#rec-refresh');
+    return (await view.locator('#clip-list a.clip-link').count()) > 0;
+  }, { timeout: 20000, interval: 500, what: 'a clip in the page' });
+  assert.match(await link.textContent(), /from-ui #0/);
+  await link.click();
+  await view.waitForFunction(() => {
+    const v = document.querySelector('#clip-player');
+    return v.videoWidth > 0 && v.currentTime > 0.2;
+  }, null, { timeout: 15000 });
 });
 
 test('an error is shown to the user', async () => {
