@@ -2,6 +2,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 #include "http/router.hpp"
@@ -23,6 +24,38 @@ std::string mime_type(const fs::path& p) {
   if (ext == ".mp4") return "video/mp4";
   return "application/octet-stream";
 }
+struct ByteRange {
+  bool valid;
+  uint64_t first, last;
+};
+
+// "bytes=a-b", "bytes=a-" or "bytes=-n"; nullopt when absent or not a single
+// byte range (then the whole file is sent, as RFC 9110 allows).
+std::optional<ByteRange> parse_range(std::string_view h, uint64_t size) {
+  if (h.substr(0, 6) != "bytes=" || h.find(',') != std::string_view::npos) return std::nullopt;
+  h.remove_prefix(6);
+  const size_t dash = h.find('-');
+  if (dash == std::string_view::npos) return std::nullopt;
+  auto num = [](std::string_view v, uint64_t& out) {
+    if (v.empty() || v.size() > 19) return false;
+    out = 0;
+    for (char c : v) {
+      if (c < '0' || c > '9') return false;
+      out = out * 10 + uint64_t(c - '0');
+    }
+    return true;
+  };
+  uint64_t a = 0, b = 0;
+  const bool has_a = num(h.substr(0, dash), a), has_b = num(h.substr(dash + 1), b);
+  if (!has_a && !has_b) return std::nullopt;
+  if (!has_a) {  // suffix: the last b bytes
+    if (b == 0 || size == 0) return ByteRange{false, 0, 0};
+    return ByteRange{true, size - std::min(b, size), size - 1};
+  }
+  if (a >= size || (has_b && b < a)) return ByteRange{false, 0, 0};
+  return ByteRange{true, a, has_b ? std::min(b, size - 1) : size - 1};
+}
+
 }  // namespace
 
 Handler static_files_handler(std::string root_dir) {
@@ -46,12 +79,37 @@ Handler static_files_handler(std::string root_dir) {
     if (err || rel.empty() || rel.rfind("..", 0) == 0 || !fs::is_regular_file(file, err)) {
       return respond(make_response(req, Status::not_found, "not found\n"));
     }
-    std::ifstream in(file, std::ios::binary);
-    std::ostringstream body;
-    body << in.rdbuf();
-    auto res = make_response(req, Status::ok, body.str(), mime_type(file));
+    const uint64_t size = fs::file_size(file, err);
+    // Players seek in recordings with Range requests (RFC 9110 §14).
+    uint64_t first = 0, last = size ? size - 1 : 0;
+    bool partial = false;
+    if (auto range = parse_range(req[bhttp::field::range], size)) {
+      if (!range->valid) {
+        auto res = make_response(req, Status::range_not_satisfiable, "range not satisfiable\n");
+        res.set(bhttp::field::content_range, "bytes */" + std::to_string(size));
+        return respond(std::move(res));
+      }
+      first = range->first;
+      last = range->last;
+      partial = true;
+    }
+    std::string body;
+    if (size > 0 && req.method() == Verb::get) {
+      body.resize(last - first + 1);
+      std::ifstream in(file, std::ios::binary);
+      in.seekg(std::streamoff(first));
+      in.read(body.data(), std::streamsize(body.size()));
+      body.resize(size_t(in.gcount()));
+    }
+    auto res = make_response(req, partial ? Status::partial_content : Status::ok, std::move(body),
+                             mime_type(file));
+    res.set(bhttp::field::accept_ranges, "bytes");
     res.set(bhttp::field::cache_control, "no-cache");
-    if (req.method() == Verb::head) res.body().clear();
+    if (partial) {
+      res.set(bhttp::field::content_range, "bytes " + std::to_string(first) + "-" +
+                                               std::to_string(last) + "/" + std::to_string(size));
+    }
+    if (req.method() == Verb::head) res.content_length(size);
     respond(std::move(res));
   };
 }

@@ -70,5 +70,36 @@ TEST(StaticFiles, ServesInsideRootOnly) {
   fs::remove_all(root);
 }
 
+TEST(StaticFiles, ServesByteRanges) {
+  namespace fs = std::filesystem;
+  const fs::path root = fs::temp_directory_path() / "lss_range_test";
+  fs::create_directories(root);
+  std::ofstream(root / "clip.webm") << "0123456789";
+  Router r;
+  r.set_fallback(static_files_handler(root.string()));
+  auto get = [&](const char* range) {
+    Request req{Verb::get, "/clip.webm", 11};
+    if (range) req.set(bhttp::field::range, range);
+    Response out;
+    r.dispatch(req, {}, [&](Response res) { out = std::move(res); });
+    return out;
+  };
+  auto res = get(nullptr);
+  EXPECT_EQ(res.result(), Status::ok);
+  EXPECT_EQ(res[bhttp::field::accept_ranges], "bytes");
+  res = get("bytes=2-5");
+  EXPECT_EQ(res.result(), Status::partial_content);
+  EXPECT_EQ(res.body(), "2345");
+  EXPECT_EQ(res[bhttp::field::content_range], "bytes 2-5/10");
+  EXPECT_EQ(get("bytes=7-").body(), "789");
+  EXPECT_EQ(get("bytes=-3").body(), "789");
+  EXPECT_EQ(get("bytes=8-100").body(), "89");
+  EXPECT_EQ(get("bytes=10-").result(), Status::range_not_satisfiable);
+  EXPECT_EQ(get("bytes=5-2").result(), Status::range_not_satisfiable);
+  EXPECT_EQ(get("bytes=0-1,4-5").result(), Status::ok);  // multiple ranges: whole file
+  EXPECT_EQ(get("items=0-1").result(), Status::ok);
+  fs::remove_all(root);
+}
+
 }  // namespace
 }  // namespace lss::http
