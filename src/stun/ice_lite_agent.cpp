@@ -1,5 +1,7 @@
 #include "stun/ice_lite_agent.hpp"
 
+#include <utility>
+
 #include "stun/stun_message.hpp"
 
 namespace lss {
@@ -11,6 +13,13 @@ IceLiteAgent::IceLiteAgent(std::string local_ufrag, std::string local_pwd, std::
       remote_ufrag_(std::move(remote_ufrag)),
       last_valid_(now) {}
 
+bool IceLiteAgent::username_ok(std::string_view u) const {
+  // RFC 8445 §7.2.2: the recipient's ufrag first, "<local>:<remote>".
+  const size_t n = local_ufrag_.size();
+  if (u.size() <= n + 1 || u.substr(0, n) != local_ufrag_ || u[n] != ':') return false;
+  return remote_ufrag_.empty() || u.substr(n + 1) == remote_ufrag_;
+}
+
 IceResult IceLiteAgent::handle_stun(ByteSpan datagram, const SocketAddress& from, Timestamp now) {
   IceResult r;
   auto parsed = StunMessage::parse(datagram);
@@ -19,42 +28,52 @@ IceResult IceLiteAgent::handle_stun(ByteSpan datagram, const SocketAddress& from
     return r;
   }
   const StunMessage& m = parsed.value();
-  if (m.type() == stun::kBindingIndication) return r;  // keepalive, nothing to answer
-  if (m.type() != stun::kBindingRequest) {
-    r.error = "not a Binding request";
+  if (m.has_fingerprint() && !m.verify_fingerprint()) {
+    r.error = "bad STUN FINGERPRINT";
+    return r;  // possibly not STUN at all: stay silent
+  }
+  switch (m.message_class()) {
+    case StunClass::kIndication:
+      return r;  // Binding indications are keepalives; nothing to answer
+    case StunClass::kSuccess:
+    case StunClass::kError:
+      r.error = "unexpected STUN response (an ICE-lite agent sends no requests)";
+      return r;
+    case StunClass::kRequest:
+      break;
+  }
+  auto refuse = [&](int code, const char* reason, const char* why) {
+    r.error = why;
+    const uint16_t error_type = uint16_t((m.type() & 0x3EEF) | 0x0110);  // same method, error class
+    r.response =
+        StunBuilder(error_type, m.transaction_id()).add_error_code(code, reason).finish({}, true);
+  };
+  if (m.method() != stun::kMethodBinding) {
+    refuse(400, "Bad Request", "STUN request for a method other than Binding");
     return r;
   }
-  auto refuse = [&](int code, const char* reason, std::string_view key) {
-    r.error = reason;
-    r.response = StunBuilder(stun::kBindingError, m.transaction_id())
-                     .add_error_code(code, reason)
-                     .finish(key, true);
-  };
-  // Be lenient with what checks carry (FFmpeg sends no PRIORITY or
-  // ICE-CONTROLLING) but strict on authentication.
-  if (!m.verify_fingerprint()) {
-    r.error = "missing or bad FINGERPRINT";
-    return r;  // may not even be STUN: stay silent
+  if (!m.has_fingerprint()) {
+    refuse(400, "Bad Request", "STUN Binding request without FINGERPRINT");
+    return r;
   }
   const auto username = m.username();
-  if (!username || !m.find(stun::kAttrMessageIntegrity)) {
-    refuse(400, "Bad Request", {});
+  if (!username || !m.has_message_integrity()) {
+    refuse(400, "Bad Request", "STUN Binding request without USERNAME or MESSAGE-INTEGRITY");
     return r;
   }
-  const std::string_view u = *username;
-  const bool user_ok =
-      u.size() > local_ufrag_.size() && u.substr(0, local_ufrag_.size()) == local_ufrag_ &&
-      u[local_ufrag_.size()] == ':' &&
-      (remote_ufrag_.empty() || u.substr(local_ufrag_.size() + 1) == remote_ufrag_);
-  if (!user_ok || !m.verify_message_integrity(local_pwd_)) {
-    refuse(401, "Unauthorized", {});
+  if (!username_ok(*username)) {
+    refuse(401, "Unauthorized", "STUN USERNAME does not match our ICE credentials");
     return r;
   }
-  // A role conflict (the peer claims ICE-CONTROLLED) would call for 487, but
-  // like mediasoup we answer normally: browsers are always controlling here.
+  if (!m.verify_message_integrity(local_pwd_)) {
+    refuse(401, "Unauthorized", "STUN MESSAGE-INTEGRITY does not verify with our ICE password");
+    return r;
+  }
   r.authenticated = true;
   r.nominated = m.has_use_candidate();
   last_valid_ = now;
+  // A lite agent takes USE-CANDIDATE as final (RFC 8445 §7.3.1.5); the
+  // controlling side may nominate again later to switch paths.
   if (r.nominated) {
     selected_ = from;
     nominated_ = true;

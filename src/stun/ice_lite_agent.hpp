@@ -1,7 +1,8 @@
 #pragma once
 // The ICE-lite side of one peer (RFC 8445 §2.5): answers the full agent's
 // Binding requests, tracks the selected address (latest nominated, else the
-// first valid), and consent freshness (RFC 7675). It never sends checks.
+// first valid), and consent freshness (RFC 7675). It never sends checks and
+// is always the controlled agent.
 #include <optional>
 #include <string>
 
@@ -12,33 +13,55 @@
 namespace lss {
 
 struct IceResult {
-  Bytes response;  // to send back to `from`; empty: nothing to send
-  bool authenticated = false;
-  bool nominated = false;
-  std::string error;  // why a request was refused or dropped (for logs)
+  Bytes response;              // to send back to `from`; empty: nothing to send
+  bool authenticated = false;  // a valid check: username and integrity verified
+  bool nominated = false;      // ... carrying USE-CANDIDATE
+  std::string error;           // why the datagram was refused or dropped (for logs); empty if not
 };
 
 class IceLiteAgent {
  public:
-  // `remote_ufrag` from the remote SDP; empty accepts any "<local>:<x>".
+  // `remote_ufrag` from the remote SDP: when set, USERNAME must be exactly
+  // "<local>:<remote>"; empty accepts any non-empty "<local>:<x>" (a WHIP
+  // offer may arrive before we know it). `now` starts the consent clock.
   IceLiteAgent(std::string local_ufrag, std::string local_pwd, std::string remote_ufrag,
                Timestamp now);
 
+  // Handles one datagram that looks like STUN. Outcomes, in checking order:
+  //  * does not parse, bad FINGERPRINT, or a response -> drop, `error` set
+  //    (a wrong FINGERPRINT means "not STUN", RFC 8489 §7.3);
+  //  * an indication (e.g. a Binding keepalive) -> ignored silently;
+  //  * a request for another method, or without FINGERPRINT, USERNAME or
+  //    MESSAGE-INTEGRITY -> 400 error response;
+  //  * wrong USERNAME or integrity -> 401 error response without
+  //    MESSAGE-INTEGRITY (we cannot sign for a key the sender does not hold);
+  //    it is small, so it amplifies nothing, and tells a misconfigured client
+  //    why it fails;
+  //  * otherwise a success response: same transaction id, XOR-MAPPED-ADDRESS
+  //    of `from`, MESSAGE-INTEGRITY with the local password, FINGERPRINT.
+  // Lenient on purpose: PRIORITY and ICE-CONTROLLING are optional (FFmpeg
+  // sends neither), unknown attributes of either range are ignored (Chrome
+  // adds GOOG-*), and a peer claiming ICE-CONTROLLED gets a normal answer
+  // rather than 487, as mediasoup does (libwebrtc bug 7478).
   IceResult handle_stun(ByteSpan datagram, const SocketAddress& from, Timestamp now);
 
   std::optional<SocketAddress> selected_address() const { return selected_; }
   bool nominated() const { return nominated_; }
+  // The time of the last authenticated check; the creation time before any.
   Timestamp last_valid_check() const { return last_valid_; }
-  // True when no authenticated check arrived for `timeout` (counted from
-  // creation until the first one).
+  // True when no authenticated check arrived for at least `timeout` since the
+  // later of creation and the last valid check.
   bool consent_expired(Timestamp now, Duration timeout) const {
-    return now - last_valid_ > timeout;
+    return now - last_valid_ >= timeout;
   }
 
   const std::string& local_ufrag() const { return local_ufrag_; }
   const std::string& local_pwd() const { return local_pwd_; }
+  const std::string& remote_ufrag() const { return remote_ufrag_; }
 
  private:
+  bool username_ok(std::string_view username) const;
+
   std::string local_ufrag_, local_pwd_, remote_ufrag_;
   std::optional<SocketAddress> selected_;
   bool nominated_ = false;

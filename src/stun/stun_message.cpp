@@ -1,10 +1,13 @@
 #include "stun/stun_message.hpp"
 
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
+#include <openssl/params.h>
 
+#include <algorithm>
 #include <cstring>
+#include <initializer_list>
 
 namespace lss {
 
@@ -25,10 +28,33 @@ struct CrcTable {
 };
 constexpr CrcTable kCrc;
 
-bool hmac_sha1(std::string_view key, ByteSpan data, uint8_t out[20]) {
-  unsigned int len = 20;
-  return HMAC(EVP_sha1(), key.data(), int(key.size()), data.data(), data.size(), out, &len) !=
-         nullptr;
+// Fetching an algorithm is a locked registry lookup in OpenSSL 3; do it once.
+// The EVP_MAC is immutable and safe to share between threads.
+EVP_MAC* hmac_algorithm() {
+  static EVP_MAC* const mac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
+  return mac;
+}
+
+// HMAC-SHA1 over the concatenation of `parts`, so the verifier can feed the
+// length-adjusted header and the rest of the message without copying them.
+bool hmac_sha1(std::string_view key, std::initializer_list<ByteSpan> parts, uint8_t out[20]) {
+  // An empty key would make EVP_MAC_init reuse a previous one; ICE passwords
+  // are never empty (RFC 8839: at least 22 characters).
+  if (key.empty()) return false;
+  EVP_MAC* mac = hmac_algorithm();
+  if (mac == nullptr) return false;
+  EVP_MAC_CTX* ctx = EVP_MAC_CTX_new(mac);
+  if (ctx == nullptr) return false;
+  char digest[] = "SHA1";
+  const OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
+                               OSSL_PARAM_construct_end()};
+  bool ok = EVP_MAC_init(ctx, reinterpret_cast<const unsigned char*>(key.data()), key.size(),
+                         params) == 1;
+  for (ByteSpan p : parts) ok = ok && EVP_MAC_update(ctx, p.data(), p.size()) == 1;
+  size_t len = 0;
+  ok = ok && EVP_MAC_final(ctx, out, &len, 20) == 1 && len == 20;
+  EVP_MAC_CTX_free(ctx);
+  return ok;
 }
 }  // namespace
 
@@ -41,15 +67,16 @@ uint32_t crc32(ByteSpan data) {
 bool looks_like_stun(ByteSpan d) {
   return d.size() >= stun::kHeaderSize && d[0] <= 3 &&
          load_be32(d.data() + 4) == stun::kMagicCookie && (load_be16(d.data() + 2) & 3) == 0 &&
-         size_t(load_be16(d.data() + 2)) + 20 == d.size();
+         size_t(load_be16(d.data() + 2)) + stun::kHeaderSize == d.size();
 }
 
 Result<StunMessage> StunMessage::parse(ByteSpan data) {
   if (data.size() < stun::kHeaderSize) return make_error("STUN message shorter than its header");
   if (data[0] & 0xC0) return make_error("not a STUN message (top bits set)");
-  const size_t length = load_be16(data.data() + 2);
-  if (load_be32(data.data() + 4) != stun::kMagicCookie)
+  if (load_be32(data.data() + 4) != stun::kMagicCookie) {
     return make_error("missing STUN magic cookie");
+  }
+  const size_t length = load_be16(data.data() + 2);
   if (length % 4 != 0 || length + stun::kHeaderSize != data.size()) {
     return make_error("STUN length field does not match the datagram");
   }
@@ -57,23 +84,41 @@ Result<StunMessage> StunMessage::parse(ByteSpan data) {
   m.raw_ = data;
   m.type_ = load_be16(data.data());
   std::memcpy(m.txid_.data(), data.data() + 8, 12);
+  bool after_integrity = false;
+  bool after_fingerprint = false;
   size_t pos = stun::kHeaderSize;
+  // `pos` stays a multiple of 4 and the size is one too, so a value that
+  // fits also has room for its padding.
   while (pos < data.size()) {
     if (data.size() - pos < 4) return make_error("truncated STUN attribute header");
     const uint16_t type = load_be16(data.data() + pos);
     const size_t len = load_be16(data.data() + pos + 2);
     if (data.size() - pos - 4 < len) return make_error("STUN attribute runs past the message");
-    if (m.attrs_.size() >= stun::kMaxAttributes) return make_error("too many STUN attributes");
-    m.attrs_.push_back({type, data.subspan(pos + 4, len), pos});
+    if (after_fingerprint) return make_error("STUN attribute after FINGERPRINT");
+    // RFC 8489 §14.5: only FINGERPRINT may follow MESSAGE-INTEGRITY; anything
+    // else there is unauthenticated and must be ignored, not trusted.
+    if (!after_integrity || type == stun::kAttrFingerprint) {
+      if (m.count_ == stun::kMaxAttributes) return make_error("too many STUN attributes");
+      m.attrs_[m.count_++] = {type, data.subspan(pos + 4, len), pos};
+      after_integrity = after_integrity || type == stun::kAttrMessageIntegrity;
+      after_fingerprint = type == stun::kAttrFingerprint;
+    }
     pos += 4 + pad4(len);
-    if (pos > data.size()) return make_error("STUN attribute padding runs past the message");
   }
   return m;
 }
 
+uint16_t StunMessage::method() const {
+  return uint16_t((type_ & 0x000F) | ((type_ & 0x00E0) >> 1) | ((type_ & 0x3E00) >> 2));
+}
+
+StunClass StunMessage::message_class() const {
+  return StunClass(((type_ >> 4) & 1) | ((type_ >> 7) & 2));
+}
+
 const StunAttribute* StunMessage::find(uint16_t type) const {
-  for (const auto& a : attrs_) {
-    if (a.type == type) return &a;
+  for (size_t i = 0; i < count_; ++i) {
+    if (attrs_[i].type == type) return &attrs_[i];
   }
   return nullptr;
 }
@@ -88,6 +133,18 @@ std::optional<uint32_t> StunMessage::priority() const {
   const auto* a = find(stun::kAttrPriority);
   if (!a || a->value.size() != 4) return std::nullopt;
   return load_be32(a->value.data());
+}
+
+std::optional<uint64_t> StunMessage::ice_controlling() const {
+  const auto* a = find(stun::kAttrIceControlling);
+  if (!a || a->value.size() != 8) return std::nullopt;
+  return load_be64(a->value.data());
+}
+
+std::optional<uint64_t> StunMessage::ice_controlled() const {
+  const auto* a = find(stun::kAttrIceControlled);
+  if (!a || a->value.size() != 8) return std::nullopt;
+  return load_be64(a->value.data());
 }
 
 std::optional<SocketAddress> StunMessage::xor_mapped_address() const {
@@ -115,48 +172,79 @@ std::optional<SocketAddress> StunMessage::xor_mapped_address() const {
 std::optional<int> StunMessage::error_code() const {
   const auto* a = find(stun::kAttrErrorCode);
   if (!a || a->value.size() < 4) return std::nullopt;
-  return (a->value[2] & 0x07) * 100 + a->value[3];
+  const int cls = a->value[2] & 0x07;
+  const int number = a->value[3];
+  if (cls < 3 || cls > 6 || number > 99) return std::nullopt;
+  return cls * 100 + number;
+}
+
+std::optional<std::string_view> StunMessage::error_reason() const {
+  const auto* a = find(stun::kAttrErrorCode);
+  if (!a || a->value.size() < 4) return std::nullopt;
+  return std::string_view(reinterpret_cast<const char*>(a->value.data()) + 4, a->value.size() - 4);
 }
 
 bool StunMessage::verify_message_integrity(std::string_view key) const {
   const auto* mi = find(stun::kAttrMessageIntegrity);
   if (!mi || mi->value.size() != 20) return false;
-  // HMAC over the message up to MESSAGE-INTEGRITY, with the length field
-  // rewritten to end just after it (RFC 8489 §14.5).
+  // HMAC over the message up to MESSAGE-INTEGRITY, with the header's length
+  // rewritten to end just after it (RFC 8489 §14.5): a FINGERPRINT that
+  // follows was not there yet when the sender computed the HMAC.
   uint8_t header[stun::kHeaderSize];
   std::memcpy(header, raw_.data(), stun::kHeaderSize);
-  store_be16(header + 2, uint16_t(mi->offset + 24 - stun::kHeaderSize));
-  Bytes buf(raw_.begin(), raw_.begin() + ptrdiff_t(mi->offset));
-  std::memcpy(buf.data(), header, stun::kHeaderSize);
+  store_be16(header + 2, uint16_t(mi->offset + stun::kMessageIntegritySize - stun::kHeaderSize));
+  const ByteSpan body = raw_.subspan(stun::kHeaderSize, mi->offset - stun::kHeaderSize);
   uint8_t mac[20];
-  if (!hmac_sha1(key, buf, mac)) return false;
+  if (!hmac_sha1(key, {ByteSpan(header, sizeof header), body}, mac)) return false;
   return CRYPTO_memcmp(mac, mi->value.data(), 20) == 0;
 }
 
 bool StunMessage::verify_fingerprint() const {
-  if (attrs_.empty()) return false;
-  const auto& last = attrs_.back();
+  if (count_ == 0) return false;
+  // parse() rejects anything after FINGERPRINT, so it is last when present.
+  const auto& last = attrs_[count_ - 1];
   if (last.type != stun::kAttrFingerprint || last.value.size() != 4) return false;
   const uint32_t expected = crc32(raw_.subspan(0, last.offset)) ^ stun::kFingerprintXor;
   return load_be32(last.value.data()) == expected;
 }
 
+bool verify_message_integrity(ByteSpan raw, std::string_view key) {
+  auto m = StunMessage::parse(raw);
+  return m.ok() && m->verify_message_integrity(key);
+}
+
+bool verify_fingerprint(ByteSpan raw) {
+  auto m = StunMessage::parse(raw);
+  return m.ok() && m->verify_fingerprint();
+}
+
 StunBuilder::StunBuilder(uint16_t type, const TransactionId& txid) : txid_(txid) {
   out_.reserve(128);
   ByteWriter w(out_);
-  w.u16(type);
+  w.u16(type & 0x3FFF);
   w.u16(0);
   w.u32(stun::kMagicCookie);
   w.bytes(ByteSpan(txid.data(), txid.size()));
 }
 
 StunBuilder& StunBuilder::add(uint16_t type, ByteSpan value) {
+  // The header's 16-bit length must still cover MESSAGE-INTEGRITY and
+  // FINGERPRINT once finish() adds them.
+  constexpr size_t kMaxBody = 0xFFFC - stun::kMessageIntegritySize - stun::kFingerprintSize;
+  if (overflow_ || out_.size() - stun::kHeaderSize + 4 + pad4(value.size()) > kMaxBody) {
+    overflow_ = true;
+    return *this;
+  }
+  append(type, value);
+  return *this;
+}
+
+void StunBuilder::append(uint16_t type, ByteSpan value) {
   ByteWriter w(out_);
   w.u16(type);
   w.u16(uint16_t(value.size()));
   w.bytes(value);
   w.zeros(pad4(value.size()) - value.size());
-  return *this;
 }
 
 StunBuilder& StunBuilder::add_string(uint16_t type, std::string_view v) {
@@ -191,13 +279,15 @@ StunBuilder& StunBuilder::add_xor_mapped_address(const SocketAddress& a) {
 }
 
 StunBuilder& StunBuilder::add_error_code(int code, std::string_view reason) {
-  Bytes v;
-  ByteWriter w(v);
-  w.u16(0);
-  w.u8(uint8_t(code / 100));
-  w.u8(uint8_t(code % 100));
-  w.bytes(reason);
-  return add(stun::kAttrErrorCode, v);
+  if (code < 300 || code > 699) code = 500;
+  // RFC 8489 §14.8: the reason phrase is under 128 characters.
+  reason = reason.substr(0, 127);
+  uint8_t v[4 + 127];
+  store_be16(v, 0);
+  v[2] = uint8_t(code / 100);
+  v[3] = uint8_t(code % 100);
+  std::copy(reason.begin(), reason.end(), v + 4);
+  return add(stun::kAttrErrorCode, ByteSpan(v, 4 + reason.size()));
 }
 
 void StunBuilder::set_length(size_t body) {
@@ -205,15 +295,20 @@ void StunBuilder::set_length(size_t body) {
 }
 
 Bytes StunBuilder::finish(std::string_view key, bool fingerprint) {
+  if (overflow_) return {};
+  // RFC 8489 §14.5/§14.7: each trailer is computed with the length field
+  // already counting that trailer, but not what comes after it.
   if (!key.empty()) {
-    set_length(out_.size() + 24 - stun::kHeaderSize);
+    set_length(out_.size() + stun::kMessageIntegritySize - stun::kHeaderSize);
     uint8_t mac[20];
-    hmac_sha1(key, out_, mac);
-    add(stun::kAttrMessageIntegrity, ByteSpan(mac, 20));
+    if (!hmac_sha1(key, {ByteSpan(out_)}, mac)) return {};
+    append(stun::kAttrMessageIntegrity, ByteSpan(mac, 20));
   }
   if (fingerprint) {
-    set_length(out_.size() + 8 - stun::kHeaderSize);
-    add_u32(stun::kAttrFingerprint, crc32(out_) ^ stun::kFingerprintXor);
+    set_length(out_.size() + stun::kFingerprintSize - stun::kHeaderSize);
+    uint8_t crc[4];
+    store_be32(crc, crc32(out_) ^ stun::kFingerprintXor);
+    append(stun::kAttrFingerprint, crc);
   }
   set_length(out_.size() - stun::kHeaderSize);
   return std::move(out_);
@@ -226,6 +321,8 @@ std::optional<std::string_view> stun_local_ufrag(ByteSpan d) {
     const uint16_t type = load_be16(d.data() + pos);
     const size_t len = load_be16(d.data() + pos + 2);
     if (d.size() - pos - 4 < len) return std::nullopt;
+    // A USERNAME after MESSAGE-INTEGRITY would be ignored by the full parse.
+    if (type == stun::kAttrMessageIntegrity) return std::nullopt;
     if (type == stun::kAttrUsername) {
       std::string_view u(reinterpret_cast<const char*>(d.data() + pos + 4), len);
       const size_t colon = u.find(':');
