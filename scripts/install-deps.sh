@@ -10,7 +10,7 @@ SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 
 build_pkgs=(build-essential cmake ninja-build ccache pkg-config
-  libboost-dev libboost-system-dev libssl-dev libsrtp2-dev
+  libboost-dev libboost-system-dev libssl-dev libsrtp2-dev libusrsctp-dev
   libavformat-dev libcurl4-openssl-dev libsqlite3-dev libmongoc-dev libpq-dev
   nlohmann-json3-dev libspdlog-dev libcli11-dev)
 test_pkgs=(libgtest-dev libgmock-dev libbenchmark-dev clang libclang-rt-14-dev
