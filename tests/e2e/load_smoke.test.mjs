@@ -1,0 +1,112 @@
+// build/lss-load against a real server: one WHIP publisher sending the looped
+// clip, five WHEP viewers, each a full WebRTC peer; the JSON report must show
+// every viewer receiving video and audio with latency measured.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+
+import { repoRoot, startServer } from './lib/server.mjs';
+
+// Next to the server binary run-e2e.sh points at (LSS_BIN), else build/.
+const loadBin = process.env.LSS_LOAD_BIN ||
+  path.join(process.env.LSS_BIN ? path.dirname(process.env.LSS_BIN) : path.join(repoRoot, 'build'), 'lss-load');
+const missing = !fs.existsSync(loadBin) && `${loadBin} is not built`;
+
+function runLoad(args) {
+  return new Promise((resolve) => {
+    execFile(loadBin, args, { timeout: 60000, maxBuffer: 16 << 20 }, (error, stdout, stderr) => {
+      resolve({ code: error ? (error.code ?? error.signal) : 0, stdout, stderr });
+    });
+  });
+}
+
+function parseReport(r) {
+  try {
+    return JSON.parse(r.stdout);
+  } catch (e) {
+    assert.fail(`lss-load printed no JSON (exit ${r.code}):\n${r.stdout}\n${r.stderr}`);
+  }
+}
+
+let server, keyed;
+before(async () => {
+  if (missing) return;
+  server = await startServer({ LOG_LEVEL: 'info' });
+  keyed = await startServer({ LOG_LEVEL: 'info', STREAM_KEY: 'load-key' });
+});
+after(async () => {
+  const exits = [await server?.stop(), await keyed?.stop()];
+  if (process.exitCode) {
+    console.log(server?.log());
+    console.log(keyed?.log());
+  }
+  for (const exit of exits) assert.equal(exit?.signal ?? null, null, 'server did not crash');
+});
+
+test('lss-load: one publisher, five viewers all receive video and audio', { skip: missing }, async () => {
+  const r = await runLoad([
+    '--url', server.url, '--stream', 'smoke', '--publish', '--viewers', '5', '--duration', '5',
+    '--json', '--server-pid', String(server.child.pid),
+  ]);
+  const report = parseReport(r);
+  assert.equal(r.code, 0, `exit status; stderr:\n${r.stderr}`);
+  assert.deepEqual(report.errors, {});
+
+  assert.equal(report.publishers.connected, 1);
+  assert.ok(report.publishers.video_packets_sent > 0);
+  assert.ok(report.publishers.audio_packets_sent > 0);
+
+  const v = report.viewers;
+  assert.equal(v.requested, 5);
+  assert.equal(v.connected, 5, 'every viewer connected');
+  assert.equal(v.receiving, 5, 'every viewer received RTP');
+  assert.equal(v.with_video, 5, 'every viewer received video');
+  assert.equal(v.with_audio, 5, 'every viewer received audio');
+  assert.equal(v.failed, 0);
+  assert.equal(v.join_ms.count, 5);
+
+  const rx = report.received;
+  assert.ok(rx.video_packets > 0 && rx.audio_packets > 0);
+  assert.ok(rx.srtp_checked > 0, 'a sample of packets was authenticated');
+  assert.equal(rx.srtp_failed, 0, 'every sampled packet authenticated');
+
+  assert.ok(report.latency_ms.samples > 0, 'latency measured');
+  assert.equal(typeof report.latency_ms.p50, 'number');
+  assert.equal(typeof report.latency_ms.p99, 'number');
+
+  assert.ok(report.server.cpu_s >= 0, 'server CPU time read from /proc');
+  assert.ok(report.server.rss_kb_end > 0, 'server RSS read from /proc');
+  assert.equal(typeof report.server.cpu_us_per_forwarded_packet, 'number');
+  assert.equal(report.teardown.deletes_ok, 6, 'every session deleted');
+
+  // The deleted sessions leave no live stream behind.
+  const live = await (await fetch(`${server.url}/api/streams?status=live`)).json();
+  assert.equal(live.streams.length, 0);
+});
+
+test('lss-load: publishing needs --key when the server has a stream key', { skip: missing }, async () => {
+  const refused = await runLoad(['--url', keyed.url, '--stream', 'keyed', '--publish', '--viewers', '1',
+    '--duration', '1', '--json', '--join-timeout', '3']);
+  const bad = parseReport(refused);
+  assert.notEqual(refused.code, 0, 'no viewer received media');
+  assert.equal(bad.publishers.connected, 0);
+  assert.ok(Object.keys(bad.errors).some((e) => /HTTP 401/.test(e)), JSON.stringify(bad.errors));
+
+  const ok = await runLoad(['--url', keyed.url, '--stream', 'keyed', '--publish', '--viewers', '1',
+    '--duration', '1', '--json', '--key', 'load-key']);
+  const good = parseReport(ok);
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.equal(good.viewers.with_video, 1);
+  assert.equal(good.viewers.with_audio, 1);
+});
+
+test('lss-load --help documents every option', { skip: missing }, async () => {
+  const r = await runLoad(['--help']);
+  assert.equal(r.code, 0);
+  for (const opt of ['--url', '--stream', '--publish', '--publishers', '--viewers', '--duration', '--bitrate',
+    '--ramp', '--key', '--server-pid', '--json']) {
+    assert.ok(r.stdout.includes(opt), `--help mentions ${opt}`);
+  }
+});

@@ -1,0 +1,35 @@
+#pragma once
+// lss-load's command line, parsed by hand (no exceptions, no extra
+// dependency): `--name value` or `--name=value`.
+#include <string>
+
+#include "common/result.hpp"
+
+namespace lss::load {
+
+struct Options {
+  std::string url;     // http://HOST:PORT of the server
+  std::string host;    // HOST from url, used to pick the media candidate
+  std::string stream;  // stream name (publishers > 1: NAME-0 .. NAME-(M-1))
+  int publishers = 0;  // WHIP publishers started by lss-load
+  int viewers = 0;     // WHEP viewers
+  double duration_s = 10;
+  int bitrate_kbps = 2500;  // video; the clip's Opus stays at its own rate
+  double ramp_per_s = 50;
+  std::string key;  // Bearer token for WHIP
+  int server_pid = 0;
+  bool json = false;
+  std::string clip;        // WebM with VP8 + Opus; empty: default, "synthetic": generated frames
+  std::string media_host;  // overrides the IP of the server's ICE candidate
+  int srtp_sample = 16;    // viewers unprotect every Nth RTP packet (and all RTCP)
+  double join_timeout_s = 10;
+  int http_threads = 4;
+  bool help = false;
+};
+
+// Never fails for --help (help is set instead); otherwise a message naming
+// the bad or missing option.
+Result<Options> parse_options(int argc, char** argv);
+std::string usage(const char* argv0);
+
+}  // namespace lss::load

@@ -1,0 +1,292 @@
+#include "runner.hpp"
+
+#include <poll.h>
+#include <spdlog/spdlog.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <csignal>
+#include <cstring>
+
+#include "whip_client.hpp"
+
+namespace lss::load {
+
+namespace {
+
+std::atomic<bool> g_interrupted{false};
+
+void on_signal(int) {
+  g_interrupted.store(true);
+}
+
+constexpr uint64_t kHttpTag = ~uint64_t(0);
+
+double cpu_seconds() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  auto s = [](const timeval& tv) { return double(tv.tv_sec) + double(tv.tv_usec) / 1e6; };
+  return s(ru.ru_utime) + s(ru.ru_stime);
+}
+
+double seconds_between(Timestamp a, Timestamp b) {
+  return std::chrono::duration<double>(b - a).count();
+}
+
+class Loop {
+ public:
+  Loop(const Options& o, PeerContext& ctx, RunData& d, HttpPool& http, int epfd)
+      : o_(o), ctx_(ctx), d_(d), http_(http), epfd_(epfd) {}
+
+  void run();
+
+ private:
+  enum class Phase { kPublishers, kRamp, kHold, kDone };
+
+  LoadPeer& peer(uint64_t id) {
+    return id < d_.publishers.size() ? *d_.publishers[id] : *d_.viewers[id - d_.publishers.size()];
+  }
+  uint64_t id_of(const LoadPeer& p) const {
+    return p.role() == LoadPeer::Role::kPublisher ? p.index() : d_.publishers.size() + p.index();
+  }
+  std::string stream_for(size_t i) const {
+    if (o_.publishers <= 1) return o_.stream;
+    return o_.stream + "-" + std::to_string(i % size_t(o_.publishers));
+  }
+  void request(LoadPeer& p, Timestamp now) {
+    const bool pub = p.role() == LoadPeer::Role::kPublisher;
+    HttpRequest r;
+    r.tag = id_of(p);
+    r.method = "POST";
+    r.url = o_.url + (pub ? "/whip/" : "/whep/") + p.stream();
+    r.body = p.offer();
+    if (pub) r.bearer = o_.key;
+    p.on_requested(now);
+    http_.submit(std::move(r));
+  }
+  void on_http(HttpResponse& r, Timestamp now);
+  void progress(Timestamp now, Phase phase);
+
+  const Options& o_;
+  PeerContext& ctx_;
+  RunData& d_;
+  HttpPool& http_;
+  int epfd_;
+};
+
+void Loop::on_http(HttpResponse& r, Timestamp now) {
+  if (r.method == "DELETE") {
+    if (r.status >= 200 && r.status < 300) ++d_.deletes_ok;
+    return;
+  }
+  LoadPeer& p = peer(r.tag);
+  if (r.status != 201) {
+    std::string why = r.status == 0
+                          ? "HTTP: " + r.error
+                          : "HTTP " + std::to_string(r.status) + ": " + r.body.substr(0, 200);
+    while (!why.empty() && (why.back() == '\n' || why.back() == '\r')) why.pop_back();
+    return p.fail(why);
+  }
+  if (!r.location.empty()) p.location = resolve_location(o_.url, r.location);
+  Status s = p.on_answer(r.body, now);
+  if (!s.ok()) return p.fail(s.message());
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.u64 = id_of(p);
+  if (epoll_ctl(epfd_, EPOLL_CTL_ADD, p.fd(), &ev) != 0)
+    p.fail(std::string("epoll_ctl: ") + std::strerror(errno));
+}
+
+void Loop::progress(Timestamp now, Phase phase) {
+  size_t pub_ok = 0, connected = 0, receiving = 0, failed = 0;
+  uint64_t packets = 0;
+  for (const auto& p : d_.publishers) pub_ok += p->connected();
+  for (const auto& v : d_.viewers) {
+    connected += v->connected();
+    receiving += v->first_rtp_at.has_value();
+    failed += v->failed();
+    packets += v->video_rx.packets + v->audio_rx.packets;
+  }
+  static const char* kNames[] = {"publishers", "ramp", "hold", "done"};
+  spdlog::info(
+      "{:6.1f}s {:10s} publishers {}/{}  viewers started {} connected {} receiving {} "
+      "failed {}  rtp received {}",
+      seconds_between(d_.started, now), kNames[int(phase)], pub_ok, d_.publishers.size(),
+      d_.viewers.size(), connected, receiving, failed, packets);
+}
+
+void Loop::run() {
+  const Timestamp t0 = Clock::now();
+  d_.started = t0;
+  for (int i = 0; i < o_.publishers; ++i) {
+    d_.publishers.push_back(std::make_unique<LoadPeer>(size_t(i), LoadPeer::Role::kPublisher,
+                                                       stream_for(size_t(i)), ctx_));
+    request(*d_.publishers.back(), t0);
+  }
+  Phase phase = Phase::kPublishers;
+  Timestamp next_viewer_tick = t0, next_progress = t0 + seconds(1);
+  epoll_event events[256];
+  while (phase != Phase::kDone) {
+    Timestamp now = Clock::now();
+    if (g_interrupted.load()) {
+      d_.interrupted = true;
+      phase = Phase::kDone;
+      break;
+    }
+    if (phase == Phase::kPublishers) {
+      // Viewers join once every publisher sends media (or gave up), so join
+      // times measure the server, not the publishers' set-up.
+      bool settled = true;
+      for (const auto& p : d_.publishers) settled &= p->connected() || p->failed();
+      if (settled || now - t0 > ctx_.connect_timeout + seconds(2)) {
+        for (const auto& p : d_.publishers)
+          if (!p->connected()) p->fail(p->error().empty() ? "not connected in time" : p->error());
+        if (o_.publishers > 0 && o_.viewers > 0) {
+          size_t ok = 0;
+          for (const auto& p : d_.publishers) ok += p->connected();
+          if (ok == 0) spdlog::warn("no publisher connected; viewers will likely fail");
+        }
+        phase = Phase::kRamp;
+        d_.ramp_started = now;
+      }
+    }
+    if (phase == Phase::kRamp) {
+      const double elapsed = seconds_between(d_.ramp_started, now);
+      const size_t due = std::min(size_t(o_.viewers), size_t(elapsed * o_.ramp_per_s) + 1);
+      while (d_.viewers.size() < due) {
+        const size_t i = d_.viewers.size();
+        d_.viewers.push_back(
+            std::make_unique<LoadPeer>(i, LoadPeer::Role::kViewer, stream_for(i), ctx_));
+        request(*d_.viewers.back(), now);
+      }
+      if (d_.viewers.size() == size_t(o_.viewers)) {
+        phase = Phase::kHold;
+        d_.hold_started = now;
+      }
+    }
+    if (phase == Phase::kHold && seconds_between(d_.hold_started, now) >= o_.duration_s) {
+      phase = Phase::kDone;
+      break;
+    }
+
+    // 1 ms wakeups keep publisher pacing within a millisecond of the clip.
+    const int n = epoll_wait(epfd_, events, 256, 1);
+    now = Clock::now();
+    for (int i = 0; i < n; ++i) {
+      const uint64_t id = events[i].data.u64;
+      if (id == kHttpTag) {
+        for (auto& r : http_.take()) on_http(r, now);
+      } else {
+        peer(id).on_readable(now);
+      }
+    }
+    for (auto& p : d_.publishers) p->tick(now);
+    if (now >= next_viewer_tick) {
+      // Viewers only retransmit checks/handshakes and refresh consent:
+      // a coarser timer is plenty and keeps thousands of them cheap.
+      next_viewer_tick = now + milliseconds(10);
+      for (auto& v : d_.viewers) v->tick(now);
+    }
+    if (now >= next_progress) {
+      next_progress = now + seconds(1);
+      if (!o_.json) progress(now, phase);
+    }
+  }
+  d_.ended = Clock::now();
+}
+
+}  // namespace
+
+Status run_load(const Options& options, PeerContext& ctx, RunData& data) {
+  data.options = &options;
+  data.ctx = &ctx;
+  std::signal(SIGINT, on_signal);
+  std::signal(SIGTERM, on_signal);
+  std::signal(SIGPIPE, SIG_IGN);
+
+  auto pool = HttpPool::create(size_t(options.http_threads));
+  if (!pool.ok()) return pool.error();
+  HttpPool& http = **pool;
+  const int epfd = epoll_create1(EPOLL_CLOEXEC);
+  if (epfd < 0) return make_error(std::string("epoll_create1: ") + std::strerror(errno));
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.u64 = kHttpTag;
+  epoll_ctl(epfd, EPOLL_CTL_ADD, http.event_fd(), &ev);
+
+  if (options.server_pid > 0) {
+    auto s = sample_process(options.server_pid);
+    if (s.ok()) {
+      data.proc_before = *s;
+    } else {
+      data.proc_error = s.error().message;
+    }
+  }
+
+  const double cpu_before = cpu_seconds();
+  Loop loop(options, ctx, data, http, epfd);
+  loop.run();
+  data.self_cpu_s = cpu_seconds() - cpu_before;
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  data.self_max_rss_kb = ru.ru_maxrss;
+
+  if (options.server_pid > 0) {
+    auto s = sample_process(options.server_pid);
+    if (s.ok()) {
+      data.proc_after = *s;
+    } else {
+      data.proc_error = s.error().message;
+    }
+  }
+
+  // Tear down: stop every peer (their statistics are final from here), then
+  // DELETE each session and wait a little for the answers.
+  static const char* kStateNames[] = {"new",       "signaling", "ice",   "dtls",
+                                      "connected", "closed",    "failed"};
+  for (auto& v : data.viewers) ++data.viewer_states[kStateNames[int(v->state())]];
+  for (auto& p : data.publishers) p->stop();
+  for (auto& v : data.viewers) v->stop();
+  for (int round = 0; round < 2; ++round) {
+    // Viewers first, so the server does not close them itself when their
+    // publisher leaves.
+    auto& list = round == 0 ? data.viewers : data.publishers;
+    for (auto& p : list) {
+      if (p->location.empty()) continue;
+      HttpRequest r;
+      r.method = "DELETE";
+      r.url = p->location;
+      if (p->role() == LoadPeer::Role::kPublisher) r.bearer = options.key;
+      ++data.deletes_sent;
+      http.submit(std::move(r));
+    }
+    const Timestamp deadline = Clock::now() + seconds(10);
+    auto collect = [&] {
+      for (auto& r : http.take()) {
+        if (r.method == "DELETE" && r.status >= 200 && r.status < 300) ++data.deletes_ok;
+        // An offer answered after the run ended (interrupted mid-ramp): its
+        // session exists on the server, so end it too.
+        if (r.method == "POST" && r.status == 201 && !r.location.empty()) {
+          HttpRequest del;
+          del.method = "DELETE";
+          del.url = resolve_location(options.url, r.location);
+          del.bearer = options.key;
+          ++data.deletes_sent;
+          http.submit(std::move(del));
+        }
+      }
+    };
+    while (http.in_flight() > 0 && Clock::now() < deadline) {
+      pollfd pfd{http.event_fd(), POLLIN, 0};
+      poll(&pfd, 1, 20);  // only the HTTP answers matter now
+      collect();
+    }
+    collect();
+  }
+  close(epfd);
+  return {};
+}
+
+}  // namespace lss::load
