@@ -21,6 +21,7 @@
 #include "net/media_worker.hpp"
 #include "record/recording_service.hpp"
 #include "sfu/engine.hpp"
+#include "signal/peerjs_gateway.hpp"
 #include "signal/rest_api.hpp"
 #include "signal/socketio_server.hpp"
 #include "signal/whip_whep.hpp"
@@ -49,6 +50,7 @@ struct ServerApp::Impl {
   std::unique_ptr<record::RecordingService> recording;
   std::unique_ptr<net::MediaWorker> worker;
   std::unique_ptr<signal::SocketIoServer> socketio;  // control thread
+  std::unique_ptr<signal::PeerJsGateway> peerjs;     // control thread; null without PEER_HOST
   std::unique_ptr<sfu::Engine> engine;               // lives on `worker`'s thread
 };
 
@@ -180,13 +182,20 @@ int ServerApp::run() {
   }
   catalog::Catalog* catalog_ptr = s.catalog.get();
   asio::io_context* control = &s.io;
-  opts.on_stream_event = [catalog_ptr, control, sio](const sfu::StreamEvent& e) {
-    asio::post(*control, [catalog_ptr, sio, e] {
+  std::unique_ptr<signal::PeerJsGateway>* peerjs = &s.peerjs;
+  opts.on_stream_event = [catalog_ptr, control, sio, peerjs](const sfu::StreamEvent& e) {
+    asio::post(*control, [catalog_ptr, sio, peerjs, e] {
       if (e.kind == sfu::StreamEvent::Kind::kStarted) {
-        sio->broadcast("stream-started", {{"streamId", e.info.name},
-                                          {"id", e.info.session_id},
-                                          {"whep", "/whep/" + e.info.name}});
+        nlohmann::json started = {
+            {"streamId", e.info.name}, {"id", e.info.session_id}, {"whep", "/whep/" + e.info.name}};
+        if (*peerjs) {
+          if (auto id = (*peerjs)->viewer_peer_id(e.info.name); !id.empty()) {
+            started["viewerPeerId"] = id;
+          }
+        }
+        sio->broadcast("stream-started", started);
       } else {
+        if (*peerjs) (*peerjs)->stream_ended(e.info.name);
         nlohmann::json clips = nlohmann::json::array();
         if (auto rows = catalog_ptr->list_clips(e.info.session_id, "", {500, 0}); rows.ok()) {
           for (const auto& c : *rows) clips.push_back(catalog::to_json(c));
@@ -257,18 +266,54 @@ int ServerApp::run() {
           }
         });
       });
-  s.socketio->on("start-stream", [sio](const std::string& socket_id, const nlohmann::json& args,
-                                       signal::SocketIoServer::Ack ack) {
-    const auto& a = args.empty() ? nlohmann::json() : args[0];
-    const std::string id = a.is_object() ? a.value("streamId", "") : "";
-    const nlohmann::json err = {
-        {"streamId", id},
-        {"message",
-         "start-stream (calling a PeerJS streamer) is not supported by this "
-         "build yet; publish with WHIP at /whip/<streamId>"}};
-    sio->emit(socket_id, "stream-error", err);
-    if (ack) ack(nlohmann::json{{"error", err["message"]}});
-  });
+  if (!s.config.peer_host.empty()) {
+    signal::PeerJsGateway::Options po;
+    po.server = {s.config.peer_host, s.config.peer_port, s.config.peer_path, s.config.peer_key,
+                 s.config.peer_secure};
+    s.peerjs = std::make_unique<signal::PeerJsGateway>(
+        s.io, po, run_on_engine,
+        [control](std::function<void()> fn) { asio::post(*control, std::move(fn)); },
+        [sio](const std::string& socket_id, const std::string& stream_id,
+              const std::string& message) {
+          sio->emit(socket_id, "stream-error", {{"streamId", stream_id}, {"message", message}});
+        });
+    spdlog::info("PeerJS: streams started with start-stream register on {}://{}:{}{}",
+                 s.config.peer_secure ? "wss" : "ws", s.config.peer_host, s.config.peer_port,
+                 s.config.peer_path);
+  }
+  signal::PeerJsGateway* gateway = s.peerjs.get();
+  s.socketio->on(
+      "start-stream", [sio, gateway](const std::string& socket_id, const nlohmann::json& args,
+                                     signal::SocketIoServer::Ack ack) {
+        const auto& a = args.empty() ? nlohmann::json() : args[0];
+        auto str = [&](const char* key) {
+          return a.is_object() && a.contains(key) && a[key].is_string() ? a[key].get<std::string>()
+                                                                        : std::string();
+        };
+        const std::string stream_id = str("streamId");
+        auto refuse = [&](const std::string& message) {
+          sio->emit(socket_id, "stream-error", {{"streamId", stream_id}, {"message", message}});
+          if (ack) ack(nlohmann::json{{"error", message}});
+        };
+        if (!gateway) {
+          return refuse(
+              "start-stream calls the streamer over PeerJS, which needs PEER_HOST; "
+              "or publish with WHIP at /whip/<streamId>");
+        }
+        const nlohmann::json metadata =
+            a.is_object() && a.contains("metadata") ? a["metadata"] : nlohmann::json();
+        gateway->start_stream(
+            socket_id, str("peerId"), stream_id, metadata,
+            [refuse, ack](const std::optional<signal::PeerJsGateway::Started>& started,
+                          const std::string& error) {
+              if (!started) return refuse(error);
+              if (ack) {
+                ack(nlohmann::json{{"ok", true},
+                                   {"streamId", started->stream_id},
+                                   {"viewerPeerId", started->viewer_peer_id}});
+              }
+            });
+      });
   s.router.add("/recordings/", http::static_files_handler(s.config.data_dir));
   s.router.set_fallback(http::static_files_handler(s.config.web_dir));
 
@@ -289,6 +334,7 @@ int ServerApp::run() {
   spdlog::info("media on UDP {} (candidates: {})", worker->port(), where);
   spdlog::info("live-stream-server ready: open http://localhost:{}/", s.http.local_port());
   s.io.run();
+  if (s.peerjs) s.peerjs->stop();
 
   // Graceful: every peer gets a DTLS close before the worker stops.
   std::promise<void> done;

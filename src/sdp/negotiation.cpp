@@ -5,19 +5,11 @@
 #include <charconv>
 
 #include "common/random.hpp"
+#include "sdp/sdp_writer.hpp"
 
 namespace lss::sdp {
 
 namespace {
-
-constexpr const char* kUriMid = "urn:ietf:params:rtp-hdrext:sdes:mid";
-constexpr const char* kUriAbsSendTime =
-    "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time";
-constexpr const char* kUriTwcc =
-    "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01";
-constexpr const char* kUriRid = "urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id";
-constexpr const char* kUriRepairedRid = "urn:ietf:params:rtp-hdrext:sdes:repaired-rtp-stream-id";
-constexpr const char* kUriAudioLevel = "urn:ietf:params:rtp-hdrext:ssrc-audio-level";
 
 bool iequals(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
@@ -139,74 +131,45 @@ Result<RemoteTransport, NegotiationError> remote_transport(const SessionDescript
   return r;
 }
 
-std::string session_header(const std::vector<std::string>& bundle, bool with_msid_semantic,
-                           const std::string& stream_id) {
-  std::string s =
-      "v=0\r\no=- " + std::to_string(random_u64() >> 2) + " 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n";
-  if (!bundle.empty()) {
-    s += "a=group:BUNDLE";
-    for (const auto& mid : bundle) s += " " + mid;
-    s += "\r\n";
-  }
-  s += "a=ice-lite\r\n";
-  if (with_msid_semantic) s += "a=msid-semantic: WMS " + stream_id + "\r\n";
-  return s;
-}
-
-std::string transport_lines(const LocalTransport& local, DtlsRole role) {
-  std::string s = "c=IN IP4 0.0.0.0\r\n";
-  s += "a=ice-ufrag:" + local.ice_ufrag + "\r\n";
-  s += "a=ice-pwd:" + local.ice_pwd + "\r\n";
-  s += "a=ice-options:ice2\r\n";
-  s += "a=fingerprint:sha-256 " + local.fingerprint_sha256 + "\r\n";
-  s += std::string("a=setup:") + (role == DtlsRole::kClient ? "active" : "passive") + "\r\n";
-  int foundation = 1;
-  for (const auto& [ip, port] : local.candidates) {
-    const bool v6 = ip.find(':') != std::string::npos;
-    // Host type preference 126, local preference falling with list order.
-    const uint32_t prio = (126u << 24) | (uint32_t(65535 - foundation) << 8) | 255u;
-    s += "a=candidate:" + std::to_string(foundation++) + " 1 udp " + std::to_string(prio) + " " +
-         ip + " " + std::to_string(port) + " typ host" + (v6 ? "" : "") + "\r\n";
-  }
-  s += "a=end-of-candidates\r\n";
-  s += "a=rtcp-mux\r\n";
-  return s;
-}
-
-std::string rejected_section(const MediaSection& m) {
-  std::string s = "m=" + m.media + " 0 " + m.proto;
-  if (m.formats.empty()) {
-    s += " 0";
-  } else {
-    for (const auto& f : m.formats) s += " " + f;
-  }
-  s += "\r\nc=IN IP4 0.0.0.0\r\n";
-  if (m.has_attribute("mid")) s += "a=mid:" + m.mid() + "\r\n";
-  s += "a=inactive\r\n";
-  return s;
-}
-
-std::string codec_lines(const CodecParams& c, const std::vector<std::string>& fbs,
-                        std::optional<uint8_t> rtx) {
-  const std::string pt = std::to_string(c.payload_type);
-  std::string s = "a=rtpmap:" + pt + " " + (c.name == "opus" ? "opus" : c.name) + "/" +
-                  std::to_string(c.clock_rate);
-  if (c.channels) s += "/" + std::to_string(c.channels);
-  s += "\r\n";
-  if (!c.fmtp.empty()) s += "a=fmtp:" + pt + " " + c.fmtp + "\r\n";
-  for (const auto& fb : fbs) s += "a=rtcp-fb:" + pt + " " + fb + "\r\n";
-  if (rtx) {
-    s += "a=rtpmap:" + std::to_string(*rtx) + " rtx/90000\r\n";
-    s += "a=fmtp:" + std::to_string(*rtx) + " apt=" + pt + "\r\n";
-  }
-  return s;
-}
-
 bool is_av(const MediaSection& m) {
   return m.media == "audio" || m.media == "video";
 }
 
 }  // namespace
+
+std::optional<size_t> find_data_channel_section(const SessionDescription& sd) {
+  for (size_t i = 0; i < sd.media.size(); ++i) {
+    const MediaSection& m = sd.media[i];
+    if (m.media != "application" || m.port == 0 || !m.has_attribute("mid")) continue;
+    if (m.proto.find("SCTP") == std::string::npos) continue;
+    if (std::find(m.formats.begin(), m.formats.end(), "webrtc-datachannel") == m.formats.end())
+      continue;
+    return i;
+  }
+  return std::nullopt;
+}
+
+DataChannelParams data_channel_params(const MediaSection& m) {
+  DataChannelParams p;
+  p.mid = m.mid();
+  auto number = [](const std::optional<std::string>& v, uint64_t max) -> std::optional<uint64_t> {
+    if (!v || v->empty() || v->size() > 10) return std::nullopt;
+    uint64_t n = 0;
+    for (char c : *v) {
+      if (c < '0' || c > '9') return std::nullopt;
+      n = n * 10 + uint64_t(c - '0');
+    }
+    return n <= max ? std::optional<uint64_t>(n) : std::nullopt;
+  };
+  if (auto port = number(m.attribute("sctp-port"), 65535); port && *port > 0) {
+    p.remote_port = uint16_t(*port);
+  }
+  // 0 means "no limit" (RFC 8841 §6); keep our own bound then.
+  if (auto size = number(m.attribute("max-message-size"), 0xFFFFFFFFu); size) {
+    p.max_message_size = *size == 0 ? kMaxMessageSize : uint32_t(*size);
+  }
+  return p;
+}
 
 bool h264_compatible(std::string_view fmtp_a, std::string_view fmtp_b) {
   auto a = parse_fmtp(fmtp_a), b = parse_fmtp(fmtp_b);
@@ -316,7 +279,7 @@ Result<PublishAnswer, NegotiationError> answer_publish(const SessionDescription&
     std::string pts = std::to_string(c.payload_type);
     if (c.rtx_payload_type) pts += " " + std::to_string(*c.rtx_payload_type);
     sdp += "m=" + m.media + " 9 UDP/TLS/RTP/SAVPF " + pts + "\r\n";
-    sdp += transport_lines(local, out.remote.our_role);
+    sdp += transport_lines(local, setup_for(out.remote.our_role));
     sdp += "a=mid:" + t.mid + "\r\n";
     if (m.has_attribute("rtcp-rsize")) sdp += "a=rtcp-rsize\r\n";
     for (const auto& e : t.extensions)
@@ -388,9 +351,12 @@ Result<SubscribeAnswer, NegotiationError> answer_subscribe(
     }
     if (!mismatch.empty()) return bad(406, mismatch);
   }
+  std::optional<size_t> data_index;
+  if (options.accept_data_channel) data_index = find_data_channel_section(offer);
   std::vector<std::string> bundle;
   std::optional<RemoteTransport> remote;
   for (size_t i = 0; i < offer.media.size(); ++i) {
+    if (data_index == i) bundle.push_back(offer.media[i].mid());
     if (!plan[i].track) continue;
     bundle.push_back(offer.media[i].mid());
     if (!remote) {
@@ -407,6 +373,11 @@ Result<SubscribeAnswer, NegotiationError> answer_subscribe(
   for (size_t i = 0; i < offer.media.size(); ++i) {
     const MediaSection& m = offer.media[i];
     const Plan& p = plan[i];
+    if (data_index == i) {
+      sdp += data_channel_section(local, setup_for(out.remote.our_role), m.mid());
+      out.data_channel = data_channel_params(m);
+      continue;
+    }
     if (!p.track) {
       sdp += rejected_section(m);
       continue;
@@ -432,7 +403,7 @@ Result<SubscribeAnswer, NegotiationError> answer_subscribe(
     }
     const std::string track_id = std::string(video ? "video-" : "audio-") + options.stream_id;
     sdp += "m=" + m.media + " 9 UDP/TLS/RTP/SAVPF " + std::to_string(p.codec.payload_type) + "\r\n";
-    sdp += transport_lines(local, out.remote.our_role);
+    sdp += transport_lines(local, setup_for(out.remote.our_role));
     sdp += "a=mid:" + st.mid + "\r\n";
     if (m.has_attribute("rtcp-rsize")) sdp += "a=rtcp-rsize\r\n";
     sdp += extmaps;

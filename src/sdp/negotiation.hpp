@@ -72,10 +72,24 @@ Result<PublishAnswer, NegotiationError> answer_publish(const SessionDescription&
                                                        const LocalTransport& local,
                                                        const PublishOptions& options = {});
 
+// An accepted SCTP data-channel section (RFC 8841).
+struct DataChannelParams {
+  std::string mid;
+  uint16_t remote_port = 5000;        // the peer's a=sctp-port
+  uint32_t max_message_size = 65536;  // the peer's a=max-message-size (RFC 8841 §6.1 default)
+};
+
+// The first usable `m=application ... webrtc-datachannel` section of `sd`, if any.
+std::optional<size_t> find_data_channel_section(const SessionDescription& sd);
+DataChannelParams data_channel_params(const MediaSection& m);
+
 struct SubscribeOptions {
   std::string stream_id;  // msid stream id
   std::string cname;
   uint32_t audio_ssrc = 0, video_ssrc = 0;
+  // Accept the offer's data channel (PeerJS media calls carry one and hang up
+  // when it fails, so it is accepted rather than rejected).
+  bool accept_data_channel = true;
 };
 
 struct SubscribedTrack {
@@ -92,6 +106,7 @@ struct SubscribeAnswer {
   std::string sdp;
   RemoteTransport remote;
   std::vector<SubscribedTrack> tracks;
+  std::optional<DataChannelParams> data_channel;
 };
 
 Result<SubscribeAnswer, NegotiationError> answer_subscribe(

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/random.hpp"
+#include "sdp/pull_offer.hpp"
 #include "stun/stun_message.hpp"
 
 namespace lss::sfu {
@@ -66,21 +67,55 @@ std::variant<SessionCreated, Failure> Engine::publish(const std::string& name,
   auto answer = sdp::answer_publish(offer, local);
   if (!answer.ok()) return Failure{answer.error().status, answer.error().reason};
 
+  return start_stream(name, random_hex(12), local, answer.value(), now, publisher);
+}
+
+SessionCreated Engine::start_stream(const std::string& name, const std::string& session_id,
+                                    const sdp::LocalTransport& local,
+                                    const sdp::PublishAnswer& answer, Timestamp now,
+                                    const std::string& publisher) {
   std::vector<PublishedTrack> tracks;
-  for (const auto& n : answer->tracks) tracks.push_back(make_track(n));
-  const std::string session_id = random_hex(12);
+  for (const auto& n : answer.tracks) tracks.push_back(make_track(n));
   auto stream = std::make_unique<Stream>(name, session_id, std::move(tracks));
   if (options_.start_recording) {
     stream->set_recording(options_.start_recording(name, session_id, stream->tracks()));
   }
-  stream->attach_publisher(make_peer(local, answer->remote, *stream, now));
+  stream->attach_publisher(make_peer(local, answer.remote, *stream, now));
   spdlog::info("stream '{}': publisher session {} created", name, session_id);
   stream->set_publisher_label(publisher);
   if (options_.on_stream_event) {
     options_.on_stream_event({StreamEvent::Kind::kStarted, stream->info(), publisher, 0});
   }
   streams_[name] = std::move(stream);
-  return SessionCreated{session_id, answer->sdp};
+  return SessionCreated{session_id, answer.sdp};
+}
+
+std::variant<PullOffered, Failure> Engine::prepare_pull(const std::string& name, Timestamp now) {
+  if (streams_.count(name)) return Failure{409, "stream '" + name + "' is already live"};
+  for (const auto& [id, p] : pulls_) {
+    if (p.stream == name) return Failure{409, "stream '" + name + "' is already being called"};
+  }
+  PendingPull pull{name, new_local_transport(), now};
+  const std::string offer = sdp::offer_pull(pull.local);
+  const std::string session_id = random_hex(12);
+  pulls_.emplace(session_id, std::move(pull));
+  return PullOffered{session_id, offer};
+}
+
+std::variant<SessionCreated, Failure> Engine::complete_pull(const std::string& session_id,
+                                                            const sdp::SessionDescription& answer,
+                                                            Timestamp now,
+                                                            const std::string& publisher) {
+  auto it = pulls_.find(session_id);
+  if (it == pulls_.end()) return Failure{404, "no pending call " + session_id};
+  PendingPull pull = std::move(it->second);
+  pulls_.erase(it);
+  if (streams_.count(pull.stream)) {
+    return Failure{409, "stream '" + pull.stream + "' is already live"};
+  }
+  auto negotiated = sdp::accept_pull_answer(answer, pull.local);
+  if (!negotiated.ok()) return Failure{negotiated.error().status, negotiated.error().reason};
+  return start_stream(pull.stream, session_id, pull.local, negotiated.value(), now, publisher);
 }
 
 std::variant<SessionCreated, Failure> Engine::subscribe(const std::string& name,
@@ -193,6 +228,9 @@ void Engine::handle_datagram(uint8_t* data, size_t size, const SocketAddress& fr
 }
 
 void Engine::tick(Timestamp now) {
+  for (auto it = pulls_.begin(); it != pulls_.end();) {
+    it = now - it->second.created > kPullTimeout ? pulls_.erase(it) : std::next(it);
+  }
   for (auto it = streams_.begin(); it != streams_.end();) {
     Stream& s = *it->second;
     s.publisher().tick(now);

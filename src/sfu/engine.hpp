@@ -48,6 +48,13 @@ struct SessionCreated {
   std::string answer_sdp;
 };
 
+// The first half of a pull (the SFU calls a publisher, e.g. a PeerJS
+// streamer): the offer to send, under a pending session id.
+struct PullOffered {
+  std::string session_id;
+  std::string offer_sdp;
+};
+
 class Engine : public webrtc::PeerConnection::Transport {
  public:
   using SendFn = std::function<void(ByteSpan, const SocketAddress&)>;
@@ -62,6 +69,18 @@ class Engine : public webrtc::PeerConnection::Transport {
   std::variant<SessionCreated, Failure> subscribe(const std::string& stream,
                                                   const sdp::SessionDescription& offer,
                                                   Timestamp now);
+  // The SFU as offerer toward a publisher: prepare_pull() makes the offer
+  // for stream `stream`, complete_pull() takes the publisher's answer and
+  // starts the stream (as publish() does). A pull not completed within
+  // `kPullTimeout` is forgotten; cancel_pull() forgets it at once.
+  std::variant<PullOffered, Failure> prepare_pull(const std::string& stream, Timestamp now);
+  std::variant<SessionCreated, Failure> complete_pull(const std::string& session_id,
+                                                      const sdp::SessionDescription& answer,
+                                                      Timestamp now,
+                                                      const std::string& publisher = {});
+  void cancel_pull(const std::string& session_id) { pulls_.erase(session_id); }
+  static constexpr Duration kPullTimeout = std::chrono::seconds(60);
+
   // Ends a publisher (and its stream) or a viewer; false when unknown.
   bool end_session(const std::string& stream, const std::string& session_id, bool publisher);
   std::vector<StreamInfo> streams() const;
@@ -78,6 +97,10 @@ class Engine : public webrtc::PeerConnection::Transport {
   sdp::LocalTransport new_local_transport() const;
   webrtc::PeerConnection* peer_for_address(const SocketAddress& a);
   void forget_peer(webrtc::PeerConnection& pc);
+  // Creates and registers the stream once its publisher is negotiated.
+  SessionCreated start_stream(const std::string& name, const std::string& session_id,
+                              const sdp::LocalTransport& local, const sdp::PublishAnswer& answer,
+                              Timestamp now, const std::string& publisher);
   std::unique_ptr<webrtc::PeerConnection> make_peer(const sdp::LocalTransport& local,
                                                     const sdp::RemoteTransport& remote,
                                                     webrtc::PeerConnection::Observer& observer,
@@ -87,6 +110,12 @@ class Engine : public webrtc::PeerConnection::Transport {
   SendFn send_;
   EngineOptions options_;
   std::unordered_map<std::string, std::unique_ptr<Stream>> streams_;
+  struct PendingPull {
+    std::string stream;
+    sdp::LocalTransport local;
+    Timestamp created;
+  };
+  std::unordered_map<std::string, PendingPull> pulls_;  // by session id
   std::unordered_map<std::string, webrtc::PeerConnection*> by_ufrag_;
   std::unordered_map<SocketAddress, webrtc::PeerConnection*, SocketAddressHash> by_address_;
 };

@@ -11,7 +11,7 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 export const repoRoot = path.resolve(here, '../../..');
 const serverBin = process.env.LSS_BIN || path.join(repoRoot, 'build/live-stream-server');
 
-function freeTcpPort() {
+export function freeTcpPort() {
   return new Promise((resolve, reject) => {
     const s = net.createServer();
     s.once('error', reject);

@@ -1,0 +1,47 @@
+#pragma once
+// The pieces every SDP the SFU writes is made of (offers and answers alike):
+// the session header, the ICE-lite transport lines, codec lines, rejected and
+// data-channel sections. Shared by the answer builders and the offer builder.
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "sdp/negotiation.hpp"
+#include "sdp/session_description.hpp"
+
+namespace lss::sdp {
+
+inline constexpr const char* kUriMid = "urn:ietf:params:rtp-hdrext:sdes:mid";
+inline constexpr const char* kUriAbsSendTime =
+    "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time";
+inline constexpr const char* kUriTwcc =
+    "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01";
+inline constexpr const char* kUriRid = "urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id";
+inline constexpr const char* kUriRepairedRid =
+    "urn:ietf:params:rtp-hdrext:sdes:repaired-rtp-stream-id";
+inline constexpr const char* kUriAudioLevel = "urn:ietf:params:rtp-hdrext:ssrc-audio-level";
+
+// The SCTP port we listen on inside DTLS, and the largest message we take
+// (RFC 8841; the values browsers use).
+inline constexpr uint16_t kSctpPort = 5000;
+inline constexpr uint32_t kMaxMessageSize = 262144;
+
+// How our a=setup line reads: answers state our role; an offer says actpass
+// (RFC 5763 §5: the offerer must offer actpass).
+enum class SetupLine { kActive, kPassive, kActpass };
+
+SetupLine setup_for(DtlsRole our_role);
+
+std::string session_header(const std::vector<std::string>& bundle, bool with_msid_semantic,
+                           const std::string& stream_id);
+// ICE credentials, fingerprint, setup, our host candidates; `rtcp_mux` for
+// RTP sections only.
+std::string transport_lines(const LocalTransport& local, SetupLine setup, bool rtcp_mux = true);
+std::string rejected_section(const MediaSection& m);
+std::string codec_lines(const CodecParams& c, const std::vector<std::string>& fbs,
+                        std::optional<uint8_t> rtx);
+// An `m=application` SCTP data-channel section (RFC 8841).
+std::string data_channel_section(const LocalTransport& local, SetupLine setup,
+                                 const std::string& mid);
+
+}  // namespace lss::sdp

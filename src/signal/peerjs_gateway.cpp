@@ -1,0 +1,269 @@
+#include "signal/peerjs_gateway.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <set>
+
+#include "common/random.hpp"
+#include "sdp/session_description.hpp"
+#include "signal/publish_auth.hpp"
+
+namespace lss::signal {
+
+struct PeerJsGateway::Call {
+  std::string stream_id;
+  uint64_t serial = 0;
+  std::string socket_id;      // the app socket that asked (for stream-error)
+  std::string streamer;       // the streamer's PeerJS id
+  std::string connection_id;  // our media call to the streamer
+  nlohmann::json metadata;
+  std::shared_ptr<PeerJsClient> peer;
+  std::unique_ptr<boost::asio::steady_timer> answer_timer;
+  std::string pull_session;  // the engine's pending session, then the stream's session
+  bool offered = false, live = false;
+  std::set<std::string> viewers;              // PeerJS ids of callers, for LEAVE at the end
+  std::vector<peerjs::Message> early_offers;  // viewers calling before the stream is live
+  std::map<std::string, std::string> viewer_sessions;  // "<src> <connectionId>" -> session id
+};
+
+PeerJsGateway::PeerJsGateway(boost::asio::io_context& io, Options options,
+                             EngineRunner run_on_engine, ControlPoster post_control,
+                             ErrorSink on_error)
+    : io_(io),
+      options_(std::move(options)),
+      run_(std::move(run_on_engine)),
+      post_(std::move(post_control)),
+      on_error_(std::move(on_error)) {}
+
+PeerJsGateway::~PeerJsGateway() {
+  stop();
+}
+
+void PeerJsGateway::stop() {
+  for (auto& [id, call] : calls_) {
+    if (call->peer) call->peer->stop();
+  }
+  calls_.clear();
+}
+
+PeerJsGateway::Call* PeerJsGateway::find(const std::string& stream_id, uint64_t serial) {
+  auto it = calls_.find(stream_id);
+  return it != calls_.end() && it->second->serial == serial ? it->second.get() : nullptr;
+}
+
+std::string PeerJsGateway::viewer_peer_id(const std::string& stream_id) const {
+  auto it = calls_.find(stream_id);
+  return it == calls_.end() || !it->second->peer ? std::string() : it->second->peer->id();
+}
+
+void PeerJsGateway::start_stream(const std::string& socket_id, const std::string& streamer,
+                                 const std::string& requested_id, const nlohmann::json& metadata,
+                                 StartDone done) {
+  if (!peerjs::valid_id(streamer)) {
+    return done(std::nullopt, "start-stream needs peerId, the streamer's PeerJS id");
+  }
+  const std::string stream_id = requested_id.empty() ? random_hex(8) : requested_id;
+  if (!valid_stream_name(stream_id)) {
+    return done(std::nullopt, "invalid streamId: use 1 to 64 characters of A-Z a-z 0-9 _ -");
+  }
+  if (calls_.count(stream_id)) {
+    // The original's clip dance (a new call for a live stream) is not
+    // handled yet: the SFU cuts clips itself, so apps need not do it.
+    return done(std::nullopt, "stream '" + stream_id + "' is already live or starting");
+  }
+  auto call = std::make_unique<Call>();
+  call->stream_id = stream_id;
+  call->serial = next_serial_++;
+  call->socket_id = socket_id;
+  call->streamer = streamer;
+  call->metadata = metadata;
+  call->connection_id = peerjs::new_connection_id();
+  Call& c = *call;
+  calls_[stream_id] = std::move(call);
+
+  const uint64_t serial = c.serial;
+  PeerJsClient::Handlers h;
+  h.on_open = [this, stream_id, serial] {
+    if (Call* c = find(stream_id, serial)) on_open(*c);
+  };
+  h.on_message = [this, stream_id, serial](const peerjs::Message& m) {
+    if (Call* c = find(stream_id, serial)) on_message(*c, m);
+  };
+  h.on_fatal = [this, stream_id, serial](const std::string& why) {
+    if (!find(stream_id, serial)) return;
+    fail(stream_id, "the PeerJS server refused the server's peer: " + why);
+  };
+  c.peer = PeerJsClient::create(io_, options_.server, peerjs::server_id_for_stream(stream_id),
+                                std::move(h), options_.timing);
+  c.peer->start();
+  c.answer_timer = std::make_unique<boost::asio::steady_timer>(io_);
+  c.answer_timer->expires_after(options_.answer_timeout);
+  c.answer_timer->async_wait([this, stream_id, serial](const boost::system::error_code& ec) {
+    Call* c = ec ? nullptr : find(stream_id, serial);
+    if (!c || c->live) return;
+    fail(stream_id, c->peer->registered()
+                        ? "the streamer " + c->streamer + " did not answer the call"
+                        : "cannot reach the PeerJS server at " + options_.server.host + ":" +
+                              std::to_string(options_.server.port));
+  });
+  spdlog::info("peerjs: stream '{}': calling streamer {} as {}", stream_id, streamer, c.peer->id());
+  done(Started{stream_id, c.peer->id()}, "");
+}
+
+void PeerJsGateway::on_open(Call& call) {
+  if (call.offered) return;  // a reconnect: the call is placed already
+  call.offered = true;
+  const std::string stream_id = call.stream_id;
+  const uint64_t serial = call.serial;
+  run_([this, stream_id, serial](sfu::Engine& engine) {
+    auto r = engine.prepare_pull(stream_id, Clock::now());
+    post_([this, stream_id, serial, r = std::move(r)] {
+      Call* c = find(stream_id, serial);
+      if (!c) return;
+      if (const auto* f = std::get_if<sfu::Failure>(&r)) return fail(stream_id, f->reason);
+      const auto& offer = std::get<sfu::PullOffered>(r);
+      c->pull_session = offer.session_id;
+      c->peer->send(peerjs::offer(c->streamer, c->connection_id, offer.offer_sdp, c->metadata));
+    });
+  });
+}
+
+void PeerJsGateway::on_message(Call& call, const peerjs::Message& m) {
+  switch (m.type) {
+    case peerjs::Type::kAnswer:
+      if (m.src == call.streamer && m.connection_id == call.connection_id) on_answer(call, m);
+      return;
+    case peerjs::Type::kOffer:
+      if (m.connection_type != "media") {
+        spdlog::info("peerjs {}: ignoring a {} connection from {} (only media calls)",
+                     call.peer->id(), m.connection_type, m.src);
+        return;
+      }
+      return on_viewer_offer(call, m);
+    case peerjs::Type::kExpire:
+      if (m.src == call.streamer && !call.live) {
+        fail(call.stream_id, "the streamer " + call.streamer + " is not on the PeerJS server");
+      }
+      return;
+    case peerjs::Type::kLeave: {
+      const std::string stream_id = call.stream_id;
+      if (m.src == call.streamer) {
+        const std::string session = call.pull_session;
+        run_([stream_id, session](sfu::Engine& e) { e.end_session(stream_id, session, true); });
+        return;
+      }
+      std::vector<std::string> sessions;
+      for (auto it = call.viewer_sessions.begin(); it != call.viewer_sessions.end();) {
+        if (it->first.compare(0, m.src.size() + 1, m.src + " ") == 0) {
+          sessions.push_back(it->second);
+          it = call.viewer_sessions.erase(it);
+        } else {
+          ++it;
+        }
+      }
+      call.viewers.erase(m.src);
+      run_([stream_id, sessions](sfu::Engine& e) {
+        for (const auto& s : sessions) e.end_session(stream_id, s, false);
+      });
+      return;
+    }
+    default:
+      return;  // CANDIDATE: an ICE-lite server needs none (the browser checks)
+  }
+}
+
+void PeerJsGateway::on_answer(Call& call, const peerjs::Message& m) {
+  if (call.live || call.pull_session.empty()) return;
+  auto answer = sdp::parse_sdp(m.sdp);
+  if (!answer.ok()) {
+    return fail(call.stream_id,
+                "the streamer's answer is not valid SDP: " + answer.error().message);
+  }
+  const std::string stream_id = call.stream_id, session = call.pull_session,
+                    streamer = call.streamer;
+  const uint64_t serial = call.serial;
+  run_([this, stream_id, serial, session, streamer,
+        sd = std::move(answer.value())](sfu::Engine& engine) {
+    auto r = engine.complete_pull(session, sd, Clock::now(), "peerjs:" + streamer);
+    post_([this, stream_id, serial, r = std::move(r)] {
+      Call* c = find(stream_id, serial);
+      if (!c) return;
+      if (const auto* f = std::get_if<sfu::Failure>(&r)) return fail(stream_id, f->reason);
+      c->live = true;
+      c->answer_timer->cancel();
+      auto early = std::move(c->early_offers);
+      for (const auto& o : early) on_viewer_offer(*c, o);
+    });
+  });
+}
+
+void PeerJsGateway::on_viewer_offer(Call& call, const peerjs::Message& m) {
+  if (!call.live) {
+    if (call.early_offers.size() < 64) call.early_offers.push_back(m);
+    return;
+  }
+  auto offer = sdp::parse_sdp(m.sdp);
+  if (!offer.ok()) {
+    spdlog::warn("peerjs {}: bad offer from {}: {}", call.peer->id(), m.src, offer.error().message);
+    return;
+  }
+  const std::string stream_id = call.stream_id, src = m.src, connection_id = m.connection_id;
+  const uint64_t serial = call.serial;
+  run_([this, stream_id, serial, src, connection_id,
+        sd = std::move(offer.value())](sfu::Engine& engine) {
+    auto r = engine.subscribe(stream_id, sd, Clock::now());
+    post_([this, stream_id, serial, src, connection_id, r = std::move(r)] {
+      Call* c = find(stream_id, serial);
+      if (!c) return;
+      if (const auto* f = std::get_if<sfu::Failure>(&r)) {
+        spdlog::warn("peerjs {}: cannot serve {}: {}", c->peer->id(), src, f->reason);
+        return;
+      }
+      const auto& created = std::get<sfu::SessionCreated>(r);
+      c->viewers.insert(src);
+      c->viewer_sessions[src + " " + connection_id] = created.session_id;
+      c->peer->send(peerjs::answer(src, connection_id, created.answer_sdp));
+      spdlog::info("peerjs {}: viewer {} joins stream '{}'", c->peer->id(), src, stream_id);
+    });
+  });
+}
+
+void PeerJsGateway::fail(std::string stream_id, std::string message) {
+  auto it = calls_.find(stream_id);
+  if (it == calls_.end()) return;
+  Call& c = *it->second;
+  spdlog::warn("peerjs: stream '{}': {}", stream_id, message);
+  if (!c.live && !c.pull_session.empty()) {
+    const std::string session = c.pull_session;
+    run_([session](sfu::Engine& e) { e.cancel_pull(session); });
+  }
+  const std::string socket_id = c.socket_id;
+  forget(stream_id);
+  if (on_error_) on_error_(socket_id, stream_id, message);
+}
+
+void PeerJsGateway::stream_ended(const std::string& stream_id) {
+  if (calls_.count(stream_id)) forget(stream_id);
+}
+
+void PeerJsGateway::forget(const std::string& stream_id) {
+  auto it = calls_.find(stream_id);
+  if (it == calls_.end()) return;
+  Call& c = *it->second;
+  // LEAVE closes the far ends' PeerJS connections with us at once, rather
+  // than after their ICE consent runs out.
+  if (c.peer && c.peer->registered()) {
+    c.peer->send(peerjs::leave(c.streamer));
+    for (const auto& v : c.viewers) c.peer->send(peerjs::leave(v));
+  }
+  if (c.answer_timer) c.answer_timer->cancel();
+  // Give the LEAVEs a moment to go out before the socket closes.
+  auto peer = c.peer;
+  auto timer = std::make_shared<boost::asio::steady_timer>(io_, std::chrono::milliseconds(200));
+  timer->async_wait([peer, timer](const boost::system::error_code&) {
+    if (peer) peer->stop();
+  });
+  calls_.erase(it);
+}
+
+}  // namespace lss::signal

@@ -1,0 +1,110 @@
+// The original app's flow against the real `peer` server, `peerjs` client and
+// `socket.io-client`: the app asks for a stream over Socket.IO, the server
+// calls the streamer over PeerJS, PeerJS and WHEP viewers watch.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { io } from 'socket.io-client';
+
+import { launchBrowser, sleep, waitFor } from './lib/browser.mjs';
+import { startViewer, viewerStats } from './lib/media.mjs';
+import { expectPeerViewerDecoding, peerViewerStats, startPeerServer, startPeerStreamer, startPeerViewer } from './lib/peerjs.mjs';
+import { startServer } from './lib/server.mjs';
+
+let peerServer, server, browser;
+before(async () => {
+  peerServer = await startPeerServer();
+  server = await startServer({ STREAM_KEY: 'app-key', CLIP_LENGTH: '3', PEER_HOST: '127.0.0.1', PEER_PORT: String(peerServer.port) });
+  browser = await launchBrowser();
+});
+after(async () => {
+  if (process.env.LSS_E2E_LOGS) console.log(server?.log());
+  await browser?.close();
+  await server?.stop();
+  await peerServer?.stop();
+});
+
+async function connectApp(opts = {}) {
+  const app = io(server.url, { reconnection: false, timeout: 5000, query: { key: 'app-key' }, ...opts });
+  await new Promise((resolve, reject) => { app.on('connect', resolve); app.on('connect_error', reject); });
+  const events = { started: [], clips: [], ended: [], errors: [] };
+  app.on('stream-started', (s) => events.started.push(s));
+  app.on('clip', (c) => events.clips.push(c));
+  app.on('stream-ended', (s) => events.ended.push(s));
+  app.on('stream-error', (e) => events.errors.push(e));
+  return { app, events };
+}
+
+test('start-stream calls a PeerJS streamer; PeerJS and WHEP viewers watch; clips and stream-ended reach the app', { timeout: 120000 }, async () => {
+  const { app, events } = await connectApp();
+  const streamer = await startPeerStreamer(browser, server, peerServer, 'streamer-one');
+  const reply = await app.timeout(10000).emitWithAck('start-stream', { peerId: 'streamer-one', streamId: 'peercam', metadata: { title: 'hello' } });
+  assert.equal(reply.ok, true, JSON.stringify(reply));
+  assert.equal(reply.streamId, 'peercam');
+  assert.ok(reply.viewerPeerId);
+  await waitFor(() => events.started.length > 0, { timeout: 15000, what: 'stream-started' });
+  assert.equal(events.started[0].streamId, 'peercam');
+  assert.equal(events.started[0].viewerPeerId, reply.viewerPeerId);
+  // The streamer received the metadata with the call, as PeerJS delivers it.
+  assert.deepEqual(await streamer.evaluate(() => window.calls[0].metadata), { title: 'hello' });
+
+  const v1 = await startPeerViewer(browser, server, peerServer, reply.viewerPeerId);
+  const v2 = await startPeerViewer(browser, server, peerServer, reply.viewerPeerId);
+  const whep = await startViewer(browser, server, 'peercam');
+  await expectPeerViewerDecoding(v1);
+  await expectPeerViewerDecoding(v2);
+  await waitFor(async () => (await viewerStats(whep)).framesDecoded >= 30, { timeout: 15000, what: 'WHEP viewer frames' });
+  await waitFor(async () => (await viewerStats(whep)).audioPackets > 20, { timeout: 10000, what: 'WHEP viewer audio' });
+  await waitFor(() => events.clips.length > 0, { timeout: 20000, what: 'a clip event' });
+  const clip = events.clips[0];
+  assert.equal(clip.streamId, 'peercam');
+  const listed = (await (await fetch(`${server.url}/api/clips?stream=peercam`)).json()).clips;
+  assert.ok(listed.some((c) => c.url === clip.url), 'the clip is in the catalog');
+
+  // The streamer hangs up: the stream ends and the app hears of it.
+  await streamer.close();
+  await waitFor(() => events.ended.length > 0, { timeout: 30000, what: 'stream-ended' });
+  assert.equal(events.ended[0].streamId, 'peercam');
+  assert.deepEqual(events.errors, []);
+  // PeerJS viewers are hung up too.
+  await waitFor(async () => (await peerViewerStats(v1)).closed, { timeout: 15000, what: 'the PeerJS viewer call to close' });
+  for (const p of [v1, v2, whep]) await p.close();
+  app.close();
+});
+
+test('start-stream errors: no such streamer, bad ids, without the key', { timeout: 120000 }, async () => {
+  const { app, events } = await connectApp({ transports: ['websocket'] });
+  const reply = await app.timeout(10000).emitWithAck('start-stream', { peerId: 'nobody-here', streamId: 'ghost' });
+  assert.equal(reply.ok, true);
+  await waitFor(() => events.errors.length > 0, { timeout: 20000, what: 'stream-error for a missing streamer' });
+  assert.equal(events.errors[0].streamId, 'ghost');
+  assert.match(events.errors[0].message, /nobody-here/);
+  const bad = await app.timeout(5000).emitWithAck('start-stream', { peerId: 'x', streamId: '../etc' });
+  assert.match(bad.error, /streamId/);
+  const noPeer = await app.timeout(5000).emitWithAck('start-stream', { streamId: 'a' });
+  assert.match(noPeer.error, /peerId/);
+  app.close();
+
+  const intruder = io(server.url, { reconnection: false, timeout: 5000, query: { key: 'wrong' } });
+  const err = await new Promise((resolve) => intruder.on('connect_error', resolve));
+  assert.match(String(err.message), /key/i);
+  intruder.close();
+});
+
+test('the server re-registers when the PeerJS server restarts', { timeout: 120000 }, async () => {
+  const { app, events } = await connectApp();
+  const streamer = await startPeerStreamer(browser, server, peerServer, 'streamer-two');
+  const reply = await app.timeout(10000).emitWithAck('start-stream', { peerId: 'streamer-two', streamId: 'restart' });
+  assert.equal(reply.ok, true);
+  await waitFor(() => events.started.length > 0, { timeout: 15000, what: 'stream-started' });
+  const port = peerServer.port;
+  await peerServer.stop();
+  peerServer = await startPeerServer({ port });
+  await sleep(3000);  // the server reconnects with backoff
+  const viewer = await startPeerViewer(browser, server, peerServer, reply.viewerPeerId);
+  await expectPeerViewerDecoding(viewer, { minFrames: 10 });
+  assert.equal((await app.timeout(5000).emitWithAck('end-stream', { streamId: 'restart' })).ok, true);
+  await waitFor(() => events.ended.length > 0, { timeout: 15000, what: 'stream-ended' });
+  await viewer.close();
+  await streamer.close();
+  app.close();
+});
