@@ -57,21 +57,6 @@ struct NegotiationError {
   std::string reason;
 };
 
-struct PublishAnswer {
-  std::string sdp;
-  RemoteTransport remote;
-  std::vector<NegotiatedTrack> tracks;
-};
-
-struct PublishOptions {
-  // Accept transport-wide congestion control feedback (we then must send it).
-  bool transport_cc = true;
-};
-
-Result<PublishAnswer, NegotiationError> answer_publish(const SessionDescription& offer,
-                                                       const LocalTransport& local,
-                                                       const PublishOptions& options = {});
-
 // An accepted SCTP data-channel section (RFC 8841).
 struct DataChannelParams {
   std::string mid;
@@ -82,6 +67,22 @@ struct DataChannelParams {
 // The first usable `m=application ... webrtc-datachannel` section of `sd`, if any.
 std::optional<size_t> find_data_channel_section(const SessionDescription& sd);
 DataChannelParams data_channel_params(const MediaSection& m);
+
+struct PublishAnswer {
+  std::string sdp;
+  RemoteTransport remote;
+  std::vector<NegotiatedTrack> tracks;
+  std::optional<DataChannelParams> data_channel;  // set by accept_pull_answer only
+};
+
+struct PublishOptions {
+  // Accept transport-wide congestion control feedback (we then must send it).
+  bool transport_cc = true;
+};
+
+Result<PublishAnswer, NegotiationError> answer_publish(const SessionDescription& offer,
+                                                       const LocalTransport& local,
+                                                       const PublishOptions& options = {});
 
 struct SubscribeOptions {
   std::string stream_id;  // msid stream id

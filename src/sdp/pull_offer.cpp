@@ -76,6 +76,10 @@ Result<PublishAnswer, NegotiationError> accept_pull_answer(const SessionDescript
   if (!negotiated.ok()) return negotiated.error();
   PublishAnswer out = std::move(negotiated.value());
   out.sdp.clear();
+  // The data channel we offered, if the streamer kept it.
+  if (auto i = find_data_channel_section(answer)) {
+    out.data_channel = data_channel_params(answer.media[*i]);
+  }
   return out;
 }
 

@@ -4,6 +4,7 @@
 
 #include "common/random.hpp"
 #include "sdp/pull_offer.hpp"
+#include "sdp/sdp_writer.hpp"
 #include "stun/stun_message.hpp"
 
 namespace lss::sfu {
@@ -45,7 +46,8 @@ sdp::LocalTransport Engine::new_local_transport() const {
 
 std::unique_ptr<webrtc::PeerConnection> Engine::make_peer(
     const sdp::LocalTransport& local, const sdp::RemoteTransport& remote,
-    webrtc::PeerConnection::Observer& observer, Timestamp now) {
+    webrtc::PeerConnection::Observer& observer, Timestamp now,
+    std::optional<webrtc::DataChannelConfig> dc) {
   webrtc::PeerConfig cfg;
   cfg.local_ufrag = local.ice_ufrag;
   cfg.local_pwd = local.ice_pwd;
@@ -54,6 +56,7 @@ std::unique_ptr<webrtc::PeerConnection> Engine::make_peer(
   cfg.remote_fingerprint_algorithm = remote.fingerprint_algorithm;
   cfg.remote_fingerprint = remote.fingerprint_value;
   cfg.consent_timeout = options_.consent_timeout;
+  cfg.data_channel = std::move(dc);
   auto pc = std::make_unique<webrtc::PeerConnection>(cfg, cert_, *this, observer, now);
   by_ufrag_[local.ice_ufrag] = pc.get();
   return pc;
@@ -80,7 +83,12 @@ SessionCreated Engine::start_stream(const std::string& name, const std::string& 
   if (options_.start_recording) {
     stream->set_recording(options_.start_recording(name, session_id, stream->tracks()));
   }
-  stream->attach_publisher(make_peer(local, answer.remote, *stream, now));
+  std::optional<webrtc::DataChannelConfig> dc;
+  if (answer.data_channel) {
+    // Only a pull offers one; we open the channel, PeerJS attaches to it.
+    dc = webrtc::DataChannelConfig{sdp::kSctpPort, answer.data_channel->remote_port, true, "lss"};
+  }
+  stream->attach_publisher(make_peer(local, answer.remote, *stream, now, dc));
   spdlog::info("stream '{}': publisher session {} created", name, session_id);
   stream->set_publisher_label(publisher);
   if (options_.on_stream_event) {
@@ -90,13 +98,17 @@ SessionCreated Engine::start_stream(const std::string& name, const std::string& 
   return SessionCreated{session_id, answer.sdp};
 }
 
-std::variant<PullOffered, Failure> Engine::prepare_pull(const std::string& name, Timestamp now) {
-  if (streams_.count(name)) return Failure{409, "stream '" + name + "' is already live"};
+std::variant<PullOffered, Failure> Engine::prepare_pull(const std::string& name, Timestamp now,
+                                                        bool switch_source) {
+  if (streams_.count(name) && !switch_source) {
+    return Failure{409, "stream '" + name + "' is already live"};
+  }
   for (const auto& [id, p] : pulls_) {
     if (p.stream == name) return Failure{409, "stream '" + name + "' is already being called"};
   }
-  PendingPull pull{name, new_local_transport(), now};
-  const std::string offer = sdp::offer_pull(pull.local);
+  PendingPull pull{name, new_local_transport(), now, switch_source};
+  if (auto live = streams_.find(name); live != streams_.end()) live->second->expect_switch(true);
+  const std::string offer = sdp::offer_pull(pull.local, {.data_channel = true});
   const std::string session_id = random_hex(12);
   pulls_.emplace(session_id, std::move(pull));
   return PullOffered{session_id, offer};
@@ -110,12 +122,33 @@ std::variant<SessionCreated, Failure> Engine::complete_pull(const std::string& s
   if (it == pulls_.end()) return Failure{404, "no pending call " + session_id};
   PendingPull pull = std::move(it->second);
   pulls_.erase(it);
-  if (streams_.count(pull.stream)) {
+  auto live = streams_.find(pull.stream);
+  if (live != streams_.end()) live->second->expect_switch(false);
+  if (live != streams_.end() && !pull.switch_source) {
     return Failure{409, "stream '" + pull.stream + "' is already live"};
   }
   auto negotiated = sdp::accept_pull_answer(answer, pull.local);
   if (!negotiated.ok()) return Failure{negotiated.error().status, negotiated.error().reason};
-  return start_stream(pull.stream, session_id, pull.local, negotiated.value(), now, publisher);
+  if (live == streams_.end() || live->second->ended()) {
+    if (live != streams_.end()) return Failure{409, "stream '" + pull.stream + "' is ending"};
+    return start_stream(pull.stream, session_id, pull.local, negotiated.value(), now, publisher);
+  }
+  // The clip dance: the answer is the live stream's new source.
+  Stream& stream = *live->second;
+  std::vector<PublishedTrack> tracks;
+  for (const auto& n : negotiated->tracks) tracks.push_back(make_track(n));
+  std::optional<webrtc::DataChannelConfig> dc;
+  if (negotiated->data_channel) {
+    dc = webrtc::DataChannelConfig{sdp::kSctpPort, negotiated->data_channel->remote_port, true,
+                                   "lss"};
+  }
+  auto pc = make_peer(pull.local, negotiated->remote, stream, now, dc);
+  webrtc::PeerConnection* raw = pc.get();
+  if (auto st = stream.begin_switch(std::move(pc), std::move(tracks)); !st) {
+    forget_peer(*raw);
+    return Failure{406, st.message()};
+  }
+  return SessionCreated{stream.session_id(), ""};
 }
 
 std::variant<SessionCreated, Failure> Engine::subscribe(const std::string& name,
@@ -158,7 +191,11 @@ std::variant<SessionCreated, Failure> Engine::subscribe(const std::string& name,
   }
   const std::string session_id = random_hex(12);
   auto sub = std::make_unique<Subscriber>(session_id, stream, std::move(mappings));
-  sub->attach(make_peer(local, answer->remote, *sub, now));
+  std::optional<webrtc::DataChannelConfig> dc;
+  if (answer->data_channel) {
+    dc = webrtc::DataChannelConfig{sdp::kSctpPort, answer->data_channel->remote_port, false, ""};
+  }
+  sub->attach(make_peer(local, answer->remote, *sub, now, dc));
   stream.add_subscriber(std::move(sub));
   spdlog::info("stream '{}': viewer session {} created ({} viewers)", name, session_id,
                stream.subscribers().size());
@@ -190,6 +227,15 @@ std::vector<StreamInfo> Engine::streams() const {
     if (!s->ended()) out.push_back(s->info());
   }
   return out;
+}
+
+void Engine::cancel_pull(const std::string& session_id) {
+  auto it = pulls_.find(session_id);
+  if (it == pulls_.end()) return;
+  if (auto live = streams_.find(it->second.stream); live != streams_.end()) {
+    live->second->expect_switch(false);
+  }
+  pulls_.erase(it);
 }
 
 void Engine::shutdown() {
@@ -229,21 +275,27 @@ void Engine::handle_datagram(uint8_t* data, size_t size, const SocketAddress& fr
 
 void Engine::tick(Timestamp now) {
   for (auto it = pulls_.begin(); it != pulls_.end();) {
-    it = now - it->second.created > kPullTimeout ? pulls_.erase(it) : std::next(it);
+    if (now - it->second.created > kPullTimeout) {
+      cancel_pull(std::string(it++->first));
+    } else {
+      ++it;
+    }
   }
   for (auto it = streams_.begin(); it != streams_.end();) {
     Stream& s = *it->second;
-    s.publisher().tick(now);
+    s.for_each_publisher_peer([now](webrtc::PeerConnection& pc) { pc.tick(now); });
     for (auto& sub : s.subscribers()) sub->peer().tick(now);
+    if (s.orphaned() && !s.ended()) s.end("the publisher left and no new source came");
     s.tick(now);
     s.sweep_subscribers([this](Subscriber& sub) { forget_peer(sub.peer()); });
+    s.sweep_publishers([this](webrtc::PeerConnection& pc) { forget_peer(pc); });
     if (s.ended()) {
       spdlog::info("stream '{}' ended", s.name());
       if (options_.on_stream_event) {
         options_.on_stream_event(
             {StreamEvent::Kind::kEnded, s.info(), s.publisher_label(), s.peak_viewers()});
       }
-      forget_peer(s.publisher());
+      s.for_each_publisher_peer([this](webrtc::PeerConnection& pc) { forget_peer(pc); });
       it = streams_.erase(it);
     } else {
       ++it;

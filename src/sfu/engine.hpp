@@ -73,12 +73,15 @@ class Engine : public webrtc::PeerConnection::Transport {
   // for stream `stream`, complete_pull() takes the publisher's answer and
   // starts the stream (as publish() does). A pull not completed within
   // `kPullTimeout` is forgotten; cancel_pull() forgets it at once.
-  std::variant<PullOffered, Failure> prepare_pull(const std::string& stream, Timestamp now);
+  // With `switch_source`, a live stream is allowed: the answer then becomes
+  // its new source (Stream::begin_switch) instead of starting a stream.
+  std::variant<PullOffered, Failure> prepare_pull(const std::string& stream, Timestamp now,
+                                                  bool switch_source = false);
   std::variant<SessionCreated, Failure> complete_pull(const std::string& session_id,
                                                       const sdp::SessionDescription& answer,
                                                       Timestamp now,
                                                       const std::string& publisher = {});
-  void cancel_pull(const std::string& session_id) { pulls_.erase(session_id); }
+  void cancel_pull(const std::string& session_id);
   static constexpr Duration kPullTimeout = std::chrono::seconds(60);
 
   // Ends a publisher (and its stream) or a viewer; false when unknown.
@@ -104,7 +107,8 @@ class Engine : public webrtc::PeerConnection::Transport {
   std::unique_ptr<webrtc::PeerConnection> make_peer(const sdp::LocalTransport& local,
                                                     const sdp::RemoteTransport& remote,
                                                     webrtc::PeerConnection::Observer& observer,
-                                                    Timestamp now);
+                                                    Timestamp now,
+                                                    std::optional<webrtc::DataChannelConfig> dc);
 
   std::shared_ptr<DtlsCertificate> cert_;
   SendFn send_;
@@ -114,6 +118,7 @@ class Engine : public webrtc::PeerConnection::Transport {
     std::string stream;
     sdp::LocalTransport local;
     Timestamp created;
+    bool switch_source = false;
   };
   std::unordered_map<std::string, PendingPull> pulls_;  // by session id
   std::unordered_map<std::string, webrtc::PeerConnection*> by_ufrag_;

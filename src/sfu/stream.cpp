@@ -35,6 +35,108 @@ Stream::Stream(std::string name, std::string session_id, std::vector<PublishedTr
     nack_.emplace_back();
     if (t.twcc_ext_id) use_twcc_ = true;
   }
+  continuity_.resize(tracks_.size());
+}
+
+Status Stream::begin_switch(std::unique_ptr<webrtc::PeerConnection> pc,
+                            std::vector<PublishedTrack> tracks) {
+  if (ended_) return make_error("stream '" + name_ + "' has ended");
+  // Line the new tracks up with the stream's by kind; the codec must match,
+  // since viewers negotiated it and the recording is muxing it.
+  std::vector<PublishedTrack> lined(tracks_.size());
+  for (size_t i = 0; i < tracks_.size(); ++i) {
+    for (auto& t : tracks) {
+      if (t.video != tracks_[i].video) continue;
+      if (t.negotiated.codec.name != tracks_[i].negotiated.codec.name) {
+        return make_error("the new source sends " + t.negotiated.codec.name + ", the stream " +
+                          tracks_[i].negotiated.codec.name);
+      }
+      lined[i] = t;
+      lined[i].out_ssrc = tracks_[i].out_ssrc;
+    }
+  }
+  if (next_publisher_) {
+    next_publisher_->close("superseded by another source switch");
+    retired_.push_back(std::move(next_publisher_));
+  }
+  next_publisher_ = std::move(pc);
+  next_tracks_ = std::move(lined);
+  spdlog::info("stream '{}': switching to a new source at its first keyframe", name_);
+  return {};
+}
+
+void Stream::sweep_publishers(const std::function<void(webrtc::PeerConnection&)>& on_removed) {
+  if (next_publisher_ && next_publisher_->state() == webrtc::PeerConnection::State::kClosed) {
+    retired_.push_back(std::move(next_publisher_));
+    next_tracks_.clear();
+  }
+  for (auto it = retired_.begin(); it != retired_.end();) {
+    if ((*it)->state() == webrtc::PeerConnection::State::kClosed) {
+      on_removed(**it);
+      it = retired_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+int Stream::next_track_index_for(uint32_t ssrc, uint8_t pt, bool& is_rtx) {
+  is_rtx = false;
+  for (size_t i = 0; i < next_tracks_.size(); ++i) {
+    auto& t = next_tracks_[i];
+    if (t.negotiated.mid.empty()) continue;  // no such track in the new source
+    if (t.ssrc == ssrc) return int(i);
+    if (t.rtx_ssrc && t.rtx_ssrc == ssrc) return is_rtx = true, int(i);
+    if (t.ssrc == 0 && pt == t.negotiated.codec.payload_type) {
+      t.ssrc = ssrc;
+      return int(i);
+    }
+  }
+  return -1;
+}
+
+void Stream::cut_over(Timestamp now) {
+  auto old = std::move(publisher_);
+  publisher_ = std::move(next_publisher_);
+  for (size_t i = 0; i < tracks_.size(); ++i) {
+    const PublishedTrack& n = next_tracks_[i];
+    if (n.negotiated.mid.empty()) {
+      tracks_[i].ssrc = tracks_[i].rtx_ssrc = 0;  // the new source lacks it: it pauses
+    } else {
+      const uint32_t out = tracks_[i].out_ssrc;
+      tracks_[i] = n;
+      tracks_[i].out_ssrc = out;
+    }
+    continuity_[i].rebase = true;
+    receive_stats_[i] = RtpReceiveStats(tracks_[i].negotiated.codec.clock_rate);
+    nack_[i] = NackGenerator();
+  }
+  next_tracks_.clear();
+  twcc_ = TwccRecorder();
+  use_twcc_ = std::any_of(tracks_.begin(), tracks_.end(),
+                          [](const PublishedTrack& t) { return t.twcc_ext_id != 0; });
+  spdlog::info("stream '{}': source switched; viewers and recording continue", name_);
+  if (old) {
+    // After the swap, so its on_closed does not end the stream.
+    old->close("replaced by a new source");
+    retired_.push_back(std::move(old));
+  }
+}
+
+bool Stream::unwrap_rtx(uint8_t*& data, size_t& size, RtpPacket& pkt, const PublishedTrack& track) {
+  // RFC 4588: the payload starts with the original sequence number. Turn
+  // the packet back into the original in place (header moves 2 bytes on).
+  if (pkt.payload().size() < 2) return false;  // padding-only probe
+  const uint16_t osn = load_be16(pkt.payload().data());
+  const size_t header = pkt.header_size();
+  std::memmove(data + 2, data, header);
+  data += 2;
+  size -= 2;
+  if (!RtpPacket::parse(data, size, pkt)) return false;
+  pkt.set_sequence_number(osn);
+  pkt.set_payload_type(track.negotiated.codec.payload_type);
+  pkt.set_ssrc(track.ssrc);
+  return true;
 }
 
 Stream::~Stream() = default;
@@ -63,6 +165,8 @@ void Stream::end(const std::string& reason) {
   if (recording_) recording_->closed.store(true, std::memory_order_release);
   for (auto& sub : subscribers_) sub->peer().close("stream ended");
   if (publisher_) publisher_->close(reason);
+  if (next_publisher_) next_publisher_->close(reason);
+  for (auto& r : retired_) r->close(reason);
 }
 
 StreamInfo Stream::info() const {
@@ -103,15 +207,33 @@ int Stream::track_index_for(uint32_t ssrc, uint8_t pt, bool& is_rtx) {
   return -1;
 }
 
-void Stream::on_connected(webrtc::PeerConnection&, Timestamp now) {
+void Stream::on_connected(webrtc::PeerConnection& pc, Timestamp now) {
+  if (&pc == next_publisher_.get()) {
+    spdlog::info("stream '{}': new source connected", name_);
+    last_switch_pli_ = Timestamp{};  // ask for its keyframe at the next tick
+    return;
+  }
   spdlog::info("stream '{}': publisher connected", name_);
   keyframes_.request();
 }
 
-void Stream::on_rtp(webrtc::PeerConnection&, uint8_t* data, size_t size, Timestamp now) {
+void Stream::on_rtp(webrtc::PeerConnection& pc, uint8_t* data, size_t size, Timestamp now) {
   RtpPacket pkt;
   if (!RtpPacket::parse(data, size, pkt)) return;
   bool is_rtx = false;
+  if (&pc != publisher_.get()) {
+    if (&pc != next_publisher_.get()) return;  // a retiring source
+    // The new source takes over at the start of a keyframe, so viewers and
+    // the recording cut cleanly; until then the current source goes on.
+    const int next = next_track_index_for(pkt.ssrc(), pkt.payload_type(), is_rtx);
+    if (next < 0 || is_rtx) return;
+    const PublishedTrack& t = next_tracks_[size_t(next)];
+    const bool has_video =
+        std::any_of(next_tracks_.begin(), next_tracks_.end(),
+                    [](const PublishedTrack& n) { return n.video && !n.negotiated.mid.empty(); });
+    if (has_video && !(t.video && codec::is_keyframe_start(t.video_codec, pkt.payload()))) return;
+    cut_over(now);
+  }
   const int index = track_index_for(pkt.ssrc(), pkt.payload_type(), is_rtx);
   if (index < 0) return;
   PublishedTrack& track = tracks_[size_t(index)];
@@ -120,22 +242,30 @@ void Stream::on_rtp(webrtc::PeerConnection&, uint8_t* data, size_t size, Timesta
     ByteSpan ext = pkt.find_extension(track.twcc_ext_id);
     if (ext.size() >= 2) twcc_.record(load_be16(ext.data()), now);
   }
-  if (is_rtx) {
-    // RFC 4588: the payload starts with the original sequence number. Turn
-    // the packet back into the original in place (header moves 2 bytes on).
-    if (pkt.payload().size() < 2) return;  // padding-only probe
-    const uint16_t osn = load_be16(pkt.payload().data());
-    const size_t header = pkt.header_size();
-    std::memmove(data + 2, data, header);
-    data += 2;
-    size -= 2;
-    if (!RtpPacket::parse(data, size, pkt)) return;
-    pkt.set_sequence_number(osn);
-    pkt.set_payload_type(track.negotiated.codec.payload_type);
-    pkt.set_ssrc(track.ssrc);
-  }
+  if (is_rtx && !unwrap_rtx(data, size, pkt, track)) return;
   receive_stats_[size_t(index)].update(pkt.sequence_number(), pkt.timestamp(), now);
   if (track.video) nack_[size_t(index)].on_packet(pkt.sequence_number(), now);
+
+  // Sequence numbers and timestamps continue across source switches (the
+  // offsets are zero until the first switch).
+  Continuity& c = continuity_[size_t(index)];
+  if (c.rebase) {
+    c.rebase = false;
+    if (c.sent) {
+      const double elapsed = std::chrono::duration<double>(now - c.last_time).count();
+      const auto step = uint32_t(std::max(1.0, elapsed * track.negotiated.codec.clock_rate));
+      c.seq_offset = uint16_t(c.last_seq + 1 - pkt.sequence_number());
+      c.ts_offset = c.last_ts + step - pkt.timestamp();
+    }
+  }
+  pkt.set_sequence_number(uint16_t(pkt.sequence_number() + c.seq_offset));
+  pkt.set_timestamp(pkt.timestamp() + c.ts_offset);
+  if (!c.sent || int16_t(pkt.sequence_number() - c.last_seq) > 0) {
+    c.sent = true;
+    c.last_seq = pkt.sequence_number();
+    c.last_ts = pkt.timestamp();
+    c.last_time = now;
+  }
 
   if (recording_) recording_->ring.push(uint8_t(index), data, size, now);
   const bool keyframe = track.video && codec::is_keyframe_start(track.video_codec, pkt.payload());
@@ -145,7 +275,8 @@ void Stream::on_rtp(webrtc::PeerConnection&, uint8_t* data, size_t size, Timesta
   for (auto& sub : subscribers_) sub->forward(size_t(index), track, data, size, keyframe);
 }
 
-void Stream::on_rtcp(webrtc::PeerConnection&, uint8_t* data, size_t size, Timestamp now) {
+void Stream::on_rtcp(webrtc::PeerConnection& pc, uint8_t* data, size_t size, Timestamp now) {
+  if (&pc != publisher_.get()) return;
   // Sender reports keep viewers' audio and video in sync: forward each one
   // rewritten to the stream's outbound SSRC.
   for_each_rtcp(ByteSpan(data, size), [&](const RtcpPacket& p) {
@@ -153,15 +284,18 @@ void Stream::on_rtcp(webrtc::PeerConnection&, uint8_t* data, size_t size, Timest
       for (size_t i = 0; i < tracks_.size(); ++i) {
         if (tracks_[i].ssrc != sr->ssrc) continue;
         receive_stats_[i].on_sender_report(sr->ntp, now);
+        if (continuity_[i].rebase) continue;  // offsets not known yet after a switch
+        const uint32_t rtp_ts = sr->rtp_timestamp + continuity_[i].ts_offset;
         if (recording_) {
           uint8_t rep[12];
           store_be64(rep, sr->ntp);
-          store_be32(rep + 8, sr->rtp_timestamp);
+          store_be32(rep + 8, rtp_ts);
           recording_->ring.push(uint8_t(i) | record::PacketRing::kSenderReportFlag, rep, sizeof rep,
                                 now);
         }
         SenderReport out = *sr;
         out.ssrc = tracks_[i].out_ssrc;
+        out.rtp_timestamp = rtp_ts;
         out.report_blocks.clear();
         Bytes buf;
         build_sender_report(out, buf);
@@ -176,7 +310,20 @@ void Stream::on_rtcp(webrtc::PeerConnection&, uint8_t* data, size_t size, Timest
   });
 }
 
-void Stream::on_closed(webrtc::PeerConnection&, const std::string& reason) {
+void Stream::on_closed(webrtc::PeerConnection& pc, const std::string& reason) {
+  if (&pc != publisher_.get()) {
+    if (&pc == next_publisher_.get()) {
+      spdlog::warn("stream '{}': the new source closed before taking over: {}", name_, reason);
+    }
+    return;  // swept from retired_/next_publisher_ by the engine's tick
+  }
+  if (next_publisher_ || switch_expected_) {
+    // The clip dance closed the old source before the new one took over:
+    // keep viewers and the recording, and wait for the new source.
+    spdlog::info("stream '{}': publisher left ({}); waiting for the new source", name_, reason);
+    retired_.push_back(std::move(publisher_));
+    return;
+  }
   spdlog::info("stream '{}': publisher closed: {}", name_, reason);
   end(reason);
 }
@@ -192,7 +339,8 @@ void Stream::handle_nack(Subscriber& from, uint32_t media_ssrc, const std::vecto
     if (auto cached = video_cache_.get(seq)) {
       from.retransmit(size_t(index), cached->data(), cached->size());
     } else {
-      missing.push_back(seq);
+      missing.push_back(
+          uint16_t(seq - continuity_[size_t(index)].seq_offset));  // source's numbering
     }
   }
   // Only what the cache cannot serve goes upstream.
@@ -271,6 +419,20 @@ void Stream::send_feedback(Timestamp now) {
 
 void Stream::tick(Timestamp now) {
   if (ended_) return;
+  // Keep asking the incoming source for the keyframe it takes over at.
+  if (next_publisher_ && next_publisher_->connected() &&
+      now - last_switch_pli_ >= std::chrono::milliseconds(500)) {
+    last_switch_pli_ = now;
+    for (const auto& t : next_tracks_) {
+      if (!t.video || !t.ssrc) continue;
+      Pli pli{feedback_ssrc_, t.ssrc};
+      Bytes buf;
+      build_pli(pli, buf);
+      const size_t len = buf.size();
+      buf.resize(len + webrtc::PeerConnection::kSrtpTrailerRoom);
+      next_publisher_->send_rtcp(buf.data(), len, buf.size());
+    }
+  }
   if (recording_ && recording_->keyframe_wanted.exchange(false, std::memory_order_relaxed)) {
     keyframes_.request();
   }

@@ -8,10 +8,12 @@
 #include <string>
 #include <vector>
 
+#include "common/result.hpp"
 #include "record/recording_service.hpp"
 #include "rtp/nack_generator.hpp"
 #include "rtp/receive_stats.hpp"
 #include "rtp/retransmission_buffer.hpp"
+#include "rtp/rtp_packet.hpp"
 #include "rtp/twcc_feedback_builder.hpp"
 #include "sfu/keyframe_requester.hpp"
 #include "sfu/subscriber.hpp"
@@ -33,6 +35,28 @@ class Stream : public webrtc::PeerConnection::Observer {
   ~Stream() override;
 
   void attach_publisher(std::unique_ptr<webrtc::PeerConnection> pc) { publisher_ = std::move(pc); }
+  // Source switch (the original app's clip dance): `pc` becomes the
+  // publisher at its first video keyframe (or first packet without video);
+  // until then the current publisher goes on. Viewers and the recording see
+  // one continuous track: same SSRCs, sequence numbers and timestamps carried
+  // on across the cut. `tracks` must carry the same codecs as the stream's.
+  Status begin_switch(std::unique_ptr<webrtc::PeerConnection> pc,
+                      std::vector<PublishedTrack> tracks);
+  // A source switch was asked for (a call to the new source is out): if the
+  // current publisher leaves first, the stream waits for the new one rather
+  // than ending. Cleared when the call is answered, fails or times out.
+  void expect_switch(bool expected) { switch_expected_ = expected; }
+  // No source and none coming: the stream should end.
+  bool orphaned() const { return !publisher_ && !next_publisher_ && !switch_expected_; }
+  // Every publisher-side peer (current, incoming, retiring), for ticks.
+  template <class F>
+  void for_each_publisher_peer(F&& f) {
+    if (publisher_) f(*publisher_);
+    if (next_publisher_) f(*next_publisher_);
+    for (auto& r : retired_) f(*r);
+  }
+  // Destroys retired publishers once closed; `on_removed` runs first.
+  void sweep_publishers(const std::function<void(webrtc::PeerConnection&)>& on_removed);
   webrtc::PeerConnection& publisher() { return *publisher_; }
   const std::string& name() const { return name_; }
   const std::string& session_id() const { return session_id_; }
@@ -65,6 +89,10 @@ class Stream : public webrtc::PeerConnection::Observer {
 
  private:
   int track_index_for(uint32_t ssrc, uint8_t payload_type, bool& is_rtx);
+  int next_track_index_for(uint32_t ssrc, uint8_t payload_type, bool& is_rtx);
+  void cut_over(Timestamp now);
+  // Undoes RTX in place; false for padding-only probes.
+  static bool unwrap_rtx(uint8_t*& data, size_t& size, RtpPacket& pkt, const PublishedTrack& track);
   void send_publisher_rtcp(Bytes& packet);
   void send_feedback(Timestamp now);
 
@@ -74,15 +102,30 @@ class Stream : public webrtc::PeerConnection::Observer {
   std::vector<RtpReceiveStats> receive_stats_;
   std::vector<NackGenerator> nack_;  // per track; used where the publisher accepts NACKs
   std::unique_ptr<webrtc::PeerConnection> publisher_;
+  std::unique_ptr<webrtc::PeerConnection> next_publisher_;  // switching to it
+  std::vector<PublishedTrack> next_tracks_;
+  std::vector<std::unique_ptr<webrtc::PeerConnection>> retired_;  // closing former publishers
+  // Per track, what viewers saw last, so a new source continues from there.
+  struct Continuity {
+    uint16_t seq_offset = 0;  // added to the source's sequence numbers
+    uint32_t ts_offset = 0;   // added to the source's RTP timestamps
+    bool rebase = false;      // compute the offsets at the source's next packet
+    bool sent = false;
+    uint16_t last_seq = 0;
+    uint32_t last_ts = 0;
+    Timestamp last_time{};
+  };
+  std::vector<Continuity> continuity_;
   std::vector<std::unique_ptr<Subscriber>> subscribers_;
   std::shared_ptr<record::RecordingSink> recording_;
   RetransmissionBuffer video_cache_;
   TwccRecorder twcc_;
   KeyframeRequester keyframes_;
   uint32_t feedback_ssrc_;  // our SSRC as an RTCP sender toward the publisher
-  Timestamp last_rr_{}, last_twcc_{}, last_remb_{};
+  Timestamp last_rr_{}, last_twcc_{}, last_remb_{}, last_switch_pli_{};
   bool ended_ = false;
   bool use_twcc_ = false;
+  bool switch_expected_ = false;
 };
 
 }  // namespace lss::sfu

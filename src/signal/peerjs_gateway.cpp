@@ -19,8 +19,10 @@ struct PeerJsGateway::Call {
   nlohmann::json metadata;
   std::shared_ptr<PeerJsClient> peer;
   std::unique_ptr<boost::asio::steady_timer> answer_timer;
-  std::string pull_session;  // the engine's pending session, then the stream's session
+  std::string pending_pull;  // the engine's pending call (offer sent, no answer yet)
+  std::string session_id;    // the live stream's session
   bool offered = false, live = false;
+  bool switching = false;                     // a clip-dance call to a new source is under way
   std::set<std::string> viewers;              // PeerJS ids of callers, for LEAVE at the end
   std::vector<peerjs::Message> early_offers;  // viewers calling before the stream is live
   std::map<std::string, std::string> viewer_sessions;  // "<src> <connectionId>" -> session id
@@ -66,10 +68,22 @@ void PeerJsGateway::start_stream(const std::string& socket_id, const std::string
   if (!valid_stream_name(stream_id)) {
     return done(std::nullopt, "invalid streamId: use 1 to 64 characters of A-Z a-z 0-9 _ -");
   }
-  if (calls_.count(stream_id)) {
-    // The original's clip dance (a new call for a live stream) is not
-    // handled yet: the SFU cuts clips itself, so apps need not do it.
-    return done(std::nullopt, "stream '" + stream_id + "' is already live or starting");
+  if (auto it = calls_.find(stream_id); it != calls_.end()) {
+    Call& c = *it->second;
+    if (!c.live || c.switching) {
+      return done(std::nullopt, "stream '" + stream_id + "' is already starting");
+    }
+    // The original's clip dance: a new call for a live stream. The answer
+    // becomes the stream's new source; viewers stay on the same PeerJS id.
+    c.switching = true;
+    c.socket_id = socket_id;
+    c.streamer = streamer;
+    c.metadata = metadata;
+    c.connection_id = peerjs::new_connection_id();
+    spdlog::info("peerjs: stream '{}': calling {} for a new source", stream_id, streamer);
+    place_call(c, true);
+    arm_answer_timer(c);
+    return done(Started{stream_id, c.peer->id()}, "");
   }
   auto call = std::make_unique<Call>();
   call->stream_id = stream_id;
@@ -96,36 +110,62 @@ void PeerJsGateway::start_stream(const std::string& socket_id, const std::string
   c.peer = PeerJsClient::create(io_, options_.server, peerjs::server_id_for_stream(stream_id),
                                 std::move(h), options_.timing);
   c.peer->start();
-  c.answer_timer = std::make_unique<boost::asio::steady_timer>(io_);
-  c.answer_timer->expires_after(options_.answer_timeout);
-  c.answer_timer->async_wait([this, stream_id, serial](const boost::system::error_code& ec) {
-    Call* c = ec ? nullptr : find(stream_id, serial);
-    if (!c || c->live) return;
-    fail(stream_id, c->peer->registered()
-                        ? "the streamer " + c->streamer + " did not answer the call"
-                        : "cannot reach the PeerJS server at " + options_.server.host + ":" +
-                              std::to_string(options_.server.port));
-  });
+  arm_answer_timer(c);
   spdlog::info("peerjs: stream '{}': calling streamer {} as {}", stream_id, streamer, c.peer->id());
   done(Started{stream_id, c.peer->id()}, "");
+}
+
+void PeerJsGateway::arm_answer_timer(Call& c) {
+  const std::string stream_id = c.stream_id;
+  const uint64_t serial = c.serial;
+  const std::string connection_id = c.connection_id;
+  if (!c.answer_timer) c.answer_timer = std::make_unique<boost::asio::steady_timer>(io_);
+  c.answer_timer->expires_after(options_.answer_timeout);
+  c.answer_timer->async_wait(
+      [this, stream_id, serial, connection_id](const boost::system::error_code& ec) {
+        Call* c = ec ? nullptr : find(stream_id, serial);
+        if (!c || c->connection_id != connection_id || (c->live && !c->switching)) return;
+        fail_call(*c, c->peer->registered()
+                          ? "the streamer " + c->streamer + " did not answer the call"
+                          : "cannot reach the PeerJS server at " + options_.server.host + ":" +
+                                std::to_string(options_.server.port));
+      });
 }
 
 void PeerJsGateway::on_open(Call& call) {
   if (call.offered) return;  // a reconnect: the call is placed already
   call.offered = true;
-  const std::string stream_id = call.stream_id;
+  place_call(call, false);
+}
+
+void PeerJsGateway::place_call(Call& call, bool switch_source) {
+  const std::string stream_id = call.stream_id, connection_id = call.connection_id;
   const uint64_t serial = call.serial;
-  run_([this, stream_id, serial](sfu::Engine& engine) {
-    auto r = engine.prepare_pull(stream_id, Clock::now());
-    post_([this, stream_id, serial, r = std::move(r)] {
+  run_([this, stream_id, serial, connection_id, switch_source](sfu::Engine& engine) {
+    auto r = engine.prepare_pull(stream_id, Clock::now(), switch_source);
+    post_([this, stream_id, serial, connection_id, r = std::move(r)] {
       Call* c = find(stream_id, serial);
-      if (!c) return;
-      if (const auto* f = std::get_if<sfu::Failure>(&r)) return fail(stream_id, f->reason);
+      if (!c || c->connection_id != connection_id) return;
+      if (const auto* f = std::get_if<sfu::Failure>(&r)) return fail_call(*c, f->reason);
       const auto& offer = std::get<sfu::PullOffered>(r);
-      c->pull_session = offer.session_id;
+      c->pending_pull = offer.session_id;
       c->peer->send(peerjs::offer(c->streamer, c->connection_id, offer.offer_sdp, c->metadata));
     });
   });
+}
+
+// A failed call ends a stream that was starting; a failed source switch
+// only reports, and the stream goes on from its current source.
+void PeerJsGateway::fail_call(Call& c, const std::string& message) {
+  if (!c.pending_pull.empty()) {
+    const std::string session = c.pending_pull;
+    run_([session](sfu::Engine& e) { e.cancel_pull(session); });
+    c.pending_pull.clear();
+  }
+  if (!c.live) return fail(c.stream_id, message);
+  c.switching = false;
+  spdlog::warn("peerjs: stream '{}': source switch failed: {}", c.stream_id, message);
+  if (on_error_) on_error_(c.socket_id, c.stream_id, message);
 }
 
 void PeerJsGateway::on_message(Call& call, const peerjs::Message& m) {
@@ -141,14 +181,14 @@ void PeerJsGateway::on_message(Call& call, const peerjs::Message& m) {
       }
       return on_viewer_offer(call, m);
     case peerjs::Type::kExpire:
-      if (m.src == call.streamer && !call.live) {
-        fail(call.stream_id, "the streamer " + call.streamer + " is not on the PeerJS server");
+      if (m.src == call.streamer && (!call.live || call.switching)) {
+        fail_call(call, "the streamer " + call.streamer + " is not on the PeerJS server");
       }
       return;
     case peerjs::Type::kLeave: {
       const std::string stream_id = call.stream_id;
-      if (m.src == call.streamer) {
-        const std::string session = call.pull_session;
+      if (m.src == call.streamer && call.live) {
+        const std::string session = call.session_id;
         run_([stream_id, session](sfu::Engine& e) { e.end_session(stream_id, session, true); });
         return;
       }
@@ -173,24 +213,29 @@ void PeerJsGateway::on_message(Call& call, const peerjs::Message& m) {
 }
 
 void PeerJsGateway::on_answer(Call& call, const peerjs::Message& m) {
-  if (call.live || call.pull_session.empty()) return;
+  if (call.pending_pull.empty()) return;
   auto answer = sdp::parse_sdp(m.sdp);
   if (!answer.ok()) {
-    return fail(call.stream_id,
-                "the streamer's answer is not valid SDP: " + answer.error().message);
+    return fail_call(call, "the streamer's answer is not valid SDP: " + answer.error().message);
   }
-  const std::string stream_id = call.stream_id, session = call.pull_session,
-                    streamer = call.streamer;
+  const std::string stream_id = call.stream_id, session = call.pending_pull,
+                    streamer = call.streamer, connection_id = call.connection_id;
+  call.pending_pull.clear();
   const uint64_t serial = call.serial;
-  run_([this, stream_id, serial, session, streamer,
+  run_([this, stream_id, serial, session, streamer, connection_id,
         sd = std::move(answer.value())](sfu::Engine& engine) {
     auto r = engine.complete_pull(session, sd, Clock::now(), "peerjs:" + streamer);
-    post_([this, stream_id, serial, r = std::move(r)] {
+    post_([this, stream_id, serial, connection_id, r = std::move(r)] {
       Call* c = find(stream_id, serial);
-      if (!c) return;
-      if (const auto* f = std::get_if<sfu::Failure>(&r)) return fail(stream_id, f->reason);
-      c->live = true;
+      if (!c || c->connection_id != connection_id) return;
+      if (const auto* f = std::get_if<sfu::Failure>(&r)) return fail_call(*c, f->reason);
       c->answer_timer->cancel();
+      if (c->live) {
+        c->switching = false;  // the new source takes over at its first keyframe
+        return;
+      }
+      c->live = true;
+      c->session_id = std::get<sfu::SessionCreated>(r).session_id;
       auto early = std::move(c->early_offers);
       for (const auto& o : early) on_viewer_offer(*c, o);
     });
@@ -233,8 +278,8 @@ void PeerJsGateway::fail(std::string stream_id, std::string message) {
   if (it == calls_.end()) return;
   Call& c = *it->second;
   spdlog::warn("peerjs: stream '{}': {}", stream_id, message);
-  if (!c.live && !c.pull_session.empty()) {
-    const std::string session = c.pull_session;
+  if (!c.pending_pull.empty()) {
+    const std::string session = c.pending_pull;
     run_([session](sfu::Engine& e) { e.cancel_pull(session); });
   }
   const std::string socket_id = c.socket_id;

@@ -57,6 +57,9 @@ class PeerJsGateway {
  private:
   struct Call;
   void on_open(Call& call);
+  void place_call(Call& call, bool switch_source);
+  void arm_answer_timer(Call& call);
+  void fail_call(Call& call, const std::string& message);
   void on_message(Call& call, const peerjs::Message& m);
   void on_answer(Call& call, const peerjs::Message& m);
   void on_viewer_offer(Call& call, const peerjs::Message& m);

@@ -1,5 +1,7 @@
 #include "webrtc/peer_connection.hpp"
 
+#include <spdlog/spdlog.h>
+
 namespace lss::webrtc {
 
 namespace {
@@ -83,6 +85,8 @@ void PeerConnection::handle_dtls(ByteSpan data, Timestamp now) {
   if (!dtls_started_) return;
   dtls_->handle_datagram(data, now);
   flush_dtls();
+  feed_sctp();
+  if (state_ == State::kClosed) return;
   switch (dtls_->state()) {
     case DtlsTransport::State::kConnected:
       if (state_ != State::kConnected) on_dtls_connected(now);
@@ -116,6 +120,51 @@ void PeerConnection::on_dtls_connected(Timestamp now) {
   srtp_out_ = std::move(out.value());
   state_ = State::kConnected;
   observer_.on_connected(*this, now);
+  if (config_.data_channel && state_ == State::kConnected) start_sctp();
+}
+
+void PeerConnection::start_sctp() {
+  sctp::SctpAssociation::Callbacks cb;
+  cb.send_packet = [this](ByteSpan packet) {
+    if (dtls_->send_application_data(packet)) flush_dtls();
+  };
+  cb.on_channel_closed = [this](uint16_t) {
+    // PeerJS closes its call's channel to hang up.
+    close("the peer closed its data channel");
+  };
+  cb.on_closed = [this](const std::string& reason) {
+    close("data channel association ended: " + reason);
+  };
+  cb.on_warning = [this](const std::string& what) {
+    spdlog::debug("peer {}: data channel: {}", config_.local_ufrag, what);
+  };
+  sctp_ = std::make_unique<sctp::SctpAssociation>(config_.data_channel->local_port,
+                                                  config_.data_channel->remote_port,
+                                                  config_.dtls_client, std::move(cb));
+  if (auto st = sctp_->start(); !st) {
+    spdlog::warn("peer {}: data channel not started: {}", config_.local_ufrag, st.message());
+    sctp_.reset();
+    return;
+  }
+  if (config_.data_channel->open_channel) {
+    if (auto id = sctp_->open_channel(config_.data_channel->label); !id.ok()) {
+      spdlog::warn("peer {}: cannot open a data channel: {}", config_.local_ufrag,
+                   id.error().message);
+    }
+  }
+  feed_sctp();  // the peer's INIT may have come with the last handshake flight
+}
+
+// DTLS application data is SCTP (RFC 8261); without an association it is
+// dropped so it cannot pile up.
+void PeerConnection::feed_sctp() {
+  auto packets = dtls_->take_received_application_data();
+  if (!sctp_) return;
+  for (const Bytes& p : packets) {
+    stats_.sctp_in++;
+    sctp_->handle_packet(p);
+    if (state_ == State::kClosed) return;
+  }
 }
 
 void PeerConnection::tick(Timestamp now) {
@@ -127,6 +176,10 @@ void PeerConnection::tick(Timestamp now) {
       if (dtls_->state() == DtlsTransport::State::kFailed)
         return finish("DTLS failed: " + dtls_->error());
     }
+  }
+  if (sctp_) {
+    sctp_->tick(now);
+    if (state_ == State::kClosed) return;
   }
   if (state_ != State::kConnected && now - created_ > config_.connect_timeout) {
     return finish("connection not established in time");
@@ -159,7 +212,11 @@ bool PeerConnection::send_rtcp(uint8_t* data, size_t size, size_t capacity) {
 }
 
 void PeerConnection::close(const std::string& reason) {
-  if (state_ == State::kClosed) return;
+  if (state_ == State::kClosed || closing_) return;
+  closing_ = true;
+  // SHUTDOWN first, so a PeerJS far end closes its call from the channel
+  // even if the DTLS alert is lost.
+  if (sctp_ && !sctp_->closed()) sctp_->close();
   if (dtls_started_) {
     dtls_->close();
     flush_dtls();

@@ -12,10 +12,22 @@
 #include "common/time.hpp"
 #include "dtls/dtls_certificate.hpp"
 #include "dtls/dtls_transport.hpp"
+#include "sctp/sctp_association.hpp"
 #include "srtp/srtp_session.hpp"
 #include "stun/ice_lite_agent.hpp"
 
 namespace lss::webrtc {
+
+// An SCTP data channel association negotiated in SDP (an m=application
+// section). The SFU carries no application data: the channel exists because
+// PeerJS media calls hang up when theirs closes, which makes it the way both
+// ends notice a hang-up at once.
+struct DataChannelConfig {
+  uint16_t local_port = 5000;   // our a=sctp-port
+  uint16_t remote_port = 5000;  // the peer's a=sctp-port
+  bool open_channel = false;    // we open one (when we offered the section)
+  std::string label = "lss";
+};
 
 struct PeerConfig {
   std::string local_ufrag, local_pwd;
@@ -24,6 +36,7 @@ struct PeerConfig {
   std::string remote_fingerprint_algorithm, remote_fingerprint;
   Duration consent_timeout = std::chrono::seconds(15);
   Duration connect_timeout = std::chrono::seconds(30);
+  std::optional<DataChannelConfig> data_channel;
 };
 
 class PeerConnection {
@@ -61,8 +74,9 @@ class PeerConnection {
   bool send_rtp(uint8_t* data, size_t size, size_t capacity);
   bool send_rtcp(uint8_t* data, size_t size, size_t capacity);
 
-  // Ends the peer: DTLS close_notify, no more STUN answers. Idempotent; the
-  // observer's on_closed runs once.
+  // Ends the peer: the data channel association shuts down, DTLS
+  // close_notify, no more STUN answers. Idempotent; the observer's on_closed
+  // runs once.
   void close(const std::string& reason);
 
   State state() const { return state_; }
@@ -74,6 +88,7 @@ class PeerConnection {
 
   struct Stats {
     uint64_t rtp_in = 0, rtcp_in = 0, rtp_out = 0, rtcp_out = 0, srtp_errors = 0, dropped = 0;
+    uint64_t sctp_in = 0;
   };
   const Stats& stats() const { return stats_; }
 
@@ -82,6 +97,8 @@ class PeerConnection {
   void flush_dtls();
   void on_dtls_connected(Timestamp now);
   void finish(const std::string& reason);
+  void start_sctp();
+  void feed_sctp();
 
   PeerConfig config_;
   Transport& transport_;
@@ -89,11 +106,13 @@ class PeerConnection {
   IceLiteAgent ice_;
   std::unique_ptr<DtlsTransport> dtls_;
   std::unique_ptr<SrtpSession> srtp_in_, srtp_out_;
+  std::unique_ptr<sctp::SctpAssociation> sctp_;
   std::optional<SocketAddress> remote_;
   State state_ = State::kNew;
   Timestamp created_;
   bool dtls_started_ = false;
   bool closed_notified_ = false;
+  bool closing_ = false;
   Stats stats_;
 };
 

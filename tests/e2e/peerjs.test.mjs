@@ -13,7 +13,8 @@ import { startServer } from './lib/server.mjs';
 let peerServer, server, browser;
 before(async () => {
   peerServer = await startPeerServer();
-  server = await startServer({ STREAM_KEY: 'app-key', CLIP_LENGTH: '3', PEER_HOST: '127.0.0.1', PEER_PORT: String(peerServer.port) });
+  // A long consent timeout: hang-ups must be noticed through the data channel.
+  server = await startServer({ STREAM_KEY: 'app-key', CLIP_LENGTH: '3', CONSENT_TIMEOUT: '120', PEER_HOST: '127.0.0.1', PEER_PORT: String(peerServer.port) });
   browser = await launchBrowser();
 });
 after(async () => {
@@ -54,20 +55,28 @@ test('start-stream calls a PeerJS streamer; PeerJS and WHEP viewers watch; clips
   await expectPeerViewerDecoding(v2);
   await waitFor(async () => (await viewerStats(whep)).framesDecoded >= 30, { timeout: 15000, what: 'WHEP viewer frames' });
   await waitFor(async () => (await viewerStats(whep)).audioPackets > 20, { timeout: 10000, what: 'WHEP viewer audio' });
+  // A PeerJS viewer hangs up: its call's data channel tells the server.
+  const liveViewers = async () => {
+    const { streams } = await (await fetch(`${server.url}/api/streams?status=live`)).json();
+    return streams.find((s) => s.name === 'peercam')?.viewers;
+  };
+  assert.equal(await liveViewers(), 3);
+  await v2.evaluate(() => window.call.close());
+  await waitFor(async () => (await liveViewers()) === 2, { timeout: 20000, what: 'the server to drop the viewer that hung up' });
   await waitFor(() => events.clips.length > 0, { timeout: 20000, what: 'a clip event' });
   const clip = events.clips[0];
   assert.equal(clip.streamId, 'peercam');
   const listed = (await (await fetch(`${server.url}/api/clips?stream=peercam`)).json()).clips;
   assert.ok(listed.some((c) => c.url === clip.url), 'the clip is in the catalog');
 
-  // The streamer hangs up: the stream ends and the app hears of it.
-  await streamer.close();
+  // The streamer hangs up its call: the stream ends and the app hears of it.
+  await streamer.evaluate(() => window.calls[0].close());
   await waitFor(() => events.ended.length > 0, { timeout: 30000, what: 'stream-ended' });
   assert.equal(events.ended[0].streamId, 'peercam');
   assert.deepEqual(events.errors, []);
   // PeerJS viewers are hung up too.
   await waitFor(async () => (await peerViewerStats(v1)).closed, { timeout: 15000, what: 'the PeerJS viewer call to close' });
-  for (const p of [v1, v2, whep]) await p.close();
+  for (const p of [streamer, v1, v2, whep]) await p.close();
   app.close();
 });
 
@@ -104,7 +113,45 @@ test('the server re-registers when the PeerJS server restarts', { timeout: 12000
   await expectPeerViewerDecoding(viewer, { minFrames: 10 });
   assert.equal((await app.timeout(5000).emitWithAck('end-stream', { streamId: 'restart' })).ok, true);
   await waitFor(() => events.ended.length > 0, { timeout: 15000, what: 'stream-ended' });
+  // The server hung up on the streamer's PeerJS call.
+  await waitFor(() => streamer.evaluate(() => window.closedCalls === 1), { timeout: 20000, what: "the streamer's call to close" });
   await viewer.close();
   await streamer.close();
+  app.close();
+});
+
+test("the original clip dance switches the stream's source without dropping viewers", { timeout: 120000 }, async () => {
+  const { app, events } = await connectApp();
+  const streamer = await startPeerStreamer(browser, server, peerServer, 'streamer-dance');
+  const first = await app.timeout(10000).emitWithAck('start-stream', { peerId: 'streamer-dance', streamId: 'dance' });
+  assert.equal(first.ok, true);
+  await waitFor(() => events.started.length > 0, { timeout: 15000, what: 'stream-started' });
+  const viewer = await startPeerViewer(browser, server, peerServer, first.viewerPeerId);
+  const whep = await startViewer(browser, server, 'dance');
+  await expectPeerViewerDecoding(viewer, { minFrames: 20 });
+  await waitFor(async () => (await viewerStats(whep)).framesDecoded >= 20, { timeout: 15000, what: 'WHEP viewer frames' });
+
+  // The dance: the app starts the same stream again, the streamer answers
+  // the new call, then closes the old one.
+  const second = await app.timeout(10000).emitWithAck('start-stream', { peerId: 'streamer-dance', streamId: 'dance' });
+  assert.equal(second.ok, true, JSON.stringify(second));
+  assert.equal(second.viewerPeerId, first.viewerPeerId);
+  await waitFor(() => streamer.evaluate(() => window.calls.length === 2), { timeout: 15000, what: 'the second call' });
+  await sleep(1500);
+  await streamer.evaluate(() => window.calls[0].close());
+
+  // Viewers keep decoding from the new source; the stream never ended.
+  const before = [(await peerViewerStats(viewer)).framesDecoded, (await viewerStats(whep)).framesDecoded];
+  await waitFor(async () => (await peerViewerStats(viewer)).framesDecoded > before[0] + 60, { timeout: 20000, what: 'the PeerJS viewer to decode after the switch' });
+  await waitFor(async () => (await viewerStats(whep)).framesDecoded > before[1] + 60, { timeout: 20000, what: 'the WHEP viewer to decode after the switch' });
+  assert.equal((await peerViewerStats(viewer)).closed, false);
+  assert.deepEqual(events.ended, []);
+  assert.deepEqual(events.errors, []);
+  assert.match(server.log(), /stream 'dance': source switched/);
+
+  // The second call is now the source: hanging it up ends the stream.
+  await streamer.evaluate(() => window.calls[1].close());
+  await waitFor(() => events.ended.length > 0, { timeout: 20000, what: 'stream-ended' });
+  for (const p of [viewer, whep, streamer]) await p.close();
   app.close();
 });

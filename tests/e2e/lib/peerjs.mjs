@@ -60,8 +60,10 @@ export async function startPeerStreamer(browser, server, peerServer, id) {
   await page.evaluate(async () => {
     window.camera = await navigator.mediaDevices.getUserMedia({ audio: true, video: { width: 640, height: 480 } });
     window.calls = [];
+    window.closedCalls = 0;
     window.peer.on('call', (call) => {
       window.calls.push(call);
+      call.on('close', () => { window.closedCalls += 1; });
       call.answer(window.camera);
     });
   });

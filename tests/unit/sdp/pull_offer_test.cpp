@@ -81,6 +81,24 @@ TEST(PullOffer, TheStreamersAnswerBecomesThePublishedTracks) {
   EXPECT_EQ(r->tracks[1].rtx_ssrc, 2002u);
 }
 
+TEST(PullOffer, TheStreamerKeepsOurDataChannel) {
+  std::string s = kStreamerAnswer;
+  s.replace(s.find("BUNDLE 0 1"), 10, "BUNDLE 0 1 2");
+  s += "m=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\nc=IN IP4 0.0.0.0\r\n"
+       "a=ice-ufrag:brws\r\na=ice-pwd:browserpassword012345678\r\n"
+       "a=fingerprint:sha-256 12:34\r\na=setup:active\r\na=mid:2\r\n"
+       "a=sctp-port:5001\r\na=max-message-size:0\r\n";
+  auto r = accept_pull_answer(parse_sdp(s).value(), server_transport());
+  ASSERT_TRUE(r.ok()) << r.error().reason;
+  ASSERT_TRUE(r->data_channel.has_value());
+  EXPECT_EQ(r->data_channel->remote_port, 5001);
+  EXPECT_EQ(r->data_channel->max_message_size, 262144u);  // 0: no limit, ours applies
+  EXPECT_EQ(r->tracks.size(), 2u);
+  // Without the section there is no data channel.
+  EXPECT_FALSE(accept_pull_answer(parse_sdp(kStreamerAnswer).value(), server_transport())
+                   ->data_channel.has_value());
+}
+
 TEST(PullOffer, AnAnswerThatSendsNothingIsRefused) {
   std::string s = kStreamerAnswer;
   for (size_t at; (at = s.find("a=sendonly")) != std::string::npos;)
