@@ -54,7 +54,15 @@ socklen_t to_sockaddr(const SocketAddress& a, sockaddr_in6& out) {
 }  // namespace
 
 MediaWorker::MediaWorker(unsigned index, uint16_t port)
-    : index_(index), port_(port), socket_(io_), tick_timer_(io_), buffers_(kBatch * kMaxDatagram) {}
+    : index_(index),
+      port_(port),
+      socket_(io_),
+      tick_timer_(io_),
+      buffers_(kBatch * kMaxDatagram),
+      send_buffers_(kSendBatch * kMaxDatagram),
+      send_msgs_(kSendBatch),
+      send_iovs_(kSendBatch),
+      send_addrs_(kSendBatch) {}
 
 MediaWorker::~MediaWorker() {
   stop();
@@ -132,6 +140,7 @@ void MediaWorker::drain() {
     const int n = recvmmsg(socket_.native_handle(), msgs, kBatch, MSG_DONTWAIT, nullptr);
     if (n <= 0) return;
     const Timestamp now = Clock::now();
+    batching_ = true;
     for (int i = 0; i < n; ++i) {
       if (msgs[i].msg_hdr.msg_flags & MSG_TRUNC) continue;  // larger than any valid packet
       const size_t len = msgs[i].msg_len;
@@ -140,41 +149,72 @@ void MediaWorker::drain() {
       if (on_datagram_)
         on_datagram_(buffers_.data() + i * kMaxDatagram, len, from_sockaddr(addrs[i]), now);
     }
+    batching_ = false;
+    flush();
     if (n < int(kBatch)) return;
   }
 }
 
 void MediaWorker::send(ByteSpan data, const SocketAddress& to) {
-  sockaddr_in6 sa6;
-  sockaddr_in sa4{};
-  sockaddr* sa;
+  if (data.size() > kMaxDatagram) {
+    counters_.send_errors++;
+    return;
+  }
+  sockaddr_storage& ss = send_addrs_[pending_];
   socklen_t len;
   if (v6_) {
-    len = to_sockaddr(to, sa6);
-    sa = reinterpret_cast<sockaddr*>(&sa6);
+    len = to_sockaddr(to, reinterpret_cast<sockaddr_in6&>(ss));
   } else {
     if (!to.is_ipv4()) return;
+    auto& sa4 = reinterpret_cast<sockaddr_in&>(ss);
+    sa4 = sockaddr_in{};
     sa4.sin_family = AF_INET;
     sa4.sin_port = htons(to.port);
     std::memcpy(&sa4.sin_addr, to.ip.data(), 4);
-    sa = reinterpret_cast<sockaddr*>(&sa4);
     len = sizeof sa4;
   }
-  const ssize_t n =
-      ::sendto(socket_.native_handle(), data.data(), data.size(), MSG_DONTWAIT, sa, len);
-  if (n < 0) {
-    counters_.send_errors++;
-  } else {
-    counters_.datagrams_out++;
-    counters_.bytes_out += data.size();
+  uint8_t* slot = send_buffers_.data() + pending_ * kMaxDatagram;
+  std::memcpy(slot, data.data(), data.size());
+  send_iovs_[pending_] = {slot, data.size()};
+  msghdr& h = send_msgs_[pending_].msg_hdr;
+  h = msghdr{};
+  h.msg_name = &ss;
+  h.msg_namelen = len;
+  h.msg_iov = &send_iovs_[pending_];
+  h.msg_iovlen = 1;
+  ++pending_;
+  if (!batching_ || pending_ == kSendBatch) flush();
+}
+
+void MediaWorker::flush() {
+  size_t done = 0;
+  while (done < pending_) {
+    const int n = ::sendmmsg(socket_.native_handle(), send_msgs_.data() + done,
+                             unsigned(pending_ - done), MSG_DONTWAIT);
+    if (n <= 0) {
+      // The message at `done` failed (full buffer, unreachable...): UDP
+      // loses it, as the network could; the rest still go.
+      counters_.send_errors++;
+      ++done;
+      continue;
+    }
+    for (size_t i = done; i < done + size_t(n); ++i) {
+      counters_.datagrams_out++;
+      counters_.bytes_out += send_iovs_[i].iov_len;
+    }
+    done += size_t(n);
   }
+  pending_ = 0;
 }
 
 void MediaWorker::schedule_tick() {
   tick_timer_.expires_after(tick_interval_);
   tick_timer_.async_wait([this](const boost::system::error_code& ec) {
     if (ec) return;
+    batching_ = true;
     on_tick_(Clock::now());
+    batching_ = false;
+    flush();
     schedule_tick();
   });
 }

@@ -264,7 +264,7 @@ void Engine::handle_datagram(uint8_t* data, size_t size, const SocketAddress& fr
     // check also (re)binds its source address to that peer.
     auto ufrag = stun_local_ufrag(ByteSpan(data, size));
     if (!ufrag) return;
-    auto it = by_ufrag_.find(std::string(*ufrag));
+    auto it = by_ufrag_.find(*ufrag);
     if (it == by_ufrag_.end()) return;
     webrtc::PeerConnection* pc = it->second;
     if (pc->handle_datagram(data, size, from, now)) by_address_[from] = pc;

@@ -121,7 +121,13 @@ class Engine : public webrtc::PeerConnection::Transport {
     bool switch_source = false;
   };
   std::unordered_map<std::string, PendingPull> pulls_;  // by session id
-  std::unordered_map<std::string, webrtc::PeerConnection*> by_ufrag_;
+  // Transparent hashing: the per-packet STUN lookup takes a string_view and
+  // allocates nothing (C++20 heterogeneous lookup).
+  struct UfragHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  std::unordered_map<std::string, webrtc::PeerConnection*, UfragHash, std::equal_to<>> by_ufrag_;
   std::unordered_map<SocketAddress, webrtc::PeerConnection*, SocketAddressHash> by_address_;
 };
 

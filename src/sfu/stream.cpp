@@ -301,9 +301,12 @@ void Stream::on_rtcp(webrtc::PeerConnection& pc, uint8_t* data, size_t size, Tim
         build_sender_report(out, buf);
         buf.resize(buf.size() + webrtc::PeerConnection::kSrtpTrailerRoom);
         const size_t len = buf.size() - webrtc::PeerConnection::kSrtpTrailerRoom;
+        // SRTCP protects in place: each viewer encrypts its own stack copy.
+        if (buf.size() > 512) continue;  // an SR without report blocks is 28 bytes
+        uint8_t copy[512];
         for (auto& sub : subscribers_) {
-          Bytes copy(buf);
-          sub->send_rtcp(copy.data(), len, copy.size());
+          std::memcpy(copy, buf.data(), buf.size());
+          sub->send_rtcp(copy, len, sizeof copy);
         }
       }
     }

@@ -274,3 +274,88 @@ TEST_F(EngineTest, GarbageFromAnywhereIsIgnored) {
 
 }  // namespace
 }  // namespace lss::testing
+
+namespace lss::testing {
+namespace {
+
+// The server as offerer (a PeerJS streamer call) taking over a live stream:
+// viewers see one continuous track across the switch.
+TEST_F(EngineTest, APulledSourceTakesOverALiveStreamAtItsKeyframe) {
+  auto old_pub = make_peer(5000), viewer = make_peer(5001), new_pub = make_peer(5002);
+  const std::string session = connect(*old_pub, true, "cam");
+  connect(*viewer, false, "cam");
+  for (uint16_t seq = 10; seq < 20; ++seq)
+    old_pub->send_rtp(make_vp8_packet(2222, seq, 1800 + seq, seq == 10), net_);
+  pump();
+  ASSERT_EQ(viewer->rtp_in.size(), 10u);
+  RtpPacket last;
+  ASSERT_TRUE(RtpPacket::parse(viewer->rtp_in.back().data(), viewer->rtp_in.back().size(), last));
+  const uint32_t out_ssrc = last.ssrc();
+
+  // A new call to a source for the live stream.
+  auto offered = engine_->prepare_pull("cam", now_, true);
+  ASSERT_TRUE(std::holds_alternative<sfu::PullOffered>(offered));
+  const auto& offer = std::get<sfu::PullOffered>(offered);
+  EXPECT_NE(offer.offer_sdp.find("a=setup:actpass"), std::string::npos);
+  // Its answer: sendonly Opus + VP8 on mids 0 and 1 (an offer-shaped SDP
+  // with actpass reads as "we are the DTLS server", like a=setup:active).
+  auto answer = sdp::parse_sdp(new_pub->offer(true, 4444, 3333));
+  ASSERT_TRUE(answer.ok());
+  auto done = engine_->complete_pull(offer.session_id, answer.value(), now_);
+  ASSERT_TRUE(std::holds_alternative<sfu::SessionCreated>(done));
+  EXPECT_EQ(std::get<sfu::SessionCreated>(done).session_id, session);  // the same stream
+  peers_.push_back(new_pub.get());
+  ASSERT_TRUE(new_pub->set_answer(offer.offer_sdp));
+  new_pub->send_check(net_);
+  pump();
+  for (int i = 0; i < 5 && !new_pub->connected(); ++i) advance(std::chrono::milliseconds(20));
+  ASSERT_TRUE(new_pub->connected());
+
+  // Until the new source's keyframe, the old one goes on.
+  new_pub->send_rtp(make_vp8_packet(3333, 500, 90000, false), net_);
+  old_pub->send_rtp(make_vp8_packet(2222, 20, 1820, false), net_);
+  pump();
+  ASSERT_EQ(viewer->rtp_in.size(), 11u);
+  advance(std::chrono::milliseconds(100));
+  new_pub->send_rtp(make_vp8_packet(3333, 501, 99000, true), net_);
+  new_pub->send_rtp(make_vp8_packet(3333, 502, 99000, false), net_);
+  old_pub->send_rtp(make_vp8_packet(2222, 21, 1821, false), net_);  // retired: ignored
+  pump();
+  ASSERT_EQ(viewer->rtp_in.size(), 13u);
+  RtpPacket a, b;
+  ASSERT_TRUE(RtpPacket::parse(viewer->rtp_in[11].data(), viewer->rtp_in[11].size(), a));
+  ASSERT_TRUE(RtpPacket::parse(viewer->rtp_in[12].data(), viewer->rtp_in[12].size(), b));
+  EXPECT_EQ(a.ssrc(), out_ssrc);
+  EXPECT_EQ(a.sequence_number(), 21);  // continues from the old source's 20
+  EXPECT_EQ(b.sequence_number(), 22);
+  EXPECT_GT(a.timestamp(), 1820u);  // moves on by the time that passed
+  EXPECT_LT(a.timestamp(), 1820u + 90000u);
+  EXPECT_EQ(a.payload()[1], 0x50);  // the keyframe
+  EXPECT_EQ(engine_->streams().size(), 1u);
+  // The stream now ends with its new source.
+  advance(std::chrono::milliseconds(20));
+  EXPECT_TRUE(engine_->end_session("cam", session, true));
+  advance(std::chrono::milliseconds(20));
+  EXPECT_TRUE(engine_->streams().empty());
+}
+
+TEST_F(EngineTest, AStreamWaitsForItsNewSourceWhenTheOldLeavesFirst) {
+  auto old_pub = make_peer(5000), viewer = make_peer(5001);
+  connect(*old_pub, true, "cam");
+  connect(*viewer, false, "cam");
+  auto offered = engine_->prepare_pull("cam", now_, true);
+  ASSERT_TRUE(std::holds_alternative<sfu::PullOffered>(offered));
+  old_pub->dtls().close();  // the streamer hangs up the old call first
+  old_pub->flush(net_);
+  advance(std::chrono::milliseconds(20));
+  EXPECT_EQ(engine_->streams().size(), 1u);  // waiting, viewers kept
+  EXPECT_EQ(engine_->streams()[0].viewers, 1u);
+  // No answer ever comes: the stream ends when the call is given up.
+  engine_->cancel_pull(std::get<sfu::PullOffered>(offered).session_id);
+  advance(std::chrono::milliseconds(20));
+  advance(std::chrono::milliseconds(20));
+  EXPECT_TRUE(engine_->streams().empty());
+}
+
+}  // namespace
+}  // namespace lss::testing
