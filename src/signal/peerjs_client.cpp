@@ -249,6 +249,7 @@ void PeerJsClient::heartbeat() {
 
 void PeerJsClient::disconnected(const std::string& why) {
   if (stopped_) return;
+  last_error_ = why;
   if (connected_ || registered_)
     spdlog::warn("peerjs {}: {}; reconnecting", id_, why);
   else

@@ -57,6 +57,8 @@ class PeerJsClient : public std::enable_shared_from_this<PeerJsClient> {
 
   const std::string& id() const { return id_; }
   bool registered() const { return registered_; }
+  // Why the last connection attempt failed or dropped (empty if none did).
+  const std::string& last_error() const { return last_error_; }
   static constexpr size_t kMaxQueued = 256;
 
  private:
@@ -73,7 +75,7 @@ class PeerJsClient : public std::enable_shared_from_this<PeerJsClient> {
 
   boost::asio::io_context& io_;
   PeerJsServer server_;
-  std::string id_, token_;
+  std::string id_, token_, last_error_;
   Handlers handlers_;
   Timing timing_;
   std::unique_ptr<Socket> socket_;

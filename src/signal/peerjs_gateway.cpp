@@ -121,15 +121,17 @@ void PeerJsGateway::arm_answer_timer(Call& c) {
   const std::string connection_id = c.connection_id;
   if (!c.answer_timer) c.answer_timer = std::make_unique<boost::asio::steady_timer>(io_);
   c.answer_timer->expires_after(options_.answer_timeout);
-  c.answer_timer->async_wait(
-      [this, stream_id, serial, connection_id](const boost::system::error_code& ec) {
-        Call* c = ec ? nullptr : find(stream_id, serial);
-        if (!c || c->connection_id != connection_id || (c->live && !c->switching)) return;
-        fail_call(*c, c->peer->registered()
-                          ? "the streamer " + c->streamer + " did not answer the call"
-                          : "cannot reach the PeerJS server at " + options_.server.host + ":" +
-                                std::to_string(options_.server.port));
-      });
+  c.answer_timer->async_wait([this, stream_id, serial,
+                              connection_id](const boost::system::error_code& ec) {
+    Call* c = ec ? nullptr : find(stream_id, serial);
+    if (!c || c->connection_id != connection_id || (c->live && !c->switching)) return;
+    fail_call(*c,
+              c->peer->registered()
+                  ? "the streamer " + c->streamer + " did not answer the call"
+                  : "cannot reach the PeerJS server at " + options_.server.host + ":" +
+                        std::to_string(options_.server.port) +
+                        (c->peer->last_error().empty() ? "" : " (" + c->peer->last_error() + ")"));
+  });
 }
 
 void PeerJsGateway::on_open(Call& call) {

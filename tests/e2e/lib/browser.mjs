@@ -1,7 +1,7 @@
 // Debian's Chromium driven by playwright-core, with a fake camera/microphone.
 import { chromium } from 'playwright-core';
 
-export async function launchBrowser() {
+export async function launchBrowser(extraArgs = []) {
   return chromium.launch({
     executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
     args: [
@@ -16,6 +16,7 @@ export async function launchBrowser() {
       '--disable-quic',
       '--disable-gpu',
       '--autoplay-policy=no-user-gesture-required',
+      ...extraArgs,
     ],
   });
 }

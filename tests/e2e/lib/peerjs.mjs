@@ -2,6 +2,7 @@
 // pages running the npm `peerjs` client (as the original app's streamers and
 // viewers do).
 import { spawn } from 'node:child_process';
+import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -13,19 +14,26 @@ const peerBin = path.join(here, '../node_modules/peer/dist/bin/peerjs.js');
 export const peerjsBundle = path.join(here, '../node_modules/peerjs/dist/peerjs.min.js');
 
 // Starts `peerjs --port P` (the `peer` package's CLI); `port` reuses one.
-export async function startPeerServer({ port, key = 'peerjs', path: p = '/' } = {}) {
+// With `tls: {key, cert}` (file paths) it serves wss:// and https://.
+export async function startPeerServer({ port, key = 'peerjs', path: p = '/', tls } = {}) {
   port = port || await freeTcpPort();
-  const child = spawn(process.execPath, [peerBin, '--port', String(port), '--host', '127.0.0.1', '--key', key, '--path', p], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const args = [peerBin, '--port', String(port), '--host', '127.0.0.1', '--key', key, '--path', p];
+  if (tls) args.push('--sslkey', tls.key, '--sslcert', tls.cert);
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const scheme = tls ? 'https' : 'http';
   let log = '';
   child.stdout.on('data', (d) => { log += d; });
   child.stderr.on('data', (d) => { log += d; });
   const exited = new Promise((resolve) => child.once('exit', resolve));
   await waitFor(async () => {
     if (child.exitCode !== null) throw new Error(`peer server exited:\n${log}`);
-    try { return (await fetch(`http://127.0.0.1:${port}${p}`)).ok; } catch (_) { return false; }
+    try {
+      if (tls) return await new Promise((resolve) => { const s = net.connect(port, '127.0.0.1', () => { s.end(); resolve(true); }); s.on('error', () => resolve(false)); });
+      return (await fetch(`${scheme}://127.0.0.1:${port}${p}`)).ok;
+    } catch (_) { return false; }
   }, { timeout: 10000, what: 'the PeerJS server' });
   return {
-    port, key, path: p,
+    port, key, path: p, secure: !!tls,
     log: () => log,
     async stop() {
       if (child.exitCode === null) {
@@ -42,15 +50,16 @@ export async function startPeerServer({ port, key = 'peerjs', path: p = '/' } = 
 export async function openPeerPage(browser, server, peerServer, id) {
   const page = await openPage(browser, server);
   await page.addScriptTag({ path: peerjsBundle });
-  await page.evaluate(async ({ id, port, key, p }) => {
-    window.peer = new window.Peer(id, { host: '127.0.0.1', port, key, path: p, config: { iceServers: [] }, debug: 1 });
+  await page.evaluate(async ({ id, port, key, p, secure }) => {
+    const host = secure ? 'localhost' : '127.0.0.1';
+    window.peer = new window.Peer(id, { host, port, key, path: p, secure, config: { iceServers: [] }, debug: 1 });
     window.peerErrors = [];
     window.peer.on('error', (e) => window.peerErrors.push(`${e.type}: ${e.message}`));
     await new Promise((resolve, reject) => {
       window.peer.on('open', resolve);
       window.peer.on('error', reject);
     });
-  }, { id, port: peerServer.port, key: peerServer.key, p: peerServer.path });
+  }, { id, port: peerServer.port, key: peerServer.key, p: peerServer.path, secure: peerServer.secure });
   return page;
 }
 
