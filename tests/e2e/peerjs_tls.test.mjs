@@ -34,8 +34,9 @@ after(async () => {
 async function connectApp(server) {
   const app = io(server.url, { reconnection: false, timeout: 5000, query: { key: 'k' } });
   await new Promise((resolve, reject) => { app.on('connect', resolve); app.on('connect_error', reject); });
-  const events = { started: [], errors: [] };
+  const events = { started: [], errors: [], ended: [] };
   app.on('stream-started', (s) => events.started.push(s));
+  app.on('stream-ended', (s) => events.ended.push(s));
   app.on('stream-error', (e) => events.errors.push(e));
   return { app, events };
 }
@@ -54,8 +55,13 @@ test('PEER_SECURE=true: registration, a call and a viewer over wss://', { timeou
   const viewer = await startPeerViewer(browser, server, peerServer, reply.viewerPeerId);
   await expectPeerViewerDecoding(viewer, { minFrames: 10 });
   assert.deepEqual(events.errors, []);
-  await viewer.close();
+  // The streamer's page just closes (no hang-up sent): ICE consent runs out
+  // (CONSENT_TIMEOUT, 15 s by default) and the app hears the stream ended.
   await streamer.close();
+  await waitFor(() => events.ended.length > 0, { timeout: 40000, what: 'stream-ended after the page closed' });
+  assert.equal(events.ended[0].streamId, 'tls');
+  await waitFor(async () => viewer.evaluate(() => window.callClosed), { timeout: 15000, what: "the viewer's call to close" });
+  await viewer.close();
   app.close();
 });
 
