@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <future>
 
+#include "app/worker_pool.hpp"
 #include "catalog/ip_whitelist.hpp"
 #include "catalog/mongo_catalog.hpp"
 #include "catalog/mongo_mapping.hpp"
@@ -32,11 +33,6 @@
 namespace lss {
 namespace asio = boost::asio;
 
-namespace {
-constexpr auto kTickInterval = std::chrono::milliseconds(20);
-
-}  // namespace
-
 struct ServerApp::Impl {
   explicit Impl(Config c) : config(std::move(c)), http(io, router, {}) {}
 
@@ -48,10 +44,9 @@ struct ServerApp::Impl {
   std::unique_ptr<storage::ObjectStore> store;
   std::unique_ptr<storage::Uploader> uploader;
   std::unique_ptr<record::RecordingService> recording;
-  std::unique_ptr<net::MediaWorker> worker;
   std::unique_ptr<signal::SocketIoServer> socketio;  // control thread
   std::unique_ptr<signal::PeerJsGateway> peerjs;     // control thread; null without PEER_HOST
-  std::unique_ptr<sfu::Engine> engine;               // lives on `worker`'s thread
+  std::unique_ptr<WorkerPool> workers;               // media workers and their engines
 };
 
 ServerApp::ServerApp(Config config) : impl_(std::make_unique<Impl>(std::move(config))) {}
@@ -64,20 +59,9 @@ int ServerApp::run() {
     spdlog::critical("cannot create the DTLS certificate: {}", cert.error().message);
     return 1;
   }
-  // One media worker for now; more arrive with cross-worker fan-out.
-  if (s.config.media_workers > 1) {
-    spdlog::info("MEDIA_WORKERS={}: this version runs one media worker; the others stay idle",
-                 s.config.media_workers);
-  }
-  s.worker = std::make_unique<net::MediaWorker>(0, s.config.udp_port);
-  if (auto st = s.worker->open(); !st) {
-    spdlog::critical("{} (set UDP_PORT)", st.message());
-    return 1;
-  }
   sfu::EngineOptions opts;
   const auto ips =
       s.config.public_ips.empty() ? net::host_candidate_addresses() : s.config.public_ips;
-  for (const auto& ip : ips) opts.candidates.emplace_back(ip, s.worker->port());
   opts.consent_timeout = std::chrono::duration_cast<Duration>(
       std::chrono::duration<double>(s.config.consent_timeout_s));
   std::error_code ec;
@@ -220,24 +204,25 @@ int ServerApp::run() {
       }
     });
   };
-  net::MediaWorker* worker = s.worker.get();
-  s.engine = std::make_unique<sfu::Engine>(
-      cert.value(), [worker](ByteSpan d, const SocketAddress& to) { worker->send(d, to); }, opts);
-  sfu::Engine* engine = s.engine.get();
-  worker->set_handlers([engine](uint8_t* d, size_t n, const SocketAddress& from,
-                                Timestamp now) { engine->handle_datagram(d, n, from, now); },
-                       [engine](Timestamp now) { engine->tick(now); }, kTickInterval);
+  // One media worker per core (MEDIA_WORKERS), each on its own UDP port
+  // (UDP_PORT + index, or any free port when UDP_PORT is 0).
+  s.workers = std::make_unique<WorkerPool>(s.io);
+  for (unsigned i = 0; i < s.config.media_workers; ++i) {
+    const uint16_t port = s.config.udp_port == 0 ? 0 : uint16_t(s.config.udp_port + i);
+    if (auto st = s.workers->add_worker(port, cert.value(), opts, ips); !st) {
+      spdlog::critical("media worker {}: {} (set UDP_PORT, MEDIA_WORKERS)", i, st.message());
+      return 1;
+    }
+  }
+  WorkerPool& engines = *s.workers;
 
   s.router.add("/healthz",
                [](const http::Request& req, const http::RequestContext&, http::Responder respond) {
                  respond(http::make_response(req, http::Status::ok, "ok\n"));
                });
-  auto run_on_engine = [worker, engine](std::function<void(sfu::Engine&)> fn) {
-    asio::post(worker->io(), [engine, fn = std::move(fn)] { fn(*engine); });
-  };
-  signal::register_whip_whep(s.router, run_on_engine, {s.config.stream_key});
+  signal::register_whip_whep(s.router, engines, {s.config.stream_key});
   signal::register_rest_api(
-      s.router, run_on_engine,
+      s.router, engines,
       [control](std::function<void()> fn) { asio::post(*control, std::move(fn)); },
       s.catalog.get());
   // Clips in the local store, at the URLs the catalog gives them.
@@ -248,30 +233,29 @@ int ServerApp::run() {
       });
   // The original app's control events. `end-stream` ends a live stream by
   // name; `start-stream` needs the PeerJS side, which this build lacks.
-  s.socketio->on(
-      "end-stream", [run_on_engine, control](const std::string&, const nlohmann::json& args,
-                                             signal::SocketIoServer::Ack ack) {
-        const auto& a = args.empty() ? nlohmann::json() : args[0];
-        const std::string name = a.is_object() ? a.value("streamId", "") : "";
-        run_on_engine([name, ack, control](sfu::Engine& engine) {
-          bool ended = false;
-          for (const auto& st : engine.streams()) {
-            if (st.name == name) ended = engine.end_session(name, st.session_id, true);
-          }
-          if (ack) {
-            asio::post(*control, [ack, ended, name] {
-              ack(ended ? nlohmann::json{{"ok", true}}
-                        : nlohmann::json{{"error", "stream '" + name + "' is not live"}});
-            });
-          }
+  s.socketio->on("end-stream", [&engines, control](const std::string&, const nlohmann::json& args,
+                                                   signal::SocketIoServer::Ack ack) {
+    const auto& a = args.empty() ? nlohmann::json() : args[0];
+    const std::string name = a.is_object() ? a.value("streamId", "") : "";
+    engines.run_for_stream(name, [name, ack, control](sfu::Engine& engine) {
+      bool ended = false;
+      for (const auto& st : engine.streams()) {
+        if (st.name == name) ended = engine.end_session(name, st.session_id, true);
+      }
+      if (ack) {
+        asio::post(*control, [ack, ended, name] {
+          ack(ended ? nlohmann::json{{"ok", true}}
+                    : nlohmann::json{{"error", "stream '" + name + "' is not live"}});
         });
-      });
+      }
+    });
+  });
   if (!s.config.peer_host.empty()) {
     signal::PeerJsGateway::Options po;
     po.server = {s.config.peer_host, s.config.peer_port, s.config.peer_path, s.config.peer_key,
                  s.config.peer_secure};
     s.peerjs = std::make_unique<signal::PeerJsGateway>(
-        s.io, po, run_on_engine,
+        s.io, po, engines,
         [control](std::function<void()> fn) { asio::post(*control, std::move(fn)); },
         [sio](const std::string& socket_id, const std::string& stream_id,
               const std::string& message) {
@@ -321,7 +305,7 @@ int ServerApp::run() {
     spdlog::critical("{} (set PORT)", st.message());
     return 1;
   }
-  worker->start();
+  s.workers->start();
   asio::signal_set signals(s.io, SIGINT, SIGTERM);
   signals.async_wait([&](const boost::system::error_code& ec, int sig) {
     if (ec) return;
@@ -331,20 +315,17 @@ int ServerApp::run() {
   });
   std::string where;
   for (const auto& ip : ips) where += (where.empty() ? "" : ", ") + ip;
-  spdlog::info("media on UDP {} (candidates: {})", worker->port(), where);
+  std::string ports;
+  for (size_t i = 0; i < s.workers->size(); ++i) {
+    ports += (i ? ", " : "") + std::to_string(s.workers->worker(i).port());
+  }
+  spdlog::info("{} media worker{} on UDP {} (candidates: {})", s.workers->size(),
+               s.workers->size() == 1 ? "" : "s", ports, where);
   spdlog::info("live-stream-server ready: open http://localhost:{}/", s.http.local_port());
   s.io.run();
   if (s.peerjs) s.peerjs->stop();
 
-  // Graceful: every peer gets a DTLS close before the worker stops.
-  std::promise<void> done;
-  asio::post(worker->io(), [&] {
-    engine->shutdown();
-    done.set_value();
-  });
-  done.get_future().wait_for(std::chrono::seconds(2));
-  worker->stop();
-  s.engine.reset();
+  s.workers->stop();                     // every peer gets a DTLS close first
   if (s.recording) s.recording->stop();  // finishes the clips in progress
   if (s.uploader) {
     s.uploader->process_once();  // store what just finished, if the store is reachable

@@ -59,6 +59,7 @@ std::unique_ptr<webrtc::PeerConnection> Engine::make_peer(
   cfg.data_channel = std::move(dc);
   auto pc = std::make_unique<webrtc::PeerConnection>(cfg, cert_, *this, observer, now);
   by_ufrag_[local.ice_ufrag] = pc.get();
+  peer_count_.store(by_ufrag_.size(), std::memory_order_relaxed);
   return pc;
 }
 
@@ -243,6 +244,7 @@ void Engine::shutdown() {
   streams_.clear();
   by_ufrag_.clear();
   by_address_.clear();
+  peer_count_.store(0, std::memory_order_relaxed);
 }
 
 webrtc::PeerConnection* Engine::peer_for_address(const SocketAddress& a) {
@@ -252,6 +254,7 @@ webrtc::PeerConnection* Engine::peer_for_address(const SocketAddress& a) {
 
 void Engine::forget_peer(webrtc::PeerConnection& pc) {
   by_ufrag_.erase(pc.local_ufrag());
+  peer_count_.store(by_ufrag_.size(), std::memory_order_relaxed);
   for (auto it = by_address_.begin(); it != by_address_.end();) {
     it = it->second == &pc ? by_address_.erase(it) : std::next(it);
   }

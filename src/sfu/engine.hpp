@@ -2,6 +2,7 @@
 // The SFU on one media worker: streams by name, sessions by id, peers by ICE
 // ufrag and by remote address for demultiplexing the worker's UDP port.
 // Every method runs on the worker's thread; the HTTP front end posts to it.
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <string>
@@ -87,6 +88,9 @@ class Engine : public webrtc::PeerConnection::Transport {
   // Ends a publisher (and its stream) or a viewer; false when unknown.
   bool end_session(const std::string& stream, const std::string& session_id, bool publisher);
   std::vector<StreamInfo> streams() const;
+  // Peers (publishers and viewers) on this engine; readable from any thread
+  // (for placing new streams on the least-loaded worker).
+  size_t peer_count() const { return peer_count_.load(std::memory_order_relaxed); }
   void shutdown();
 
   // Media (worker thread).
@@ -129,6 +133,7 @@ class Engine : public webrtc::PeerConnection::Transport {
   };
   std::unordered_map<std::string, webrtc::PeerConnection*, UfragHash, std::equal_to<>> by_ufrag_;
   std::unordered_map<SocketAddress, webrtc::PeerConnection*, SocketAddressHash> by_address_;
+  std::atomic<size_t> peer_count_{0};
 };
 
 }  // namespace lss::sfu

@@ -28,12 +28,11 @@ struct PeerJsGateway::Call {
   std::map<std::string, std::string> viewer_sessions;  // "<src> <connectionId>" -> session id
 };
 
-PeerJsGateway::PeerJsGateway(boost::asio::io_context& io, Options options,
-                             EngineRunner run_on_engine, ControlPoster post_control,
-                             ErrorSink on_error)
+PeerJsGateway::PeerJsGateway(boost::asio::io_context& io, Options options, EngineRouter& engines,
+                             ControlPoster post_control, ErrorSink on_error)
     : io_(io),
       options_(std::move(options)),
-      run_(std::move(run_on_engine)),
+      engines_(engines),
       post_(std::move(post_control)),
       on_error_(std::move(on_error)) {}
 
@@ -143,17 +142,18 @@ void PeerJsGateway::on_open(Call& call) {
 void PeerJsGateway::place_call(Call& call, bool switch_source) {
   const std::string stream_id = call.stream_id, connection_id = call.connection_id;
   const uint64_t serial = call.serial;
-  run_([this, stream_id, serial, connection_id, switch_source](sfu::Engine& engine) {
-    auto r = engine.prepare_pull(stream_id, Clock::now(), switch_source);
-    post_([this, stream_id, serial, connection_id, r = std::move(r)] {
-      Call* c = find(stream_id, serial);
-      if (!c || c->connection_id != connection_id) return;
-      if (const auto* f = std::get_if<sfu::Failure>(&r)) return fail_call(*c, f->reason);
-      const auto& offer = std::get<sfu::PullOffered>(r);
-      c->pending_pull = offer.session_id;
-      c->peer->send(peerjs::offer(c->streamer, c->connection_id, offer.offer_sdp, c->metadata));
-    });
-  });
+  engines_.run_for_new_stream(
+      stream_id, [this, stream_id, serial, connection_id, switch_source](sfu::Engine& engine) {
+        auto r = engine.prepare_pull(stream_id, Clock::now(), switch_source);
+        post_([this, stream_id, serial, connection_id, r = std::move(r)] {
+          Call* c = find(stream_id, serial);
+          if (!c || c->connection_id != connection_id) return;
+          if (const auto* f = std::get_if<sfu::Failure>(&r)) return fail_call(*c, f->reason);
+          const auto& offer = std::get<sfu::PullOffered>(r);
+          c->pending_pull = offer.session_id;
+          c->peer->send(peerjs::offer(c->streamer, c->connection_id, offer.offer_sdp, c->metadata));
+        });
+      });
 }
 
 // A failed call ends a stream that was starting; a failed source switch
@@ -161,7 +161,7 @@ void PeerJsGateway::place_call(Call& call, bool switch_source) {
 void PeerJsGateway::fail_call(Call& c, const std::string& message) {
   if (!c.pending_pull.empty()) {
     const std::string session = c.pending_pull;
-    run_([session](sfu::Engine& e) { e.cancel_pull(session); });
+    engines_.run_for_stream(c.stream_id, [session](sfu::Engine& e) { e.cancel_pull(session); });
     c.pending_pull.clear();
   }
   if (!c.live) return fail(c.stream_id, message);
@@ -191,7 +191,9 @@ void PeerJsGateway::on_message(Call& call, const peerjs::Message& m) {
       const std::string stream_id = call.stream_id;
       if (m.src == call.streamer && call.live) {
         const std::string session = call.session_id;
-        run_([stream_id, session](sfu::Engine& e) { e.end_session(stream_id, session, true); });
+        engines_.run_for_stream(stream_id, [stream_id, session](sfu::Engine& e) {
+          e.end_session(stream_id, session, true);
+        });
         return;
       }
       std::vector<std::string> sessions;
@@ -204,7 +206,7 @@ void PeerJsGateway::on_message(Call& call, const peerjs::Message& m) {
         }
       }
       call.viewers.erase(m.src);
-      run_([stream_id, sessions](sfu::Engine& e) {
+      engines_.run_for_stream(stream_id, [stream_id, sessions](sfu::Engine& e) {
         for (const auto& s : sessions) e.end_session(stream_id, s, false);
       });
       return;
@@ -224,8 +226,8 @@ void PeerJsGateway::on_answer(Call& call, const peerjs::Message& m) {
                     streamer = call.streamer, connection_id = call.connection_id;
   call.pending_pull.clear();
   const uint64_t serial = call.serial;
-  run_([this, stream_id, serial, session, streamer, connection_id,
-        sd = std::move(answer.value())](sfu::Engine& engine) {
+  engines_.run_for_stream(stream_id, [this, stream_id, serial, session, streamer, connection_id,
+                                      sd = std::move(answer.value())](sfu::Engine& engine) {
     auto r = engine.complete_pull(session, sd, Clock::now(), "peerjs:" + streamer);
     post_([this, stream_id, serial, connection_id, r = std::move(r)] {
       Call* c = find(stream_id, serial);
@@ -256,8 +258,8 @@ void PeerJsGateway::on_viewer_offer(Call& call, const peerjs::Message& m) {
   }
   const std::string stream_id = call.stream_id, src = m.src, connection_id = m.connection_id;
   const uint64_t serial = call.serial;
-  run_([this, stream_id, serial, src, connection_id,
-        sd = std::move(offer.value())](sfu::Engine& engine) {
+  engines_.run_for_stream(stream_id, [this, stream_id, serial, src, connection_id,
+                                      sd = std::move(offer.value())](sfu::Engine& engine) {
     auto r = engine.subscribe(stream_id, sd, Clock::now());
     post_([this, stream_id, serial, src, connection_id, r = std::move(r)] {
       Call* c = find(stream_id, serial);
@@ -282,7 +284,7 @@ void PeerJsGateway::fail(std::string stream_id, std::string message) {
   spdlog::warn("peerjs: stream '{}': {}", stream_id, message);
   if (!c.pending_pull.empty()) {
     const std::string session = c.pending_pull;
-    run_([session](sfu::Engine& e) { e.cancel_pull(session); });
+    engines_.run_for_stream(stream_id, [session](sfu::Engine& e) { e.cancel_pull(session); });
   }
   const std::string socket_id = c.socket_id;
   forget(stream_id);

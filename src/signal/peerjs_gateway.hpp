@@ -16,8 +16,8 @@
 #include <optional>
 #include <string>
 
+#include "signal/engine_router.hpp"
 #include "signal/peerjs_client.hpp"
-#include "signal/whip_whep.hpp"
 
 namespace lss::signal {
 
@@ -40,7 +40,8 @@ class PeerJsGateway {
     PeerJsTiming timing;
   };
 
-  PeerJsGateway(boost::asio::io_context& io, Options options, EngineRunner run_on_engine,
+  // `engines` outlives the gateway.
+  PeerJsGateway(boost::asio::io_context& io, Options options, EngineRouter& engines,
                 ControlPoster post_control, ErrorSink on_error);
   ~PeerJsGateway();
 
@@ -70,7 +71,7 @@ class PeerJsGateway {
 
   boost::asio::io_context& io_;
   Options options_;
-  EngineRunner run_;
+  EngineRouter& engines_;
   ControlPoster post_;
   ErrorSink on_error_;
   std::map<std::string, std::unique_ptr<Call>> calls_;  // by stream id

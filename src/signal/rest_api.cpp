@@ -1,6 +1,7 @@
 #include "signal/rest_api.hpp"
 
 #include <map>
+#include <mutex>
 #include <nlohmann/json.hpp>
 
 namespace lss::signal {
@@ -44,18 +45,25 @@ json live_json(const sfu::StreamInfo& s) {
 }
 
 struct Api {
-  EngineRunner run_on_engine;
+  EngineRouter* engines;
   ControlRunner run_on_control;
   catalog::Catalog* catalog;
 
-  // Collects the live streams on the worker, then finishes on the control thread.
+  // Collects the live streams of every worker, then finishes on the control
+  // thread.
   void with_live(std::function<void(std::map<std::string, sfu::StreamInfo>)> then) const {
-    auto control = run_on_control;
-    run_on_engine([control, then](sfu::Engine& engine) {
+    struct Gathered {
+      std::mutex mutex;  // workers add their streams concurrently
       std::map<std::string, sfu::StreamInfo> live;
-      for (auto& s : engine.streams()) live[s.session_id] = s;
-      control([then, live = std::move(live)]() mutable { then(std::move(live)); });
-    });
+    };
+    auto g = std::make_shared<Gathered>();
+    engines->run_on_all(
+        [g](sfu::Engine& engine) {
+          auto streams = engine.streams();
+          std::lock_guard lock(g->mutex);
+          for (auto& s : streams) g->live[s.session_id] = std::move(s);
+        },
+        [g, then] { then(std::move(g->live)); });
   }
 
   void streams(const Request& req, Responder respond) const {
@@ -139,10 +147,9 @@ bool only_get(const Request& req, Responder& respond) {
 
 }  // namespace
 
-void register_rest_api(http::Router& router, EngineRunner run_on_engine,
-                       ControlRunner run_on_control, catalog::Catalog* catalog) {
-  auto api =
-      std::make_shared<Api>(Api{std::move(run_on_engine), std::move(run_on_control), catalog});
+void register_rest_api(http::Router& router, EngineRouter& engines, ControlRunner run_on_control,
+                       catalog::Catalog* catalog) {
+  auto api = std::make_shared<Api>(Api{&engines, std::move(run_on_control), catalog});
   router.add("/api/streams/", [api](const Request& req, const RequestContext&, Responder respond) {
     if (!only_get(req, respond)) return;
     const std::string path(http::target_path(req.target()));

@@ -15,7 +15,7 @@ namespace lss::signal {
 // Runs `fn` on the control thread (catalog calls never run on media workers).
 using ControlRunner = std::function<void(std::function<void()>)>;
 
-void register_rest_api(http::Router& router, EngineRunner run_on_engine,
-                       ControlRunner run_on_control, catalog::Catalog* catalog);
+void register_rest_api(http::Router& router, EngineRouter& engines, ControlRunner run_on_control,
+                       catalog::Catalog* catalog);
 
 }  // namespace lss::signal

@@ -56,7 +56,7 @@ bool is_content_type(const Request& req, std::string_view type) {
 }
 
 struct Handlers {
-  EngineRunner run;
+  EngineRouter* engines;
   WhipWhepOptions options;
 
   bool authorized(const Request& req, const RequestContext& ctx, Responder& respond) const {
@@ -109,7 +109,8 @@ struct Handlers {
     if (kind == Kind::kWhip && !authorized(req, ctx, respond)) return;
     if (req.method() == Verb::delete_) {
       const bool publisher = kind == Kind::kWhip;
-      return run([req, name, session, publisher, respond](sfu::Engine& engine) {
+      return engines->run_for_stream(name, [req, name, session, publisher,
+                                            respond](sfu::Engine& engine) {
         const bool ok = engine.end_session(name, session, publisher);
         respond(ok ? reply(req, Status::ok, "") : reply(req, Status::not_found, "unknown session"));
       });
@@ -152,7 +153,8 @@ struct Handlers {
     auto shared_offer = std::make_shared<sdp::SessionDescription>(std::move(offer.value()));
     const std::string location_prefix = (kind == Kind::kWhip ? "/whip/" : "/whep/") + name + "/";
     const std::string publisher = ctx.remote.to_string();
-    run([req, kind, name, shared_offer, location_prefix, publisher, respond](sfu::Engine& engine) {
+    auto job = [req, kind, name, shared_offer, location_prefix, publisher,
+                respond](sfu::Engine& engine) {
       const auto now = Clock::now();
       auto result = kind == Kind::kWhip ? engine.publish(name, *shared_offer, now, publisher)
                                         : engine.subscribe(name, *shared_offer, now);
@@ -163,14 +165,19 @@ struct Handlers {
       auto res = reply(req, Status::created, created.answer_sdp, "application/sdp");
       res.set(bhttp::field::location, location_prefix + created.session_id);
       respond(std::move(res));
-    });
+    };
+    if (kind == Kind::kWhip) {
+      engines->run_for_new_stream(name, std::move(job));
+    } else {
+      engines->run_for_stream(name, std::move(job));
+    }
   }
 };
 
 }  // namespace
 
-void register_whip_whep(http::Router& router, EngineRunner run_on_engine, WhipWhepOptions options) {
-  auto h = std::make_shared<Handlers>(Handlers{std::move(run_on_engine), std::move(options)});
+void register_whip_whep(http::Router& router, EngineRouter& engines, WhipWhepOptions options) {
+  auto h = std::make_shared<Handlers>(Handlers{&engines, std::move(options)});
   router.add("/whip/", [h](const Request& req, const RequestContext& ctx, Responder respond) {
     h->handle(Kind::kWhip, req, ctx, std::move(respond));
   });

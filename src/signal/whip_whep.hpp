@@ -8,17 +8,15 @@
 
 #include "http/router.hpp"
 #include "sfu/engine.hpp"
+#include "signal/engine_router.hpp"
 
 namespace lss::signal {
-
-// Runs `fn(engine)` on the engine's worker thread.
-using EngineRunner = std::function<void(std::function<void(sfu::Engine&)>)>;
 
 struct WhipWhepOptions {
   std::string stream_key;
 };
 
-// Registers /whip/ and /whep/ on `router`.
-void register_whip_whep(http::Router& router, EngineRunner run_on_engine, WhipWhepOptions options);
+// Registers /whip/ and /whep/ on `router`; `engines` outlives it.
+void register_whip_whep(http::Router& router, EngineRouter& engines, WhipWhepOptions options);
 
 }  // namespace lss::signal

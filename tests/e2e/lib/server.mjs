@@ -22,26 +22,44 @@ export function freeTcpPort() {
   });
 }
 
-function freeUdpPort() {
-  return new Promise((resolve, reject) => {
+function bindUdp(port) {
+  return new Promise((resolve) => {
     const s = dgram.createSocket('udp4');
-    s.once('error', reject);
-    s.bind(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
+    s.once('error', () => resolve(null));
+    s.bind(port, '127.0.0.1', () => resolve(s));
   });
+}
+
+// `count` consecutive free UDP ports (one per media worker); returns the first.
+async function freeUdpPorts(count) {
+  for (let attempt = 0; attempt < 50; ++attempt) {
+    const first = await bindUdp(0);
+    const base = first.address().port;
+    const held = [first];
+    for (let i = 1; i < count; ++i) {
+      const s = base + i <= 65535 ? await bindUdp(base + i) : null;
+      if (!s) break;
+      held.push(s);
+    }
+    await Promise.all(held.map((s) => new Promise((r) => s.close(r))));
+    if (held.length === count) return base;
+  }
+  throw new Error(`no ${count} consecutive free UDP ports`);
 }
 
 export async function startServer(env = {}) {
   const port = await freeTcpPort();
-  const udpPort = await freeUdpPort();
+  // Two media workers, as on the 2-core machines the tests run on, unless
+  // the test asks otherwise.
+  const workers = Number(env.MEDIA_WORKERS || 2);
+  const udpPort = await freeUdpPorts(workers);
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'lss-e2e-'));
   const child = spawn(serverBin, [], {
     env: {
       ...process.env,
       PORT: String(port),
       UDP_PORT: String(udpPort),
+      MEDIA_WORKERS: String(workers),
       PUBLIC_IP: '127.0.0.1',
       DATA_DIR: dataDir,
       LOG_LEVEL: 'debug',

@@ -1,0 +1,124 @@
+#include "app/worker_pool.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/post.hpp>
+#include <future>
+
+namespace lss {
+namespace asio = boost::asio;
+
+namespace {
+constexpr auto kTickInterval = std::chrono::milliseconds(20);
+}  // namespace
+
+WorkerPool::~WorkerPool() {
+  stop();
+}
+
+Status WorkerPool::add_worker(uint16_t port, std::shared_ptr<DtlsCertificate> cert,
+                              sfu::EngineOptions options, const std::vector<std::string>& ips) {
+  const size_t index = slots_.size();
+  auto worker = std::make_unique<net::MediaWorker>(unsigned(index), port);
+  if (auto st = worker->open(); !st) return st;
+  options.candidates.clear();
+  for (const auto& ip : ips) options.candidates.emplace_back(ip, worker->port());
+  // Placement learns where streams start and end before anyone else hears.
+  auto forward = std::move(options.on_stream_event);
+  options.on_stream_event = [this, index, forward](const sfu::StreamEvent& e) {
+    asio::post(control_, [this, index, e] { on_stream_event(index, e); });
+    if (forward) forward(e);
+  };
+  net::MediaWorker* w = worker.get();
+  auto engine = std::make_unique<sfu::Engine>(
+      std::move(cert), [w](ByteSpan d, const SocketAddress& to) { w->send(d, to); },
+      std::move(options));
+  sfu::Engine* e = engine.get();
+  worker->set_handlers([e](uint8_t* d, size_t n, const SocketAddress& from,
+                           Timestamp now) { e->handle_datagram(d, n, from, now); },
+                       [e](Timestamp now) { e->tick(now); }, kTickInterval);
+  slots_.push_back({std::move(worker), std::move(engine)});
+  return {};
+}
+
+void WorkerPool::start() {
+  for (auto& s : slots_) s.worker->start();
+}
+
+void WorkerPool::stop() {
+  // Graceful: every peer gets a DTLS close before its worker stops.
+  for (auto& s : slots_) {
+    if (!s.engine) continue;
+    std::promise<void> done;
+    sfu::Engine* e = s.engine.get();
+    asio::post(s.worker->io(), [e, &done] {
+      e->shutdown();
+      done.set_value();
+    });
+    done.get_future().wait_for(std::chrono::seconds(2));
+  }
+  for (auto& s : slots_) s.worker->stop();
+  for (auto& s : slots_) s.engine.reset();
+}
+
+void WorkerPool::run_on(size_t worker, Job job) {
+  sfu::Engine* e = slots_[worker].engine.get();
+  asio::post(slots_[worker].worker->io(), [e, job = std::move(job)] { job(*e); });
+}
+
+size_t WorkerPool::least_loaded() const {
+  // Peers on each engine, plus streams placed but not yet started there, so
+  // a burst of publishers spreads before the engines' counts move.
+  std::vector<size_t> load(slots_.size(), 0);
+  for (size_t i = 0; i < slots_.size(); ++i) load[i] = slots_[i].engine->peer_count();
+  for (const auto& [name, p] : placement_) {
+    if (!p.live) load[p.worker] += 1;
+  }
+  size_t best = 0;
+  for (size_t i = 1; i < load.size(); ++i) {
+    if (load[i] < load[best]) best = i;
+  }
+  return best;
+}
+
+void WorkerPool::run_for_stream(const std::string& name, Job job) {
+  auto it = placement_.find(name);
+  run_on(it != placement_.end() ? it->second.worker : 0, std::move(job));
+}
+
+void WorkerPool::run_for_new_stream(const std::string& name, Job job) {
+  const Timestamp now = Clock::now();
+  for (auto it = placement_.begin(); it != placement_.end();) {
+    const bool lapsed = !it->second.live && now - it->second.reserved_at > kReservationTimeout;
+    it = lapsed ? placement_.erase(it) : std::next(it);
+  }
+  auto it = placement_.find(name);
+  if (it == placement_.end()) {
+    it = placement_.emplace(name, Placement{least_loaded(), false, now}).first;
+  }
+  run_on(it->second.worker, std::move(job));
+}
+
+void WorkerPool::run_on_all(Job job, std::function<void()> done) {
+  auto remaining = std::make_shared<size_t>(slots_.size());
+  for (size_t i = 0; i < slots_.size(); ++i) {
+    run_on(i, [this, job, done, remaining](sfu::Engine& e) {
+      job(e);
+      asio::post(control_, [done, remaining] {
+        if (--*remaining == 0) done();
+      });
+    });
+  }
+}
+
+void WorkerPool::on_stream_event(size_t worker, const sfu::StreamEvent& e) {
+  if (e.kind == sfu::StreamEvent::Kind::kStarted) {
+    placement_[e.info.name] = Placement{worker, true, Clock::now()};
+    spdlog::debug("stream '{}' lives on media worker {}", e.info.name, worker);
+  } else if (auto it = placement_.find(e.info.name);
+             it != placement_.end() && it->second.worker == worker) {
+    placement_.erase(it);
+  }
+}
+
+}  // namespace lss

@@ -1,0 +1,63 @@
+#pragma once
+// The media workers: one thread, one UDP socket (UDP_PORT + index) and one
+// SFU engine each. A stream lives on one worker, its publisher and viewers
+// with it; a new stream goes to the least-loaded worker, so streams spread
+// over the cores. Routing (EngineRouter) runs on the control thread.
+#include <boost/asio/io_context.hpp>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/result.hpp"
+#include "dtls/dtls_certificate.hpp"
+#include "net/media_worker.hpp"
+#include "sfu/engine.hpp"
+#include "signal/engine_router.hpp"
+
+namespace lss {
+
+class WorkerPool : public signal::EngineRouter {
+ public:
+  explicit WorkerPool(boost::asio::io_context& control) : control_(control) {}
+  ~WorkerPool() override;
+
+  // Opens worker `size()` on `port` (0: any) with an engine made from
+  // `options`, its candidates being `ips` at the worker's port.
+  Status add_worker(uint16_t port, std::shared_ptr<DtlsCertificate> cert,
+                    sfu::EngineOptions options, const std::vector<std::string>& ips);
+  void start();
+  // Ends every peer (DTLS close) and joins the worker threads.
+  void stop();
+
+  size_t size() const { return slots_.size(); }
+  net::MediaWorker& worker(size_t i) { return *slots_[i].worker; }
+
+  // EngineRouter (control thread)
+  void run_for_stream(const std::string& name, Job job) override;
+  void run_for_new_stream(const std::string& name, Job job) override;
+  void run_on_all(Job job, std::function<void()> done) override;
+
+  // A reservation that never became a stream is dropped after this.
+  static constexpr Duration kReservationTimeout = std::chrono::seconds(90);
+
+ private:
+  struct Slot {
+    std::unique_ptr<net::MediaWorker> worker;
+    std::unique_ptr<sfu::Engine> engine;
+  };
+  struct Placement {
+    size_t worker = 0;
+    bool live = false;
+    Timestamp reserved_at{};
+  };
+  void run_on(size_t worker, Job job);
+  size_t least_loaded() const;
+  void on_stream_event(size_t worker, const sfu::StreamEvent& e);  // control thread
+
+  boost::asio::io_context& control_;
+  std::vector<Slot> slots_;
+  std::map<std::string, Placement> placement_;  // stream name -> worker (control thread)
+};
+
+}  // namespace lss

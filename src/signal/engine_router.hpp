@@ -1,0 +1,53 @@
+#pragma once
+// Which media worker's engine a signalling request runs on. Each stream
+// lives on one worker (its publisher and its viewers); new streams go to the
+// least-loaded worker. Called on the control thread; the jobs run on the
+// chosen worker's thread.
+#include <functional>
+#include <string>
+
+#include "sfu/engine.hpp"
+
+namespace lss::signal {
+
+class EngineRouter {
+ public:
+  using Job = std::function<void(sfu::Engine&)>;
+  virtual ~EngineRouter() = default;
+  // The engine that has stream `name` live or reserved; for an unknown name
+  // any engine (which answers "not live"). Never reserves anything, so
+  // requests for made-up names leave no trace.
+  virtual void run_for_stream(const std::string& name, Job job) = 0;
+  // For a request that may start stream `name`: its engine if the name is
+  // live or reserved there (so a duplicate gets 409, a pull a source switch),
+  // else the least-loaded engine, which keeps `name` reserved until the
+  // stream starts or the reservation lapses.
+  virtual void run_for_new_stream(const std::string& name, Job job) = 0;
+  // Every engine; `done` runs on the control thread after the last job.
+  virtual void run_on_all(Job job, std::function<void()> done) = 0;
+};
+
+// One engine for everything: tests and a single-worker server.
+class SingleEngineRouter : public EngineRouter {
+ public:
+  using Poster = std::function<void(std::function<void()>)>;
+  // `on_engine` runs a function on the engine's thread, `on_control` on the
+  // control thread.
+  SingleEngineRouter(std::function<void(Job)> on_engine, Poster on_control)
+      : on_engine_(std::move(on_engine)), on_control_(std::move(on_control)) {}
+  void run_for_stream(const std::string&, Job job) override { on_engine_(std::move(job)); }
+  void run_for_new_stream(const std::string&, Job job) override { on_engine_(std::move(job)); }
+  void run_on_all(Job job, std::function<void()> done) override {
+    auto control = on_control_;
+    on_engine_([job = std::move(job), done = std::move(done), control](sfu::Engine& e) {
+      job(e);
+      control(done);
+    });
+  }
+
+ private:
+  std::function<void(Job)> on_engine_;
+  Poster on_control_;
+};
+
+}  // namespace lss::signal
