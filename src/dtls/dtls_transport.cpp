@@ -7,6 +7,7 @@
 
 #include <cctype>
 #include <cstring>
+#include <map>
 #include <mutex>
 
 namespace lss {
@@ -96,6 +97,71 @@ Result<std::vector<DtlsRecordView>> split_dtls_records(ByteSpan d) {
   return out;
 }
 
+namespace {
+
+SSL_CTX* new_context(const DtlsCertificate& cert, const std::string& srtp_profiles,
+                     std::string& error) {
+  SSL_CTX* ctx = SSL_CTX_new(DTLS_method());
+  if (!ctx) {
+    error = "SSL_CTX_new failed: " + openssl_errors();
+    return nullptr;
+  }
+  SSL_CTX_set_min_proto_version(ctx, DTLS1_2_VERSION);
+  SSL_CTX_set_max_proto_version(ctx, DTLS1_2_VERSION);
+  if (SSL_CTX_use_certificate(ctx, cert.x509()) != 1 ||
+      SSL_CTX_use_PrivateKey(ctx, cert.key()) != 1) {
+    error = "cannot use the DTLS certificate: " + openssl_errors();
+    SSL_CTX_free(ctx);
+    return nullptr;
+  }
+  // Self-signed on both sides: accept here, check the SDP fingerprint after.
+  SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT,
+                     [](int, X509_STORE_CTX*) { return 1; });
+  SSL_CTX_set_cipher_list(ctx, "DEFAULT:!NULL:!aNULL:!SHA256:!SHA384:!aECDH:!AESGCM+AES256:!aPSK");
+  // Returns 0 on success (sic).
+  if (SSL_CTX_set_tlsext_use_srtp(ctx, srtp_profiles.c_str()) != 0) {
+    error = "bad SRTP profile list: " + openssl_errors();
+    SSL_CTX_free(ctx);
+    return nullptr;
+  }
+  SSL_CTX_set_read_ahead(ctx, 1);
+  // The context is shared by every peer: no session may be resumed across
+  // peers (WebRTC endpoints never resume anyway).
+  SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+  SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
+  return ctx;
+}
+
+// One SSL_CTX per (certificate, SRTP profiles), shared by every transport:
+// making one per peer cost more CPU than the rest of a peer's setup
+// (OpenSSL 3 fetches its algorithms again for each) and tens of KB of memory
+// per viewer. SSL_new on a shared context is thread-safe. Returns a new
+// reference for the caller to free.
+SSL_CTX* shared_context(const std::shared_ptr<DtlsCertificate>& cert,
+                        const std::string& srtp_profiles, std::string& error) {
+  struct Entry {
+    std::weak_ptr<DtlsCertificate> cert;  // an address reused by a new certificate is not it
+    SSL_CTX* ctx = nullptr;
+  };
+  static std::mutex mutex;
+  static std::map<std::pair<const DtlsCertificate*, std::string>, Entry> cache;
+  std::lock_guard lock(mutex);
+  Entry& e = cache[{cert.get(), srtp_profiles}];
+  if (e.ctx && e.cert.lock() != cert) {
+    SSL_CTX_free(e.ctx);
+    e.ctx = nullptr;
+  }
+  if (!e.ctx) {
+    e.ctx = new_context(*cert, srtp_profiles, error);
+    if (!e.ctx) return nullptr;
+    e.cert = cert;
+  }
+  SSL_CTX_up_ref(e.ctx);
+  return e.ctx;
+}
+
+}  // namespace
+
 DtlsTransport::DtlsTransport(std::shared_ptr<DtlsCertificate> cert, Role role,
                              std::string remote_fp_alg, std::string remote_fp,
                              std::string srtp_profiles)
@@ -103,32 +169,12 @@ DtlsTransport::DtlsTransport(std::shared_ptr<DtlsCertificate> cert, Role role,
       role_(role),
       remote_fp_alg_(std::move(remote_fp_alg)),
       remote_fp_(std::move(remote_fp)) {
-  ctx_ = SSL_CTX_new(DTLS_method());
+  std::string error;
+  ctx_ = shared_context(cert_, srtp_profiles, error);
   if (!ctx_) {
-    fail("SSL_CTX_new failed: " + openssl_errors());
+    fail(error);
     return;
   }
-  SSL_CTX_set_min_proto_version(ctx_, DTLS1_2_VERSION);
-  SSL_CTX_set_max_proto_version(ctx_, DTLS1_2_VERSION);
-  if (SSL_CTX_use_certificate(ctx_, cert_->x509()) != 1 ||
-      SSL_CTX_use_PrivateKey(ctx_, cert_->key()) != 1) {
-    {
-      fail("cannot use the DTLS certificate: " + openssl_errors());
-      return;
-    }
-  }
-  // Self-signed on both sides: accept here, check the SDP fingerprint after.
-  SSL_CTX_set_verify(ctx_, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT,
-                     [](int, X509_STORE_CTX*) { return 1; });
-  SSL_CTX_set_cipher_list(ctx_, "DEFAULT:!NULL:!aNULL:!SHA256:!SHA384:!aECDH:!AESGCM+AES256:!aPSK");
-  // Returns 0 on success (sic).
-  if (SSL_CTX_set_tlsext_use_srtp(ctx_, srtp_profiles.c_str()) != 0) {
-    {
-      fail("bad SRTP profile list: " + openssl_errors());
-      return;
-    }
-  }
-  SSL_CTX_set_read_ahead(ctx_, 1);
   ssl_ = SSL_new(ctx_);
   if (!ssl_) {
     fail("SSL_new failed: " + openssl_errors());
