@@ -1,6 +1,7 @@
 #pragma once
-// One direction of SRTP/SRTCP for one peer (libsrtp2), protecting or
-// unprotecting packets in place. Per-packet calls allocate nothing.
+// One direction of SRTP/SRTCP for one peer (RFC 3711, RFC 7714 AEAD-GCM) on
+// OpenSSL, protecting or unprotecting packets in place. Per-packet calls
+// allocate nothing and take no lock.
 #include <memory>
 
 #include "common/bytes.hpp"
@@ -34,7 +35,7 @@ class SrtpSession {
  private:
   SrtpSession(SrtpProfile profile, void* session) : profile_(profile), session_(session) {}
   SrtpProfile profile_;
-  void* session_;  // srtp_t, kept opaque so users need not include libsrtp
+  void* session_;  // the implementation's state, kept opaque
 };
 
 }  // namespace lss
