@@ -57,3 +57,12 @@ format:
 
 clean:
 	rm -rf build build-asan build-fuzz
+
+# Fan-out benchmark (one publisher, 100..1000 viewers) and the comparison with
+# Janus; each writes its table into bench/RESULTS.md.
+.PHONY: bench-fanout bench-janus
+bench-fanout: deps-test
+	BUILD=$(BUILD) bench/fanout
+
+bench-janus: deps-test
+	BUILD=$(BUILD) bench/vs-janus

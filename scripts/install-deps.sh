@@ -14,7 +14,7 @@ build_pkgs=(build-essential cmake ninja-build ccache pkg-config
   libavformat-dev libcurl4-openssl-dev libsqlite3-dev libmongoc-dev libpq-dev
   nlohmann-json3-dev libspdlog-dev libcli11-dev)
 test_pkgs=(libgtest-dev libgmock-dev libbenchmark-dev clang libclang-rt-14-dev
-  chromium ffmpeg nodejs npm iproute2 util-linux postgresql)
+  chromium ffmpeg nodejs npm iproute2 util-linux postgresql python3)
 
 pkgs=("${build_pkgs[@]}")
 if [ "$mode" = test ]; then pkgs+=("${test_pkgs[@]}"); fi

@@ -94,8 +94,10 @@ test('lss-load: publishing needs --key when the server has a stream key', { skip
   assert.equal(bad.publishers.connected, 0);
   assert.ok(Object.keys(bad.errors).some((e) => /HTTP 401/.test(e)), JSON.stringify(bad.errors));
 
+  // Long enough for a keyframe to reach a viewer that joined just after one
+  // (requests for a new one are throttled; the clip has one every 1.5 s).
   const ok = await runLoad(['--url', keyed.url, '--stream', 'keyed', '--publish', '--viewers', '1',
-    '--duration', '1', '--json', '--key', 'load-key']);
+    '--duration', '4', '--json', '--key', 'load-key']);
   const good = parseReport(ok);
   assert.equal(ok.code, 0, ok.stderr);
   assert.equal(good.viewers.with_video, 1);

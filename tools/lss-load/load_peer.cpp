@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
 #include <charconv>
 #include <cstring>
@@ -20,6 +21,10 @@ namespace lss::load {
 namespace {
 
 constexpr size_t kBatch = 32;
+// Controlled role: the offerer (libnice in Janus) sets up its DTLS endpoint
+// only after its ICE state change, a moment after it nominated; a ClientHello
+// sent at once is dropped and costs the 1 s DTLS retransmission timeout.
+constexpr Duration kDtlsDelay = milliseconds(50);
 constexpr size_t kMaxDatagram = 2048;
 
 // One receive batch for all peers: the media thread is the only reader.
@@ -94,6 +99,7 @@ LoadPeer::LoadPeer(size_t index, Role role, std::string stream, PeerContext& ctx
 
 LoadPeer::~LoadPeer() {
   if (fd_ >= 0) ::close(fd_);
+  if (audio_fd_ >= 0) ::close(audio_fd_);
 }
 
 std::string LoadPeer::offer() const {
@@ -128,29 +134,24 @@ std::string LoadPeer::offer() const {
   return s;
 }
 
-Status LoadPeer::on_answer(const std::string& answer, Timestamp now) {
-  answered_at = now;
-  auto sd = sdp::parse_sdp(answer);
-  if (!sd.ok()) return make_error("bad answer SDP: " + sd.error().message);
+Result<sdp::Fingerprint> LoadPeer::read_remote(const sdp::SessionDescription& sd) {
   const sdp::MediaSection* first = nullptr;
-  for (const auto& m : sd->media)
+  for (const auto& m : sd.media)
     if (m.port != 0) {
       first = &m;
       break;
     }
-  if (!first) return make_error("the answer accepts no media section");
-  remote_ufrag_ = sd->transport_attribute(*first, "ice-ufrag").value_or("");
-  remote_pwd_ = sd->transport_attribute(*first, "ice-pwd").value_or("");
+  if (!first) return make_error("the remote description accepts no media section");
+  remote_ufrag_ = sd.transport_attribute(*first, "ice-ufrag").value_or("");
+  remote_pwd_ = sd.transport_attribute(*first, "ice-pwd").value_or("");
   if (remote_ufrag_.empty() || remote_pwd_.empty())
-    return make_error("answer without ICE credentials");
-  const std::string setup = sd->transport_attribute(*first, "setup").value_or("");
-  if (setup != "passive") return make_error("answer has a=setup:" + setup + ", expected passive");
-  auto fp = sd->fingerprint(*first);
-  if (!fp) return make_error("answer without a=fingerprint");
+    return make_error("remote description without ICE credentials");
+  auto fp = sd.fingerprint(*first);
+  if (!fp) return make_error("remote description without a=fingerprint");
 
-  // The server's host candidates: "<foundation> 1 udp <prio> <ip> <port> typ host".
+  // Host candidates: "<foundation> 1 udp <prio> <ip> <port> typ host".
   std::optional<SocketAddress> chosen, first_v4, any;
-  for (const auto& m : sd->media) {
+  for (const auto& m : sd.media) {
     for (const auto& c : m.attribute_values("candidate")) {
       auto parts = split_spaces(c);
       if (parts.size() < 8 || parts[1] != "1") continue;
@@ -166,18 +167,17 @@ Status LoadPeer::on_answer(const std::string& answer, Timestamp now) {
     }
   }
   if (!chosen) chosen = first_v4 ? first_v4 : any;
-  if (!chosen) return make_error("answer without a usable UDP candidate");
+  if (!chosen) return make_error("remote description without a usable UDP candidate");
   if (!ctx_.media_host.empty()) {
     auto forced = SocketAddress::parse(ctx_.media_host, chosen->port);
     if (!forced) return make_error("--media-host is not an IP address");
     chosen = forced;
   }
   server_ = *chosen;
+  return *fp;
+}
 
-  dtls_ = std::make_unique<DtlsTransport>(ctx_.cert, DtlsTransport::Role::kClient, fp->algorithm,
-                                          fp->value);
-  if (dtls_->state() == DtlsTransport::State::kFailed) return make_error(dtls_->error());
-
+Status LoadPeer::open_socket() {
   fd_ = ::socket(server_.is_ipv4() ? AF_INET : AF_INET6, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
                  0);
   if (fd_ < 0) return make_error(std::string("socket: ") + std::strerror(errno));
@@ -190,8 +190,174 @@ Status LoadPeer::on_answer(const std::string& answer, Timestamp now) {
   // connect(): the kernel filters other senders and send() needs no address.
   if (::connect(fd_, reinterpret_cast<sockaddr*>(&ss), len) != 0)
     return make_error("connect " + server_.to_string() + ": " + std::strerror(errno));
+  return {};
+}
+
+Status LoadPeer::on_answer(const std::string& answer, Timestamp now) {
+  answered_at = now;
+  auto sd = sdp::parse_sdp(answer);
+  if (!sd.ok()) return make_error("bad answer SDP: " + sd.error().message);
+  auto fp = read_remote(*sd);
+  if (!fp.ok()) return fp.error();
+  for (const auto& m : sd->media) {
+    if (m.port == 0) continue;
+    const std::string setup = sd->transport_attribute(m, "setup").value_or("");
+    if (setup != "passive") return make_error("answer has a=setup:" + setup + ", expected passive");
+    break;
+  }
+  dtls_ = std::make_unique<DtlsTransport>(ctx_.cert, DtlsTransport::Role::kClient, fp->algorithm,
+                                          fp->value);
+  if (dtls_->state() == DtlsTransport::State::kFailed) return make_error(dtls_->error());
+  Status st = open_socket();
+  if (!st.ok()) return st;
   state_ = State::kIce;
   send_check(now);
+  return {};
+}
+
+Result<std::string> LoadPeer::on_offer(const std::string& offer, Timestamp now) {
+  answered_at = now;
+  auto sd = sdp::parse_sdp(offer);
+  if (!sd.ok()) return make_error("bad offer SDP: " + sd.error().message);
+  auto fp = read_remote(*sd);
+  if (!fp.ok()) return fp.error();
+  // RFC 8445 6.1.1: the offerer controls unless it is ICE-lite.
+  bool lite = sd->attribute("ice-lite").has_value();
+  for (const auto& m : sd->media) lite |= m.has_attribute("ice-lite");
+  controlling_ = lite;
+
+  // Accept the first audio (Opus) and video (VP8) sections, reject the rest.
+  struct Accepted {
+    const sdp::MediaSection* m;
+    sdp::RtpMap codec;
+  };
+  std::vector<std::optional<Accepted>> plan;
+  bool have_audio = false, have_video = false;
+  auto iequals = [](std::string_view a, std::string_view b) {
+    if (a.size() != b.size()) return false;
+    for (size_t i = 0; i < a.size(); ++i)
+      if (std::tolower(static_cast<unsigned char>(a[i])) !=
+          std::tolower(static_cast<unsigned char>(b[i])))
+        return false;
+    return true;
+  };
+  for (const auto& m : sd->media) {
+    std::optional<Accepted> a;
+    const bool audio = m.media == "audio", video = m.media == "video";
+    if (m.port != 0 && ((audio && !have_audio) || (video && !have_video))) {
+      for (const auto& rm : m.rtpmaps()) {
+        if (iequals(rm.encoding, audio ? "opus" : "VP8")) {
+          a = Accepted{&m, rm};
+          break;
+        }
+      }
+    }
+    if (a) {
+      (audio ? have_audio : have_video) = true;
+      (audio ? audio_pt_ : video_pt_) = a->codec.payload_type;
+      for (const auto& e : m.extmaps())
+        if (e.uri == "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time")
+          abs_send_time_id_ = e.id;
+    }
+    plan.push_back(a);
+  }
+  if (!have_audio && !have_video) return make_error("the offer has no Opus or VP8 section");
+  bool offered_abs = false;
+  for (const auto& a : plan)
+    if (a)
+      for (const auto& e : a->m->extmaps())
+        offered_abs |= e.uri == "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time";
+  if (!offered_abs) abs_send_time_id_ = 0;
+
+  for (const auto& m : sd->media) {
+    if (m.port == 0) continue;
+    const std::string setup = sd->transport_attribute(m, "setup").value_or("actpass");
+    if (setup == "active")
+      return make_error("offer has a=setup:active; lss-load is a DTLS client only");
+    break;
+  }
+  dtls_ = std::make_unique<DtlsTransport>(ctx_.cert, DtlsTransport::Role::kClient, fp->algorithm,
+                                          fp->value);
+  if (dtls_->state() == DtlsTransport::State::kFailed) return make_error(dtls_->error());
+  Status st = open_socket();
+  if (!st.ok()) return make_error(st.message());
+  sockaddr_storage local{};
+  socklen_t local_len = sizeof local;
+  if (getsockname(fd_, reinterpret_cast<sockaddr*>(&local), &local_len) != 0)
+    return make_error(std::string("getsockname: ") + std::strerror(errno));
+  char ip[INET6_ADDRSTRLEN] = {};
+  uint16_t port = 0;
+  if (local.ss_family == AF_INET) {
+    const auto* sin = reinterpret_cast<const sockaddr_in*>(&local);
+    inet_ntop(AF_INET, &sin->sin_addr, ip, sizeof ip);
+    port = ntohs(sin->sin_port);
+  } else {
+    const auto* sin6 = reinterpret_cast<const sockaddr_in6*>(&local);
+    inet_ntop(AF_INET6, &sin6->sin6_addr, ip, sizeof ip);
+    port = ntohs(sin6->sin6_port);
+  }
+
+  std::string mids;
+  for (const auto& a : plan)
+    if (a) mids += " " + a->m->mid();
+  std::string s =
+      "v=0\r\no=- " + std::to_string(random_u32()) + " 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n";
+  if (!mids.empty()) s += "a=group:BUNDLE" + mids + "\r\n";
+  s += "a=msid-semantic: WMS\r\n";
+  for (size_t i = 0; i < sd->media.size(); ++i) {
+    const auto& m = sd->media[i];
+    const auto& a = plan[i];
+    if (!a) {
+      std::string fmts;
+      for (const auto& f : m.formats) fmts += " " + f;
+      s += "m=" + m.media + " 0 " + m.proto + fmts + "\r\nc=IN IP4 0.0.0.0\r\n";
+      if (!m.mid().empty()) s += "a=mid:" + m.mid() + "\r\n";
+      continue;
+    }
+    const std::string pt = std::to_string(a->codec.payload_type);
+    s += "m=" + m.media + " 9 UDP/TLS/RTP/SAVPF " + pt + "\r\nc=IN IP4 0.0.0.0\r\n";
+    s += "a=rtcp:9 IN IP4 0.0.0.0\r\na=candidate:1 1 udp 2130706431 " + std::string(ip) + " " +
+         std::to_string(port) + " typ host\r\na=end-of-candidates\r\n";
+    s += "a=ice-ufrag:" + ufrag_ + "\r\na=ice-pwd:" + pwd_ + "\r\na=fingerprint:sha-256 " +
+         ctx_.cert->fingerprint_sha256() + "\r\na=setup:active\r\na=mid:" + a->m->mid() + "\r\n";
+    for (const auto& e : a->m->extmaps())
+      if (e.uri == "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time" ||
+          e.uri == "urn:ietf:params:rtp-hdrext:sdes:mid")
+        s += "a=extmap:" + std::to_string(e.id) + " " + e.uri + "\r\n";
+    s += "a=recvonly\r\na=rtcp-mux\r\na=rtpmap:" + pt + " " + a->codec.encoding + "/" +
+         std::to_string(a->codec.clock_rate) +
+         (a->codec.channels ? "/" + std::to_string(a->codec.channels) : "") + "\r\n";
+    const std::string fmtp = a->m->fmtp(a->codec.payload_type);
+    if (!fmtp.empty()) s += "a=fmtp:" + pt + " " + fmtp + "\r\n";
+  }
+  state_ = State::kIce;
+  send_check(now);
+  return s;
+}
+
+Status LoadPeer::start_plain_rtp(const SocketAddress& video, const SocketAddress& audio,
+                                 Timestamp now) {
+  plain_rtp_ = true;
+  for (const auto* dst : {&video, &audio}) {
+    const int fd =
+        ::socket(dst->is_ipv4() ? AF_INET : AF_INET6, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) return make_error(std::string("socket: ") + std::strerror(errno));
+    (dst == &video ? fd_ : audio_fd_) = fd;
+    sockaddr_storage ss;
+    const socklen_t len = to_sockaddr(*dst, ss);
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0)
+      return make_error("connect " + dst->to_string() + ": " + std::strerror(errno));
+  }
+  answered_at = connected_at = now;
+  state_ = State::kConnected;
+  SenderConfig sc;
+  sc.video_ssrc = video_ssrc_;
+  sc.audio_ssrc = audio_ssrc_;
+  sc.video_pt = kVideoPt;
+  sc.audio_pt = kAudioPt;
+  sc.abs_send_time_id = kAbsSendTimeId;
+  sender = std::make_unique<MediaSender>(*ctx_.clip, sc);
+  tick(now);
   return {};
 }
 
@@ -206,18 +372,36 @@ void LoadPeer::send_check(Timestamp now) {
   const uint32_t b = random_u32();
   std::memcpy(txid.data(), &a, 8);
   std::memcpy(txid.data() + 8, &b, 4);
-  Bytes req = StunBuilder(stun::kBindingRequest, txid)
-                  .add_string(stun::kAttrUsername, remote_ufrag_ + ":" + ufrag_)
-                  .add_u32(stun::kAttrPriority, 0x6e7f1eff)
-                  .add_u64(stun::kAttrIceControlling, random_u64())
-                  .add_flag(stun::kAttrUseCandidate)
-                  .finish(remote_pwd_, true);
+  StunBuilder builder(stun::kBindingRequest, txid);
+  builder.add_string(stun::kAttrUsername, remote_ufrag_ + ":" + ufrag_)
+      .add_u32(stun::kAttrPriority, 0x6e7f1eff);
+  if (controlling_) {
+    builder.add_u64(stun::kAttrIceControlling, random_u64()).add_flag(stun::kAttrUseCandidate);
+  } else {
+    builder.add_u64(stun::kAttrIceControlled, random_u64());
+  }
+  Bytes req = builder.finish(remote_pwd_, true);
   send_datagram(req.data(), req.size());
   ++checks_sent_;
   // Checks until the first answer: 50 ms apart, then RFC 7675 consent every 4 s
   // (the server drops a peer after 15 s without one).
   next_check_ = now + (state_ == State::kIce ? milliseconds(checks_sent_ < 5 ? 50 : 200)
                                              : milliseconds(4000));
+}
+
+void LoadPeer::answer_check(const StunMessage& request) {
+  Bytes res = StunBuilder(stun::kBindingSuccess, request.transaction_id())
+                  .add_xor_mapped_address(server_)
+                  .finish(pwd_, true);
+  send_datagram(res.data(), res.size());
+}
+
+void LoadPeer::on_ice_success(Timestamp now) {
+  if (state_ != State::kIce) return;
+  state_ = State::kDtls;
+  next_check_ = now + milliseconds(4000);
+  dtls_->start(now);
+  flush_dtls();
 }
 
 void LoadPeer::flush_dtls() {
@@ -257,14 +441,29 @@ void LoadPeer::handle(uint8_t* data, size_t len, Timestamp now) {
   const uint8_t b = data[0];
   if (b <= 3) {
     auto m = StunMessage::parse(ByteSpan(data, len));
-    if (!m.ok() || m->type() != stun::kBindingSuccess || !m->verify_message_integrity(remote_pwd_))
+    if (!m.ok()) return;
+    if (m->type() == stun::kBindingRequest) {
+      // The remote agent's own checks (a full-ICE offerer such as Janus):
+      // answer them, and take its nomination as the end of ICE.
+      if (!m->verify_message_integrity(pwd_)) return;
+      const auto user = m->username();
+      if (!user || !user->starts_with(ufrag_ + ":")) return;
+      answer_check(*m);
+      if (!controlling_ && m->has_use_candidate()) {
+        nominated_ = true;
+        if (ice_ok_at_ && !dtls_due_) dtls_due_ = now + kDtlsDelay;
+      }
       return;
+    }
+    if (m->type() != stun::kBindingSuccess || !m->verify_message_integrity(remote_pwd_)) return;
     last_check_ok_ = now;
     if (state_ == State::kIce) {
-      state_ = State::kDtls;
-      next_check_ = now + milliseconds(4000);
-      dtls_->start(now);
-      flush_dtls();
+      if (!ice_ok_at_) ice_ok_at_ = now;
+      if (controlling_) {
+        on_ice_success(now);
+      } else if (nominated_ && !dtls_due_) {
+        dtls_due_ = now + kDtlsDelay;
+      }
     }
   } else if (b >= 20 && b <= 63) {
     if (!dtls_) return;
@@ -286,6 +485,7 @@ void LoadPeer::handle(uint8_t* data, size_t len, Timestamp now) {
       if (!out.ok() || !in.ok()) return fail("SRTP session setup failed");
       srtp_out_ = std::move(out).value();
       srtp_in_ = std::move(in).value();
+      srtp_profile = keys.profile;
       state_ = State::kConnected;
       connected_at = now;
       if (role_ == Role::kPublisher) {
@@ -316,7 +516,7 @@ void LoadPeer::handle_rtp(uint8_t* data, size_t len, Timestamp now) {
   const uint16_t seq = load_be16(data + 2);
   const uint32_t ts = load_be32(data + 4);
   const uint32_t ssrc = load_be32(data + 8);
-  const bool video = pt == kVideoPt;
+  const bool video = pt == video_pt_;
   TrackReceive& rx = video ? video_rx : audio_rx;
   const int64_t arrival_us =
       std::chrono::duration_cast<std::chrono::microseconds>(now - ctx_.epoch).count();
@@ -327,7 +527,7 @@ void LoadPeer::handle_rtp(uint8_t* data, size_t len, Timestamp now) {
 
   RtpPacket pkt;
   if (RtpPacket::parse(data, len, pkt)) {
-    ByteSpan ext = pkt.find_extension(kAbsSendTimeId);
+    ByteSpan ext = abs_send_time_id_ ? pkt.find_extension(abs_send_time_id_) : ByteSpan();
     if (ext.size() == 3) ctx_.latency_us.add(abs_send_time_age_us(load_be24(ext.data()), now));
   }
   if (++rtp_seen_ % uint64_t(ctx_.srtp_sample) == 0) {
@@ -393,6 +593,11 @@ void LoadPeer::tick(Timestamp now) {
                                           : "DTLS handshake timed out");
       }
       if (now >= next_check_) send_check(now);
+      // Controlled: nominated (or, failing that, our check went through a
+      // while ago).
+      if (state_ == State::kIce && ((dtls_due_ && now >= *dtls_due_) ||
+                                    (ice_ok_at_ && now - *ice_ok_at_ > milliseconds(300))))
+        on_ice_success(now);
       if (state_ == State::kDtls) {
         auto t = dtls_->next_timeout(now);
         if (t && *t <= now) {
@@ -403,6 +608,12 @@ void LoadPeer::tick(Timestamp now) {
       }
       return;
     case State::kConnected:
+      if (plain_rtp_) {
+        sender->poll(now, [&](uint8_t* data, size_t len, bool video) {
+          if (::send(video ? fd_ : audio_fd_, data, len, 0) < 0) ++send_errors;
+        });
+        return;
+      }
       if (now >= next_check_) send_check(now);
       if (sender) {
         sender->poll(now, [&](uint8_t* data, size_t len, bool) {

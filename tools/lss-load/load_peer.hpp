@@ -1,7 +1,11 @@
 #pragma once
 // One WebRTC peer of the load test, publisher or viewer, on its own
 // connected UDP socket: full-agent ICE checks with USE-CANDIDATE (the server
-// is ICE-lite), DTLS client (the server answers a=setup:passive), SRTP. The
+// is ICE-lite), DTLS client (the server answers a=setup:passive), SRTP. A
+// viewer can also answer a remote offer (Janus: on_offer), where it answers
+// the offerer's connectivity checks and takes the controlled role unless the
+// offerer is ICE-lite; a publisher can send plain RTP to two UDP ports
+// (start_plain_rtp) with no ICE, DTLS or SRTP at all. The
 // same construction as tests/unit/sfu/test_peer.hpp, over a real socket and
 // made cheap enough that one thread drives thousands: viewers read the
 // (unencrypted) RTP header of every packet and unprotect only a sample.
@@ -15,8 +19,10 @@
 #include "dtls/dtls_certificate.hpp"
 #include "dtls/dtls_transport.hpp"
 #include "media_source.hpp"
+#include "sdp/session_description.hpp"
 #include "srtp/srtp_session.hpp"
 #include "stats.hpp"
+#include "stun/stun_message.hpp"
 
 namespace lss::load {
 
@@ -53,6 +59,14 @@ class LoadPeer {
   // Reads the server's ICE credentials, fingerprint and candidate, opens the
   // socket and sends the first connectivity check.
   Status on_answer(const std::string& sdp, Timestamp now);
+  // Viewer answering a remote offer (Janus' streaming plugin): picks the
+  // offer's VP8 and Opus formats and abs-send-time id, opens the socket
+  // towards the offer's candidate, returns a recvonly answer carrying this
+  // peer's host candidate (a=setup:active: DTLS client) and starts checks.
+  Result<std::string> on_offer(const std::string& sdp, Timestamp now);
+  // Publisher sending unencrypted RTP, video and audio to their own ports
+  // (a Janus streaming mountpoint). Connected from the start.
+  Status start_plain_rtp(const SocketAddress& video, const SocketAddress& audio, Timestamp now);
 
   int fd() const { return fd_; }
   void on_readable(Timestamp now);
@@ -75,7 +89,8 @@ class LoadPeer {
   const std::string& error() const { return error_; }
 
   // Signalling.
-  std::string location;  // resolved resource URL for DELETE
+  std::string location;       // resolved resource URL for DELETE
+  uint64_t janus_handle = 0;  // Janus plugin handle of this viewer (--janus)
   Timestamp requested_at{};
   std::optional<Timestamp> answered_at, connected_at, first_rtp_at, first_video_at, first_audio_at;
 
@@ -83,13 +98,18 @@ class LoadPeer {
   TrackReceive video_rx{90000}, audio_rx{48000};
   uint64_t rtcp_in = 0, srtp_checked = 0, srtp_failed = 0, datagrams_in = 0;
   uint64_t send_errors = 0;
+  std::optional<SrtpProfile> srtp_profile;  // what the DTLS handshake picked
 
   // Publisher media.
   std::unique_ptr<MediaSender> sender;
   uint64_t rtcp_pli_in = 0, rtcp_nack_in = 0;
 
  private:
+  Status open_socket();
+  Result<sdp::Fingerprint> read_remote(const sdp::SessionDescription& sd);
   void send_check(Timestamp now);
+  void answer_check(const StunMessage& request);
+  void on_ice_success(Timestamp now);
   void send_datagram(const uint8_t* data, size_t len);
   void flush_dtls();
   void handle(uint8_t* data, size_t len, Timestamp now);
@@ -105,12 +125,20 @@ class LoadPeer {
   State state_at_stop_ = State::kNew;
   std::string error_;
   int fd_ = -1;
+  int audio_fd_ = -1;  // plain RTP publisher: audio goes to its own port
+  bool plain_rtp_ = false;
+  bool controlling_ = true;  // ICE role: controlled only under a full-ICE offerer
+  uint8_t video_pt_ = kVideoPt, audio_pt_ = kAudioPt, abs_send_time_id_ = kAbsSendTimeId;
   SocketAddress server_;
   std::string ufrag_, pwd_, remote_ufrag_, remote_pwd_;
   uint32_t video_ssrc_ = 0, audio_ssrc_ = 0;
   std::unique_ptr<DtlsTransport> dtls_;
   std::unique_ptr<SrtpSession> srtp_in_, srtp_out_;
   Timestamp next_check_{}, last_check_ok_{}, next_sr_{};
+  // Controlled role: DTLS starts once the offerer nominated (USE-CANDIDATE)
+  // or, failing that, a while after our own check succeeded.
+  std::optional<Timestamp> ice_ok_at_, dtls_due_;
+  bool nominated_ = false;
   int checks_sent_ = 0;
   uint64_t rtp_seen_ = 0;
 };

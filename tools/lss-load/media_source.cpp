@@ -145,6 +145,9 @@ uint32_t abs_send_time(Timestamp t) {
 
 int64_t abs_send_time_age_us(uint32_t sent, Timestamp now) {
   const uint32_t diff = (abs_send_time(now) - sent) & 0xffffff;
+  // More than half the 64 s range: a stamp slightly ahead of `now` (a server
+  // that re-stamps abs-send-time itself, rounded up), not a 32 s delay.
+  if (diff >= 0x800000) return 0;
   return int64_t((uint64_t(diff) * 1000000ull) >> 18);
 }
 

@@ -44,7 +44,8 @@ void scale_video_bitrate(Clip& clip, double kbps);
 
 // 24-bit abs-send-time (6.18 fixed-point seconds) of a CLOCK_MONOTONIC time.
 uint32_t abs_send_time(Timestamp t);
-// Latency from an abs-send-time value to `now`, modulo its 64 s range.
+// Latency from an abs-send-time value to `now`, modulo its 64 s range (stamps
+// up to 32 s ahead of `now` count as 0).
 int64_t abs_send_time_age_us(uint32_t sent, Timestamp now);
 
 struct SenderConfig {

@@ -71,6 +71,14 @@ std::string usage(const char* argv0) {
          "  --join-timeout S     a peer not connected (ICE + DTLS) S seconds after its\n"
          "                       POST fails (default 10)\n"
          "  --http-threads N     concurrent WHIP/WHEP requests (default 4)\n"
+         "  --janus ID           viewers watch Janus streaming mountpoint ID through the Janus\n"
+         "                       HTTP API at --url (e.g. http://127.0.0.1:8088/janus): one\n"
+         "                       session, one streaming handle per viewer; Janus offers, the\n"
+         "                       viewer answers (ICE controlled unless Janus is ICE-lite, DTLS\n"
+         "                       client); --stream is then optional\n"
+         "  --rtp-out H:VP:AP    the publisher sends its RTP unencrypted to UDP H:VP (VP8,\n"
+         "                       pt 96) and H:AP (Opus, pt 111) instead of publishing over\n"
+         "                       WHIP (e.g. to a Janus RTP mountpoint); implies --publish\n"
          "  -h, --help           show this help\n"
          "\n"
          "Exit status: 0 when at least one viewer received media (or no viewers were\n"
@@ -130,6 +138,25 @@ Result<Options> parse_options(int argc, char** argv) {
       if (arg == "--server-pid") o.server_pid = n;
       if (arg == "--srtp-sample") o.srtp_sample = n;
       if (arg == "--http-threads") o.http_threads = n;
+    } else if (arg == "--janus") {
+      int64_t id = 0;
+      if (!need(v) || !parse_number(v, id) || id < 0) return bad("needs a mountpoint id");
+      o.janus_mountpoint = id;
+    } else if (arg == "--rtp-out") {
+      // HOST:VIDEOPORT:AUDIOPORT; HOST may be a bracketed IPv6 address.
+      if (!need(v)) return bad("needs HOST:VIDEOPORT:AUDIOPORT");
+      const size_t last = v.rfind(':');
+      const size_t mid = last == std::string_view::npos ? last : v.rfind(':', last - 1);
+      if (mid == std::string_view::npos || mid == 0) return bad("needs HOST:VIDEOPORT:AUDIOPORT");
+      std::string_view host = v.substr(0, mid);
+      if (host.starts_with("[") && host.ends_with("]")) host = host.substr(1, host.size() - 2);
+      uint16_t vp = 0, ap = 0;
+      if (!parse_number(v.substr(mid + 1, last - mid - 1), vp) ||
+          !parse_number(v.substr(last + 1), ap) || vp == 0 || ap == 0)
+        return bad("needs HOST:VIDEOPORT:AUDIOPORT with ports 1..65535");
+      o.rtp_out_host = std::string(host);
+      o.rtp_out_video_port = vp;
+      o.rtp_out_audio_port = ap;
     } else if (arg == "--duration" || arg == "--ramp" || arg == "--join-timeout") {
       double d = 0;
       if (!need(v) || !parse_number(v, d) || !(d >= 0)) return bad("needs a non-negative number");
@@ -140,6 +167,13 @@ Result<Options> parse_options(int argc, char** argv) {
       return make_error("unknown option " + std::string(argv[i]) + " (see --help)");
     }
   }
+  if (o.rtp_out()) {
+    if (o.publishers > 1) return make_error("--rtp-out sends one publisher's RTP");
+    o.publishers = 1;
+  }
+  if (o.janus() && o.stream.empty()) o.stream = "janus";
+  if (o.rtp_out() && o.stream.empty()) o.stream = "rtp-out";
+  if (o.rtp_out() && o.viewers == 0 && o.url.empty()) o.url = "http://127.0.0.1";
   if (o.url.empty()) return make_error("--url is required");
   if (o.stream.empty()) return make_error("--stream is required");
   if (!valid_stream_name(o.stream))
@@ -160,6 +194,8 @@ Result<Options> parse_options(int argc, char** argv) {
   if (o.ramp_per_s <= 0) return make_error("--ramp must be positive");
   if (o.srtp_sample == 0) o.srtp_sample = 1;
   if (o.http_threads == 0) o.http_threads = 1;
+  // Janus: one thread stays in the session's long poll.
+  if (o.janus() && o.http_threads < 2) o.http_threads = 2;
   if (o.viewers == 0 && o.publishers == 0)
     return make_error("nothing to do: give --viewers N and/or --publish");
   return o;

@@ -1,6 +1,7 @@
 #pragma once
 // lss-load's command line, parsed by hand (no exceptions, no extra
 // dependency): `--name value` or `--name=value`.
+#include <cstdint>
 #include <string>
 
 #include "common/result.hpp"
@@ -24,6 +25,15 @@ struct Options {
   int srtp_sample = 16;    // viewers unprotect every Nth RTP packet (and all RTCP)
   double join_timeout_s = 10;
   int http_threads = 4;
+  // --janus ID: viewers watch Janus streaming mountpoint ID through Janus'
+  // HTTP API at --url (e.g. http://127.0.0.1:8088/janus) instead of WHEP.
+  int64_t janus_mountpoint = -1;
+  // --rtp-out HOST:VIDEOPORT:AUDIOPORT: the publisher sends plain RTP there
+  // instead of publishing over WHIP.
+  std::string rtp_out_host;
+  uint16_t rtp_out_video_port = 0, rtp_out_audio_port = 0;
+  bool janus() const { return janus_mountpoint >= 0; }
+  bool rtp_out() const { return rtp_out_video_port != 0; }
   bool help = false;
 };
 

@@ -57,12 +57,17 @@ json build_report(const RunData& d) {
                  {"clip", ctx.clip ? ctx.clip->source : ""},
                  {"clip_video_kbps", ctx.clip ? round3(ctx.clip->video_kbps()) : 0.0},
                  {"clip_audio_kbps", ctx.clip ? round3(ctx.clip->audio_kbps()) : 0.0}};
+  if (o.janus()) r["config"]["janus_mountpoint"] = o.janus_mountpoint;
+  if (o.rtp_out())
+    r["config"]["rtp_out"] = o.rtp_out_host + ":" + std::to_string(o.rtp_out_video_port) + ":" +
+                             std::to_string(o.rtp_out_audio_port);
   r["elapsed_s"] = round3(ms_between(d.started, d.ended) / 1000.0);
   r["hold_s"] =
       d.hold_started == Timestamp{} ? 0.0 : round3(ms_between(d.hold_started, d.ended) / 1000.0);
   r["interrupted"] = d.interrupted;
 
   std::map<std::string, int> errors;
+  if (!d.janus_error.empty()) ++errors["janus: " + d.janus_error];
 
   // Publishers.
   {
@@ -105,7 +110,24 @@ json build_report(const RunData& d) {
   uint64_t vpk = 0, apk = 0, bytes = 0, rtcp = 0, expected = 0, lost = 0, checked = 0,
            srtp_failed = 0;
   std::vector<double> vjit, ajit;
+  std::map<std::string, size_t> profiles;
   for (const auto& v : d.viewers) {
+    if (v->srtp_profile) {
+      switch (*v->srtp_profile) {
+        case SrtpProfile::kAes128CmSha1_80:
+          ++profiles["AES128_CM_SHA1_80"];
+          break;
+        case SrtpProfile::kAes128CmSha1_32:
+          ++profiles["AES128_CM_SHA1_32"];
+          break;
+        case SrtpProfile::kAeadAes128Gcm:
+          ++profiles["AEAD_AES_128_GCM"];
+          break;
+        case SrtpProfile::kAeadAes256Gcm:
+          ++profiles["AEAD_AES_256_GCM"];
+          break;
+      }
+    }
     answered += v->answered_at.has_value();
     connected += v->connected_at.has_value();
     const bool got = v->first_rtp_at.has_value();
@@ -156,6 +178,7 @@ json build_report(const RunData& d) {
                   {"with_audio", with_audio},
                   {"failed", failed},
                   {"states_at_end", d.viewer_states},
+                  {"srtp_profiles", profiles},
                   {"join_ms", percentiles(join_ms)},
                   {"connect_ms", percentiles(connect_ms)}};
   const uint64_t rtp = vpk + apk;
@@ -173,6 +196,14 @@ json build_report(const RunData& d) {
                    {"video_jitter_ms", percentiles(vjit)},
                    {"audio_jitter_ms", percentiles(ajit)}};
 
+  if (d.udp_hold_start && d.udp_after) {
+    const UdpCounters& a = *d.udp_hold_start;
+    const UdpCounters& b = *d.udp_after;
+    r["udp_drops_during_hold"] = {{"rcvbuf_errors", b.rcvbuf_errors - a.rcvbuf_errors},
+                                  {"sndbuf_errors", b.sndbuf_errors - a.sndbuf_errors},
+                                  {"in_errors", b.in_errors - a.in_errors},
+                                  {"in_datagrams", b.in_datagrams - a.in_datagrams}};
+  }
   const Histogram& lat = ctx.latency_us;
   if (lat.count()) {
     r["latency_ms"] = {{"samples", lat.count()},
@@ -200,6 +231,33 @@ json build_report(const RunData& d) {
       // CPU per packet the server forwarded to a viewer (RTP received here).
       s["cpu_us_per_forwarded_packet"] =
           rtp ? json(round3(cpu * 1e6 / double(rtp))) : json(nullptr);
+      if (d.proc_viewers_start) s["rss_kb_before_viewers"] = d.proc_viewers_start->rss_kb;
+      // The steady state: from the last viewer started to the end of the
+      // hold, so joins (ICE, DTLS handshakes) do not count.
+      if (d.proc_hold_start && d.hold_started != Timestamp{}) {
+        const double hold_cpu = d.proc_after->cpu_s - d.proc_hold_start->cpu_s;
+        const double hold_wall = ms_between(d.hold_started, d.ended) / 1000.0;
+        const uint64_t hold_rtp = rtp - std::min(rtp, d.rtp_at_hold_start);
+        // The thread that worked hardest over the hold: near 1 core, it is
+        // the bottleneck whatever the process total says.
+        double top = 0;
+        std::string top_name;
+        for (const auto& [tid, t] : d.proc_after->thread_cpu_s) {
+          auto before = d.proc_hold_start->thread_cpu_s.find(tid);
+          const double used =
+              t.first -
+              (before == d.proc_hold_start->thread_cpu_s.end() ? 0 : before->second.first);
+          if (used > top) top = used, top_name = t.second;
+        }
+        s["hold"] = {{"cpu_s", round3(hold_cpu)},
+                     {"busiest_thread", top_name},
+                     {"busiest_thread_cores", hold_wall > 0 ? round3(top / hold_wall) : 0.0},
+                     {"wall_s", round3(hold_wall)},
+                     {"cpu_cores", hold_wall > 0 ? round3(hold_cpu / hold_wall) : 0.0},
+                     {"rtp_packets", hold_rtp},
+                     {"cpu_us_per_forwarded_packet",
+                      hold_rtp ? json(round3(hold_cpu * 1e6 / double(hold_rtp))) : json(nullptr)}};
+      }
     } else {
       s["error"] = d.proc_error;
     }
@@ -251,6 +309,14 @@ std::string human_summary(const json& r) {
       s << "server:     cpu " << num(sv["cpu_s"]) << " s (" << num(sv["cpu_pct"])
         << " % of one core), rss " << sv["rss_kb_end"] << " kB (peak " << sv["rss_kb_peak"]
         << " kB), " << num(sv["cpu_us_per_forwarded_packet"]) << " us per forwarded packet\n";
+      if (sv.contains("hold")) {
+        const auto& h = sv["hold"];
+        s << "hold:       server cpu " << num(h["cpu_s"]) << " s over " << num(h["wall_s"])
+          << " s (" << num(h["cpu_cores"]) << " cores), " << h["rtp_packets"] << " packets, "
+          << num(h["cpu_us_per_forwarded_packet"]) << " us per forwarded packet; busiest thread "
+          << h["busiest_thread"].get<std::string>() << " " << num(h["busiest_thread_cores"])
+          << " cores\n";
+      }
     } else {
       s << "server:     " << sv["error"].get<std::string>() << "\n";
     }

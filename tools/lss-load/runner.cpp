@@ -9,6 +9,8 @@
 #include <atomic>
 #include <csignal>
 #include <cstring>
+#include <nlohmann/json.hpp>
+#include <unordered_map>
 
 #include "whip_client.hpp"
 
@@ -23,6 +25,26 @@ void on_signal(int) {
 }
 
 constexpr uint64_t kHttpTag = ~uint64_t(0);
+
+// HTTP tags of Janus API requests: kind in the top 16 bits, viewer index
+// below (WHIP/WHEP requests use the bare peer id, kind 0).
+enum JanusKind : uint64_t {
+  kJanusCreate = 1,
+  kJanusAttach,
+  kJanusWatch,
+  kJanusStart,
+  kJanusPoll,
+  kJanusKeepalive,
+  kJanusDestroy
+};
+constexpr uint64_t janus_tag(JanusKind kind, uint64_t index) {
+  return uint64_t(kind) << 48 | index;
+}
+
+std::string janus_transaction() {
+  static uint64_t n = 0;
+  return "lss-load-" + std::to_string(++n);
+}
 
 double cpu_seconds() {
   rusage ru{};
@@ -68,15 +90,158 @@ class Loop {
   }
   void on_http(HttpResponse& r, Timestamp now);
   void progress(Timestamp now, Phase phase);
+  void watch_fd(LoadPeer& p);
+  // Janus HTTP API (--janus).
+  void janus_post(JanusKind kind, uint64_t index, const std::string& path,
+                  const nlohmann::json& body);
+  void janus_poll();
+  void on_janus(HttpResponse& r, Timestamp now);
+  void on_janus_event(const nlohmann::json& ev, Timestamp now);
+  std::optional<ProcSample> sample_server() const {
+    if (o_.server_pid <= 0) return std::nullopt;
+    auto s = sample_process(o_.server_pid);
+    if (!s.ok()) return std::nullopt;
+    return *s;
+  }
 
   const Options& o_;
   PeerContext& ctx_;
   RunData& d_;
   HttpPool& http_;
   int epfd_;
+  std::unordered_map<uint64_t, size_t> janus_handles_;  // handle id -> viewer index
+  Timestamp next_keepalive_{};
+  int poll_failures_ = 0;
+  bool stopping_ = false;
 };
 
+void Loop::watch_fd(LoadPeer& p) {
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.u64 = id_of(p);
+  if (epoll_ctl(epfd_, EPOLL_CTL_ADD, p.fd(), &ev) != 0)
+    p.fail(std::string("epoll_ctl: ") + std::strerror(errno));
+}
+
+void Loop::janus_post(JanusKind kind, uint64_t index, const std::string& path,
+                      const nlohmann::json& body) {
+  HttpRequest r;
+  r.tag = janus_tag(kind, index);
+  r.method = "POST";
+  r.url = o_.url + path;
+  r.body = body.dump();
+  r.content_type = "application/json";
+  http_.submit(std::move(r));
+}
+
+void Loop::janus_poll() {
+  if (stopping_ || d_.janus_session == 0) return;
+  HttpRequest r;
+  r.tag = janus_tag(kJanusPoll, 0);
+  r.method = "GET";
+  r.url = o_.url + "/" + std::to_string(d_.janus_session) + "?maxev=64";
+  r.timeout_ms = 60000;  // Janus answers an idle long poll after 30 s
+  r.cancellable = true;
+  http_.submit(std::move(r));
+}
+
+void Loop::on_janus(HttpResponse& r, Timestamp now) {
+  using nlohmann::json;
+  const auto kind = JanusKind(r.tag >> 48);
+  const size_t index = size_t(r.tag & ((uint64_t(1) << 48) - 1));
+  if (kind == kJanusPoll) {
+    if (r.status == 200) {
+      poll_failures_ = 0;
+      json body = json::parse(r.body, nullptr, false);
+      if (body.is_array()) {
+        for (const auto& ev : body) on_janus_event(ev, now);
+      } else if (body.is_object()) {
+        on_janus_event(body, now);
+      }
+    } else if (!stopping_ && ++poll_failures_ > 20) {
+      d_.janus_error = "Janus long poll keeps failing: " +
+                       (r.status ? "HTTP " + std::to_string(r.status) : r.error);
+      return;
+    }
+    janus_poll();
+    return;
+  }
+  if (kind == kJanusKeepalive || kind == kJanusDestroy) return;
+  json body = json::parse(r.body, nullptr, false);
+  std::string why;
+  if (r.status != 200) {
+    why = r.status ? "HTTP " + std::to_string(r.status) : "HTTP: " + r.error;
+  } else if (!body.is_object()) {
+    why = "Janus sent no JSON";
+  } else if (body.value("janus", "") == "error") {
+    why = "Janus error " + body["error"].value("reason", body.dump());
+  }
+  if (kind == kJanusCreate) {
+    if (why.empty()) {
+      d_.janus_session = body["data"].value("id", uint64_t(0));
+      if (d_.janus_session == 0) why = "Janus create without a session id";
+    }
+    if (!why.empty()) {
+      d_.janus_error = "create session: " + why;
+      return;
+    }
+    next_keepalive_ = now + seconds(25);
+    janus_poll();
+    return;
+  }
+  if (index >= d_.viewers.size()) return;
+  LoadPeer& p = *d_.viewers[index];
+  if (!why.empty()) return p.fail(why);
+  if (kind == kJanusAttach) {
+    const uint64_t handle = body["data"].value("id", uint64_t(0));
+    if (handle == 0) return p.fail("Janus attach without a handle id");
+    p.janus_handle = handle;
+    janus_handles_[handle] = index;
+    janus_post(kJanusWatch, index,
+               "/" + std::to_string(d_.janus_session) + "/" + std::to_string(handle),
+               {{"janus", "message"},
+                {"transaction", janus_transaction()},
+                {"body", {{"request", "watch"}, {"id", o_.janus_mountpoint}}}});
+  }
+  // kJanusWatch, kJanusStart: an ack; what matters arrives as events.
+}
+
+void Loop::on_janus_event(const nlohmann::json& ev, Timestamp now) {
+  if (!ev.is_object()) return;
+  const std::string type = ev.value("janus", "");
+  const uint64_t sender = ev.value("sender", uint64_t(0));
+  auto it = janus_handles_.find(sender);
+  if (it == janus_handles_.end()) return;
+  const size_t index = it->second;
+  LoadPeer& p = *d_.viewers[index];
+  if (type == "hangup" || type == "detached") {
+    if (p.state() != LoadPeer::State::kClosed)
+      p.fail("Janus " + type + ": " + ev.value("reason", std::string("no reason")));
+    return;
+  }
+  if (type != "event") return;  // webrtcup, media, slowlink, ...
+  if (ev.contains("plugindata")) {
+    const auto& data = ev["plugindata"].value("data", nlohmann::json::object());
+    if (data.contains("error"))
+      return p.fail("Janus streaming: " + data["error"].get<std::string>());
+  }
+  if (!ev.contains("jsep")) return;
+  const auto& jsep = ev["jsep"];
+  if (jsep.value("type", "") != "offer") return;
+  if (p.state() != LoadPeer::State::kSignaling) return;  // a renegotiation: not expected
+  auto answer = p.on_offer(jsep.value("sdp", ""), now);
+  if (!answer.ok()) return p.fail(answer.error().message);
+  watch_fd(p);
+  janus_post(kJanusStart, index,
+             "/" + std::to_string(d_.janus_session) + "/" + std::to_string(sender),
+             {{"janus", "message"},
+              {"transaction", janus_transaction()},
+              {"body", {{"request", "start"}}},
+              {"jsep", {{"type", "answer"}, {"sdp", *answer}}}});
+}
+
 void Loop::on_http(HttpResponse& r, Timestamp now) {
+  if (r.tag >> 48) return on_janus(r, now);
   if (r.method == "DELETE") {
     if (r.status >= 200 && r.status < 300) ++d_.deletes_ok;
     return;
@@ -92,11 +257,7 @@ void Loop::on_http(HttpResponse& r, Timestamp now) {
   if (!r.location.empty()) p.location = resolve_location(o_.url, r.location);
   Status s = p.on_answer(r.body, now);
   if (!s.ok()) return p.fail(s.message());
-  epoll_event ev{};
-  ev.events = EPOLLIN;
-  ev.data.u64 = id_of(p);
-  if (epoll_ctl(epfd_, EPOLL_CTL_ADD, p.fd(), &ev) != 0)
-    p.fail(std::string("epoll_ctl: ") + std::strerror(errno));
+  watch_fd(p);
 }
 
 void Loop::progress(Timestamp now, Phase phase) {
@@ -123,7 +284,23 @@ void Loop::run() {
   for (int i = 0; i < o_.publishers; ++i) {
     d_.publishers.push_back(std::make_unique<LoadPeer>(size_t(i), LoadPeer::Role::kPublisher,
                                                        stream_for(size_t(i)), ctx_));
-    request(*d_.publishers.back(), t0);
+    LoadPeer& p = *d_.publishers.back();
+    if (o_.rtp_out()) {
+      auto video = SocketAddress::parse(o_.rtp_out_host, o_.rtp_out_video_port);
+      auto audio = SocketAddress::parse(o_.rtp_out_host, o_.rtp_out_audio_port);
+      if (!video || !audio) {
+        p.fail("--rtp-out: " + o_.rtp_out_host + " is not an IP address");
+        continue;
+      }
+      p.on_requested(t0);
+      Status st = p.start_plain_rtp(*video, *audio, t0);
+      if (!st.ok()) p.fail(st.message());
+    } else {
+      request(p, t0);
+    }
+  }
+  if (o_.janus()) {
+    janus_post(kJanusCreate, 0, "", {{"janus", "create"}, {"transaction", janus_transaction()}});
   }
   Phase phase = Phase::kPublishers;
   Timestamp next_viewer_tick = t0, next_progress = t0 + seconds(1);
@@ -140,6 +317,14 @@ void Loop::run() {
       // times measure the server, not the publishers' set-up.
       bool settled = true;
       for (const auto& p : d_.publishers) settled &= p->connected() || p->failed();
+      if (o_.janus()) {
+        if (!d_.janus_error.empty()) {
+          spdlog::error("Janus: {}", d_.janus_error);
+          phase = Phase::kDone;
+          break;
+        }
+        settled &= d_.janus_session != 0;
+      }
       if (settled || now - t0 > ctx_.connect_timeout + seconds(2)) {
         for (const auto& p : d_.publishers)
           if (!p->connected()) p->fail(p->error().empty() ? "not connected in time" : p->error());
@@ -150,6 +335,7 @@ void Loop::run() {
         }
         phase = Phase::kRamp;
         d_.ramp_started = now;
+        d_.proc_viewers_start = sample_server();
       }
     }
     if (phase == Phase::kRamp) {
@@ -159,11 +345,24 @@ void Loop::run() {
         const size_t i = d_.viewers.size();
         d_.viewers.push_back(
             std::make_unique<LoadPeer>(i, LoadPeer::Role::kViewer, stream_for(i), ctx_));
-        request(*d_.viewers.back(), now);
+        if (o_.janus()) {
+          d_.viewers.back()->on_requested(now);
+          janus_post(kJanusAttach, i, "/" + std::to_string(d_.janus_session),
+                     {{"janus", "attach"},
+                      {"plugin", "janus.plugin.streaming"},
+                      {"transaction", janus_transaction()}});
+        } else {
+          request(*d_.viewers.back(), now);
+        }
       }
       if (d_.viewers.size() == size_t(o_.viewers)) {
         phase = Phase::kHold;
         d_.hold_started = now;
+        d_.proc_hold_start = sample_server();
+        if (auto u = sample_udp(); u.ok()) d_.udp_hold_start = *u;
+        d_.rtp_at_hold_start = 0;
+        for (const auto& v : d_.viewers)
+          d_.rtp_at_hold_start += v->video_rx.packets + v->audio_rx.packets;
       }
     }
     if (phase == Phase::kHold && seconds_between(d_.hold_started, now) >= o_.duration_s) {
@@ -189,12 +388,19 @@ void Loop::run() {
       next_viewer_tick = now + milliseconds(10);
       for (auto& v : d_.viewers) v->tick(now);
     }
+    if (d_.janus_session && now >= next_keepalive_) {
+      next_keepalive_ = now + seconds(25);
+      janus_post(kJanusKeepalive, 0, "/" + std::to_string(d_.janus_session),
+                 {{"janus", "keepalive"}, {"transaction", janus_transaction()}});
+    }
     if (now >= next_progress) {
       next_progress = now + seconds(1);
       if (!o_.json) progress(now, phase);
     }
   }
   d_.ended = Clock::now();
+  if (auto u = sample_udp(); u.ok()) d_.udp_after = *u;
+  stopping_ = true;
 }
 
 }  // namespace
@@ -249,6 +455,17 @@ Status run_load(const Options& options, PeerContext& ctx, RunData& data) {
   for (auto& v : data.viewers) ++data.viewer_states[kStateNames[int(v->state())]];
   for (auto& p : data.publishers) p->stop();
   for (auto& v : data.viewers) v->stop();
+  if (data.janus_session) {
+    // Ending the session ends every handle (and its PeerConnection) in it.
+    http.cancel();
+    HttpRequest r;
+    r.tag = janus_tag(kJanusDestroy, 0);
+    r.method = "POST";
+    r.url = options.url + "/" + std::to_string(data.janus_session);
+    r.content_type = "application/json";
+    r.body = nlohmann::json{{"janus", "destroy"}, {"transaction", janus_transaction()}}.dump();
+    http.submit(std::move(r));
+  }
   for (int round = 0; round < 2; ++round) {
     // Viewers first, so the server does not close them itself when their
     // publisher leaves.

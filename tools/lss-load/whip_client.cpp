@@ -34,7 +34,17 @@ size_t on_header(char* data, size_t size, size_t n, void* user) {
   return len;
 }
 
-HttpResponse perform(CURL* curl, const HttpRequest& req) {
+struct Progress {
+  const HttpPool* pool;
+  bool cancellable;
+};
+
+int on_progress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+  const auto* p = static_cast<const Progress*>(user);
+  return p->cancellable && p->pool->cancelled() ? 1 : 0;
+}
+
+HttpResponse perform(CURL* curl, const HttpRequest& req, const HttpPool& pool) {
   HttpResponse res;
   res.tag = req.tag;
   res.method = req.method;
@@ -42,7 +52,13 @@ HttpResponse perform(CURL* curl, const HttpRequest& req) {
   curl_easy_reset(curl);
   curl_easy_setopt(curl, CURLOPT_URL, req.url.c_str());
   curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 15000L);
+  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, req.timeout_ms);
+  Progress progress{&pool, req.cancellable};
+  if (req.cancellable) {
+    curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, on_progress);
+    curl_easy_setopt(curl, CURLOPT_XFERINFODATA, &progress);
+  }
   curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
   curl_easy_setopt(curl, CURLOPT_WRITEDATA, &res.body);
@@ -50,10 +66,12 @@ HttpResponse perform(CURL* curl, const HttpRequest& req) {
   curl_easy_setopt(curl, CURLOPT_HEADERDATA, &res.location);
   curl_slist* headers = nullptr;
   if (req.method == "POST") {
-    headers = curl_slist_append(headers, "Content-Type: application/sdp");
+    headers = curl_slist_append(headers, ("Content-Type: " + req.content_type).c_str());
     curl_easy_setopt(curl, CURLOPT_POST, 1L);
     curl_easy_setopt(curl, CURLOPT_POSTFIELDS, req.body.data());
     curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, long(req.body.size()));
+  } else if (req.method == "GET") {
+    curl_easy_setopt(curl, CURLOPT_HTTPGET, 1L);
   } else {
     curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, req.method.c_str());
   }
@@ -81,6 +99,7 @@ Result<std::unique_ptr<HttpPool>> HttpPool::create(size_t threads) {
 }
 
 HttpPool::~HttpPool() {
+  cancel();  // a thread in a long poll returns within a second
   {
     std::lock_guard lock(mu_);
     stop_ = true;
@@ -126,12 +145,12 @@ void HttpPool::run() {
       queue_.pop_front();
     }
     HttpResponse res;
-    if (curl) {
-      res = perform(curl, req);
+    if (curl && !(req.cancellable && cancelled())) {
+      res = perform(curl, req, *this);
     } else {
       res.tag = req.tag;
       res.method = req.method;
-      res.error = "curl_easy_init failed";
+      res.error = curl ? "cancelled" : "curl_easy_init failed";
     }
     {
       std::lock_guard lock(mu_);

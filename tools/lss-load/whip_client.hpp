@@ -3,6 +3,7 @@
 // threads each run blocking requests on their own (keep-alive) easy handle,
 // and completions are handed back through a queue whose eventfd the media
 // thread's epoll watches. Signalling latency therefore never stalls media.
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -18,10 +19,14 @@ namespace lss::load {
 
 struct HttpRequest {
   uint64_t tag = 0;    // returned with the response (the peer's index)
-  std::string method;  // POST or DELETE
+  std::string method;  // POST, GET or DELETE
   std::string url;
-  std::string body;  // POST: the SDP offer
+  std::string body;  // POST: the SDP offer (or JSON, with content_type)
   std::string bearer;
+  std::string content_type = "application/sdp";
+  long timeout_ms = 15000;
+  // Aborted by HttpPool::cancel() (a long poll that must not hold up exit).
+  bool cancellable = false;
 };
 
 struct HttpResponse {
@@ -45,6 +50,10 @@ class HttpPool {
   std::vector<HttpResponse> take();
   int event_fd() const { return event_fd_; }
   size_t in_flight() const;
+  // Aborts cancellable requests in progress (within about a second) and
+  // fails those submitted later.
+  void cancel() { cancel_.store(true); }
+  bool cancelled() const { return cancel_.load(); }
 
  private:
   explicit HttpPool(int event_fd) : event_fd_(event_fd) {}
@@ -57,6 +66,7 @@ class HttpPool {
   std::vector<HttpResponse> done_;
   size_t in_flight_ = 0;
   bool stop_ = false;
+  std::atomic<bool> cancel_{false};
   std::vector<std::thread> threads_;
 };
 

@@ -1,0 +1,90 @@
+#!/usr/bin/env python3
+"""Turns bench/fanout's lss-load reports into its table.
+
+Usage: fanout_table.py MACHINE_LINE DURATION RAMP REPORT.json...  (one per viewer count)
+Prints the Markdown section (table and notes) on stdout.
+"""
+import json
+import sys
+
+
+def fmt(v, digits=2):
+    return "-" if v is None else f"{v:.{digits}f}"
+
+
+def row(path):
+    with open(path) as f:
+        r = json.load(f)
+    n = r["config"]["viewers"]
+    v, rx, srv = r["viewers"], r["received"], r.get("server", {})
+    hold = srv.get("hold", {})
+    loss = rx["loss_pct"]
+    cores = hold.get("cpu_cores")
+    ok = v["receiving"] == n and loss < 0.1
+    top = hold.get("busiest_thread_cores") or 0
+    if ok and cores:
+        per_core = f"{n / cores:,.0f}"
+        if top >= 0.95:
+            per_core += f" (at the limit: {hold.get('busiest_thread', '')} at {top:.2f} cores)"
+    else:
+        per_core = "saturated" if v["receiving"] == n else f"saturated ({v['receiving']}/{n} receiving)"
+    rss_per = None
+    if "rss_kb_end" in srv and "rss_kb_before_viewers" in srv and n:
+        rss_per = (srv["rss_kb_end"] - srv["rss_kb_before_viewers"]) / n
+    return {
+        "n": n,
+        "us_pkt": hold.get("cpu_us_per_forwarded_packet"),
+        "per_core": per_core,
+        "p50": r["latency_ms"]["p50"],
+        "p99": r["latency_ms"]["p99"],
+        "rss": rss_per,
+        "loss": loss,
+        "cores": cores,
+        "pps": (hold["rtp_packets"] / hold["wall_s"]) if hold.get("wall_s") else None,
+        "gen": r["load_generator"]["cpu_pct"],
+        "top": hold.get("busiest_thread_cores"),
+        "top_name": hold.get("busiest_thread", ""),
+        "join_p99": v["join_ms"]["p99"],
+        "recv": f"{v['receiving']}/{n}",
+    }
+
+
+def main():
+    machine, duration, ramp, files = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
+    rows = [row(p) for p in files]
+    out = []
+    out.append("## Fan-out: one 2.5 Mbps publisher, N viewers (`bench/fanout`)")
+    out.append("")
+    out.append(machine)
+    out.append(f"Each run: a fresh server (loopback, RECORD_STREAMS=false), one lss-load publisher "
+               f"(looped VP8 clip padded to 2.5 Mbps + Opus), N WHEP viewers started at {ramp} "
+               f"per second, {duration} s hold "
+               f"after the last viewer joined. Server CPU is read from /proc over the hold only.")
+    out.append("")
+    out.append("| viewers | server CPU µs / forwarded packet | viewers per core at <0.1 % loss "
+               "| latency p50 / p99 (ms) | RSS per viewer (KiB) | loss | server cores used "
+               "| busiest server thread (cores) | packets/s forwarded | receiving "
+               "| join p99 (ms) | lss-load CPU |")
+    out.append("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for x in rows:
+        out.append(
+            f"| {x['n']} | {fmt(x['us_pkt'])} | {x['per_core']} | {fmt(x['p50'], 1)} / "
+            f"{fmt(x['p99'], 1)} | {fmt(x['rss'], 1)} | {fmt(x['loss'], 3)} % | "
+            f"{fmt(x['cores'])} | {x['top_name']} {fmt(x['top'])} | {fmt(x['pps'], 0)} | "
+            f"{x['recv']} | {fmt(x['join_p99'], 0)} | "
+            f"{fmt(x['gen'], 0)} % |")
+    out.append("")
+    out.append("Viewers per core = N / (server CPU seconds / hold seconds) when loss < 0.1 % and "
+               "every viewer receives; else \"saturated\". RSS per viewer = (server RSS at the "
+               "end of the hold - RSS before the first viewer) / N. Latency is publisher send "
+               "(abs-send-time) to viewer receive, both in lss-load. The load generator shares "
+               "the machine's cores with the server: when its CPU nears 100 % of one core, "
+               "loss and latency include its own queueing. Busiest thread: the server thread with "
+               "the most CPU over the hold; all viewers of one stream are served by one media "
+               "worker thread, so near 1.00 that thread is the limit however many cores the "
+               "machine has.")
+    print("\n".join(out))
+
+
+if __name__ == "__main__":
+    main()
