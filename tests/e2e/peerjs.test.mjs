@@ -99,18 +99,24 @@ test('start-stream errors: no such streamer, bad ids, without the key', { timeou
   intruder.close();
 });
 
-test('the server re-registers when the PeerJS server restarts', { timeout: 120000 }, async () => {
-  const { app, events } = await connectApp();
+test('the server re-registers when the PeerJS server restarts; streams outlive the app socket that started them', { timeout: 120000 }, async () => {
+  const first = await connectApp();
   const streamer = await startPeerStreamer(browser, server, peerServer, 'streamer-two');
-  const reply = await app.timeout(10000).emitWithAck('start-stream', { peerId: 'streamer-two', streamId: 'restart' });
+  const reply = await first.app.timeout(10000).emitWithAck('start-stream', { peerId: 'streamer-two', streamId: 'restart' });
   assert.equal(reply.ok, true);
-  await waitFor(() => events.started.length > 0, { timeout: 15000, what: 'stream-started' });
+  await waitFor(() => first.events.started.length > 0, { timeout: 15000, what: 'stream-started' });
+  // The app's socket goes away; the stream it started goes on.
+  first.app.close();
+  const { app, events } = await connectApp();
   const port = peerServer.port;
   await peerServer.stop();
   peerServer = await startPeerServer({ port });
   await sleep(3000);  // the server reconnects with backoff
   const viewer = await startPeerViewer(browser, server, peerServer, reply.viewerPeerId);
   await expectPeerViewerDecoding(viewer, { minFrames: 10 });
+  const { streams } = await (await fetch(`${server.url}/api/streams?status=live`)).json();
+  assert.ok(streams.some((s) => s.name === 'restart'));
+  // Another app socket ends it.
   assert.equal((await app.timeout(5000).emitWithAck('end-stream', { streamId: 'restart' })).ok, true);
   await waitFor(() => events.ended.length > 0, { timeout: 15000, what: 'stream-ended' });
   // The server hung up on the streamer's PeerJS call.
