@@ -48,9 +48,11 @@ constexpr uint32_t kMaxSrtcpIndex = 0x7fffffffu;
 constexpr size_t kGcmTag = 16;
 // libsrtp2 was configured with window_size = 1024; keep the reorder tolerance.
 constexpr size_t kRtpReplayWindow = 1024;
-// Streams a session holds before its tables grow (audio, video, RTX, RTCP-only
-// reporters); growing only happens when a new SSRC appears.
-constexpr size_t kReservedStreams = 16;
+// Streams a session holds before its tables grow: a viewer's outbound
+// session has audio and video, a publisher's inbound one audio, video and
+// RTX. Growing only happens when a new SSRC appears; each slot is ~170 bytes
+// and there are thousands of viewers, so the reserve stays small.
+constexpr size_t kReservedStreams = 4;
 
 // Per-packet errors come from the network and must be cheap: these messages
 // fit std::string's small buffer, so failing allocates nothing either.
