@@ -26,6 +26,18 @@ PublishedTrack make_track(const sdp::NegotiatedTrack& n) {
   }
   return t;
 }
+std::vector<PublishedTrack> make_tracks(const sdp::PublishAnswer& answer) {
+  std::vector<PublishedTrack> tracks;
+  for (const auto& n : answer.tracks) tracks.push_back(make_track(n));
+  return tracks;
+}
+
+// The data channel of a pulled publisher's answer: we offered it, so we open
+// the channel and PeerJS attaches to it. WHIP answers have none.
+std::optional<webrtc::DataChannelConfig> publisher_data_channel(const sdp::PublishAnswer& answer) {
+  if (!answer.data_channel) return std::nullopt;
+  return webrtc::DataChannelConfig{sdp::kSctpPort, answer.data_channel->remote_port, true, "lss"};
+}
 }  // namespace
 
 Engine::Engine(std::shared_ptr<DtlsCertificate> cert, SendFn send, EngineOptions options)
@@ -78,18 +90,12 @@ SessionCreated Engine::start_stream(const std::string& name, const std::string& 
                                     const sdp::LocalTransport& local,
                                     const sdp::PublishAnswer& answer, Timestamp now,
                                     const std::string& publisher) {
-  std::vector<PublishedTrack> tracks;
-  for (const auto& n : answer.tracks) tracks.push_back(make_track(n));
-  auto stream = std::make_unique<Stream>(name, session_id, std::move(tracks));
+  auto stream = std::make_unique<Stream>(name, session_id, make_tracks(answer));
   if (options_.start_recording) {
     stream->set_recording(options_.start_recording(name, session_id, stream->tracks()));
   }
-  std::optional<webrtc::DataChannelConfig> dc;
-  if (answer.data_channel) {
-    // Only a pull offers one; we open the channel, PeerJS attaches to it.
-    dc = webrtc::DataChannelConfig{sdp::kSctpPort, answer.data_channel->remote_port, true, "lss"};
-  }
-  stream->attach_publisher(make_peer(local, answer.remote, *stream, now, dc));
+  stream->attach_publisher(
+      make_peer(local, answer.remote, *stream, now, publisher_data_channel(answer)));
   spdlog::info("stream '{}': publisher session {} created", name, session_id);
   stream->set_publisher_label(publisher);
   if (options_.on_stream_event) {
@@ -130,25 +136,18 @@ std::variant<SessionCreated, Failure> Engine::complete_pull(const std::string& s
   }
   auto negotiated = sdp::accept_pull_answer(answer, pull.local);
   if (!negotiated.ok()) return Failure{negotiated.error().status, negotiated.error().reason};
-  if (live == streams_.end() || live->second->ended()) {
-    if (live != streams_.end()) return Failure{409, "stream '" + pull.stream + "' is ending"};
+  if (live == streams_.end()) {
     return start_stream(pull.stream, session_id, pull.local, negotiated.value(), now, publisher);
   }
-  // The clip dance: the answer is the live stream's new source.
+  // The clip dance: the answer is the live stream's new source. The tracks
+  // are checked before the peer exists, so a refusal leaves nothing behind.
   Stream& stream = *live->second;
-  std::vector<PublishedTrack> tracks;
-  for (const auto& n : negotiated->tracks) tracks.push_back(make_track(n));
-  std::optional<webrtc::DataChannelConfig> dc;
-  if (negotiated->data_channel) {
-    dc = webrtc::DataChannelConfig{sdp::kSctpPort, negotiated->data_channel->remote_port, true,
-                                   "lss"};
-  }
-  auto pc = make_peer(pull.local, negotiated->remote, stream, now, dc);
-  webrtc::PeerConnection* raw = pc.get();
-  if (auto st = stream.begin_switch(std::move(pc), std::move(tracks)); !st) {
-    forget_peer(*raw);
-    return Failure{406, st.message()};
-  }
+  if (stream.ended()) return Failure{409, "stream '" + pull.stream + "' is ending"};
+  auto lined = stream.line_up(make_tracks(negotiated.value()));
+  if (!lined.ok()) return Failure{406, lined.error().message};
+  stream.begin_switch(make_peer(pull.local, negotiated->remote, stream, now,
+                                publisher_data_channel(negotiated.value())),
+                      std::move(lined.value()));
   return SessionCreated{stream.session_id(), ""};
 }
 

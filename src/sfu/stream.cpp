@@ -38,14 +38,11 @@ Stream::Stream(std::string name, std::string session_id, std::vector<PublishedTr
   continuity_.resize(tracks_.size());
 }
 
-Status Stream::begin_switch(std::unique_ptr<webrtc::PeerConnection> pc,
-                            std::vector<PublishedTrack> tracks) {
-  if (ended_) return make_error("stream '" + name_ + "' has ended");
-  // Line the new tracks up with the stream's by kind; the codec must match,
-  // since viewers negotiated it and the recording is muxing it.
+Result<std::vector<PublishedTrack>> Stream::line_up(
+    const std::vector<PublishedTrack>& tracks) const {
   std::vector<PublishedTrack> lined(tracks_.size());
   for (size_t i = 0; i < tracks_.size(); ++i) {
-    for (auto& t : tracks) {
+    for (const auto& t : tracks) {
       if (t.video != tracks_[i].video) continue;
       if (t.negotiated.codec.name != tracks_[i].negotiated.codec.name) {
         return make_error("the new source sends " + t.negotiated.codec.name + ", the stream " +
@@ -55,6 +52,11 @@ Status Stream::begin_switch(std::unique_ptr<webrtc::PeerConnection> pc,
       lined[i].out_ssrc = tracks_[i].out_ssrc;
     }
   }
+  return lined;
+}
+
+void Stream::begin_switch(std::unique_ptr<webrtc::PeerConnection> pc,
+                          std::vector<PublishedTrack> lined) {
   if (next_publisher_) {
     next_publisher_->close("superseded by another source switch");
     retired_.push_back(std::move(next_publisher_));
@@ -62,7 +64,6 @@ Status Stream::begin_switch(std::unique_ptr<webrtc::PeerConnection> pc,
   next_publisher_ = std::move(pc);
   next_tracks_ = std::move(lined);
   spdlog::info("stream '{}': switching to a new source at its first keyframe", name_);
-  return {};
 }
 
 void Stream::sweep_publishers(const std::function<void(webrtc::PeerConnection&)>& on_removed) {
@@ -78,21 +79,6 @@ void Stream::sweep_publishers(const std::function<void(webrtc::PeerConnection&)>
       ++it;
     }
   }
-}
-
-int Stream::next_track_index_for(uint32_t ssrc, uint8_t pt, bool& is_rtx) {
-  is_rtx = false;
-  for (size_t i = 0; i < next_tracks_.size(); ++i) {
-    auto& t = next_tracks_[i];
-    if (t.negotiated.mid.empty()) continue;  // no such track in the new source
-    if (t.ssrc == ssrc) return int(i);
-    if (t.rtx_ssrc && t.rtx_ssrc == ssrc) return is_rtx = true, int(i);
-    if (t.ssrc == 0 && pt == t.negotiated.codec.payload_type) {
-      t.ssrc = ssrc;
-      return int(i);
-    }
-  }
-  return -1;
 }
 
 void Stream::cut_over(Timestamp now) {
@@ -183,17 +169,20 @@ StreamInfo Stream::info() const {
   return i;
 }
 
-int Stream::track_index_for(uint32_t ssrc, uint8_t pt, bool& is_rtx) {
+int Stream::track_index_for(std::vector<PublishedTrack>& tracks, uint32_t ssrc, uint8_t pt,
+                            bool& is_rtx) {
   is_rtx = false;
-  for (size_t i = 0; i < tracks_.size(); ++i) {
-    auto& t = tracks_[i];
+  for (size_t i = 0; i < tracks.size(); ++i) {
+    auto& t = tracks[i];
+    if (t.negotiated.mid.empty()) continue;  // a switch's source that lacks this track
     if (t.ssrc == ssrc) return int(i);
     if (t.rtx_ssrc && t.rtx_ssrc == ssrc) return is_rtx = true, int(i);
   }
   // No a=ssrc lines: learn the SSRCs from the payload types, which are
   // unique per track because each section negotiated exactly one codec.
-  for (size_t i = 0; i < tracks_.size(); ++i) {
-    auto& t = tracks_[i];
+  for (size_t i = 0; i < tracks.size(); ++i) {
+    auto& t = tracks[i];
+    if (t.negotiated.mid.empty()) continue;
     if (t.ssrc == 0 && pt == t.negotiated.codec.payload_type) {
       t.ssrc = ssrc;
       return int(i);
@@ -225,7 +214,7 @@ void Stream::on_rtp(webrtc::PeerConnection& pc, uint8_t* data, size_t size, Time
     if (&pc != next_publisher_.get()) return;  // a retiring source
     // The new source takes over at the start of a keyframe, so viewers and
     // the recording cut cleanly; until then the current source goes on.
-    const int next = next_track_index_for(pkt.ssrc(), pkt.payload_type(), is_rtx);
+    const int next = track_index_for(next_tracks_, pkt.ssrc(), pkt.payload_type(), is_rtx);
     if (next < 0 || is_rtx) return;
     const PublishedTrack& t = next_tracks_[size_t(next)];
     const bool has_video =
@@ -234,7 +223,7 @@ void Stream::on_rtp(webrtc::PeerConnection& pc, uint8_t* data, size_t size, Time
     if (has_video && !(t.video && codec::is_keyframe_start(t.video_codec, pkt.payload()))) return;
     cut_over(now);
   }
-  const int index = track_index_for(pkt.ssrc(), pkt.payload_type(), is_rtx);
+  const int index = track_index_for(tracks_, pkt.ssrc(), pkt.payload_type(), is_rtx);
   if (index < 0) return;
   PublishedTrack& track = tracks_[size_t(index)];
 

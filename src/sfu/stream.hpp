@@ -39,9 +39,12 @@ class Stream : public webrtc::PeerConnection::Observer {
   // publisher at its first video keyframe (or first packet without video);
   // until then the current publisher goes on. Viewers and the recording see
   // one continuous track: same SSRCs, sequence numbers and timestamps carried
-  // on across the cut. `tracks` must carry the same codecs as the stream's.
-  Status begin_switch(std::unique_ptr<webrtc::PeerConnection> pc,
-                      std::vector<PublishedTrack> tracks);
+  // on across the cut. `lined` comes from line_up().
+  void begin_switch(std::unique_ptr<webrtc::PeerConnection> pc, std::vector<PublishedTrack> lined);
+  // A new source's tracks lined up with the stream's by kind, with the
+  // stream's outbound SSRCs; an error when a codec differs (viewers
+  // negotiated it and the recording is muxing it).
+  Result<std::vector<PublishedTrack>> line_up(const std::vector<PublishedTrack>& tracks) const;
   // A source switch was asked for (a call to the new source is out): if the
   // current publisher leaves first, the stream waits for the new one rather
   // than ending. Cleared when the call is answered, fails or times out.
@@ -88,8 +91,10 @@ class Stream : public webrtc::PeerConnection::Observer {
   void on_closed(webrtc::PeerConnection& pc, const std::string& reason) override;
 
  private:
-  int track_index_for(uint32_t ssrc, uint8_t payload_type, bool& is_rtx);
-  int next_track_index_for(uint32_t ssrc, uint8_t payload_type, bool& is_rtx);
+  // The track of `tracks` (the stream's, or an incoming source's) a packet
+  // belongs to, learning SSRCs from payload types when the SDP had none.
+  static int track_index_for(std::vector<PublishedTrack>& tracks, uint32_t ssrc,
+                             uint8_t payload_type, bool& is_rtx);
   void cut_over(Timestamp now);
   // Undoes RTX in place; false for padding-only probes.
   static bool unwrap_rtx(uint8_t*& data, size_t& size, RtpPacket& pkt, const PublishedTrack& track);
