@@ -2,8 +2,6 @@
 
 #include <spdlog/spdlog.h>
 
-#include <set>
-
 #include "common/random.hpp"
 #include "sdp/session_description.hpp"
 #include "signal/publish_auth.hpp"
@@ -23,9 +21,9 @@ struct PeerJsGateway::Call {
   std::string session_id;    // the live stream's session
   bool offered = false, live = false;
   bool switching = false;                     // a clip-dance call to a new source is under way
-  std::set<std::string> viewers;              // PeerJS ids of callers, for LEAVE at the end
   std::vector<peerjs::Message> early_offers;  // viewers calling before the stream is live
-  std::map<std::string, std::string> viewer_sessions;  // "<src> <connectionId>" -> session id
+  // Viewer PeerJS id -> its calls' connection ids -> engine session ids.
+  std::map<std::string, std::map<std::string, std::string>> viewers;
 };
 
 PeerJsGateway::PeerJsGateway(boost::asio::io_context& io, Options options, EngineRouter& engines,
@@ -196,19 +194,13 @@ void PeerJsGateway::on_message(Call& call, const peerjs::Message& m) {
         });
         return;
       }
-      std::vector<std::string> sessions;
-      for (auto it = call.viewer_sessions.begin(); it != call.viewer_sessions.end();) {
-        if (it->first.compare(0, m.src.size() + 1, m.src + " ") == 0) {
-          sessions.push_back(it->second);
-          it = call.viewer_sessions.erase(it);
-        } else {
-          ++it;
-        }
-      }
-      call.viewers.erase(m.src);
-      engines_.run_for_stream(stream_id, [stream_id, sessions](sfu::Engine& e) {
-        for (const auto& s : sessions) e.end_session(stream_id, s, false);
-      });
+      auto viewer = call.viewers.extract(m.src);
+      if (viewer.empty()) return;
+      engines_.run_for_stream(stream_id,
+                              [stream_id, calls = std::move(viewer.mapped())](sfu::Engine& e) {
+                                for (const auto& [connection_id, session] : calls)
+                                  e.end_session(stream_id, session, false);
+                              });
       return;
     }
     default:
@@ -269,8 +261,7 @@ void PeerJsGateway::on_viewer_offer(Call& call, const peerjs::Message& m) {
         return;
       }
       const auto& created = std::get<sfu::SessionCreated>(r);
-      c->viewers.insert(src);
-      c->viewer_sessions[src + " " + connection_id] = created.session_id;
+      c->viewers[src][connection_id] = created.session_id;
       c->peer->send(peerjs::answer(src, connection_id, created.answer_sdp));
       spdlog::info("peerjs {}: viewer {} joins stream '{}'", c->peer->id(), src, stream_id);
     });
@@ -303,7 +294,7 @@ void PeerJsGateway::forget(const std::string& stream_id) {
   // than after their ICE consent runs out.
   if (c.peer && c.peer->registered()) {
     c.peer->send(peerjs::leave(c.streamer));
-    for (const auto& v : c.viewers) c.peer->send(peerjs::leave(v));
+    for (const auto& [viewer, calls] : c.viewers) c.peer->send(peerjs::leave(viewer));
   }
   if (c.answer_timer) c.answer_timer->cancel();
   // Give the LEAVEs a moment to go out before the socket closes.
