@@ -152,21 +152,11 @@ std::optional<size_t> find_data_channel_section(const SessionDescription& sd) {
 DataChannelParams data_channel_params(const MediaSection& m) {
   DataChannelParams p;
   p.mid = m.mid();
-  auto number = [](const std::optional<std::string>& v, uint64_t max) -> std::optional<uint64_t> {
-    if (!v || v->empty() || v->size() > 10) return std::nullopt;
-    uint64_t n = 0;
-    for (char c : *v) {
-      if (c < '0' || c > '9') return std::nullopt;
-      n = n * 10 + uint64_t(c - '0');
-    }
-    return n <= max ? std::optional<uint64_t>(n) : std::nullopt;
-  };
-  if (auto port = number(m.attribute("sctp-port"), 65535); port && *port > 0) {
-    p.remote_port = uint16_t(*port);
-  }
+  uint16_t port = 0;
+  if (parse_number(m.attribute("sctp-port").value_or(""), port) && port > 0) p.remote_port = port;
   // 0 means "no limit" (RFC 8841 §6); keep our own bound then.
-  if (auto size = number(m.attribute("max-message-size"), 0xFFFFFFFFu); size) {
-    p.max_message_size = *size == 0 ? kMaxMessageSize : uint32_t(*size);
+  if (uint32_t size = 0; parse_number(m.attribute("max-message-size").value_or(""), size)) {
+    p.max_message_size = size == 0 ? kMaxMessageSize : size;
   }
   return p;
 }

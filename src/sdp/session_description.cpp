@@ -13,13 +13,6 @@ std::string lower(std::string_view s) {
   return out;
 }
 
-template <typename T>
-bool parse_number(std::string_view s, T& out) {
-  if (s.empty()) return false;
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
-  return ec == std::errc() && p == s.data() + s.size();
-}
-
 std::vector<std::string_view> split_ws(std::string_view s) {
   std::vector<std::string_view> out;
   size_t i = 0;

@@ -2,6 +2,7 @@
 // SDP (RFC 8866) as a faithful generic model: session lines and attributes,
 // media sections with their m-line, other lines and attributes, all in the
 // order given. Parsing is bounded and reports the line number of any error.
+#include <charconv>
 #include <map>
 #include <optional>
 #include <string>
@@ -94,6 +95,14 @@ class SessionDescription {
 };
 
 Result<SessionDescription> parse_sdp(std::string_view text);
+
+// A whole decimal field that fits T (no sign, no trailing characters).
+template <typename T>
+bool parse_number(std::string_view s, T& out) {
+  if (s.empty()) return false;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+  return ec == std::errc() && p == s.data() + s.size();
+}
 
 // "key=value;key2=value2" -> map (keys lowercased).
 std::map<std::string, std::string> parse_fmtp(std::string_view fmtp);
