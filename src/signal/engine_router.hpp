@@ -27,27 +27,4 @@ class EngineRouter {
   virtual void run_on_all(Job job, std::function<void()> done) = 0;
 };
 
-// One engine for everything: tests and a single-worker server.
-class SingleEngineRouter : public EngineRouter {
- public:
-  using Poster = std::function<void(std::function<void()>)>;
-  // `on_engine` runs a function on the engine's thread, `on_control` on the
-  // control thread.
-  SingleEngineRouter(std::function<void(Job)> on_engine, Poster on_control)
-      : on_engine_(std::move(on_engine)), on_control_(std::move(on_control)) {}
-  void run_for_stream(const std::string&, Job job) override { on_engine_(std::move(job)); }
-  void run_for_new_stream(const std::string&, Job job) override { on_engine_(std::move(job)); }
-  void run_on_all(Job job, std::function<void()> done) override {
-    auto control = on_control_;
-    on_engine_([job = std::move(job), done = std::move(done), control](sfu::Engine& e) {
-      job(e);
-      control(done);
-    });
-  }
-
- private:
-  std::function<void(Job)> on_engine_;
-  Poster on_control_;
-};
-
 }  // namespace lss::signal
