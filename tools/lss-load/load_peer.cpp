@@ -350,6 +350,11 @@ Status LoadPeer::start_plain_rtp(const SocketAddress& video, const SocketAddress
   }
   answered_at = connected_at = now;
   state_ = State::kConnected;
+  start_sender(now);
+  return {};
+}
+
+void LoadPeer::start_sender(Timestamp now) {
   SenderConfig sc;
   sc.video_ssrc = video_ssrc_;
   sc.audio_ssrc = audio_ssrc_;
@@ -358,7 +363,6 @@ Status LoadPeer::start_plain_rtp(const SocketAddress& video, const SocketAddress
   sc.abs_send_time_id = kAbsSendTimeId;
   sender = std::make_unique<MediaSender>(*ctx_.clip, sc);
   tick(now);
-  return {};
 }
 
 void LoadPeer::send_datagram(const uint8_t* data, size_t len) {
@@ -489,15 +493,8 @@ void LoadPeer::handle(uint8_t* data, size_t len, Timestamp now) {
       state_ = State::kConnected;
       connected_at = now;
       if (role_ == Role::kPublisher) {
-        SenderConfig sc;
-        sc.video_ssrc = video_ssrc_;
-        sc.audio_ssrc = audio_ssrc_;
-        sc.video_pt = kVideoPt;
-        sc.audio_pt = kAudioPt;
-        sc.abs_send_time_id = kAbsSendTimeId;
-        sender = std::make_unique<MediaSender>(*ctx_.clip, sc);
         next_sr_ = now + milliseconds(1000);
-        tick(now);  // the first keyframe goes out right away
+        start_sender(now);
       }
     }
   } else if (b >= 128 && b <= 191 && srtp_in_ && len >= 12) {

@@ -116,6 +116,8 @@ class LoadPeer {
   void handle_rtp(uint8_t* data, size_t len, Timestamp now);
   void handle_rtcp(uint8_t* data, size_t len, Timestamp now);
   void send_sender_reports(Timestamp now);
+  // A publisher starts sending its clip (the first keyframe goes out now).
+  void start_sender(Timestamp now);
 
   size_t index_;
   Role role_;
