@@ -29,6 +29,7 @@ Status WorkerPool::add_worker(uint16_t port, std::shared_ptr<DtlsCertificate> ce
     asio::post(control_, [this, index, e] { on_stream_event(index, e); });
     if (forward) forward(e);
   };
+  options.worker_index = uint8_t(index);
   net::MediaWorker* w = worker.get();
   auto engine = std::make_unique<sfu::Engine>(
       std::move(cert), [w](ByteSpan d, const SocketAddress& to) { w->send(d, to); },
@@ -37,7 +38,10 @@ Status WorkerPool::add_worker(uint16_t port, std::shared_ptr<DtlsCertificate> ce
   worker->set_handlers([e](uint8_t* d, size_t n, const SocketAddress& from,
                            Timestamp now) { e->handle_datagram(d, n, from, now); },
                        [e](Timestamp now) { e->tick(now); }, kTickInterval);
+  worker->set_wake_handlers([e](Timestamp now) { e->drain_relays(now); },
+                            [e] { e->wake_relays(); });
   slots_.push_back({std::move(worker), std::move(engine)});
+  inflight_.push_back(0);
   return {};
 }
 
@@ -66,14 +70,28 @@ void WorkerPool::run_on(size_t worker, Job job) {
   asio::post(slots_[worker].worker->io(), [e, job = std::move(job)] { job(*e); });
 }
 
-size_t WorkerPool::least_loaded() const {
-  // Peers on each engine, plus streams placed but not yet started there, so
-  // a burst of publishers spreads before the engines' counts move.
+void WorkerPool::run_counted(size_t worker, Job job) {
+  ++inflight_[worker];
+  run_on(worker, [this, worker, job = std::move(job)](sfu::Engine& e) {
+    job(e);
+    asio::post(control_, [this, worker] { --inflight_[worker]; });
+  });
+}
+
+std::vector<size_t> WorkerPool::loads() const {
   std::vector<size_t> load(slots_.size(), 0);
-  for (size_t i = 0; i < slots_.size(); ++i) load[i] = slots_[i].engine->peer_count();
+  for (size_t i = 0; i < slots_.size(); ++i) {
+    load[i] = slots_[i].engine->peer_count() + inflight_[i];
+  }
   for (const auto& [name, p] : placement_) {
     if (!p.live) load[p.worker] += 1;
   }
+  for (const auto& [key, relay] : relays_) load[key.second] += relay.waiting.size();
+  return load;
+}
+
+size_t WorkerPool::least_loaded() const {
+  const auto load = loads();
   size_t best = 0;
   for (size_t i = 1; i < load.size(); ++i) {
     if (load[i] < load[best]) best = i;
@@ -99,6 +117,53 @@ void WorkerPool::run_for_new_stream(const std::string& name, Job job) {
   run_on(it->second.worker, std::move(job));
 }
 
+void WorkerPool::run_for_viewer(const std::string& name, Job job) {
+  auto it = placement_.find(name);
+  if (it == placement_.end() || !it->second.live) return run_for_stream(name, std::move(job));
+  const size_t origin = it->second.worker;
+  const auto load = loads();
+  size_t target = origin;
+  for (size_t i = 0; i < load.size(); ++i) {
+    if (load[i] < load[target]) target = i;
+  }
+  if (target == origin) return run_counted(origin, std::move(job));
+  Relay& relay = relays_[{name, target}];
+  if (relay.ready) return run_counted(target, std::move(job));
+  relay.waiting.push_back(std::move(job));
+  if (relay.waiting.size() == 1) start_relay(name, origin, target);
+}
+
+void WorkerPool::start_relay(const std::string& name, size_t origin, size_t target) {
+  net::MediaWorker* relay_worker = slots_[target].worker.get();
+  auto link = std::make_shared<sfu::RelayLink>([relay_worker] { relay_worker->wake(); });
+  run_on(origin, [this, name, origin, target, link](sfu::Engine& e) {
+    auto source = e.attach_relay(name, link);
+    asio::post(control_, [this, name, origin, target, link, source = std::move(source)]() mutable {
+      auto it = relays_.find({name, target});
+      if (it == relays_.end()) return;
+      auto waiting = std::move(it->second.waiting);
+      if (!source) {
+        // The stream ended meanwhile: its engine answers "not live".
+        relays_.erase(it);
+        for (auto& job : waiting) run_counted(origin, std::move(job));
+        return;
+      }
+      it->second.ready = true;
+      run_on(target, [name, link, source = std::move(*source)](sfu::Engine& e) mutable {
+        e.add_relay(name, std::move(source), link);
+      });
+      // Queued behind add_relay on the same worker, so they find the relay.
+      for (auto& job : waiting) run_counted(target, std::move(job));
+    });
+  });
+}
+
+void WorkerPool::run_for_session(const std::string& name, const std::string& session_id, Job job) {
+  const auto worker = sfu::Engine::worker_of_session(session_id);
+  if (!worker || *worker >= slots_.size()) return run_for_stream(name, std::move(job));
+  run_on(*worker, std::move(job));
+}
+
 void WorkerPool::run_on_all(Job job, std::function<void()> done) {
   auto remaining = std::make_shared<size_t>(slots_.size());
   for (size_t i = 0; i < slots_.size(); ++i) {
@@ -118,6 +183,12 @@ void WorkerPool::on_stream_event(size_t worker, const sfu::StreamEvent& e) {
   } else if (auto it = placement_.find(e.info.name);
              it != placement_.end() && it->second.worker == worker) {
     placement_.erase(it);
+    // Its relays end themselves (the origin told them); a relay still being
+    // set up stays until its attach job reports back.
+    for (auto r = relays_.lower_bound({e.info.name, 0});
+         r != relays_.end() && r->first.first == e.info.name;) {
+      r = r->second.ready ? relays_.erase(r) : std::next(r);
+    }
   }
 }
 

@@ -1,8 +1,10 @@
 #pragma once
 // The media workers: one thread, one UDP socket (UDP_PORT + index) and one
-// SFU engine each. A stream lives on one worker, its publisher and viewers
-// with it; a new stream goes to the least-loaded worker, so streams spread
-// over the cores. Routing (EngineRouter) runs on the control thread.
+// SFU engine each. A stream lives on one worker (its publisher); a new
+// stream goes to the least-loaded worker, and so does a new viewer: when that
+// is another worker, the stream's packets reach it through a relay (one per
+// stream and worker), so one stream's viewers spread over every core.
+// Routing (EngineRouter) runs on the control thread.
 #include <boost/asio/io_context.hpp>
 #include <map>
 #include <memory>
@@ -36,6 +38,8 @@ class WorkerPool : public signal::EngineRouter {
   // EngineRouter (control thread)
   void run_for_stream(const std::string& name, Job job) override;
   void run_for_new_stream(const std::string& name, Job job) override;
+  void run_for_viewer(const std::string& name, Job job) override;
+  void run_for_session(const std::string& name, const std::string& session_id, Job job) override;
   void run_on_all(Job job, std::function<void()> done) override;
 
   // A reservation that never became a stream is dropped after this.
@@ -52,12 +56,26 @@ class WorkerPool : public signal::EngineRouter {
     Timestamp reserved_at{};
   };
   void run_on(size_t worker, Job job);
+  // As run_on, counted in the worker's load until the job has run.
+  void run_counted(size_t worker, Job job);
+  // Peers per worker, plus what is on its way there (reserved streams,
+  // viewer jobs not yet run), so a burst of requests spreads.
+  std::vector<size_t> loads() const;
   size_t least_loaded() const;
+  // Links stream `name` on `origin` to a new relay on `target`, then runs
+  // the viewer jobs waiting for it.
+  void start_relay(const std::string& name, size_t origin, size_t target);
   void on_stream_event(size_t worker, const sfu::StreamEvent& e);  // control thread
 
   boost::asio::io_context& control_;
   std::vector<Slot> slots_;
   std::map<std::string, Placement> placement_;  // stream name -> worker (control thread)
+  struct Relay {
+    bool ready = false;
+    std::vector<Job> waiting;  // viewer jobs to run once the relay exists
+  };
+  std::map<std::pair<std::string, size_t>, Relay> relays_;  // (stream, relay worker)
+  std::vector<size_t> inflight_;  // counted jobs posted to each worker, not yet run
 };
 
 }  // namespace lss

@@ -2,9 +2,12 @@
 
 #include <netinet/in.h>
 #include <spdlog/spdlog.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <boost/asio/post.hpp>
+#include <cerrno>
 #include <cstring>
 
 namespace lss::net {
@@ -62,7 +65,8 @@ MediaWorker::MediaWorker(unsigned index, uint16_t port)
       send_buffers_(kSendBatch * kMaxDatagram),
       send_msgs_(kSendBatch),
       send_iovs_(kSendBatch),
-      send_addrs_(kSendBatch) {}
+      send_addrs_(kSendBatch),
+      wake_fd_(io_) {}
 
 MediaWorker::~MediaWorker() {
   stop();
@@ -91,6 +95,10 @@ lss::Status MediaWorker::open() {
     return make_error("cannot bind UDP port " + std::to_string(port_) + ": " + ec.message());
   }
   port_ = socket_.local_endpoint(ec).port();
+  const int efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (efd < 0) return make_error(std::string("eventfd: ") + std::strerror(errno));
+  wake_fd_.assign(efd, ec);
+  if (ec) return make_error("eventfd: " + ec.message());
   return {};
 }
 
@@ -100,8 +108,41 @@ void MediaWorker::set_handlers(DatagramHandler on_datagram, TickHandler on_tick,
   tick_interval_ = tick;
 }
 
+void MediaWorker::set_wake_handlers(TickHandler on_wake, std::function<void()> on_batch_end) {
+  on_wake_ = std::move(on_wake);
+  on_batch_end_ = std::move(on_batch_end);
+}
+
+void MediaWorker::wake() {
+  // acq_rel pairs with the exchange in wait_wake(): whatever the caller put
+  // in a ring before waking is visible to the handler that clears the flag.
+  if (wake_pending_.exchange(true, std::memory_order_acq_rel)) return;
+  const eventfd_t one = 1;
+  if (::write(wake_fd_.native_handle(), &one, sizeof one) < 0) {
+    wake_pending_.store(false, std::memory_order_relaxed);  // let the next call try again
+  }
+}
+
+void MediaWorker::wait_wake() {
+  wake_fd_.async_wait(asio::posix::descriptor_base::wait_read,
+                      [this](const boost::system::error_code& ec) {
+                        if (ec) return;
+                        eventfd_t value;
+                        (void)::read(wake_fd_.native_handle(), &value, sizeof value);
+                        wake_pending_.exchange(false, std::memory_order_acq_rel);
+                        if (on_wake_) {
+                          batching_ = true;
+                          on_wake_(Clock::now());
+                          batching_ = false;
+                          flush();
+                        }
+                        wait_wake();
+                      });
+}
+
 void MediaWorker::start() {
   wait_readable();
+  if (wake_fd_.is_open()) wait_wake();
   if (on_tick_) schedule_tick();
   thread_ = std::thread([this] {
     pthread_setname_np(pthread_self(), ("media-" + std::to_string(index_)).c_str());
@@ -149,6 +190,7 @@ void MediaWorker::drain() {
       if (on_datagram_)
         on_datagram_(buffers_.data() + i * kMaxDatagram, len, from_sockaddr(addrs[i]), now);
     }
+    if (on_batch_end_) on_batch_end_();
     batching_ = false;
     flush();
     if (n < int(kBatch)) return;

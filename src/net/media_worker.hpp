@@ -8,8 +8,10 @@
 // its worker's thread, so per-packet paths take no locks.
 #include <sys/socket.h>
 
+#include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/udp.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <functional>
 #include <thread>
@@ -42,6 +44,13 @@ class MediaWorker {
   // Binds the dual-stack UDP socket on `port` (all addresses).
   lss::Status open();
   void set_handlers(DatagramHandler on_datagram, TickHandler on_tick, Duration tick_interval);
+  // Cross-worker hand-off: `on_wake` runs on this worker when another thread
+  // called wake(); `on_batch_end` after each receive batch (before its sends
+  // go out), where this worker wakes the workers it handed packets to.
+  void set_wake_handlers(TickHandler on_wake, std::function<void()> on_batch_end);
+  // Thread-safe and cheap when repeated: one eventfd write until the worker
+  // has woken.
+  void wake();
   void start();  // starts the thread
   void stop();   // stops and joins
 
@@ -64,6 +73,7 @@ class MediaWorker {
   void wait_readable();
   void drain();
   void schedule_tick();
+  void wait_wake();
 
   unsigned index_;
   uint16_t port_;
@@ -84,6 +94,12 @@ class MediaWorker {
   std::vector<sockaddr_storage> send_addrs_;
   size_t pending_ = 0;
   bool batching_ = false;
+  // Wake-ups from other workers: an eventfd, written only when no wake is
+  // pending, so a busy origin costs the relay one read per batch at most.
+  boost::asio::posix::stream_descriptor wake_fd_;
+  std::atomic<bool> wake_pending_{false};
+  TickHandler on_wake_;
+  std::function<void()> on_batch_end_;
 };
 
 }  // namespace lss::net

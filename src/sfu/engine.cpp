@@ -1,5 +1,6 @@
 #include "sfu/engine.hpp"
 
+#include <spdlog/fmt/fmt.h>
 #include <spdlog/spdlog.h>
 
 #include "common/random.hpp"
@@ -56,6 +57,79 @@ sdp::LocalTransport Engine::new_local_transport() const {
   return local;
 }
 
+std::string Engine::new_session_id() const {
+  return fmt::format("{:02x}", options_.worker_index) + random_hex(11);
+}
+
+std::optional<size_t> Engine::worker_of_session(std::string_view id) {
+  auto hex = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    return -1;
+  };
+  if (id.size() < 2 || hex(id[0]) < 0 || hex(id[1]) < 0) return std::nullopt;
+  return size_t(hex(id[0]) * 16 + hex(id[1]));
+}
+
+Stream* Engine::live_stream(const std::string& name) {
+  auto it = streams_.find(name);
+  if (it == streams_.end()) return nullptr;
+  if (it->second->origin_ended()) it->second->end("the stream ended");
+  if (!it->second->ended()) return it->second.get();
+  remove_stream(it);
+  return nullptr;
+}
+
+Engine::StreamMap::iterator Engine::remove_stream(StreamMap::iterator it) {
+  Stream& s = *it->second;
+  if (!s.is_relay()) {
+    spdlog::info("stream '{}' ended", s.name());
+    if (options_.on_stream_event) {
+      options_.on_stream_event(
+          {StreamEvent::Kind::kEnded, s.info(), s.publisher_label(), s.peak_viewers()});
+    }
+  }
+  for (auto& sub : s.subscribers()) forget_peer(sub->peer());
+  s.for_each_publisher_peer([this](webrtc::PeerConnection& pc) { forget_peer(pc); });
+  return streams_.erase(it);
+}
+
+std::optional<RelaySource> Engine::attach_relay(const std::string& name,
+                                                std::shared_ptr<RelayLink> link) {
+  Stream* stream = live_stream(name);
+  if (!stream || stream->is_relay()) return std::nullopt;
+  stream->add_relay(std::move(link));
+  return RelaySource{stream->session_id(), stream->tracks()};
+}
+
+bool Engine::add_relay(const std::string& name, RelaySource source,
+                       std::shared_ptr<RelayLink> link) {
+  if (Stream* existing = live_stream(name)) {
+    if (!existing->is_relay()) {
+      link->relay_gone.store(true, std::memory_order_release);
+      return false;
+    }
+    // A relay of an earlier stream of that name whose end has not reached
+    // us yet: the new stream replaces it.
+    existing->end("replaced by a newer stream");
+    remove_stream(streams_.find(name));
+  }
+  auto stream =
+      std::make_unique<Stream>(name, std::move(source.session_id), std::move(source.tracks));
+  stream->set_upstream(std::move(link));
+  streams_[name] = std::move(stream);
+  spdlog::debug("stream '{}': relay for viewers on this worker", name);
+  return true;
+}
+
+void Engine::wake_relays() {
+  for (auto& [name, s] : streams_) s->wake_relays();
+}
+
+void Engine::drain_relays(Timestamp now) {
+  for (auto& [name, s] : streams_) s->drain_upstream(now);
+}
+
 std::unique_ptr<webrtc::PeerConnection> Engine::make_peer(
     const sdp::LocalTransport& local, const sdp::RemoteTransport& remote,
     webrtc::PeerConnection::Observer& observer, Timestamp now,
@@ -78,12 +152,12 @@ std::unique_ptr<webrtc::PeerConnection> Engine::make_peer(
 std::variant<SessionCreated, Failure> Engine::publish(const std::string& name,
                                                       const sdp::SessionDescription& offer,
                                                       Timestamp now, const std::string& publisher) {
-  if (streams_.count(name)) return Failure{409, "stream '" + name + "' is already live"};
+  if (live_stream(name)) return Failure{409, "stream '" + name + "' is already live"};
   const auto local = new_local_transport();
   auto answer = sdp::answer_publish(offer, local);
   if (!answer.ok()) return Failure{answer.error().status, answer.error().reason};
 
-  return start_stream(name, random_hex(12), local, answer.value(), now, publisher);
+  return start_stream(name, new_session_id(), local, answer.value(), now, publisher);
 }
 
 SessionCreated Engine::start_stream(const std::string& name, const std::string& session_id,
@@ -107,16 +181,17 @@ SessionCreated Engine::start_stream(const std::string& name, const std::string& 
 
 std::variant<PullOffered, Failure> Engine::prepare_pull(const std::string& name, Timestamp now,
                                                         bool switch_source) {
-  if (streams_.count(name) && !switch_source) {
+  Stream* live = live_stream(name);
+  if (live && (!switch_source || live->is_relay())) {
     return Failure{409, "stream '" + name + "' is already live"};
   }
   for (const auto& [id, p] : pulls_) {
     if (p.stream == name) return Failure{409, "stream '" + name + "' is already being called"};
   }
   PendingPull pull{name, new_local_transport(), now, switch_source};
-  if (auto live = streams_.find(name); live != streams_.end()) live->second->expect_switch(true);
+  if (live) live->expect_switch(true);
   const std::string offer = sdp::offer_pull(pull.local, {.data_channel = true});
-  const std::string session_id = random_hex(12);
+  const std::string session_id = new_session_id();
   pulls_.emplace(session_id, std::move(pull));
   return PullOffered{session_id, offer};
 }
@@ -131,7 +206,7 @@ std::variant<SessionCreated, Failure> Engine::complete_pull(const std::string& s
   pulls_.erase(it);
   auto live = streams_.find(pull.stream);
   if (live != streams_.end()) live->second->expect_switch(false);
-  if (live != streams_.end() && !pull.switch_source) {
+  if (live != streams_.end() && (!pull.switch_source || live->second->is_relay())) {
     return Failure{409, "stream '" + pull.stream + "' is already live"};
   }
   auto negotiated = sdp::accept_pull_answer(answer, pull.local);
@@ -189,7 +264,7 @@ std::variant<SessionCreated, Failure> Engine::subscribe(const std::string& name,
       }
     }
   }
-  const std::string session_id = random_hex(12);
+  const std::string session_id = new_session_id();
   auto sub = std::make_unique<Subscriber>(session_id, stream, std::move(mappings));
   std::optional<webrtc::DataChannelConfig> dc;
   if (answer->data_channel) {
@@ -208,7 +283,7 @@ bool Engine::end_session(const std::string& name, const std::string& session_id,
   Stream& stream = *it->second;
   if (publisher) {
     // An ended stream lingers until the next tick: its session is gone already.
-    if (stream.session_id() != session_id || stream.ended()) return false;
+    if (stream.is_relay() || stream.session_id() != session_id || stream.ended()) return false;
     stream.end("publisher deleted the session");
     return true;
   }
@@ -224,7 +299,7 @@ bool Engine::end_session(const std::string& name, const std::string& session_id,
 std::vector<StreamInfo> Engine::streams() const {
   std::vector<StreamInfo> out;
   for (const auto& [name, s] : streams_) {
-    if (!s->ended()) out.push_back(s->info());
+    if (!s->ended() && !s->is_relay()) out.push_back(s->info());
   }
   return out;
 }
@@ -291,17 +366,7 @@ void Engine::tick(Timestamp now) {
     s.tick(now);
     s.sweep_subscribers([this](Subscriber& sub) { forget_peer(sub.peer()); });
     s.sweep_publishers([this](webrtc::PeerConnection& pc) { forget_peer(pc); });
-    if (s.ended()) {
-      spdlog::info("stream '{}' ended", s.name());
-      if (options_.on_stream_event) {
-        options_.on_stream_event(
-            {StreamEvent::Kind::kEnded, s.info(), s.publisher_label(), s.peak_viewers()});
-      }
-      s.for_each_publisher_peer([this](webrtc::PeerConnection& pc) { forget_peer(pc); });
-      it = streams_.erase(it);
-    } else {
-      ++it;
-    }
+    it = s.ended() ? remove_stream(it) : std::next(it);
   }
 }
 

@@ -5,7 +5,9 @@
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -36,6 +38,9 @@ struct EngineOptions {
       start_recording;
   // Called on the worker thread; implementations hand it to the control thread.
   std::function<void(const StreamEvent&)> on_stream_event;
+  // This engine's media worker. Every session id it makes starts with it (two
+  // hex digits), so a request for a session finds its worker.
+  uint8_t worker_index = 0;
 };
 
 // A failed request with the HTTP status the front end should answer.
@@ -54,6 +59,13 @@ struct SessionCreated {
 struct PullOffered {
   std::string session_id;
   std::string offer_sdp;
+};
+
+// What a relay of a stream on another worker needs to serve viewers: the
+// origin's session id and tracks (with their outbound SSRCs).
+struct RelaySource {
+  std::string session_id;
+  std::vector<PublishedTrack> tracks;
 };
 
 class Engine : public webrtc::PeerConnection::Transport {
@@ -85,8 +97,20 @@ class Engine : public webrtc::PeerConnection::Transport {
   void cancel_pull(const std::string& session_id);
   static constexpr Duration kPullTimeout = std::chrono::seconds(60);
 
+  // Cross-worker fan-out (see relay_link.hpp). On the stream's worker:
+  // feed `link` with stream `stream`'s packets; nothing when it is not live.
+  std::optional<RelaySource> attach_relay(const std::string& stream,
+                                          std::shared_ptr<RelayLink> link);
+  // On the relay's worker: serve viewers of `stream` from `link`. False when
+  // the name is taken by a live stream of this engine.
+  bool add_relay(const std::string& stream, RelaySource source, std::shared_ptr<RelayLink> link);
+  // The worker a session id was made on (its first two hex digits).
+  static std::optional<size_t> worker_of_session(std::string_view session_id);
+
   // Ends a publisher (and its stream) or a viewer; false when unknown.
   bool end_session(const std::string& stream, const std::string& session_id, bool publisher);
+  // Streams whose publisher is here (relays are counted in their origin's
+  // viewers, not listed).
   std::vector<StreamInfo> streams() const;
   // Peers (publishers and viewers) on this engine; readable from any thread
   // (for placing new streams on the least-loaded worker).
@@ -96,12 +120,23 @@ class Engine : public webrtc::PeerConnection::Transport {
   // Media (worker thread).
   void handle_datagram(uint8_t* data, size_t size, const SocketAddress& from, Timestamp now);
   void tick(Timestamp now);
+  // After a receive batch: wakes the relay workers this batch pushed to.
+  void wake_relays();
+  // When woken: forwards what origins on other workers pushed to our relays.
+  void drain_relays(Timestamp now);
 
   // PeerConnection::Transport
   void send_datagram(ByteSpan data, const SocketAddress& to) override { send_(data, to); }
 
  private:
   sdp::LocalTransport new_local_transport() const;
+  std::string new_session_id() const;
+  // The stream called `name` unless it has ended; an ended one (which lingers
+  // until the next tick) is removed at once so the name can be taken again.
+  Stream* live_stream(const std::string& name);
+  using StreamMap = std::unordered_map<std::string, std::unique_ptr<Stream>>;
+  // Forgets an ended stream's peers, reports its end and erases it.
+  StreamMap::iterator remove_stream(StreamMap::iterator it);
   webrtc::PeerConnection* peer_for_address(const SocketAddress& a);
   void forget_peer(webrtc::PeerConnection& pc);
   // Creates and registers the stream once its publisher is negotiated.
@@ -117,7 +152,7 @@ class Engine : public webrtc::PeerConnection::Transport {
   std::shared_ptr<DtlsCertificate> cert_;
   SendFn send_;
   EngineOptions options_;
-  std::unordered_map<std::string, std::unique_ptr<Stream>> streams_;
+  StreamMap streams_;
   struct PendingPull {
     std::string stream;
     sdp::LocalTransport local;

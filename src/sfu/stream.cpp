@@ -129,8 +129,18 @@ Stream::~Stream() = default;
 
 Subscriber& Stream::add_subscriber(std::unique_ptr<Subscriber> sub) {
   subscribers_.push_back(std::move(sub));
-  peak_viewers_ = std::max(peak_viewers_, int(subscribers_.size()));
+  // A relay asks for packets as soon as it has a viewer, so a keyframe is on
+  // its way by the time the viewer's DTLS handshake is done.
+  if (upstream_) upstream_->viewers.store(int(subscribers_.size()), std::memory_order_relaxed);
+  peak_viewers_ = std::max(peak_viewers_, viewer_count());
   return *subscribers_.back();
+}
+
+int Stream::viewer_count() const {
+  int n = 0;
+  for (const auto& s : subscribers_) n += !s->closed();
+  for (const auto& r : relays_) n += r->viewers.load(std::memory_order_relaxed);
+  return n;
 }
 
 void Stream::sweep_subscribers(const std::function<void(Subscriber&)>& on_removed) {
@@ -149,6 +159,14 @@ void Stream::end(const std::string& reason) {
   ended_ = true;
   spdlog::info("stream '{}' ending: {}", name_, reason);
   if (recording_) recording_->closed.store(true, std::memory_order_release);
+  for (auto& r : relays_) {
+    r->origin_ended.store(true, std::memory_order_release);
+    r->wake();
+  }
+  if (upstream_) {
+    upstream_->viewers.store(0, std::memory_order_relaxed);
+    upstream_->relay_gone.store(true, std::memory_order_release);
+  }
   for (auto& sub : subscribers_) sub->peer().close("stream ended");
   if (publisher_) publisher_->close(reason);
   if (next_publisher_) next_publisher_->close(reason);
@@ -160,9 +178,7 @@ StreamInfo Stream::info() const {
   i.name = name_;
   i.session_id = session_id_;
   i.started_at = started_at_;
-  for (const auto& s : subscribers_) {
-    if (!s->closed()) i.viewers++;
-  }
+  i.viewers = size_t(viewer_count());
   for (const auto& t : tracks_) {
     (t.video ? i.video_codec : i.audio_codec) = t.negotiated.codec.name;
   }
@@ -262,6 +278,52 @@ void Stream::on_rtp(webrtc::PeerConnection& pc, uint8_t* data, size_t size, Time
   pkt.set_ssrc(track.out_ssrc);
   if (track.video) video_cache_.store(ByteSpan(data, size), pkt.sequence_number(), now);
   for (auto& sub : subscribers_) sub->forward(size_t(index), track, data, size, keyframe);
+  if (!relays_.empty()) {
+    push_to_relays(uint8_t(index) | (keyframe ? RelayLink::kKeyframeFlag : 0), data, size, now);
+  }
+}
+
+void Stream::push_to_relays(uint8_t flags, const uint8_t* data, size_t size, Timestamp now) {
+  for (auto& r : relays_) {
+    if (r->viewers.load(std::memory_order_relaxed) <= 0) continue;
+    r->ring.push(flags, data, size, now);  // a full ring drops: the relay lags a second behind
+    r->dirty = true;
+  }
+}
+
+void Stream::wake_relays() {
+  for (auto& r : relays_) {
+    if (!r->dirty) continue;
+    r->dirty = false;
+    r->wake();
+  }
+}
+
+void Stream::drain_upstream(Timestamp now) {
+  if (!upstream_ || ended_) return;
+  upstream_->ring.drain([&](record::PacketRing::Slot& slot) {
+    if (slot.track & RelayLink::kSenderReportFlag) return fan_out_rtcp(slot.data, slot.size);
+    const size_t index = slot.track & RelayLink::kTrackMask;
+    if (index >= tracks_.size() || slot.size < 12) return;
+    const PublishedTrack& track = tracks_[index];
+    // The relay keeps its own retransmission cache: its viewers' NACKs are
+    // answered here, without a trip to the origin's worker.
+    if (track.video)
+      video_cache_.store(ByteSpan(slot.data, slot.size), load_be16(slot.data + 2), now);
+    const bool keyframe = slot.track & RelayLink::kKeyframeFlag;
+    for (auto& sub : subscribers_) sub->forward(index, track, slot.data, slot.size, keyframe);
+  });
+  if (upstream_->origin_ended.load(std::memory_order_acquire)) end("the stream ended");
+}
+
+void Stream::fan_out_rtcp(const uint8_t* data, size_t size) {
+  // SRTCP protects in place: each viewer encrypts its own stack copy.
+  uint8_t copy[512];
+  if (size + webrtc::PeerConnection::kSrtpTrailerRoom > sizeof copy) return;
+  for (auto& sub : subscribers_) {
+    std::memcpy(copy, data, size);
+    sub->send_rtcp(copy, size, sizeof copy);
+  }
 }
 
 void Stream::on_rtcp(webrtc::PeerConnection& pc, uint8_t* data, size_t size, Timestamp now) {
@@ -288,15 +350,9 @@ void Stream::on_rtcp(webrtc::PeerConnection& pc, uint8_t* data, size_t size, Tim
         out.report_blocks.clear();
         Bytes buf;
         build_sender_report(out, buf);
-        buf.resize(buf.size() + webrtc::PeerConnection::kSrtpTrailerRoom);
-        const size_t len = buf.size() - webrtc::PeerConnection::kSrtpTrailerRoom;
-        // SRTCP protects in place: each viewer encrypts its own stack copy.
-        if (buf.size() > 512) continue;  // an SR without report blocks is 28 bytes
-        uint8_t copy[512];
-        for (auto& sub : subscribers_) {
-          std::memcpy(copy, buf.data(), buf.size());
-          sub->send_rtcp(copy, len, sizeof copy);
-        }
+        fan_out_rtcp(buf.data(), buf.size());
+        if (!relays_.empty())
+          push_to_relays(RelayLink::kSenderReportFlag, buf.data(), buf.size(), now);
       }
     }
   });
@@ -411,6 +467,22 @@ void Stream::send_feedback(Timestamp now) {
 
 void Stream::tick(Timestamp now) {
   if (ended_) return;
+  if (upstream_) {
+    if (upstream_->origin_ended.load(std::memory_order_acquire)) return end("the stream ended");
+    int open = 0;
+    for (const auto& s : subscribers_) open += !s->closed();
+    upstream_->viewers.store(open, std::memory_order_relaxed);
+    return;  // no publisher to give feedback to
+  }
+  for (auto it = relays_.begin(); it != relays_.end();) {
+    if ((*it)->relay_gone.load(std::memory_order_acquire)) {
+      it = relays_.erase(it);
+      continue;
+    }
+    if ((*it)->keyframe_wanted.exchange(false, std::memory_order_relaxed)) keyframes_.request();
+    ++it;
+  }
+  peak_viewers_ = std::max(peak_viewers_, viewer_count());
   // Keep asking the incoming source for the keyframe it takes over at.
   if (next_publisher_ && next_publisher_->connected() &&
       now - last_switch_pli_ >= std::chrono::milliseconds(500)) {

@@ -3,6 +3,10 @@
 // publisher's packets are rewritten once to the stream's outbound SSRCs,
 // cached for retransmission, and fanned out to every viewer; viewer feedback
 // (NACK, PLI/FIR) is answered from the cache or merged toward the publisher.
+//
+// A stream serves the viewers on its own media worker. Viewers placed on other
+// workers are served by a relay there: a Stream without a publisher whose
+// packets come from the origin through a RelayLink (see relay_link.hpp).
 #include <functional>
 #include <memory>
 #include <string>
@@ -16,6 +20,7 @@
 #include "rtp/rtp_packet.hpp"
 #include "rtp/twcc_feedback_builder.hpp"
 #include "sfu/keyframe_requester.hpp"
+#include "sfu/relay_link.hpp"
 #include "sfu/subscriber.hpp"
 #include "sfu/track.hpp"
 #include "webrtc/peer_connection.hpp"
@@ -50,7 +55,24 @@ class Stream : public webrtc::PeerConnection::Observer {
   // than ending. Cleared when the call is answered, fails or times out.
   void expect_switch(bool expected) { switch_expected_ = expected; }
   // No source and none coming: the stream should end.
-  bool orphaned() const { return !publisher_ && !next_publisher_ && !switch_expected_; }
+  bool orphaned() const {
+    return !upstream_ && !publisher_ && !next_publisher_ && !switch_expected_;
+  }
+
+  // Cross-worker fan-out. Origin side: also feed `link` (another worker's
+  // relay of this stream). Relay side: this stream is a relay fed by `link`.
+  void add_relay(std::shared_ptr<RelayLink> link) { relays_.push_back(std::move(link)); }
+  void set_upstream(std::shared_ptr<RelayLink> link) { upstream_ = std::move(link); }
+  bool is_relay() const { return upstream_ != nullptr; }
+  // A relay whose origin has ended (it ends itself when it next drains).
+  bool origin_ended() const {
+    return upstream_ && upstream_->origin_ended.load(std::memory_order_acquire);
+  }
+  // Origin: wakes the relays that got packets since the last call (once per
+  // receive batch, so a relay worker wakes once per batch, not per packet).
+  void wake_relays();
+  // Relay: forwards what the origin pushed since the last drain.
+  void drain_upstream(Timestamp now);
   // Every publisher-side peer (current, incoming, retiring), for ticks.
   template <class F>
   void for_each_publisher_peer(F&& f) {
@@ -78,7 +100,14 @@ class Stream : public webrtc::PeerConnection::Observer {
   // Ends the stream: the publisher and every viewer get a DTLS close.
   void end(const std::string& reason);
 
-  void request_keyframe() { keyframes_.request(); }
+  // A relay passes the request on to its origin (read on the origin's tick).
+  void request_keyframe() {
+    if (upstream_) {
+      upstream_->keyframe_wanted.store(true, std::memory_order_relaxed);
+    } else {
+      keyframes_.request();
+    }
+  }
   // From a viewer: NACKed sequence numbers of `media_ssrc` (our outbound SSRC).
   void handle_nack(Subscriber& from, uint32_t media_ssrc, const std::vector<uint16_t>& seqs);
   void tick(Timestamp now);
@@ -99,6 +128,12 @@ class Stream : public webrtc::PeerConnection::Observer {
   // Undoes RTX in place; false for padding-only probes.
   static bool unwrap_rtx(uint8_t*& data, size_t& size, RtpPacket& pkt, const PublishedTrack& track);
   void send_publisher_rtcp(Bytes& packet);
+  // Sends an RTCP packet (a rewritten SR) to every viewer of this worker.
+  void fan_out_rtcp(const uint8_t* data, size_t size);
+  // Origin: copies a rewritten packet to every relay that has viewers.
+  void push_to_relays(uint8_t flags, const uint8_t* data, size_t size, Timestamp now);
+  // Open viewers here plus those of every relay.
+  int viewer_count() const;
   void send_feedback(Timestamp now);
 
   std::string name_, session_id_, started_at_, publisher_label_;
@@ -123,6 +158,8 @@ class Stream : public webrtc::PeerConnection::Observer {
   std::vector<Continuity> continuity_;
   std::vector<std::unique_ptr<Subscriber>> subscribers_;
   std::shared_ptr<record::RecordingSink> recording_;
+  std::vector<std::shared_ptr<RelayLink>> relays_;  // origin: relays on other workers
+  std::shared_ptr<RelayLink> upstream_;             // relay: where the packets come from
   RetransmissionBuffer video_cache_;
   TwccRecorder twcc_;
   KeyframeRequester keyframes_;

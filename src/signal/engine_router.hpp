@@ -1,6 +1,6 @@
 #pragma once
 // Which media worker's engine a signalling request runs on. Each stream
-// lives on one worker (its publisher and its viewers); new streams go to the
+// lives on one worker (its publisher); new streams and new viewers go to the
 // least-loaded worker. Called on the control thread; the jobs run on the
 // chosen worker's thread.
 #include <functional>
@@ -23,6 +23,14 @@ class EngineRouter {
   // else the least-loaded engine, which keeps `name` reserved until the
   // stream starts or the reservation lapses.
   virtual void run_for_new_stream(const std::string& name, Job job) = 0;
+  // For a new viewer of stream `name`: the least-loaded engine. When that is
+  // not the stream's own engine, it serves the stream through a relay (see
+  // sfu/relay_link.hpp), set up before the job runs. Ties go to the
+  // stream's engine. For a name that is not live, as run_for_stream.
+  virtual void run_for_viewer(const std::string& name, Job job) = 0;
+  // The engine that made session `session_id` of stream `name` (ids start
+  // with their worker's index), to end a publisher or a viewer.
+  virtual void run_for_session(const std::string& name, const std::string& session_id, Job job) = 0;
   // Every engine; `done` runs on the control thread after the last job.
   virtual void run_on_all(Job job, std::function<void()> done) = 0;
 };

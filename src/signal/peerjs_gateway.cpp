@@ -196,11 +196,12 @@ void PeerJsGateway::on_message(Call& call, const peerjs::Message& m) {
       }
       auto viewer = call.viewers.extract(m.src);
       if (viewer.empty()) return;
-      engines_.run_for_stream(stream_id,
-                              [stream_id, calls = std::move(viewer.mapped())](sfu::Engine& e) {
-                                for (const auto& [connection_id, session] : calls)
-                                  e.end_session(stream_id, session, false);
-                              });
+      // A viewer's calls may sit on different workers: each goes to its own.
+      for (const auto& [connection_id, session] : viewer.mapped()) {
+        engines_.run_for_session(stream_id, session, [stream_id, session](sfu::Engine& e) {
+          e.end_session(stream_id, session, false);
+        });
+      }
       return;
     }
     default:
@@ -250,7 +251,7 @@ void PeerJsGateway::on_viewer_offer(Call& call, const peerjs::Message& m) {
   }
   const std::string stream_id = call.stream_id, src = m.src, connection_id = m.connection_id;
   const uint64_t serial = call.serial;
-  engines_.run_for_stream(stream_id, [this, stream_id, serial, src, connection_id,
+  engines_.run_for_viewer(stream_id, [this, stream_id, serial, src, connection_id,
                                       sd = std::move(offer.value())](sfu::Engine& engine) {
     auto r = engine.subscribe(stream_id, sd, Clock::now());
     post_([this, stream_id, serial, src, connection_id, r = std::move(r)] {

@@ -109,11 +109,12 @@ struct Handlers {
     if (kind == Kind::kWhip && !authorized(req, ctx, respond)) return;
     if (req.method() == Verb::delete_) {
       const bool publisher = kind == Kind::kWhip;
-      return engines->run_for_stream(name, [req, name, session, publisher,
-                                            respond](sfu::Engine& engine) {
-        const bool ok = engine.end_session(name, session, publisher);
-        respond(ok ? reply(req, Status::ok, "") : reply(req, Status::not_found, "unknown session"));
-      });
+      return engines->run_for_session(
+          name, session, [req, name, session, publisher, respond](sfu::Engine& engine) {
+            const bool ok = engine.end_session(name, session, publisher);
+            respond(ok ? reply(req, Status::ok, "")
+                       : reply(req, Status::not_found, "unknown session"));
+          });
     }
     if (req.method() == Verb::patch) {
       // ICE-lite: the server never needs the client's candidates (the client
@@ -169,7 +170,7 @@ struct Handlers {
     if (kind == Kind::kWhip) {
       engines->run_for_new_stream(name, std::move(job));
     } else {
-      engines->run_for_stream(name, std::move(job));
+      engines->run_for_viewer(name, std::move(job));
     }
   }
 };

@@ -1,9 +1,11 @@
 // MEDIA_WORKERS: streams spread over the media workers (one UDP port each),
-// and every stream is watchable wherever it landed.
+// and every stream is watchable wherever it landed. One stream's viewers
+// spread over the workers too: those not on the stream's own worker are fed
+// through a relay there.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 
-import { launchBrowser } from './lib/browser.mjs';
+import { launchBrowser, waitFor } from './lib/browser.mjs';
 import { expectDecoding, startPublisher, startViewer } from './lib/media.mjs';
 import { startServer } from './lib/server.mjs';
 
@@ -33,5 +35,39 @@ test('two streams land on two workers and both reach their viewers', { timeout: 
   await expectDecoding(viewB, pubB, { minFrames: 20 });
   const { streams } = await (await fetch(`${server.url}/api/streams?status=live`)).json();
   assert.deepEqual(streams.map((s) => s.name).sort(), ['w-one', 'w-two']);
+  // Hang up (not just close the pages) so both workers are empty again.
+  for (const v of [viewA, viewB]) await v.evaluate(() => window.view.stop());
+  for (const p of [pubA, pubB]) await p.evaluate(() => window.pub.stop());
   for (const p of [viewA, viewB, pubA, pubB]) await p.close();
+});
+
+test('one stream\'s viewers spread over both workers and all see it', { timeout: 90000 }, async () => {
+  // Both workers empty (peers are swept on the workers' next tick).
+  await new Promise((r) => setTimeout(r, 200));
+  const pub = await startPublisher(browser, server, 'w-fan', 'VP8');
+  const v1 = await startViewer(browser, server, 'w-fan');
+  const v2 = await startViewer(browser, server, 'w-fan');
+  const portOf = (page) => page.evaluate(() => /a=candidate:\S+ 1 udp \d+ \S+ (\d+)/.exec(window.view.pc.remoteDescription.sdp)[1]);
+  // The publisher's worker has one peer and the other none: the first viewer
+  // goes to the other worker, the second (a tie) to the stream's own.
+  assert.notEqual(await portOf(v1), await portOf(v2));
+  await expectDecoding(v1, pub, { minFrames: 20 });
+  await expectDecoding(v2, pub, { minFrames: 20 });
+  const live = async () => (await (await fetch(`${server.url}/api/streams?status=live`)).json()).streams.find((s) => s.name === 'w-fan');
+  await waitFor(async () => (await live())?.viewers === 2, { timeout: 5000, what: 'two viewers counted' });
+
+  // Each viewer's session is ended on its own worker.
+  const res = await fetch(await v1.evaluate(() => window.view.location), { method: 'DELETE' });
+  assert.equal(res.status, 200);
+  await waitFor(() => v1.evaluate(() => window.view.ended()), { timeout: 5000, what: 'the relayed viewer to be closed' });
+  await waitFor(async () => (await live())?.viewers === 1, { timeout: 5000, what: 'one viewer counted' });
+
+  // A new viewer joins the relay again, and the stream's end reaches it at once.
+  const v3 = await startViewer(browser, server, 'w-fan');
+  assert.equal(await portOf(v3), await portOf(v1));
+  await expectDecoding(v3, pub, { minFrames: 10 });
+  await pub.evaluate(() => window.pub.stop());
+  await waitFor(() => v3.evaluate(() => window.view.ended()), { timeout: 5000, what: 'the stream\'s end to reach the relayed viewer' });
+  await waitFor(() => v2.evaluate(() => window.view.ended()), { timeout: 5000, what: 'the stream\'s end to reach the local viewer' });
+  for (const p of [v1, v2, v3, pub]) await p.close();
 });

@@ -16,14 +16,30 @@ class EngineTest : public ::testing::Test {
   void SetUp() override {
     server_cert_ = DtlsCertificate::generate().value();
     client_cert_ = DtlsCertificate::generate().value();
+    engine_ = make_engine(server_addr_, 0);
+    relay_engine_ = make_engine(relay_addr_, 1);
+  }
+
+  // An engine as one media worker, at `addr` on the simulated network.
+  std::unique_ptr<sfu::Engine> make_engine(const SocketAddress& addr, uint8_t worker) {
     sfu::EngineOptions opts;
-    opts.candidates = {{"127.0.0.1", 40000}};
-    engine_ = std::make_unique<sfu::Engine>(
+    opts.candidates = {{"127.0.0.1", addr.port}};
+    opts.worker_index = worker;
+    return std::make_unique<sfu::Engine>(
         server_cert_,
-        [this](ByteSpan d, const SocketAddress& to) {
-          net_.push_back({Bytes(d.begin(), d.end()), server_addr_, to});
+        [this, addr](ByteSpan d, const SocketAddress& to) {
+          net_.push_back({Bytes(d.begin(), d.end()), addr, to});
         },
         opts);
+  }
+
+  // Links stream `name` on engine_ to a relay on relay_engine_, as the
+  // worker pool does for a viewer placed on another worker.
+  void relay(const std::string& name) {
+    auto link = std::make_shared<sfu::RelayLink>([this] { relay_woken_ = true; });
+    auto source = engine_->attach_relay(name, link);
+    ASSERT_TRUE(source);
+    ASSERT_TRUE(relay_engine_->add_relay(name, std::move(*source), link));
   }
 
   std::unique_ptr<TestPeer> make_peer(uint16_t port) {
@@ -38,27 +54,34 @@ class EngineTest : public ::testing::Test {
       if (drop_ && drop_(d)) continue;
       if (d.to == server_addr_) {
         engine_->handle_datagram(d.data.data(), d.data.size(), d.from, now_);
+        engine_->wake_relays();  // as the origin's worker does after each batch
+      } else if (d.to == relay_addr_) {
+        relay_engine_->handle_datagram(d.data.data(), d.data.size(), d.from, now_);
       } else {
         for (TestPeer* p : peers_) {
           if (p->address() == d.to) p->receive(d, net_, now_);
         }
       }
+      if (std::exchange(relay_woken_, false)) relay_engine_->drain_relays(now_);
     }
   }
 
   void advance(Duration d) {
     now_ += d;
     engine_->tick(now_);
+    relay_engine_->tick(now_);
     pump();
   }
 
   // POSTs an offer and completes ICE + DTLS; returns the session id.
-  std::string connect(TestPeer& peer, bool publisher, const std::string& stream) {
+  std::string connect(TestPeer& peer, bool publisher, const std::string& stream,
+                      sfu::Engine* engine = nullptr) {
+    if (!engine) engine = engine_.get();
     peers_.push_back(&peer);
     auto sd = sdp::parse_sdp(peer.offer(publisher));
     EXPECT_TRUE(sd.ok());
-    auto r = publisher ? engine_->publish(stream, sd.value(), now_)
-                       : engine_->subscribe(stream, sd.value(), now_);
+    auto r = publisher ? engine->publish(stream, sd.value(), now_)
+                       : engine->subscribe(stream, sd.value(), now_);
     auto* created = std::get_if<sfu::SessionCreated>(&r);
     if (!created) {
       ADD_FAILURE() << "session refused: " << std::get<sfu::Failure>(r).reason;
@@ -85,9 +108,12 @@ class EngineTest : public ::testing::Test {
   }
 
   const SocketAddress server_addr_ = SocketAddress::ipv4(0x7f000001, 40000);
+  const SocketAddress relay_addr_ = SocketAddress::ipv4(0x7f000001, 40001);
   std::shared_ptr<DtlsCertificate> server_cert_, client_cert_;
-  std::deque<Datagram> net_;  // before engine_: the engine sends DTLS closes as it goes
+  std::deque<Datagram> net_;  // before the engines: they send DTLS closes as they go
   std::unique_ptr<sfu::Engine> engine_;
+  std::unique_ptr<sfu::Engine> relay_engine_;  // a second media worker
+  bool relay_woken_ = false;
   std::vector<TestPeer*> peers_;
   std::function<bool(const Datagram&)> drop_;  // simulated loss
   Timestamp now_ = Clock::now();
@@ -355,6 +381,115 @@ TEST_F(EngineTest, AStreamWaitsForItsNewSourceWhenTheOldLeavesFirst) {
   advance(std::chrono::milliseconds(20));
   advance(std::chrono::milliseconds(20));
   EXPECT_TRUE(engine_->streams().empty());
+}
+
+}  // namespace
+}  // namespace lss::testing
+
+namespace lss::testing {
+namespace {
+
+TEST_F(EngineTest, ViewersOnAnotherWorkerAreServedThroughARelay) {
+  auto pub = make_peer(5000), local = make_peer(5001), remote = make_peer(5002);
+  const std::string pub_session = connect(*pub, true, "cam");
+  relay("cam");
+  connect(*local, false, "cam");
+  const std::string remote_session = connect(*remote, false, "cam", relay_engine_.get());
+  EXPECT_EQ(sfu::Engine::worker_of_session(pub_session), 0u);
+  EXPECT_EQ(sfu::Engine::worker_of_session(remote_session), 1u);
+  // The relay is not a stream of its own: its viewer counts in the origin's.
+  advance(std::chrono::milliseconds(20));
+  EXPECT_TRUE(relay_engine_->streams().empty());
+  ASSERT_EQ(engine_->streams().size(), 1u);
+  EXPECT_EQ(engine_->streams()[0].viewers, 2u);
+
+  // The relay's viewer loses packet 13 on the way.
+  drop_ = [&](const Datagram& d) {  // SRTP leaves the RTP header in the clear
+    return d.to == remote->address() && d.data.size() > 100 && (d.data[1] & 0x7f) == 96 &&
+           load_be16(d.data.data() + 2) == 13;
+  };
+  pub->send_rtp(make_vp8_packet(2222, 10, 900, false), net_);  // delta before any keyframe
+  for (uint16_t seq = 11; seq < 20; ++seq)
+    pub->send_rtp(make_vp8_packet(2222, seq, 1800, seq == 11), net_);
+  pump();
+  drop_ = nullptr;
+  ASSERT_EQ(local->rtp_in.size(), 9u);
+  ASSERT_EQ(remote->rtp_in.size(), 8u);  // the relay's viewer also starts at the keyframe
+  EXPECT_EQ(remote->rtp_in[0], local->rtp_in[0]);
+  EXPECT_EQ(remote->rtp_in[7], local->rtp_in[8]);
+
+  // The relay answers its viewer's NACK from its own cache.
+  RtpPacket pkt;
+  ASSERT_TRUE(RtpPacket::parse(remote->rtp_in[0].data(), remote->rtp_in[0].size(), pkt));
+  pub->rtcp_in.clear();
+  Bytes nack;
+  build_nack(Nack{77, pkt.ssrc(), {13}}, nack);
+  remote->send_rtp(nack, net_, true);
+  pump();
+  ASSERT_EQ(remote->rtp_in.size(), 9u);
+  EXPECT_EQ(remote->rtp_in[8], local->rtp_in[2]);
+  EXPECT_EQ(count<Nack>(parse_rtcp(pub->rtcp_in)), 0u);
+
+  // Its PLI reaches the publisher through the origin's tick.
+  advance(std::chrono::seconds(1));
+  pub->rtcp_in.clear();
+  Bytes pli;
+  build_pli(Pli{77, pkt.ssrc()}, pli);
+  remote->send_rtp(pli, net_, true);
+  pump();
+  advance(std::chrono::milliseconds(20));
+  EXPECT_EQ(count<Pli>(parse_rtcp(pub->rtcp_in)), 1u);
+
+  // Sender reports reach the relay's viewer rewritten like the local one's.
+  Bytes sr;
+  build_sender_report(SenderReport{2222, 0x0102030405060708ull, 5000, 9, 9000, {}}, sr);
+  pub->send_rtp(sr, net_, true);
+  pump();
+  auto srs = [](TestPeer& p) {
+    std::vector<SenderReport> out;
+    for (const auto& r : parse_rtcp(p.rtcp_in)) {
+      if (auto* s = std::get_if<SenderReport>(&r)) out.push_back(*s);
+    }
+    return out;
+  };
+  ASSERT_EQ(srs(*remote).size(), 1u);
+  EXPECT_EQ(srs(*remote)[0].ssrc, pkt.ssrc());
+  EXPECT_EQ(srs(*remote)[0].ntp, 0x0102030405060708ull);
+
+  // The relay's viewer leaves through its own engine.
+  EXPECT_FALSE(engine_->end_session("cam", remote_session, false));
+  EXPECT_TRUE(relay_engine_->end_session("cam", remote_session, false));
+  advance(std::chrono::milliseconds(20));
+  EXPECT_EQ(engine_->streams()[0].viewers, 1u);
+
+  // The stream's end reaches the relay and closes its viewers.
+  auto late = make_peer(5003);
+  connect(*late, false, "cam", relay_engine_.get());
+  EXPECT_TRUE(engine_->end_session("cam", pub_session, true));
+  pump();
+  EXPECT_EQ(late->dtls().state(), DtlsTransport::State::kClosed);
+  advance(std::chrono::milliseconds(20));
+  EXPECT_TRUE(engine_->streams().empty());
+  // The name is free on both workers again.
+  auto again = make_peer(5004);
+  EXPECT_FALSE(connect(*again, true, "cam", relay_engine_.get()).empty());
+}
+
+TEST_F(EngineTest, ARelayIsOnlyMadeForALiveStreamAndGivesWayToANewOne) {
+  auto link = std::make_shared<sfu::RelayLink>([] {});
+  EXPECT_FALSE(engine_->attach_relay("cam", link));
+  auto pub = make_peer(5000);
+  connect(*pub, true, "cam");
+  relay("cam");
+  // A relay of a stream that ended, not yet told: a new stream of that name
+  // may start on its worker at once.
+  EXPECT_TRUE(engine_->end_session("cam", engine_->streams()[0].session_id, true));
+  auto pub2 = make_peer(5001);
+  EXPECT_FALSE(connect(*pub2, true, "cam", relay_engine_.get()).empty());
+  // A live stream is never replaced by a relay.
+  EXPECT_FALSE(relay_engine_->add_relay("cam", sfu::RelaySource{"x", {}}, link));
+  EXPECT_TRUE(link->relay_gone.load());
+  EXPECT_FALSE(sfu::Engine::worker_of_session("zz12"));
 }
 
 }  // namespace
