@@ -48,6 +48,19 @@ TEST(WorkerPool, SpreadsNewStreamsAndKeepsEachOnItsWorker) {
   EXPECT_NE(engine_for(control, [&](auto job) { pool.run_for_stream("zzz", std::move(job)); }),
             nullptr);
 
+  // A session goes to the worker its id names (its first two hex digits);
+  // an id that names none goes to its stream's worker.
+  auto session = [&](const std::string& id) {
+    return engine_for(control, [&](auto job) { pool.run_for_session("a", id, std::move(job)); });
+  };
+  EXPECT_EQ((std::set<sfu::Engine*>{session("00a1"), session("01a1")}),
+            (std::set<sfu::Engine*>{a, b}));
+  EXPECT_NE(session("00a1"), session("01a1"));
+  EXPECT_EQ(session("zz"), a);
+  EXPECT_EQ(session("07a1"), a);  // no worker 7
+  // A viewer of a stream that is not live is answered by its worker.
+  EXPECT_EQ(engine_for(control, [&](auto job) { pool.run_for_viewer("a", std::move(job)); }), a);
+
   // run_on_all visits each engine once, then finishes on the control thread.
   std::mutex mu;
   std::set<sfu::Engine*> seen;
