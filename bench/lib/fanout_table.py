@@ -7,9 +7,7 @@ Prints the Markdown section (table and notes) on stdout.
 import json
 import sys
 
-
-def fmt(v, digits=2):
-    return "-" if v is None else f"{v:.{digits}f}"
+from table_common import cpu_cell, fmt
 
 
 def row(path):
@@ -34,6 +32,7 @@ def row(path):
     return {
         "n": n,
         "us_pkt": hold.get("cpu_us_per_forwarded_packet"),
+        "cpu_cell": cpu_cell(hold),
         "per_core": per_core,
         "p50": r["latency_ms"]["p50"],
         "p99": r["latency_ms"]["p99"],
@@ -68,7 +67,7 @@ def main():
     out.append("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for x in rows:
         out.append(
-            f"| {x['n']} | {fmt(x['us_pkt'])} | {x['per_core']} | {fmt(x['p50'], 1)} / "
+            f"| {x['n']} | {x['cpu_cell']} | {x['per_core']} | {fmt(x['p50'], 1)} / "
             f"{fmt(x['p99'], 1)} | {fmt(x['rss'], 1)} | {fmt(x['loss'], 3)} % | "
             f"{fmt(x['cores'])} | {x['top_name']} {fmt(x['top'])} | {fmt(x['pps'], 0)} | "
             f"{x['recv']} | {fmt(x['join_p99'], 0)} | "
@@ -80,9 +79,9 @@ def main():
                "(abs-send-time) to viewer receive, both in lss-load. The load generator shares "
                "the machine's cores with the server: when its CPU nears 100 % of one core, "
                "loss and latency include its own queueing. Busiest thread: the server thread with "
-               "the most CPU over the hold; all viewers of one stream are served by one media "
-               "worker thread, so near 1.00 that thread is the limit however many cores the "
-               "machine has.")
+               "the most CPU over the hold. Viewers go to the least-loaded media worker (one "
+               "per core); those not on the stream's own worker are fed through a relay there, "
+               "so one stream's viewers use every core.")
     print("\n".join(out))
 
 

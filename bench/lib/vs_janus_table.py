@@ -11,9 +11,7 @@ writes the Markdown section to SECTION.md.
 import json
 import sys
 
-
-def fmt(v, digits=2):
-    return "-" if v is None else f"{v:.{digits}f}"
+from table_common import cpu_cell, fmt
 
 
 def summary(path):
@@ -30,6 +28,7 @@ def summary(path):
         "receiving": r["viewers"]["receiving"],
         "loss": r["received"]["loss_pct"],
         "us_pkt": hold.get("cpu_us_per_forwarded_packet"),
+        "cpu_cell": cpu_cell(hold),
         "cores": hold.get("cpu_cores"),
         "pps": hold["rtp_packets"] / hold["wall_s"] if hold.get("wall_s") else None,
         "p50": r["latency_ms"]["p50"],
@@ -74,7 +73,7 @@ def main():
     md.append("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for name, x in rows:
         md.append(f"| {name} | {x['receiving']}/{x['n']} | {fmt(x['loss'], 3)} % | "
-                  f"{fmt(x['us_pkt'])} | {fmt(x['cores'])} | {fmt(x['pps'], 0)} | "
+                  f"{x['cpu_cell']} | {fmt(x['cores'])} | {fmt(x['pps'], 0)} | "
                   f"{fmt(x['p50'], 1)} / {fmt(x['p99'], 1)} | {fmt(x['join_p50'], 0)} / "
                   f"{fmt(x['join_p99'], 0)} | {fmt(x['rss'], 1)} | {x['threads']} "
                   f"({x['top_name']} {fmt(x['top'])}) | {x['udp_drops']} | {fmt(x['gen'], 0)} % |")

@@ -34,8 +34,11 @@ int64_t status_field(std::string_view status, std::string_view name) {
   return v;
 }
 
-// utime + stime (fields 14 and 15) of a /proc stat line, in seconds.
-std::optional<double> stat_cpu_s(const std::string& stat) {
+struct CpuTimes {
+  double user_s, system_s;
+};
+// utime and stime (fields 14 and 15) of a /proc stat line, in seconds.
+std::optional<CpuTimes> stat_cpu(const std::string& stat) {
   // The command name (field 2) may contain spaces and parentheses: fields
   // are counted from the last ')'.
   const size_t close = stat.rfind(')');
@@ -53,7 +56,8 @@ std::optional<double> stat_cpu_s(const std::string& stat) {
     rest.remove_prefix(sp + 1);
   }
   const double ticks = double(sysconf(_SC_CLK_TCK));
-  return double(fields[14 - 3] + fields[15 - 3]) / (ticks > 0 ? ticks : 100.0);
+  const double hz = ticks > 0 ? ticks : 100.0;
+  return CpuTimes{double(fields[14 - 3]) / hz, double(fields[15 - 3]) / hz};
 }
 
 }  // namespace
@@ -63,10 +67,12 @@ Result<ProcSample> sample_process(int pid) {
   std::string stat, status;
   if (!read_file(dir + "/stat", stat) || !read_file(dir + "/status", status))
     return make_error("cannot read " + dir + " (is the server running?)");
-  auto cpu = stat_cpu_s(stat);
+  auto cpu = stat_cpu(stat);
   if (!cpu) return make_error("unexpected " + dir + "/stat");
   ProcSample s;
-  s.cpu_s = *cpu;
+  s.user_s = cpu->user_s;
+  s.system_s = cpu->system_s;
+  s.cpu_s = cpu->user_s + cpu->system_s;
   s.rss_kb = status_field(status, "VmRSS");
   s.hwm_kb = status_field(status, "VmHWM");
   s.threads = status_field(status, "Threads");
@@ -79,7 +85,7 @@ Result<ProcSample> sample_process(int pid) {
     if (!read_file(e.path().string() + "/stat", tstat)) continue;
     read_file(e.path().string() + "/comm", comm);
     while (!comm.empty() && comm.back() == '\n') comm.pop_back();
-    if (auto t = stat_cpu_s(tstat)) s.thread_cpu_s[tid] = {*t, comm};
+    if (auto t = stat_cpu(tstat)) s.thread_cpu_s[tid] = {t->user_s + t->system_s, comm};
   }
   return s;
 }

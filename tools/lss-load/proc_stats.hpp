@@ -11,7 +11,10 @@
 namespace lss::load {
 
 struct ProcSample {
-  double cpu_s = 0;     // user + system CPU time so far
+  double cpu_s = 0;  // user + system CPU time so far
+  // The split: on loopback the kernel's share includes delivering each
+  // datagram to the receiving socket, which runs on the sender's CPU.
+  double user_s = 0, system_s = 0;
   int64_t rss_kb = 0;   // VmRSS
   int64_t hwm_kb = 0;   // VmHWM: peak RSS since the process started
   int64_t threads = 0;  // Threads

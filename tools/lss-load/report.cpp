@@ -238,6 +238,9 @@ json build_report(const RunData& d) {
         const double hold_cpu = d.proc_after->cpu_s - d.proc_hold_start->cpu_s;
         const double hold_wall = ms_between(d.hold_started, d.ended) / 1000.0;
         const uint64_t hold_rtp = rtp - std::min(rtp, d.rtp_at_hold_start);
+        auto per_packet = [hold_rtp](double cpu_s) {
+          return hold_rtp ? json(round3(cpu_s * 1e6 / double(hold_rtp))) : json(nullptr);
+        };
         // The thread that worked hardest over the hold: near 1 core, it is
         // the bottleneck whatever the process total says.
         double top = 0;
@@ -255,8 +258,11 @@ json build_report(const RunData& d) {
                      {"wall_s", round3(hold_wall)},
                      {"cpu_cores", hold_wall > 0 ? round3(hold_cpu / hold_wall) : 0.0},
                      {"rtp_packets", hold_rtp},
-                     {"cpu_us_per_forwarded_packet",
-                      hold_rtp ? json(round3(hold_cpu * 1e6 / double(hold_rtp))) : json(nullptr)}};
+                     {"cpu_us_per_forwarded_packet", per_packet(hold_cpu)},
+                     {"user_us_per_forwarded_packet",
+                      per_packet(d.proc_after->user_s - d.proc_hold_start->user_s)},
+                     {"system_us_per_forwarded_packet",
+                      per_packet(d.proc_after->system_s - d.proc_hold_start->system_s)}};
       }
     } else {
       s["error"] = d.proc_error;
