@@ -18,9 +18,9 @@ struct RelayLink {
   static constexpr uint8_t kSenderReportFlag = record::PacketRing::kSenderReportFlag;
   static constexpr uint8_t kKeyframeFlag = 0x40;  // first packet of a keyframe
   static constexpr uint8_t kTrackMask = 0x3f;
-  // 512 slots of 1.5 KB: a second of a 5 Mbps stream, far more than a relay
-  // worker lags between wakes.
-  static constexpr size_t kSlots = 512;
+  // 256 slots of 1.5 KB (384 KiB per relay): half a second of a 5 Mbps
+  // stream, a whole keyframe burst, far more than a relay lags between wakes.
+  static constexpr size_t kSlots = 256;
 
   explicit RelayLink(std::function<void()> wake_relay) : wake(std::move(wake_relay)) {}
 
