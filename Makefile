@@ -50,7 +50,7 @@ e2e: build
 # Hot-path micro benchmarks (Google Benchmark).
 bench: $(BUILD)/build.ninja
 	cmake --build $(BUILD) --target lss-bench -j $(JOBS)
-	$(BUILD)/lss-bench
+	LSS_BENCH_BIN=$(BUILD)/lss-bench bench/run-hot-path
 
 format:
 	clang-format -i $$(git ls-files '*.cpp' '*.hpp')

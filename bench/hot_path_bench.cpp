@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <array>
+#include <cstdlib>
 #include <cstring>
 
 #include "codec/keyframe.hpp"
@@ -199,5 +200,41 @@ static void BM_SendmmsgLoopback(benchmark::State& state) {
   close(tx);
 }
 BENCHMARK(BM_SendmmsgLoopback);
+
+// The send alone, without loopback's delivery to a receiving socket (which
+// the kernel runs on the sender's CPU): the same batches to an address routed
+// to a tun device that no process reads (no carrier), so they are dropped at
+// its queue, about where a NIC driver would take over. Needs
+// LSS_BENCH_TUN_DEST (bench/run-hot-path sets up the device in a private
+// network namespace).
+static void BM_SendmmsgTunDevice(benchmark::State& state) {
+  const char* dest = std::getenv("LSS_BENCH_TUN_DEST");
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  if (!dest || inet_pton(AF_INET, dest, &to.sin_addr) != 1) {
+    state.SkipWithError("LSS_BENCH_TUN_DEST not set (run through bench/run-hot-path as root)");
+    return;
+  }
+  const int tx = socket(AF_INET, SOCK_DGRAM, 0);
+  constexpr int kViewers = 64;
+  sockaddr_in addrs[kViewers];
+  std::array<uint8_t, 1200> payload{};
+  mmsghdr msgs[kViewers];
+  iovec iovs[kViewers];
+  for (int i = 0; i < kViewers; ++i) {
+    addrs[i] = to;
+    addrs[i].sin_port = htons(uint16_t(20000 + i));
+    iovs[i] = {payload.data(), payload.size()};
+    msgs[i] = mmsghdr{};
+    msgs[i].msg_hdr.msg_name = &addrs[i];
+    msgs[i].msg_hdr.msg_namelen = sizeof addrs[i];
+    msgs[i].msg_hdr.msg_iov = &iovs[i];
+    msgs[i].msg_hdr.msg_iovlen = 1;
+  }
+  for (auto _ : state) benchmark::DoNotOptimize(sendmmsg(tx, msgs, kViewers, MSG_DONTWAIT));
+  state.SetItemsProcessed(state.iterations() * kViewers);
+  close(tx);
+}
+BENCHMARK(BM_SendmmsgTunDevice);
 
 BENCHMARK_MAIN();
