@@ -472,6 +472,11 @@ void Stream::tick(Timestamp now) {
     int open = 0;
     for (const auto& s : subscribers_) open += !s->closed();
     upstream_->viewers.store(open, std::memory_order_relaxed);
+    if (const uint64_t dropped = upstream_->ring.dropped(); dropped != relay_dropped_) {
+      spdlog::warn("stream '{}': relay worker fell behind, {} packets dropped", name_,
+                   dropped - relay_dropped_);
+      relay_dropped_ = dropped;
+    }
     return;  // no publisher to give feedback to
   }
   for (auto it = relays_.begin(); it != relays_.end();) {

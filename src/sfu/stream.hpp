@@ -160,6 +160,7 @@ class Stream : public webrtc::PeerConnection::Observer {
   std::shared_ptr<record::RecordingSink> recording_;
   std::vector<std::shared_ptr<RelayLink>> relays_;  // origin: relays on other workers
   std::shared_ptr<RelayLink> upstream_;             // relay: where the packets come from
+  uint64_t relay_dropped_ = 0;                      // relay: ring drops already logged
   RetransmissionBuffer video_cache_;
   TwccRecorder twcc_;
   KeyframeRequester keyframes_;
