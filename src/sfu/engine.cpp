@@ -3,6 +3,8 @@
 #include <spdlog/fmt/fmt.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 #include "common/random.hpp"
 #include "sdp/pull_offer.hpp"
 #include "sdp/sdp_writer.hpp"
@@ -91,6 +93,8 @@ Engine::StreamMap::iterator Engine::remove_stream(StreamMap::iterator it) {
   }
   for (auto& sub : s.subscribers()) forget_peer(sub->peer());
   s.for_each_publisher_peer([this](webrtc::PeerConnection& pc) { forget_peer(pc); });
+  std::erase(relaying_, &s);
+  std::erase(relays_here_, &s);
   return streams_.erase(it);
 }
 
@@ -99,6 +103,9 @@ std::optional<RelaySource> Engine::attach_relay(const std::string& name,
   Stream* stream = live_stream(name);
   if (!stream || stream->is_relay()) return std::nullopt;
   stream->add_relay(std::move(link));
+  if (std::find(relaying_.begin(), relaying_.end(), stream) == relaying_.end()) {
+    relaying_.push_back(stream);
+  }
   return RelaySource{stream->session_id(), stream->tracks()};
 }
 
@@ -117,17 +124,18 @@ bool Engine::add_relay(const std::string& name, RelaySource source,
   auto stream =
       std::make_unique<Stream>(name, std::move(source.session_id), std::move(source.tracks));
   stream->set_upstream(std::move(link));
+  relays_here_.push_back(stream.get());
   streams_[name] = std::move(stream);
   spdlog::debug("stream '{}': relay for viewers on this worker", name);
   return true;
 }
 
 void Engine::wake_relays() {
-  for (auto& [name, s] : streams_) s->wake_relays();
+  for (Stream* s : relaying_) s->wake_relays();
 }
 
 void Engine::drain_relays(Timestamp now) {
-  for (auto& [name, s] : streams_) s->drain_upstream(now);
+  for (Stream* s : relays_here_) s->drain_upstream(now);
 }
 
 std::unique_ptr<webrtc::PeerConnection> Engine::make_peer(
@@ -315,6 +323,8 @@ void Engine::cancel_pull(const std::string& session_id) {
 
 void Engine::shutdown() {
   for (auto& [name, s] : streams_) s->end("server shutting down");
+  relaying_.clear();
+  relays_here_.clear();
   streams_.clear();
   by_ufrag_.clear();
   by_address_.clear();

@@ -153,6 +153,9 @@ class Engine : public webrtc::PeerConnection::Transport {
   SendFn send_;
   EngineOptions options_;
   StreamMap streams_;
+  // Per receive batch and per wake only these are visited, not every stream.
+  std::vector<Stream*> relaying_;     // streams of ours that feed relays elsewhere
+  std::vector<Stream*> relays_here_;  // relays of other workers' streams
   struct PendingPull {
     std::string stream;
     sdp::LocalTransport local;
