@@ -98,8 +98,16 @@ class Session : public std::enable_shared_from_this<Session> {
     Responder respond = [self, executor](Response res) {
       asio::post(executor, [self, res = std::move(res)]() mutable { self->write(std::move(res)); });
     };
+    // Per request, on a copy: a context kept by the session would hold the
+    // session alive through this lambda.
+    RequestContext ctx = ctx_;
+    ctx.send_file = [self, executor](FileResponse res) {
+      asio::post(executor, [self, res = std::move(res)]() mutable {
+        self->write_file(std::make_shared<FileResponse>(std::move(res)));
+      });
+    };
     try {
-      router_.dispatch(request_, ctx_, std::move(respond));
+      router_.dispatch(request_, ctx, std::move(respond));
     } catch (const std::exception& e) {
       spdlog::error("http handler for {} threw: {}", std::string(request_.target()), e.what());
       write(make_response(request_, Status::internal_server_error, "internal error\n"));
@@ -115,6 +123,24 @@ class Session : public std::enable_shared_from_this<Session> {
                          if (ec || close_after) return self->close();
                          self->read();
                        });
+  }
+
+  // A file body goes out chunk by chunk, the idle timeout restarting for
+  // each: a long download over a slow link is not an idle connection.
+  void write_file(std::shared_ptr<FileResponse> res) {
+    auto sr = std::make_shared<bhttp::response_serializer<FileResponse::body_type>>(*res);
+    write_file_chunk(std::move(res), std::move(sr));
+  }
+  void write_file_chunk(std::shared_ptr<FileResponse> res,
+                        std::shared_ptr<bhttp::response_serializer<FileResponse::body_type>> sr) {
+    stream_.expires_after(limits_.idle_timeout);
+    bhttp::async_write_some(stream_, *sr,
+                            [self = shared_from_this(), res, sr](beast::error_code ec, size_t) {
+                              if (ec) return self->close();
+                              if (!sr->is_done()) return self->write_file_chunk(res, sr);
+                              if (!res->keep_alive()) return self->close();
+                              self->read();
+                            });
   }
 
   void close() {

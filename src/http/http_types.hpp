@@ -2,10 +2,12 @@
 // Request/response types shared by the HTTP server and the front ends.
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/http/basic_file_body.hpp>
 #include <functional>
 #include <string>
 
 #include "common/socket_address.hpp"
+#include "http/range_file.hpp"
 
 namespace lss::http {
 
@@ -14,9 +16,15 @@ using Request = bhttp::request<bhttp::string_body>;
 using Response = bhttp::response<bhttp::string_body>;
 using Status = bhttp::status;
 using Verb = bhttp::verb;
+// A response whose body streams from a file (a byte range of it).
+using FileResponse = bhttp::response<bhttp::basic_file_body<RangeFile>>;
 
 struct RequestContext {
   SocketAddress remote;
+  // Set by the HTTP server for each request: answers with a file body that
+  // is written in chunks, instead of the Responder (one or the other, once).
+  // Unset elsewhere (e.g. tests), where handlers answer in memory.
+  std::function<void(FileResponse)> send_file;
 };
 
 // Handlers answer through a Responder, possibly later and from another

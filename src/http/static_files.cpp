@@ -24,6 +24,10 @@ std::string mime_type(const fs::path& p) {
   if (ext == ".mp4") return "video/mp4";
   return "application/octet-stream";
 }
+// Larger answers stream from disk when the server allows it (the page's
+// own files stay below this and are read at once).
+constexpr uint64_t kInMemoryLimit = 256 * 1024;
+
 struct ByteRange {
   bool valid;
   uint64_t first, last;
@@ -61,7 +65,7 @@ std::optional<ByteRange> parse_range(std::string_view h, uint64_t size) {
 Handler static_files_handler(std::string root_dir) {
   std::error_code ec;
   fs::path root = fs::weakly_canonical(fs::path(root_dir), ec);
-  return [root](const Request& req, const RequestContext&, Responder respond) {
+  return [root](const Request& req, const RequestContext& ctx, Responder respond) {
     if (req.method() != Verb::get && req.method() != Verb::head) {
       auto res = make_response(req, Status::method_not_allowed, "method not allowed\n");
       res.set(bhttp::field::allow, "GET, HEAD");
@@ -93,6 +97,28 @@ Handler static_files_handler(std::string root_dir) {
       last = range->last;
       partial = true;
     }
+    const auto content_range =
+        "bytes " + std::to_string(first) + "-" + std::to_string(last) + "/" + std::to_string(size);
+    if (ctx.send_file && req.method() == Verb::get && last - first + 1 > kInMemoryLimit) {
+      // Stream it: a recording may be far larger than what a request should
+      // hold in memory.
+      FileResponse res{partial ? Status::partial_content : Status::ok, req.version()};
+      res.keep_alive(req.keep_alive());
+      boost::system::error_code fec;
+      RangeFile f;
+      f.open(file.c_str(), boost::beast::file_mode::scan, fec);
+      if (!fec) f.set_range(first, last - first + 1, fec);
+      if (!fec) res.body().reset(std::move(f), fec);
+      if (fec) {
+        return respond(make_response(req, Status::internal_server_error, "cannot read file\n"));
+      }
+      res.set(bhttp::field::content_type, mime_type(file));
+      res.set(bhttp::field::accept_ranges, "bytes");
+      res.set(bhttp::field::cache_control, "no-cache");
+      if (partial) res.set(bhttp::field::content_range, content_range);
+      res.prepare_payload();
+      return ctx.send_file(std::move(res));
+    }
     std::string body;
     if (size > 0 && req.method() == Verb::get) {
       body.resize(last - first + 1);
@@ -105,10 +131,7 @@ Handler static_files_handler(std::string root_dir) {
                              mime_type(file));
     res.set(bhttp::field::accept_ranges, "bytes");
     res.set(bhttp::field::cache_control, "no-cache");
-    if (partial) {
-      res.set(bhttp::field::content_range, "bytes " + std::to_string(first) + "-" +
-                                               std::to_string(last) + "/" + std::to_string(size));
-    }
+    if (partial) res.set(bhttp::field::content_range, content_range);
     if (req.method() == Verb::head) res.content_length(size);
     respond(std::move(res));
   };
