@@ -5,6 +5,7 @@
 #include <optional>
 #include <sstream>
 
+#include "common/parse_number.hpp"
 #include "http/router.hpp"
 
 namespace lss::http {
@@ -40,17 +41,9 @@ std::optional<ByteRange> parse_range(std::string_view h, uint64_t size) {
   h.remove_prefix(6);
   const size_t dash = h.find('-');
   if (dash == std::string_view::npos) return std::nullopt;
-  auto num = [](std::string_view v, uint64_t& out) {
-    if (v.empty() || v.size() > 19) return false;
-    out = 0;
-    for (char c : v) {
-      if (c < '0' || c > '9') return false;
-      out = out * 10 + uint64_t(c - '0');
-    }
-    return true;
-  };
   uint64_t a = 0, b = 0;
-  const bool has_a = num(h.substr(0, dash), a), has_b = num(h.substr(dash + 1), b);
+  const bool has_a = parse_number(h.substr(0, dash), a),
+             has_b = parse_number(h.substr(dash + 1), b);
   if (!has_a && !has_b) return std::nullopt;
   if (!has_a) {  // suffix: the last b bytes
     if (b == 0 || size == 0) return ByteRange{false, 0, 0};

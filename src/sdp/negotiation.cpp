@@ -56,19 +56,8 @@ std::optional<uint8_t> rtx_for(const MediaSection& m, uint8_t pt) {
 std::vector<uint8_t> format_order(const MediaSection& m) {
   std::vector<uint8_t> out;
   for (const auto& f : m.formats) {
-    int v = 0;
-    for (char c : f) {
-      if (!std::isdigit(static_cast<unsigned char>(c))) {
-        v = -1;
-        break;
-      }
-      v = v * 10 + (c - '0');
-      if (v > 127) {
-        v = -1;
-        break;
-      }
-    }
-    if (v >= 0 && !f.empty()) out.push_back(uint8_t(v));
+    unsigned v = 0;
+    if (parse_number(f, v) && v <= 127) out.push_back(uint8_t(v));  // RTP payload types are 7 bits
   }
   return out;
 }

@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/parse_number.hpp"
 #include "common/result.hpp"
 
 namespace lss::sdp {
@@ -96,13 +97,7 @@ class SessionDescription {
 
 Result<SessionDescription> parse_sdp(std::string_view text);
 
-// A whole decimal field that fits T (no sign, no trailing characters).
-template <typename T>
-bool parse_number(std::string_view s, T& out) {
-  if (s.empty()) return false;
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
-  return ec == std::errc() && p == s.data() + s.size();
-}
+using lss::parse_number;
 
 // "key=value;key2=value2" -> map (keys lowercased).
 std::map<std::string, std::string> parse_fmtp(std::string_view fmtp);
