@@ -126,6 +126,14 @@ void WorkerPool::run_for_viewer(const std::string& name, Job job) {
   for (size_t i = 0; i < load.size(); ++i) {
     if (load[i] < load[target]) target = i;
   }
+  // A new relay costs a ring and a retransmission cache (about 2 MB) and a
+  // wake per receive batch: worth it for an audience that unbalances the
+  // workers, not for a few viewers. Once a relay exists, viewers just go to
+  // the least-loaded worker.
+  if (target != origin && load[origin] - load[target] <= kRelayImbalance &&
+      !relays_.count({name, target})) {
+    target = origin;
+  }
   if (target == origin) return run_counted(origin, std::move(job));
   Relay& relay = relays_[{name, target}];
   if (relay.ready) return run_counted(target, std::move(job));

@@ -1,9 +1,10 @@
 #pragma once
 // The media workers: one thread, one UDP socket (UDP_PORT + index) and one
 // SFU engine each. A stream lives on one worker (its publisher); a new
-// stream goes to the least-loaded worker, and so does a new viewer: when that
-// is another worker, the stream's packets reach it through a relay (one per
-// stream and worker), so one stream's viewers spread over every core.
+// stream goes to the least-loaded worker, and so does a new viewer once the
+// stream's worker is clearly busier than another: the stream's packets then
+// reach that worker through a relay (one per stream and worker), so a large
+// audience spreads over every core.
 // Routing (EngineRouter) runs on the control thread.
 #include <boost/asio/io_context.hpp>
 #include <map>
@@ -44,6 +45,9 @@ class WorkerPool : public signal::EngineRouter {
 
   // A reservation that never became a stream is dropped after this.
   static constexpr Duration kReservationTimeout = std::chrono::seconds(90);
+  // A stream's worker takes its new viewers until it has this many more
+  // peers than the least-loaded worker; beyond, they go to a relay there.
+  static constexpr size_t kRelayImbalance = 8;
 
  private:
   struct Slot {

@@ -23,10 +23,10 @@ class EngineRouter {
   // else the least-loaded engine, which keeps `name` reserved until the
   // stream starts or the reservation lapses.
   virtual void run_for_new_stream(const std::string& name, Job job) = 0;
-  // For a new viewer of stream `name`: the least-loaded engine. When that is
-  // not the stream's own engine, it serves the stream through a relay (see
-  // sfu/relay_link.hpp), set up before the job runs. Ties go to the
-  // stream's engine. For a name that is not live, as run_for_stream.
+  // For a new viewer of stream `name`: the stream's engine, or the
+  // least-loaded one when the stream's is clearly busier. That one serves
+  // the stream through a relay (see sfu/relay_link.hpp), set up before the
+  // job runs. For a name that is not live, as run_for_stream.
   virtual void run_for_viewer(const std::string& name, Job job) = 0;
   // The engine that made session `session_id` of stream `name` (ids start
   // with their worker's index), to end a publisher or a viewer.

@@ -1,11 +1,12 @@
 // MEDIA_WORKERS: streams spread over the media workers (one UDP port each),
-// and every stream is watchable wherever it landed. One stream's viewers
-// spread over the workers too: those not on the stream's own worker are fed
-// through a relay there.
+// and every stream is watchable wherever it landed. A large audience of one
+// stream spreads over the workers too: viewers not on the stream's own
+// worker are fed through a relay there.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 
 import { launchBrowser, waitFor } from './lib/browser.mjs';
+import { loadMissing, parseReport, startLoad } from './lib/load.mjs';
 import { expectDecoding, startPublisher, startViewer } from './lib/media.mjs';
 import { startServer } from './lib/server.mjs';
 
@@ -41,33 +42,39 @@ test('two streams land on two workers and both reach their viewers', { timeout: 
   for (const p of [viewA, viewB, pubA, pubB]) await p.close();
 });
 
-test('one stream\'s viewers spread over both workers and all see it', { timeout: 90000 }, async () => {
+test('a large audience spreads over both workers; the relayed viewers see the stream', { timeout: 120000, skip: loadMissing }, async () => {
   // Both workers empty (peers are swept on the workers' next tick).
   await new Promise((r) => setTimeout(r, 200));
   const pub = await startPublisher(browser, server, 'w-fan', 'VP8');
+  const portOf = (page, obj) => page.evaluate((o) => /a=candidate:\S+ 1 udp \d+ \S+ (\d+)/.exec(window[o].pc.remoteDescription.sdp)[1], obj);
+  const live = async () => (await (await fetch(`${server.url}/api/streams?status=live`)).json()).streams.find((s) => s.name === 'w-fan');
+  // Nine cheap viewers (lss-load) fill the stream's worker past the point
+  // where new viewers go elsewhere; they watch until the stream ends.
+  const crowd = startLoad(['--url', server.url, '--stream', 'w-fan', '--viewers', '9', '--ramp', '100',
+    '--duration', '80', '--join-timeout', '10', '--json'], { timeout: 100000 });
+  await waitFor(async () => (await live())?.viewers === 9, { timeout: 15000, what: 'nine lss-load viewers' });
+
   const v1 = await startViewer(browser, server, 'w-fan');
   const v2 = await startViewer(browser, server, 'w-fan');
-  const portOf = (page) => page.evaluate(() => /a=candidate:\S+ 1 udp \d+ \S+ (\d+)/.exec(window.view.pc.remoteDescription.sdp)[1]);
-  // The publisher's worker has one peer and the other none: the first viewer
-  // goes to the other worker, the second (a tie) to the stream's own.
-  assert.notEqual(await portOf(v1), await portOf(v2));
+  const origin = await portOf(pub, 'pub');
+  assert.notEqual(await portOf(v1, 'view'), origin, 'the first browser viewer is on the other worker');
+  assert.equal(await portOf(v2, 'view'), await portOf(v1, 'view'));
   await expectDecoding(v1, pub, { minFrames: 20 });
   await expectDecoding(v2, pub, { minFrames: 20 });
-  const live = async () => (await (await fetch(`${server.url}/api/streams?status=live`)).json()).streams.find((s) => s.name === 'w-fan');
-  await waitFor(async () => (await live())?.viewers === 2, { timeout: 5000, what: 'two viewers counted' });
+  await waitFor(async () => (await live())?.viewers === 11, { timeout: 5000, what: 'relayed viewers counted' });
 
-  // Each viewer's session is ended on its own worker.
+  // A relayed viewer's session is ended on its own worker.
   const res = await fetch(await v1.evaluate(() => window.view.location), { method: 'DELETE' });
   assert.equal(res.status, 200);
   await waitFor(() => v1.evaluate(() => window.view.ended()), { timeout: 5000, what: 'the relayed viewer to be closed' });
-  await waitFor(async () => (await live())?.viewers === 1, { timeout: 5000, what: 'one viewer counted' });
+  await waitFor(async () => (await live())?.viewers === 10, { timeout: 5000, what: 'ten viewers counted' });
 
-  // A new viewer joins the relay again, and the stream's end reaches it at once.
-  const v3 = await startViewer(browser, server, 'w-fan');
-  assert.equal(await portOf(v3), await portOf(v1));
-  await expectDecoding(v3, pub, { minFrames: 10 });
+  // The stream's end reaches the relay's viewers at once, and the crowd's.
   await pub.evaluate(() => window.pub.stop());
-  await waitFor(() => v3.evaluate(() => window.view.ended()), { timeout: 5000, what: 'the stream\'s end to reach the relayed viewer' });
-  await waitFor(() => v2.evaluate(() => window.view.ended()), { timeout: 5000, what: 'the stream\'s end to reach the local viewer' });
-  for (const p of [v1, v2, v3, pub]) await p.close();
+  await waitFor(() => v2.evaluate(() => window.view.ended()), { timeout: 5000, what: 'the stream\'s end to reach the relayed viewer' });
+  crowd.stop();
+  const report = parseReport(await crowd.done);
+  assert.equal(report.viewers.receiving, 9, 'every lss-load viewer received media');
+  assert.deepEqual(await live(), undefined);
+  for (const p of [v1, v2, pub]) await p.close();
 });
