@@ -72,6 +72,25 @@ socklen_t to_sockaddr(const SocketAddress& a, sockaddr_storage& ss) {
   return sizeof(sockaddr_in6);
 }
 
+// The format lss-load takes from a remote section: Opus for audio, VP8 or
+// H264 for video, whichever comes first (viewers only count video packets,
+// so either will do).
+std::optional<sdp::RtpMap> accepted_codec(const sdp::MediaSection& m) {
+  const bool audio = m.media == "audio";
+  if (!audio && m.media != "video") return std::nullopt;
+  for (const auto& rm : m.rtpmaps()) {
+    if (audio) {
+      std::string name = rm.encoding;
+      for (char& c : name) c = char(std::tolower(static_cast<unsigned char>(c)));
+      if (name == "opus") return rm;
+    } else {
+      const codec::VideoCodec c = codec::video_codec_from_name(rm.encoding);
+      if (c == codec::VideoCodec::kVP8 || c == codec::VideoCodec::kH264) return rm;
+    }
+  }
+  return std::nullopt;
+}
+
 uint64_t ntp_now() {
   const auto since_unix = std::chrono::system_clock::now().time_since_epoch();
   const uint64_t us =
@@ -127,9 +146,25 @@ std::string LoadPeer::offer() const {
        "a=rtpmap:111 opus/48000/2\r\na=rtcp-fb:111 transport-cc\r\n"
        "a=fmtp:111 minptime=10;useinbandfec=1\r\n";
   if (pub) s += ssrc_lines(audio_ssrc_, "audio");
-  s += "m=video 9 UDP/TLS/RTP/SAVPF " + std::to_string(kVideoPt) + "\r\n" + transport("1") +
-       "a=rtpmap:96 VP8/90000\r\na=rtcp-fb:96 goog-remb\r\na=rtcp-fb:96 ccm fir\r\n"
-       "a=rtcp-fb:96 nack\r\na=rtcp-fb:96 nack pli\r\n";
+  auto video_format = [](uint8_t pt, bool h264) {
+    const std::string p = std::to_string(pt);
+    std::string f = "a=rtpmap:" + p + (h264 ? " H264/90000\r\n" : " VP8/90000\r\n");
+    if (h264)
+      f += "a=fmtp:" + p +
+           " level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f\r\n";
+    return f + "a=rtcp-fb:" + p + " goog-remb\r\na=rtcp-fb:" + p + " ccm fir\r\na=rtcp-fb:" + p +
+           " nack\r\na=rtcp-fb:" + p + " nack pli\r\n";
+  };
+  // A publisher offers its clip's codec; a viewer both, as a browser would,
+  // and the server answers with the stream's.
+  if (pub) {
+    const bool h264 = publisher_video_pt() == kH264Pt;
+    s += "m=video 9 UDP/TLS/RTP/SAVPF " + std::to_string(publisher_video_pt()) + "\r\n" +
+         transport("1") + video_format(publisher_video_pt(), h264);
+  } else {
+    s += "m=video 9 UDP/TLS/RTP/SAVPF " + std::to_string(kVideoPt) + " " + std::to_string(kH264Pt) +
+         "\r\n" + transport("1") + video_format(kVideoPt, false) + video_format(kH264Pt, true);
+  }
   if (pub) s += ssrc_lines(video_ssrc_, "video");
   return s;
 }
@@ -199,6 +234,15 @@ Status LoadPeer::on_answer(const std::string& answer, Timestamp now) {
   if (!sd.ok()) return make_error("bad answer SDP: " + sd.error().message);
   auto fp = read_remote(*sd);
   if (!fp.ok()) return fp.error();
+  // The payload types the server's RTP will carry: for video VP8's or
+  // H264's, whichever the stream has.
+  for (const auto& m : sd->media) {
+    if (m.port == 0) continue;
+    if (auto rm = accepted_codec(m)) {
+      (m.media == "audio" ? audio_pt_ : video_pt_) = rm->payload_type;
+      if (m.media == "video") video_codec = rm->encoding;
+    }
+  }
   for (const auto& m : sd->media) {
     if (m.port == 0) continue;
     const std::string setup = sd->transport_attribute(m, "setup").value_or("");
@@ -226,42 +270,31 @@ Result<std::string> LoadPeer::on_offer(const std::string& offer, Timestamp now) 
   for (const auto& m : sd->media) lite |= m.has_attribute("ice-lite");
   controlling_ = lite;
 
-  // Accept the first audio (Opus) and video (VP8) sections, reject the rest.
+  // Accept the first audio (Opus) and video (VP8 or H264) sections, reject
+  // the rest.
   struct Accepted {
     const sdp::MediaSection* m;
     sdp::RtpMap codec;
   };
   std::vector<std::optional<Accepted>> plan;
   bool have_audio = false, have_video = false;
-  auto iequals = [](std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) return false;
-    for (size_t i = 0; i < a.size(); ++i)
-      if (std::tolower(static_cast<unsigned char>(a[i])) !=
-          std::tolower(static_cast<unsigned char>(b[i])))
-        return false;
-    return true;
-  };
   for (const auto& m : sd->media) {
     std::optional<Accepted> a;
     const bool audio = m.media == "audio", video = m.media == "video";
     if (m.port != 0 && ((audio && !have_audio) || (video && !have_video))) {
-      for (const auto& rm : m.rtpmaps()) {
-        if (iequals(rm.encoding, audio ? "opus" : "VP8")) {
-          a = Accepted{&m, rm};
-          break;
-        }
-      }
+      if (auto rm = accepted_codec(m)) a = Accepted{&m, *rm};
     }
     if (a) {
       (audio ? have_audio : have_video) = true;
       (audio ? audio_pt_ : video_pt_) = a->codec.payload_type;
+      if (video) video_codec = a->codec.encoding;
       for (const auto& e : m.extmaps())
         if (e.uri == "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time")
           abs_send_time_id_ = e.id;
     }
     plan.push_back(a);
   }
-  if (!have_audio && !have_video) return make_error("the offer has no Opus or VP8 section");
+  if (!have_audio && !have_video) return make_error("the offer has no Opus, VP8 or H264 section");
   bool offered_abs = false;
   for (const auto& a : plan)
     if (a)
@@ -358,7 +391,7 @@ void LoadPeer::start_sender(Timestamp now) {
   SenderConfig sc;
   sc.video_ssrc = video_ssrc_;
   sc.audio_ssrc = audio_ssrc_;
-  sc.video_pt = kVideoPt;
+  sc.video_pt = publisher_video_pt();
   sc.audio_pt = kAudioPt;
   sc.abs_send_time_id = kAbsSendTimeId;
   sender = std::make_unique<MediaSender>(*ctx_.clip, sc);

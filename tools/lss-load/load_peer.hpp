@@ -43,7 +43,8 @@ class LoadPeer {
   enum class Role { kViewer, kPublisher };
   enum class State { kNew, kSignaling, kIce, kDtls, kConnected, kClosed, kFailed };
 
-  static constexpr uint8_t kVideoPt = 96, kAudioPt = 111, kAbsSendTimeId = 3;
+  // kVideoPt is VP8's, kH264Pt H264's (packetization-mode=1), as Chrome numbers them.
+  static constexpr uint8_t kVideoPt = 96, kH264Pt = 102, kAudioPt = 111, kAbsSendTimeId = 3;
 
   LoadPeer(size_t index, Role role, std::string stream, PeerContext& ctx);
   ~LoadPeer();
@@ -60,7 +61,7 @@ class LoadPeer {
   // socket and sends the first connectivity check.
   Status on_answer(const std::string& sdp, Timestamp now);
   // Viewer answering a remote offer (Janus' streaming plugin): picks the
-  // offer's VP8 and Opus formats and abs-send-time id, opens the socket
+  // offer's VP8 or H264 and Opus formats and abs-send-time id, opens the socket
   // towards the offer's candidate, returns a recvonly answer carrying this
   // peer's host candidate (a=setup:active: DTLS client) and starts checks.
   Result<std::string> on_offer(const std::string& sdp, Timestamp now);
@@ -94,6 +95,9 @@ class LoadPeer {
   Timestamp requested_at{};
   std::optional<Timestamp> answered_at, connected_at, first_rtp_at, first_video_at, first_audio_at;
 
+  // The video codec the remote description settled on ("VP8", "H264"), as written.
+  std::string video_codec;
+
   // Viewer receive statistics.
   TrackReceive video_rx{90000}, audio_rx{48000};
   uint64_t rtcp_in = 0, srtp_checked = 0, srtp_failed = 0, datagrams_in = 0;
@@ -116,6 +120,10 @@ class LoadPeer {
   void handle_rtp(uint8_t* data, size_t len, Timestamp now);
   void handle_rtcp(uint8_t* data, size_t len, Timestamp now);
   void send_sender_reports(Timestamp now);
+  // The payload type of the publisher's clip codec.
+  uint8_t publisher_video_pt() const {
+    return ctx_.clip && ctx_.clip->video_codec == codec::VideoCodec::kH264 ? kH264Pt : kVideoPt;
+  }
   // A publisher starts sending its clip (the first keyframe goes out now).
   void start_sender(Timestamp now);
 

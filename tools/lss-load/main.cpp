@@ -20,13 +20,13 @@
 
 namespace {
 
-// tests/data/media/clip.webm of the checkout this binary was built in
-// (build/lss-load), or of the working directory.
-std::string default_clip() {
+// The codec's clip in tests/data/media of the checkout this binary was
+// built in (build/lss-load), or of the working directory.
+std::string default_clip(const std::string& rel_path) {
   namespace fs = std::filesystem;
   std::error_code ec;
   const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
-  const fs::path rel = "tests/data/media/clip.webm";
+  const fs::path rel = rel_path;
   if (!ec) {
     for (fs::path dir = exe.parent_path(); !dir.empty() && dir != dir.root_path();
          dir = dir.parent_path()) {
@@ -69,26 +69,37 @@ int main(int argc, char** argv) {
   }
   if (o.json) spdlog::set_level(spdlog::level::warn);
 
-  // The clip: the committed WebM by default, synthesized frames otherwise.
+  // The clip: the committed file of the codec by default; for VP8,
+  // synthesized frames when there is none (H264 has no synthesizer).
+  const bool h264 = o.codec == lss::codec::VideoCodec::kH264;
+  const std::string default_rel =
+      h264 ? "tests/data/media/clip-h264.mkv" : "tests/data/media/clip.webm";
   lss::Result<Clip> clip = lss::make_error("no clip");
   if (o.clip != "synthetic") {
-    const std::string path = o.clip.empty() ? default_clip() : o.clip;
-    if (!path.empty()) clip = load_clip(path);
+    const std::string path = o.clip.empty() ? default_clip(default_rel) : o.clip;
+    clip = path.empty() ? lss::make_error(default_rel + " not found") : load_clip(path);
+    if (clip.ok() && clip->video_codec != o.codec) {
+      clip = lss::make_error(path + " has " + lss::codec::video_codec_name(clip->video_codec) +
+                             " video; --codec asks for " + lss::codec::video_codec_name(o.codec));
+    }
     if (!clip.ok()) {
-      if (!o.clip.empty()) {
+      if (!o.clip.empty() || h264) {
         std::fprintf(stderr, "lss-load: %s\n", clip.error().message.c_str());
         return 2;
       }
-      spdlog::warn("no clip ({}); sending synthesized VP8/Opus frames",
-                   path.empty() ? "tests/data/media/clip.webm not found" : clip.error().message);
+      spdlog::warn("no clip ({}); sending synthesized VP8/Opus frames", clip.error().message);
     }
   }
   if (!clip.ok()) clip = synthesize_clip();
+  const double clip_kbps = clip->video_kbps();
   scale_video_bitrate(*clip, double(o.bitrate_kbps));
-  spdlog::info(
-      "clip {}: {} video frames ({:.0f} kbps after scaling), {} audio frames ({:.0f} kbps)",
-      clip->source, clip->video.frames.size(), clip->video_kbps(), clip->audio.frames.size(),
-      clip->audio_kbps());
+  spdlog::info("clip {}: {} {} frames ({:.0f} kbps after scaling), {} audio frames ({:.0f} kbps)",
+               clip->source, clip->video.frames.size(),
+               lss::codec::video_codec_name(clip->video_codec), clip->video_kbps(),
+               clip->audio.frames.size(), clip->audio_kbps());
+  if (h264 && o.bitrate_kbps > 0 && o.bitrate_kbps < clip_kbps)
+    spdlog::warn("--bitrate {} is below the H264 clip's {:.0f} kbps; H264 frames are not cut",
+                 o.bitrate_kbps, clip_kbps);
 
   auto cert = lss::DtlsCertificate::generate();
   if (!cert.ok()) {

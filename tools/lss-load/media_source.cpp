@@ -6,8 +6,11 @@ extern "C" {
 }
 
 #include <algorithm>
+#include <cstring>
+#include <memory>
 
 #include "common/random.hpp"
+#include "h264_packetizer.hpp"
 
 namespace lss::load {
 
@@ -16,7 +19,7 @@ namespace {
 double track_kbps(const Track& t) {
   if (t.period_us <= 0) return 0;
   size_t bytes = 0;
-  for (const auto& f : t.frames) bytes += f.data.size();
+  for (const auto& f : t.frames) bytes += f.size();
   return double(bytes) * 8.0 / double(t.period_us) * 1000.0;
 }
 
@@ -32,7 +35,20 @@ void finish_track(Track& t) {
   t.period_us = last + std::max<int64_t>(step, 1000);
 }
 
+struct CloseInput {
+  void operator()(AVFormatContext* f) const { avformat_close_input(&f); }
+};
+struct FreePacket {
+  void operator()(AVPacket* p) const { av_packet_free(&p); }
+};
+
 }  // namespace
+
+size_t MediaFrame::size() const {
+  size_t n = data.size();
+  for (const auto& nal : nals) n += nal.size();
+  return n;
+}
 
 double Clip::video_kbps() const {
   return track_kbps(video);
@@ -42,44 +58,57 @@ double Clip::audio_kbps() const {
 }
 
 Result<Clip> load_clip(const std::string& path) {
-  AVFormatContext* fmt = nullptr;
-  if (avformat_open_input(&fmt, path.c_str(), nullptr, nullptr) < 0)
+  AVFormatContext* raw = nullptr;
+  if (avformat_open_input(&raw, path.c_str(), nullptr, nullptr) < 0)
     return make_error("cannot open " + path);
-  if (avformat_find_stream_info(fmt, nullptr) < 0) {
-    avformat_close_input(&fmt);
+  std::unique_ptr<AVFormatContext, CloseInput> fmt(raw);
+  if (avformat_find_stream_info(fmt.get(), nullptr) < 0)
     return make_error("cannot read streams of " + path);
-  }
   int vi = -1, ai = -1;
   for (unsigned i = 0; i < fmt->nb_streams; ++i) {
     const AVCodecID id = fmt->streams[i]->codecpar->codec_id;
-    if (id == AV_CODEC_ID_VP8 && vi < 0) vi = int(i);
+    if ((id == AV_CODEC_ID_VP8 || id == AV_CODEC_ID_H264) && vi < 0) vi = int(i);
     if (id == AV_CODEC_ID_OPUS && ai < 0) ai = int(i);
   }
-  if (vi < 0 || ai < 0) {
-    avformat_close_input(&fmt);
-    return make_error(path + " needs a VP8 and an Opus stream");
-  }
+  if (vi < 0 || ai < 0) return make_error(path + " needs a VP8 or H264 and an Opus stream");
   Clip clip;
   clip.source = path;
-  AVPacket* pkt = av_packet_alloc();
-  while (pkt && av_read_frame(fmt, pkt) >= 0) {
-    if (pkt->stream_index == vi || pkt->stream_index == ai) {
+  AvcConfig avc;
+  const AVCodecParameters* vpar = fmt->streams[vi]->codecpar;
+  if (vpar->codec_id == AV_CODEC_ID_H264) {
+    clip.video_codec = codec::VideoCodec::kH264;
+    auto parsed = parse_avcc(ByteSpan(vpar->extradata, size_t(std::max(vpar->extradata_size, 0))));
+    if (!parsed.ok()) return make_error(path + ": " + parsed.error().message);
+    avc = std::move(parsed).value();
+  }
+  std::unique_ptr<AVPacket, FreePacket> pkt(av_packet_alloc());
+  if (!pkt) return make_error("out of memory");
+  while (av_read_frame(fmt.get(), pkt.get()) >= 0) {
+    const bool video = pkt->stream_index == vi;
+    if (video || pkt->stream_index == ai) {
       const AVStream* st = fmt->streams[pkt->stream_index];
       const int64_t pts = pkt->pts != AV_NOPTS_VALUE ? pkt->pts : pkt->dts;
       MediaFrame f;
       f.pts_us = av_rescale_q(pts, st->time_base, AVRational{1, 1000000});
       f.keyframe = pkt->flags & AV_PKT_FLAG_KEY;
-      f.data.assign(pkt->data, pkt->data + pkt->size);
-      (pkt->stream_index == vi ? clip.video : clip.audio).frames.push_back(std::move(f));
+      if (video && clip.video_codec == codec::VideoCodec::kH264) {
+        auto au = avcc_access_unit(ByteSpan(pkt->data, size_t(pkt->size)), avc);
+        if (!au.ok())
+          return make_error(path + ": video frame " + std::to_string(clip.video.frames.size()) +
+                            ": " + au.error().message);
+        f.keyframe = au->idr;  // what a joining decoder needs, whatever the container says
+        f.nals = std::move(au->nals);
+      } else {
+        f.data.assign(pkt->data, pkt->data + pkt->size);
+      }
+      (video ? clip.video : clip.audio).frames.push_back(std::move(f));
     }
-    av_packet_unref(pkt);
+    av_packet_unref(pkt.get());
   }
-  av_packet_free(&pkt);
-  avformat_close_input(&fmt);
   finish_track(clip.video);
   finish_track(clip.audio);
   if (clip.video.frames.empty() || clip.audio.frames.empty())
-    return make_error(path + " has no VP8 or no Opus frames");
+    return make_error(path + " has no video or no Opus frames");
   if (!clip.video.frames.front().keyframe)
     return make_error(path + ": the first video frame is not a keyframe");
   return clip;
@@ -128,6 +157,14 @@ void scale_video_bitrate(Clip& clip, double kbps) {
   const double now = clip.video_kbps();
   if (now <= 0 || kbps <= 0) return;
   const double factor = kbps / now;
+  if (clip.video_codec == codec::VideoCodec::kH264) {
+    if (factor <= 1) return;  // cut slices would not decode: H264 is never cut
+    for (auto& f : clip.video.frames) {
+      const size_t extra = size_t(double(f.size()) * (factor - 1) + 0.5);
+      if (extra >= 2) f.nals.push_back(h264_filler_nal(extra));  // 2: the smallest filler NAL
+    }
+    return;
+  }
   for (auto& f : clip.video.frames) {
     // Keep the frame header whole: 10 bytes on keyframes, 3 on interframes.
     const size_t floor = f.keyframe ? 10 : 3;
@@ -173,11 +210,16 @@ size_t MediaSender::write_header(uint8_t* p, bool video, bool marker, uint32_t t
   store_be16(p + 14, 1);                            // one 32-bit word of elements
   p[16] = uint8_t(cfg_.abs_send_time_id << 4 | 2);  // id, length - 1
   store_be24(p + 17, abs_send_time(now));
-  return 20;
+  return kHeaderSize;
 }
 
-void MediaSender::send_video_frame(const MediaFrame& f, uint32_t ts, Timestamp now,
-                                   const Emit& emit) {
+void MediaSender::emit_video(size_t len, const Emit& emit) {
+  ++video_packets;
+  video_bytes += len;
+  emit(buf_, len, true);
+}
+
+void MediaSender::send_vp8(const MediaFrame& f, uint32_t ts, Timestamp now, const Emit& emit) {
   // RFC 7741 descriptor with a 15-bit PictureID, as browsers send it:
   // X=1, S=1 on the first packet, PID=0; then I=1; then M=1 + PictureID.
   constexpr size_t kDescriptor = 4;
@@ -197,9 +239,26 @@ void MediaSender::send_video_frame(const MediaFrame& f, uint32_t ts, Timestamp n
     buf_[len++] = uint8_t(pid);
     std::memcpy(buf_ + len, f.data.data() + off, n);
     len += n;
-    ++video_packets;
-    video_bytes += len;
-    emit(buf_, len, true);
+    emit_video(len, emit);
+  }
+}
+
+void MediaSender::send_h264(const MediaFrame& f, uint32_t ts, Timestamp now, const Emit& emit) {
+  // The payload goes in first: the marker (last packet of the access unit)
+  // is known only once the packetizer has written it.
+  H264Packetizer packetizer(f.nals, cfg_.max_payload);
+  while (!packetizer.done()) {
+    const size_t n = packetizer.next(buf_ + kHeaderSize);
+    emit_video(write_header(buf_, true, packetizer.done(), ts, now) + n, emit);
+  }
+}
+
+void MediaSender::send_video_frame(const MediaFrame& f, uint32_t ts, Timestamp now,
+                                   const Emit& emit) {
+  if (clip_.video_codec == codec::VideoCodec::kH264) {
+    send_h264(f, ts, now, emit);
+  } else {
+    send_vp8(f, ts, now, emit);
   }
   ++video_frames;
   if (f.keyframe) ++keyframes, last_keyframe_ = now;

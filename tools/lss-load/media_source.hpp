@@ -1,24 +1,29 @@
 #pragma once
-// What publishers send: a short VP8 + Opus clip (demuxed from WebM with
-// libavformat, or synthesized), looped with continuing RTP timestamps and
-// sequence numbers, packetized per RFC 7741 (VP8) and RFC 7587 (Opus, one
-// frame per packet). Every packet carries abs-send-time stamped from
+// What publishers send: a short VP8 or H264 + Opus clip (demuxed from
+// WebM/Matroska with libavformat, or synthesized for VP8), looped with
+// continuing RTP timestamps and sequence numbers, packetized per RFC 7741
+// (VP8), RFC 6184 packetization-mode 1 (H264) and RFC 7587 (Opus, one frame
+// per packet). Every packet carries abs-send-time stamped from
 // CLOCK_MONOTONIC at send time, so viewers in this process measure latency.
 #include <cstdint>
 #include <functional>
 #include <string>
 #include <vector>
 
+#include "codec/keyframe.hpp"
 #include "common/bytes.hpp"
 #include "common/result.hpp"
 #include "common/time.hpp"
+#include "h264_nal.hpp"
 
 namespace lss::load {
 
 struct MediaFrame {
-  int64_t pts_us = 0;  // from the start of the clip
-  bool keyframe = false;
-  Bytes data;
+  int64_t pts_us = 0;     // from the start of the clip
+  bool keyframe = false;  // VP8: a key frame; H264: holds an IDR slice
+  Bytes data;             // VP8 and Opus: the frame
+  NalUnits nals;          // H264: the access unit's NAL units (SPS + PPS before an IDR)
+  size_t size() const;    // media bytes, for bitrates
 };
 
 struct Track {
@@ -28,18 +33,23 @@ struct Track {
 
 struct Clip {
   Track video, audio;
-  std::string source;  // the file, or "synthetic"
+  codec::VideoCodec video_codec = codec::VideoCodec::kVP8;  // kVP8 or kH264
+  std::string source;                                       // the file, or "synthetic"
   double video_kbps() const;
   double audio_kbps() const;
 };
 
-// VP8 and Opus frames from a WebM/Matroska file.
+// VP8 or H264 (AVCC, as Matroska and MP4 store it) and Opus frames from a
+// WebM/Matroska file.
 Result<Clip> load_clip(const std::string& path);
 // 3 s of VP8 frames with valid key/inter frame headers (640x360, 30 fps, a
 // keyframe every 1.5 s) and 20 ms Opus CELT frames of about 64 kbps.
 Clip synthesize_clip();
-// Pads (zeros after the last partition, which decoders ignore) or truncates
-// video frames so the loop averages `kbps`. Truncated frames no longer decode.
+// Pads or truncates video frames so the loop averages `kbps`. VP8 frames get
+// zeros after the last partition (decoders ignore them) or are cut, and cut
+// frames no longer decode. H264 access units get a filler data NAL unit and
+// are never cut, so every frame decodes and below the clip's own rate it is
+// sent as encoded.
 void scale_video_bitrate(Clip& clip, double kbps);
 
 // 24-bit abs-send-time (6.18 fixed-point seconds) of a CLOCK_MONOTONIC time.
@@ -83,8 +93,12 @@ class MediaSender {
     uint16_t seq = 0;
     uint32_t clock = 0;  // RTP clock rate
   };
+  static constexpr size_t kHeaderSize = 20;  // RTP header + the abs-send-time extension
   size_t write_header(uint8_t* p, bool video, bool marker, uint32_t ts, Timestamp now);
   void send_video_frame(const MediaFrame& f, uint32_t ts, Timestamp now, const Emit& emit);
+  void send_vp8(const MediaFrame& f, uint32_t ts, Timestamp now, const Emit& emit);
+  void send_h264(const MediaFrame& f, uint32_t ts, Timestamp now, const Emit& emit);
+  void emit_video(size_t len, const Emit& emit);
 
   const Clip& clip_;
   SenderConfig cfg_;

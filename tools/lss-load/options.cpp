@@ -42,8 +42,9 @@ std::string usage(const char* argv0) {
          " --url http://HOST:PORT --stream NAME [options]\n"
          "\n"
          "A WebRTC load generator for live-stream-server: M WHIP publishers send a looped\n"
-         "VP8+Opus clip, N WHEP viewers receive it; every one is a full WebRTC peer (ICE,\n"
-         "DTLS client, SRTP) on its own UDP socket, all driven by one thread.\n"
+         "VP8+Opus (or, with --codec h264, H264+Opus) clip, N WHEP viewers receive it;\n"
+         "every one is a full WebRTC peer (ICE, DTLS client, SRTP) on its own UDP\n"
+         "socket, all driven by one thread.\n"
          "\n"
          "Options:\n"
          "  --url URL            server base URL, http only, e.g. http://127.0.0.1:8080 "
@@ -56,15 +57,21 @@ std::string usage(const char* argv0) {
          "  --viewers N          WHEP viewers to open (default 0)\n"
          "  --duration SECONDS   hold time after the last viewer was started (default 10)\n"
          "  --bitrate KBPS       publisher video bitrate; clip frames are padded or cut to\n"
-         "                       reach it (default 2500; audio is the clip's Opus as encoded)\n"
+         "                       reach it (default 2500; audio is the clip's Opus as encoded;\n"
+         "                       H264 is padded with filler NAL units, never cut)\n"
          "  --ramp N             viewers started per second (default 50)\n"
          "  --key KEY            stream key, sent as 'Authorization: Bearer KEY' on WHIP\n"
          "  --server-pid PID     report the server's CPU time and RSS from /proc/PID\n"
          "  --json               print only the JSON report on stdout (progress on stderr\n"
          "                       is reduced to warnings)\n"
-         "  --clip PATH          WebM (VP8 + Opus) to loop; 'synthetic' generates VP8/Opus\n"
-         "                       frames instead (default: tests/data/media/clip.webm next to\n"
-         "                       the build directory, synthetic when missing)\n"
+         "  --codec vp8|h264     publishers' video codec: their WHIP offer has a VP8 or an\n"
+         "                       H264 (packetization-mode=1, profile-level-id=42e01f) video\n"
+         "                       section and they loop a clip of that codec (default vp8)\n"
+         "  --clip PATH          WebM/Matroska (VP8 or H264, as --codec says, + Opus) to\n"
+         "                       loop; 'synthetic' generates VP8/Opus frames instead (VP8\n"
+         "                       only) (default: tests/data/media/clip.webm, with --codec\n"
+         "                       h264 clip-h264.mkv, next to the build directory; VP8 falls\n"
+         "                       back to synthetic when it is missing)\n"
          "  --media-host IP      send media to IP instead of the answer's candidate address\n"
          "  --srtp-sample N      viewers authenticate and decrypt every Nth RTP packet and\n"
          "                       all RTCP; the rest are only counted (default 16, 1 = all)\n"
@@ -76,9 +83,10 @@ std::string usage(const char* argv0) {
          "                       session, one streaming handle per viewer; Janus offers, the\n"
          "                       viewer answers (ICE controlled unless Janus is ICE-lite, DTLS\n"
          "                       client); --stream is then optional\n"
-         "  --rtp-out H:VP:AP    the publisher sends its RTP unencrypted to UDP H:VP (VP8,\n"
-         "                       pt 96) and H:AP (Opus, pt 111) instead of publishing over\n"
-         "                       WHIP (e.g. to a Janus RTP mountpoint); implies --publish\n"
+         "  --rtp-out H:VP:AP    the publisher sends its RTP unencrypted to UDP H:VP (VP8\n"
+         "                       pt 96, H264 pt 102) and H:AP (Opus, pt 111) instead of\n"
+         "                       publishing over WHIP (e.g. to a Janus RTP mountpoint);\n"
+         "                       implies --publish\n"
          "  -h, --help           show this help\n"
          "\n"
          "Exit status: 0 when at least one viewer received media (or no viewers were\n"
@@ -138,6 +146,11 @@ Result<Options> parse_options(int argc, char** argv) {
       if (arg == "--server-pid") o.server_pid = n;
       if (arg == "--srtp-sample") o.srtp_sample = n;
       if (arg == "--http-threads") o.http_threads = n;
+    } else if (arg == "--codec") {
+      if (!need(v)) return bad("needs vp8 or h264");
+      o.codec = codec::video_codec_from_name(v);
+      if (o.codec != codec::VideoCodec::kVP8 && o.codec != codec::VideoCodec::kH264)
+        return bad("needs vp8 or h264, not '" + std::string(v) + "'");
     } else if (arg == "--janus") {
       int64_t id = 0;
       if (!need(v) || !parse_number(v, id) || id < 0) return bad("needs a mountpoint id");
@@ -167,6 +180,8 @@ Result<Options> parse_options(int argc, char** argv) {
       return make_error("unknown option " + std::string(argv[i]) + " (see --help)");
     }
   }
+  if (o.codec == codec::VideoCodec::kH264 && o.clip == "synthetic")
+    return make_error("--clip synthetic makes VP8 frames only; --codec h264 needs an H264 clip");
   if (o.rtp_out()) {
     if (o.publishers > 1) return make_error("--rtp-out sends one publisher's RTP");
     o.publishers = 1;

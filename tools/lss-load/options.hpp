@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <string>
 
+#include "codec/keyframe.hpp"
 #include "common/result.hpp"
 
 namespace lss::load {
@@ -20,7 +21,11 @@ struct Options {
   std::string key;  // Bearer token for WHIP
   int server_pid = 0;
   bool json = false;
-  std::string clip;        // WebM with VP8 + Opus; empty: default, "synthetic": generated frames
+  // Publishers' video codec: kVP8 or kH264 (their WHIP offer and the clip's).
+  codec::VideoCodec codec = codec::VideoCodec::kVP8;
+  // WebM/Matroska with VP8 or H264 + Opus; empty: the codec's default,
+  // "synthetic": generated frames (VP8 only)
+  std::string clip;
   std::string media_host;  // overrides the IP of the server's ICE candidate
   int srtp_sample = 16;    // viewers unprotect every Nth RTP packet (and all RTCP)
   double join_timeout_s = 10;

@@ -53,6 +53,7 @@ json build_report(const RunData& d) {
                  {"duration_s", o.duration_s},
                  {"ramp_per_s", o.ramp_per_s},
                  {"bitrate_kbps", o.bitrate_kbps},
+                 {"codec", codec::video_codec_name(o.codec)},
                  {"srtp_sample", o.srtp_sample},
                  {"clip", ctx.clip ? ctx.clip->source : ""},
                  {"clip_video_kbps", ctx.clip ? round3(ctx.clip->video_kbps()) : 0.0},
@@ -110,8 +111,9 @@ json build_report(const RunData& d) {
   uint64_t vpk = 0, apk = 0, bytes = 0, rtcp = 0, expected = 0, lost = 0, checked = 0,
            srtp_failed = 0;
   std::vector<double> vjit, ajit;
-  std::map<std::string, size_t> profiles;
+  std::map<std::string, size_t> profiles, video_codecs;
   for (const auto& v : d.viewers) {
+    if (!v->video_codec.empty()) ++video_codecs[v->video_codec];
     if (v->srtp_profile) {
       switch (*v->srtp_profile) {
         case SrtpProfile::kAes128CmSha1_80:
@@ -179,6 +181,7 @@ json build_report(const RunData& d) {
                   {"failed", failed},
                   {"states_at_end", d.viewer_states},
                   {"srtp_profiles", profiles},
+                  {"video_codecs", video_codecs},
                   {"join_ms", percentiles(join_ms)},
                   {"connect_ms", percentiles(connect_ms)}};
   const uint64_t rtp = vpk + apk;
