@@ -51,12 +51,15 @@ def row(path):
 def main():
     machine, duration, ramp, files = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
     rows = [row(p) for p in files]
+    # bench/fanout's CODEC; reports from before lss-load had --codec are VP8.
+    with open(files[0]) as f:
+        codec = json.load(f)["config"].get("codec", "VP8")
     out = []
     out.append("## Fan-out: one 2.5 Mbps publisher, N viewers (`bench/fanout`)")
     out.append("")
     out.append(machine)
     out.append(f"Each run: a fresh server (loopback, RECORD_STREAMS=false), one lss-load publisher "
-               f"(looped VP8 clip padded to 2.5 Mbps + Opus), N WHEP viewers started at {ramp} "
+               f"(looped {codec} clip padded to 2.5 Mbps + Opus), N WHEP viewers started at {ramp} "
                f"per second, {duration} s hold "
                f"after the last viewer joined. Server CPU is read from /proc over the hold only.")
     out.append("")
