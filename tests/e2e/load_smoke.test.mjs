@@ -3,33 +3,11 @@
 // every viewer receiving video and audio with latency measured. The same
 // with an H264 publisher (--codec h264).
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 
+import { loadMissing as missing, parseReport, runLoad } from './lib/load.mjs';
 import { repoRoot, startServer } from './lib/server.mjs';
-
-// Next to the server binary run-e2e.sh points at (LSS_BIN), else build/.
-const loadBin = process.env.LSS_LOAD_BIN ||
-  path.join(process.env.LSS_BIN ? path.dirname(process.env.LSS_BIN) : path.join(repoRoot, 'build'), 'lss-load');
-const missing = !fs.existsSync(loadBin) && `${loadBin} is not built`;
-
-function runLoad(args) {
-  return new Promise((resolve) => {
-    execFile(loadBin, args, { timeout: 60000, maxBuffer: 16 << 20 }, (error, stdout, stderr) => {
-      resolve({ code: error ? (error.code ?? error.signal) : 0, stdout, stderr });
-    });
-  });
-}
-
-function parseReport(r) {
-  try {
-    return JSON.parse(r.stdout);
-  } catch (e) {
-    assert.fail(`lss-load printed no JSON (exit ${r.code}):\n${r.stdout}\n${r.stderr}`);
-  }
-}
 
 let server, keyed;
 before(async () => {
