@@ -52,6 +52,12 @@ bench: $(BUILD)/build.ninja
 	cmake --build $(BUILD) --target lss-bench -j $(JOBS)
 	LSS_BENCH_BIN=$(BUILD)/lss-bench bench/run-hot-path
 
+# Memory that stays per viewer after its DTLS handshake (bench/viewer_memory.cpp).
+.PHONY: bench-memory
+bench-memory: $(BUILD)/build.ninja
+	cmake --build $(BUILD) --target lss-viewer-memory -j $(JOBS)
+	$(BUILD)/lss-viewer-memory --sites
+
 format:
 	clang-format -i $$(git ls-files '*.cpp' '*.hpp')
 
