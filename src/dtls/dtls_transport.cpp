@@ -15,6 +15,14 @@ namespace lss {
 namespace {
 constexpr int kMtu = 1200;
 constexpr size_t kMaxOutgoing = 64;  // datagrams queued before the caller drains them
+// Largest record payload we send. OpenSSL sizes each connection's write
+// buffer for it and keeps that buffer for the connection's life (for DTLS,
+// SSL_MODE_RELEASE_BUFFERS is ignored): at the default 16 KB that is 16.6 KB
+// per viewer, of which we use a few hundred bytes. Handshake records are
+// fragmented to the MTU anyway, and application data is SCTP packets of at
+// most 1195 bytes (RFC 8261 §5, see sctp_association.cpp). Larger writes are
+// refused before OpenSSL sees them (it would fail the connection).
+constexpr size_t kMaxSendFragment = 1500;
 
 // A write-only datagram BIO: each BIO_write becomes one outgoing datagram.
 BIO_METHOD* datagram_bio_method() {
@@ -129,6 +137,10 @@ SSL_CTX* new_context(const DtlsCertificate& cert, const std::string& srtp_profil
   // peers (WebRTC endpoints never resume anyway).
   SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
   SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
+  SSL_CTX_set_max_send_fragment(ctx, kMaxSendFragment);
+  // Empty fragments are a TLS 1.0 CBC countermeasure that DTLS 1.2 never
+  // uses; without this OpenSSL still reserves room for one in the write buffer.
+  SSL_CTX_set_options(ctx, SSL_OP_DONT_INSERT_EMPTY_FRAGMENTS);
   return ctx;
 }
 
@@ -331,6 +343,7 @@ void DtlsTransport::handle_timeout(Timestamp) {
 
 lss::Status DtlsTransport::send_application_data(ByteSpan data) {
   if (state_ != State::kConnected) return make_error("DTLS not connected");
+  if (data.size() > kMaxSendFragment) return make_error("DTLS record too large");
   if (SSL_write(ssl_, data.data(), int(data.size())) <= 0) {
     return make_error("DTLS write failed: " + openssl_errors());
   }

@@ -109,6 +109,23 @@ TEST(Dtls, ApplicationDataRoundTrip) {
   EXPECT_EQ(got[0], msg);
 }
 
+TEST(Dtls, OversizedApplicationDataIsRefusedAndTheConnectionLives) {
+  Pair p;
+  p.client->start(Clock::now());
+  p.pump();
+  // Beyond the maximum record size OpenSSL would fail the connection.
+  EXPECT_FALSE(p.client->send_application_data(Bytes(1501, 7)).ok());
+  EXPECT_EQ(p.client->state(), DtlsTransport::State::kConnected);
+  const Bytes sctp_sized(1195, 9);
+  ASSERT_TRUE(p.client->send_application_data(sctp_sized).ok());
+  ASSERT_TRUE(p.server->send_application_data(sctp_sized).ok());
+  p.pump();
+  auto got = p.server->take_received_application_data();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0], sctp_sized);
+  EXPECT_EQ(p.client->take_received_application_data().size(), 1u);
+}
+
 TEST(Dtls, RetransmitsALostFlight) {
   Pair p;
   p.client->start(Clock::now());
