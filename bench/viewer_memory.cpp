@@ -19,17 +19,22 @@
 #include <openssl/crypto.h>
 
 #include <algorithm>
+#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <unordered_map>
 #include <vector>
 
 #include "dtls/dtls_transport.hpp"
+#include "dtls/openssl_memory.hpp"
 #include "srtp/srtp_session.hpp"
 #include "webrtc/peer_connection.hpp"
 
@@ -48,27 +53,33 @@ struct Live {
 bool g_tracking = false;
 int g_epoch = 0;
 std::unordered_map<void*, Live>* g_live = nullptr;
+std::mutex g_live_mutex;
 
 void track(void* p, size_t n, const char* file, int line) {
-  if (p && g_tracking) (*g_live)[p] = Live{n, Site{file ? file : "?", line}, g_epoch};
+  if (!p || !g_tracking) return;
+  std::lock_guard lock(g_live_mutex);
+  (*g_live)[p] = Live{n, Site{file ? file : "?", line}, g_epoch};
 }
 void untrack(void* p) {
-  if (p && g_tracking) g_live->erase(p);
+  if (!p || !g_tracking) return;
+  std::lock_guard lock(g_live_mutex);
+  g_live->erase(p);
 }
+// Wrap the server's allocator (openssl_memory), as installed by main.
 void* t_malloc(size_t n, const char* file, int line) {
-  void* p = std::malloc(n);
+  void* p = lss::openssl_memory::allocate(n, file, line);
   track(p, n, file, line);
   return p;
 }
 void* t_realloc(void* old, size_t n, const char* file, int line) {
   untrack(old);  // before realloc frees it; tracked again below if realloc fails
-  void* p = std::realloc(old, n);
+  void* p = lss::openssl_memory::reallocate(old, n, file, line);
   track(p ? p : old, p ? n : 0, file, line);
   return p;
 }
-void t_free(void* p, const char*, int) {
+void t_free(void* p, const char* file, int line) {
   untrack(p);
-  std::free(p);
+  lss::openssl_memory::deallocate(p, file, line);
 }
 
 // ---- process measurements ------------------------------------------------
@@ -81,31 +92,69 @@ long vm_rss_kib() {
   return -1;
 }
 struct Snapshot {
-  size_t heap;  // bytes in allocated chunks, all arenas
+  size_t heap;    // bytes in allocated malloc chunks, all arenas
+  size_t mapped;  // OpenSSL's large blocks on their own pages (openssl_memory)
   long rss_kib;
 };
 Snapshot snapshot() {
   const struct mallinfo2 mi = mallinfo2();
-  return {mi.uordblks + mi.hblkhd, vm_rss_kib()};
+  return {mi.uordblks + mi.hblkhd, lss::openssl_memory::stats().bytes, vm_rss_kib()};
 }
 
 using lss::DtlsCertificate;
 using lss::DtlsTransport;
+
+// The clients live on their own thread, hence in their own malloc arena, so
+// that their memory does not interleave with the servers' in the main arena
+// (in the real server the viewers are other processes).
+class ClientThread {
+ public:
+  ClientThread() : thread_([this] { loop(); }) {}
+  ~ClientThread() {
+    run([this] { stop_ = true; });
+    thread_.join();
+  }
+  void run(std::function<void()> job) {
+    std::unique_lock lock(mutex_);
+    job_ = std::move(job);
+    cv_.notify_all();
+    cv_.wait(lock, [&] { return !job_; });
+  }
+
+ private:
+  void loop() {
+    std::unique_lock lock(mutex_);
+    while (!stop_) {
+      cv_.wait(lock, [&] { return bool(job_); });
+      job_();
+      job_ = nullptr;
+      cv_.notify_all();
+    }
+  }
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  std::function<void()> job_;
+  bool stop_ = false;
+  std::thread thread_;
+};
 
 struct Pair {
   std::unique_ptr<DtlsTransport> client, server;
 };
 
 // Shuttles datagrams both ways until neither side has anything to send.
-void pump(Pair& p) {
+void pump(Pair& p, ClientThread& clients) {
   const lss::Timestamp now = lss::Clock::now();
   for (int i = 0; i < 50; ++i) {
-    auto c = p.client ? p.client->take_outgoing() : std::vector<lss::Bytes>{};
+    std::vector<lss::Bytes> c;
+    clients.run([&] { c = p.client->take_outgoing(); });
     auto s = p.server->take_outgoing();
     if (c.empty() && s.empty()) return;
     for (auto& d : c) p.server->handle_datagram(d, now);
-    if (p.client)
+    clients.run([&] {
       for (auto& d : s) p.client->handle_datagram(d, now);
+      c.clear();  // freed in the client arena
+    });
   }
 }
 
@@ -113,7 +162,7 @@ void pump(Pair& p) {
 
 int main(int argc, char** argv) {
   int n = 1000;
-  bool sites = false, data = true;
+  bool sites = false, data = true, large_blocks = true;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--viewers" && i + 1 < argc) {
@@ -122,10 +171,17 @@ int main(int argc, char** argv) {
       sites = true;
     } else if (a == "--no-data") {
       data = false;
+    } else if (a == "--malloc-only") {
+      large_blocks = false;  // OpenSSL's default allocator, as before openssl_memory
     } else {
-      std::fprintf(stderr, "usage: %s [--viewers N] [--sites] [--no-data]\n", argv[0]);
+      std::fprintf(stderr, "usage: %s [--viewers N] [--sites] [--no-data] [--malloc-only]\n",
+                   argv[0]);
       return 2;
     }
+  }
+  if (sites && !large_blocks) {
+    std::fprintf(stderr, "--sites needs the large-block allocator\n");
+    return 2;
   }
   if (sites) {
     // Must precede OpenSSL's first allocation.
@@ -136,22 +192,28 @@ int main(int argc, char** argv) {
     g_live = new std::unordered_map<void*, Live>();
     g_live->reserve(size_t(n) * 400);  // no rehash noise inside the measured span
     g_tracking = true;
+  } else if (large_blocks && !lss::openssl_memory::install()) {
+    std::fprintf(stderr, "openssl_memory::install failed (OpenSSL already allocated)\n");
+    return 1;
   }
 
   auto server_cert = DtlsCertificate::generate().value();
   auto client_cert = DtlsCertificate::generate().value();
+  ClientThread clients;
   auto make_pair = [&] {
     Pair p;
-    p.client = std::make_unique<DtlsTransport>(client_cert, DtlsTransport::Role::kClient, "sha-256",
-                                               server_cert->fingerprint_sha256());
+    clients.run([&] {
+      p.client = std::make_unique<DtlsTransport>(client_cert, DtlsTransport::Role::kClient,
+                                                 "sha-256", server_cert->fingerprint_sha256());
+    });
     p.server = std::make_unique<DtlsTransport>(server_cert, DtlsTransport::Role::kServer, "sha-256",
                                                client_cert->fingerprint_sha256());
     return p;
   };
   const lss::Bytes message(200, 0x42);  // a DCEP/SCTP-sized record
   auto handshake = [&](Pair& p) {
-    p.client->start(lss::Clock::now());
-    pump(p);
+    clients.run([&] { p.client->start(lss::Clock::now()); });
+    pump(p, clients);
     if (p.server->state() != DtlsTransport::State::kConnected ||
         p.client->state() != DtlsTransport::State::kConnected) {
       std::fprintf(stderr, "handshake failed: server '%s' client '%s'\n", p.server->error().c_str(),
@@ -159,14 +221,16 @@ int main(int argc, char** argv) {
       std::exit(1);
     }
     if (data) {
-      if (!p.client->send_application_data(message).ok() ||
-          !p.server->send_application_data(message).ok()) {
+      bool ok = true;
+      clients.run([&] { ok = p.client->send_application_data(message).ok(); });
+      if (!ok || !p.server->send_application_data(message).ok()) {
         std::fprintf(stderr, "application data failed\n");
         std::exit(1);
       }
-      pump(p);
-      if (p.server->take_received_application_data().size() != 1 ||
-          p.client->take_received_application_data().size() != 1) {
+      pump(p, clients);
+      size_t got = 0;
+      clients.run([&] { got = p.client->take_received_application_data().size(); });
+      if (p.server->take_received_application_data().size() != 1 || got != 1) {
         std::fprintf(stderr, "application data lost\n");
         std::exit(1);
       }
@@ -177,6 +241,7 @@ int main(int argc, char** argv) {
   for (int i = 0; i < 3; ++i) {
     Pair p = make_pair();
     handshake(p);
+    clients.run([&] { p.client.reset(); });
   }
 
   std::vector<Pair> pairs;
@@ -184,36 +249,48 @@ int main(int argc, char** argv) {
   malloc_trim(0);
   const Snapshot base = snapshot();
   g_epoch = 1;
-  size_t peak_heap = 0;
+  size_t peak = 0;  // heap + large blocks, sampled
   for (int i = 0; i < n; ++i) {
     pairs.push_back(make_pair());
     handshake(pairs.back());
-    if (i % 64 == 0) peak_heap = std::max(peak_heap, snapshot().heap);
+    if (i % 16 == 0) {
+      const Snapshot s = snapshot();
+      peak = std::max(peak, s.heap + s.mapped);
+    }
   }
   const Snapshot with_clients = snapshot();
-  for (auto& p : pairs) p.client.reset();
+  clients.run([&] {
+    for (auto& p : pairs) p.client.reset();
+  });
   g_epoch = 2;
   const Snapshot after = snapshot();
   malloc_trim(0);
   const Snapshot trimmed = snapshot();
 
   auto per = [&](double bytes) { return bytes / n; };
-  std::printf("viewers (server-side DtlsTransports): %d, application data: %s\n", n,
-              data ? "one 200-byte record each way" : "none");
+  std::printf(
+      "viewers (server-side DtlsTransports): %d, application data: %s, OpenSSL's large "
+      "blocks: %s\n",
+      n, data ? "one 200-byte record each way" : "none",
+      large_blocks ? "own pages, released when idle" : "malloc");
   std::printf("sizeof(DtlsTransport) %zu, sizeof(PeerConnection) %zu\n", sizeof(DtlsTransport),
               sizeof(lss::webrtc::PeerConnection));
-  std::printf("%-46s %10s %10s\n", "per server-side transport", "heap B", "RSS B");
-  std::printf("%-46s %10.0f %10.0f\n", "peak during handshakes (server+client)",
-              per(double(peak_heap) - double(base.heap)), 0.0);
-  std::printf("%-46s %10.0f %10.0f\n", "servers + clients connected",
-              per(double(with_clients.heap) - double(base.heap)),
-              per((with_clients.rss_kib - base.rss_kib) * 1024.0));
-  std::printf("%-46s %10.0f %10.0f\n", "servers only (clients destroyed)",
-              per(double(after.heap) - double(base.heap)),
-              per((after.rss_kib - base.rss_kib) * 1024.0));
-  std::printf("%-46s %10.0f %10.0f\n", "servers only, after malloc_trim(0)",
-              per(double(trimmed.heap) - double(base.heap)),
-              per((trimmed.rss_kib - base.rss_kib) * 1024.0));
+  std::printf("%-40s %9s %9s %9s %9s\n", "bytes per server-side transport", "malloc", "large",
+              "total", "RSS");
+  std::printf("%-40s %9s %9s %9.0f %9s\n", "peak during handshakes (with clients)", "", "",
+              per(double(peak) - double(base.heap + base.mapped)), "");
+  auto row = [&](const char* label, const Snapshot& s) {
+    const double heap = per(double(s.heap) - double(base.heap));
+    const double mapped = per(double(s.mapped) - double(base.mapped));
+    std::printf("%-40s %9.0f %9.0f %9.0f %9.0f\n", label, heap, mapped, heap + mapped,
+                per((s.rss_kib - base.rss_kib) * 1024.0));
+  };
+  row("servers + clients connected", with_clients);
+  row("servers only (clients destroyed)", after);
+  row("servers only, after malloc_trim(0)", trimmed);
+  size_t resident = 0;
+  for (const auto& p : pairs) resident += p.server->openssl_buffers().resident_bytes();
+  std::printf("%-40s %9s %9.0f\n", "  of the large blocks, resident", "", per(double(resident)));
 
   if (sites) {
     // Live OpenSSL allocations made since the baseline: the clients' are gone,

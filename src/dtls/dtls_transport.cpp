@@ -189,6 +189,7 @@ DtlsTransport::DtlsTransport(std::shared_ptr<DtlsCertificate> cert, Role role,
     fail(error);
     return;
   }
+  openssl_memory::BlockOwner::Scope scope(buffers_);
   ssl_ = SSL_new(ctx_);
   if (!ssl_) {
     fail("SSL_new failed: " + openssl_errors());
@@ -238,6 +239,7 @@ void DtlsTransport::start(Timestamp) {
 }
 
 void DtlsTransport::advance() {
+  openssl_memory::BlockOwner::Scope scope(buffers_);
   const int r = SSL_do_handshake(ssl_);
   if (r == 1) return on_handshake_done();
   const int err = SSL_get_error(ssl_, r);
@@ -258,9 +260,22 @@ void DtlsTransport::handle_datagram(ByteSpan data, Timestamp) {
     }
   }
   read_application_data();
+  release_idle_buffers();
+}
+
+// Between two datagrams of an established connection OpenSSL's handshake
+// buffer and record read buffer hold nothing: the handshake is over (a
+// retransmitted Finished flight is answered from separately kept copies,
+// which init_buf is only a scratch space for), and every record of the
+// datagram has been read. Their pages go back to the kernel; the next
+// datagram touches one page of the read buffer again.
+void DtlsTransport::release_idle_buffers() {
+  if (state_ != State::kConnected || SSL_has_pending(ssl_)) return;
+  buffers_.release_pages();
 }
 
 void DtlsTransport::read_application_data() {
+  openssl_memory::BlockOwner::Scope scope(buffers_);
   uint8_t buf[4096];
   for (int i = 0; i < 64; ++i) {
     const int n = SSL_read(ssl_, buf, sizeof buf);
@@ -338,12 +353,14 @@ std::optional<Timestamp> DtlsTransport::next_timeout(Timestamp now) const {
 
 void DtlsTransport::handle_timeout(Timestamp) {
   if (!ssl_ || state_ != State::kConnecting) return;
+  openssl_memory::BlockOwner::Scope scope(buffers_);
   if (DTLSv1_handle_timeout(ssl_) < 0) fail("DTLS handshake timed out");
 }
 
 lss::Status DtlsTransport::send_application_data(ByteSpan data) {
   if (state_ != State::kConnected) return make_error("DTLS not connected");
   if (data.size() > kMaxSendFragment) return make_error("DTLS record too large");
+  openssl_memory::BlockOwner::Scope scope(buffers_);
   if (SSL_write(ssl_, data.data(), int(data.size())) <= 0) {
     return make_error("DTLS write failed: " + openssl_errors());
   }
@@ -352,6 +369,7 @@ lss::Status DtlsTransport::send_application_data(ByteSpan data) {
 
 void DtlsTransport::close() {
   if (ssl_ && (state_ == State::kConnected || state_ == State::kConnecting)) {
+    openssl_memory::BlockOwner::Scope scope(buffers_);
     SSL_shutdown(ssl_);
     ERR_clear_error();
   }

@@ -13,6 +13,7 @@
 #include "common/srtp_profile.hpp"
 #include "common/time.hpp"
 #include "dtls/dtls_certificate.hpp"
+#include "dtls/openssl_memory.hpp"
 
 typedef struct ssl_st SSL;
 typedef struct ssl_ctx_st SSL_CTX;
@@ -69,6 +70,8 @@ class DtlsTransport {
   Role role() const { return role_; }
   const std::string& error() const { return error_; }
   const std::optional<SrtpKeyMaterial>& srtp_keys() const { return keys_; }
+  // OpenSSL's large buffers of this connection, for measurements and tests.
+  const openssl_memory::BlockOwner& openssl_buffers() const { return buffers_; }
 
   // Used by the custom BIO.
   void push_outgoing(const uint8_t* data, size_t size);
@@ -78,10 +81,13 @@ class DtlsTransport {
   void advance();
   void on_handshake_done();
   void read_application_data();
+  void release_idle_buffers();
 
   std::shared_ptr<DtlsCertificate> cert_;
   Role role_;
   std::string remote_fp_alg_, remote_fp_;
+  // OpenSSL's large buffers of this connection (see openssl_memory.hpp).
+  openssl_memory::BlockOwner buffers_;
   SSL_CTX* ctx_ = nullptr;
   SSL* ssl_ = nullptr;
   State state_ = State::kNew;
