@@ -6,8 +6,12 @@
 
 #include "app/config.hpp"
 #include "app/server_app.hpp"
+#include "dtls/openssl_memory.hpp"
 
 int main(int argc, char** argv) {
+  // Before anything touches OpenSSL: idle DTLS connections then keep their
+  // large OpenSSL buffers as address space only (~38 KB less RSS per viewer).
+  const bool openssl_memory = lss::openssl_memory::install();
   auto outcome = lss::load_config(argc, argv);
   if (outcome.kind == lss::ConfigOutcome::Kind::kExitOk) {
     std::fputs(outcome.message.c_str(), stdout);
@@ -19,6 +23,7 @@ int main(int argc, char** argv) {
   }
   spdlog::set_level(spdlog::level::from_str(outcome.config.log_level));
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ [%t] %v");
+  if (!openssl_memory) spdlog::warn("OpenSSL allocated before main: DTLS buffers stay resident");
   lss::ServerApp app(std::move(outcome.config));
   return app.run();
 }
