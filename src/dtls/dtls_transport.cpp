@@ -5,6 +5,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cstring>
 #include <map>
@@ -24,17 +25,30 @@ constexpr size_t kMaxOutgoing = 64;  // datagrams queued before the caller drain
 // refused before OpenSSL sees them (it would fail the connection).
 constexpr size_t kMaxSendFragment = 1500;
 
-// A write-only datagram BIO: each BIO_write becomes one outgoing datagram.
+// The datagram BIO, both ends of the SSL: each BIO_write becomes one
+// outgoing datagram, and reads take the datagram being handled straight from
+// the caller's buffer (a BIO_s_mem copied it and kept a 0.75 KB buffer per
+// connection).
 BIO_METHOD* datagram_bio_method() {
   static BIO_METHOD* method = [] {
-    BIO_METHOD* m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "lss-dtls-out");
+    BIO_METHOD* m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "lss-dtls");
     BIO_meth_set_write(m, [](BIO* b, const char* data, int len) -> int {
       auto* t = static_cast<DtlsTransport*>(BIO_get_data(b));
       if (len <= 0) return 0;
       t->push_outgoing(reinterpret_cast<const uint8_t*>(data), size_t(len));
       return len;
     });
-    BIO_meth_set_ctrl(m, [](BIO*, int cmd, long, void*) -> long {
+    BIO_meth_set_read(m, [](BIO* b, char* out, int len) -> int {
+      BIO_clear_retry_flags(b);
+      auto* t = static_cast<DtlsTransport*>(BIO_get_data(b));
+      const size_t n = len > 0 ? t->pull_incoming(reinterpret_cast<uint8_t*>(out), size_t(len)) : 0;
+      if (n == 0) {
+        BIO_set_retry_read(b);  // nothing more until the next datagram
+        return -1;
+      }
+      return int(n);
+    });
+    BIO_meth_set_ctrl(m, [](BIO* b, int cmd, long, void*) -> long {
       switch (cmd) {
         case BIO_CTRL_FLUSH:
           return 1;
@@ -42,8 +56,9 @@ BIO_METHOD* datagram_bio_method() {
           return kMtu;
         case BIO_CTRL_DGRAM_GET_MTU_OVERHEAD:
           return 28;  // IPv4 + UDP
-        case BIO_CTRL_WPENDING:
         case BIO_CTRL_PENDING:
+          return long(static_cast<DtlsTransport*>(BIO_get_data(b))->incoming_size());
+        case BIO_CTRL_WPENDING:
           return 0;
         default:
           return 0;
@@ -195,11 +210,9 @@ DtlsTransport::DtlsTransport(std::shared_ptr<DtlsCertificate> cert, Role role,
     fail("SSL_new failed: " + openssl_errors());
     return;
   }
-  BIO* rbio = BIO_new(BIO_s_mem());
-  BIO_set_mem_eof_return(rbio, -1);
-  BIO* wbio = BIO_new(datagram_bio_method());
-  BIO_set_data(wbio, this);
-  SSL_set_bio(ssl_, rbio, wbio);
+  BIO* bio = BIO_new(datagram_bio_method());
+  BIO_set_data(bio, this);
+  SSL_set_bio(ssl_, bio, bio);  // takes the one reference
   SSL_set_options(ssl_, SSL_OP_NO_QUERY_MTU);
   SSL_set_mtu(ssl_, kMtu);
   DTLS_set_link_mtu(ssl_, kMtu);
@@ -213,6 +226,13 @@ DtlsTransport::DtlsTransport(std::shared_ptr<DtlsCertificate> cert, Role role,
 DtlsTransport::~DtlsTransport() {
   if (ssl_) SSL_free(ssl_);
   if (ctx_) SSL_CTX_free(ctx_);
+}
+
+size_t DtlsTransport::pull_incoming(uint8_t* out, size_t max) {
+  const size_t n = std::min(max, incoming_.size());
+  std::memcpy(out, incoming_.data(), n);
+  incoming_ = incoming_.subspan(n);
+  return n;
 }
 
 void DtlsTransport::push_outgoing(const uint8_t* data, size_t size) {
@@ -251,15 +271,12 @@ void DtlsTransport::handle_datagram(ByteSpan data, Timestamp) {
   if (state_ == State::kFailed || state_ == State::kClosed || !ssl_) return;
   if (!split_dtls_records(data).ok()) return;  // not DTLS: ignore, do not fail the peer
   if (state_ == State::kNew) state_ = State::kConnecting;
-  BIO_write(SSL_get_rbio(ssl_), data.data(), int(data.size()));
-  if (state_ == State::kConnecting) {
-    advance();
-    if (state_ != State::kConnected) {
-      BIO_reset(SSL_get_rbio(ssl_));  // drop anything OpenSSL did not consume
-      return;
-    }
-  }
-  read_application_data();
+  // OpenSSL reads the datagram through the BIO during these calls only;
+  // whatever it did not consume is dropped.
+  incoming_ = data;
+  if (state_ == State::kConnecting) advance();
+  if (state_ == State::kConnected) read_application_data();
+  incoming_ = {};
   release_idle_buffers();
 }
 
@@ -291,7 +308,6 @@ void DtlsTransport::read_application_data() {
     }
     break;
   }
-  BIO_reset(SSL_get_rbio(ssl_));
 }
 
 void DtlsTransport::on_handshake_done() {

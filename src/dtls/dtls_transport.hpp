@@ -75,6 +75,8 @@ class DtlsTransport {
 
   // Used by the custom BIO.
   void push_outgoing(const uint8_t* data, size_t size);
+  size_t pull_incoming(uint8_t* out, size_t max);
+  size_t incoming_size() const { return incoming_.size(); }
 
  private:
   void fail(std::string why);
@@ -92,6 +94,7 @@ class DtlsTransport {
   SSL* ssl_ = nullptr;
   State state_ = State::kNew;
   std::string error_;
+  ByteSpan incoming_;  // the datagram being handled, during handle_datagram only
   std::vector<Bytes> outgoing_;
   std::vector<Bytes> received_;
   std::optional<SrtpKeyMaterial> keys_;
