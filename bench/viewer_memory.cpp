@@ -292,39 +292,44 @@ int main(int argc, char** argv) {
   for (const auto& p : pairs) resident += p.server->openssl_buffers().resident_bytes();
   std::printf("%-40s %9s %9.0f\n", "  of the large blocks, resident", "", per(double(resident)));
 
-  if (sites) {
-    // Live OpenSSL allocations made since the baseline: the clients' are gone,
-    // so what is left belongs to the servers.
+  // Live OpenSSL allocations tagged `epoch`, by source line, per viewer.
+  auto print_sites = [&](int epoch, const char* what) {
     std::map<std::string, std::pair<size_t, size_t>> by_site;  // bytes, count
     size_t total = 0, count = 0;
-    for (const auto& [ptr, l] : *g_live) {
-      if (l.epoch == 0) continue;
-      std::string file = l.site.file;
-      if (auto k = file.find("ssl/");
-          k != std::string::npos && file.rfind("crypto/", k) == std::string::npos)
-        file = file.substr(k);
-      else if (auto c = file.find("crypto/"); c != std::string::npos)
-        file = file.substr(c);
-      else if (auto pv = file.find("providers/"); pv != std::string::npos)
-        file = file.substr(pv);
-      auto& e = by_site[file + ":" + std::to_string(l.site.line)];
-      e.first += l.size;
-      e.second++;
-      total += l.size;
-      count++;
+    {
+      std::lock_guard lock(g_live_mutex);
+      for (const auto& [ptr, l] : *g_live) {
+        if (l.epoch != epoch) continue;
+        std::string file = l.site.file;
+        if (auto k = file.find("ssl/");
+            k != std::string::npos && file.rfind("crypto/", k) == std::string::npos)
+          file = file.substr(k);
+        else if (auto c = file.find("crypto/"); c != std::string::npos)
+          file = file.substr(c);
+        else if (auto pv = file.find("providers/"); pv != std::string::npos)
+          file = file.substr(pv);
+        auto& e = by_site[file + ":" + std::to_string(l.site.line)];
+        e.first += l.size;
+        e.second++;
+        total += l.size;
+        count++;
+      }
     }
     std::vector<std::pair<std::string, std::pair<size_t, size_t>>> rows(by_site.begin(),
                                                                         by_site.end());
     std::sort(rows.begin(), rows.end(),
               [](const auto& a, const auto& b) { return a.second.first > b.second.first; });
-    std::printf("\nlive OpenSSL allocations per server-side transport: %.0f bytes in %.1f blocks\n",
+    std::printf("\nlive OpenSSL allocations per %s: %.0f bytes in %.1f blocks\n", what,
                 per(double(total)), per(double(count)));
     std::printf("%10s %7s  %s\n", "bytes", "blocks", "allocated at");
     for (const auto& [site, e] : rows) {
       if (per(double(e.first)) < 8) continue;
       std::printf("%10.0f %7.2f  %s\n", per(double(e.first)), per(double(e.second)), site.c_str());
     }
-  }
+  };
+  // Made since the baseline and still live: the clients' are gone, so what
+  // is left belongs to the servers.
+  if (sites) print_sites(1, "server-side transport");
 
   // The SRTP sessions each viewer gets from its keys: inbound (its RTCP) and
   // outbound (video, audio and video retransmissions, and our RTCP).
@@ -332,6 +337,7 @@ int main(int argc, char** argv) {
     std::vector<std::unique_ptr<lss::SrtpSession>> srtp;
     srtp.reserve(size_t(2 * n));
     const Snapshot before_srtp = snapshot();
+    g_epoch = 3;
     uint8_t packet[1300] = {0x80, 96};
     for (auto& p : pairs) {
       const auto& keys = *p.server->srtp_keys();
@@ -351,6 +357,7 @@ int main(int argc, char** argv) {
     const Snapshot with_srtp = snapshot();
     std::printf("\nSRTP sessions (in + out, 3 outbound SSRCs) per viewer: %.0f B heap\n",
                 per(double(with_srtp.heap) - double(before_srtp.heap)));
+    if (sites) print_sites(3, "viewer's SRTP sessions");
   }
 
   // Behaviour kept: every server still sends a close_notify, and everything
