@@ -36,12 +36,17 @@ Registry& registry() {
   return *r;
 }
 
-const size_t kPage = size_t(sysconf(_SC_PAGESIZE));
+// Not a namespace-scope constant: install() may run before this file's
+// dynamic initialisers (from .preinit_array, see main.cpp).
+size_t page_size() {
+  static const size_t page = size_t(sysconf(_SC_PAGESIZE));
+  return page;
+}
 std::atomic<bool> g_installed{false};
 thread_local BlockOwner* t_owner = nullptr;
 
 bool maybe_large(const void* p) {
-  return (reinterpret_cast<uintptr_t>(p) & (kPage - 1)) == 0;
+  return (reinterpret_cast<uintptr_t>(p) & (page_size() - 1)) == 0;
 }
 
 // The block's record, or nullptr when `p` came from malloc. Caller locks.
@@ -68,7 +73,7 @@ bool installed() {
 void* allocate(size_t size, const char*, int) {
   if (size == 0) return nullptr;  // as CRYPTO_malloc
   if (size < kLargeBlock) return std::malloc(size);
-  const size_t mapped = (size + kPage - 1) / kPage * kPage;
+  const size_t mapped = (size + page_size() - 1) / page_size() * page_size();
   void* p = mmap(nullptr, mapped, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (p == MAP_FAILED) return std::malloc(size);
   Registry& r = registry();
@@ -195,9 +200,9 @@ size_t BlockOwner::resident_bytes() const {
   for (void* p : blocks_) {
     const Block* b = find_locked(r, p);
     if (!b || b->owner != this) continue;
-    pages.assign(b->mapped / kPage, 0);
+    pages.assign(b->mapped / page_size(), 0);
     if (mincore(p, b->mapped, pages.data()) != 0) continue;
-    for (unsigned char v : pages) n += (v & 1) ? kPage : 0;
+    for (unsigned char v : pages) n += (v & 1) ? page_size() : 0;
   }
   return n;
 }

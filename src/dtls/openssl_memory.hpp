@@ -24,9 +24,11 @@ namespace lss::openssl_memory {
 
 constexpr size_t kLargeBlock = 12 * 1024;
 
-// Installs the allocation hooks; must run before OpenSSL's first allocation
-// (first thing in main). Returns false when it is too late; the hooks are
-// then absent and release_pages() does nothing.
+// Installs the allocation hooks; must run before OpenSSL's first allocation.
+// Shared libraries may initialise OpenSSL from their ELF constructors
+// (libmongoc does), before main: the server calls this from .preinit_array.
+// Returns false when it is too late; the hooks are then absent and
+// release_pages() does nothing.
 bool install();
 bool installed();
 
