@@ -230,6 +230,7 @@ DtlsTransport::~DtlsTransport() {
 
 size_t DtlsTransport::pull_incoming(uint8_t* out, size_t max) {
   const size_t n = std::min(max, incoming_.size());
+  if (n == 0) return 0;  // an empty span's data() may be null
   std::memcpy(out, incoming_.data(), n);
   incoming_ = incoming_.subspan(n);
   return n;
