@@ -8,19 +8,10 @@
 #include "app/server_app.hpp"
 #include "dtls/openssl_memory.hpp"
 
-namespace {
 // Idle DTLS connections keep OpenSSL's large buffers as address space only
 // (~38 KB less RSS per viewer), provided the hooks are in before OpenSSL's
-// first allocation. Shared libraries' constructors run before main, and
-// libmongoc's initialises OpenSSL; functions in an executable's
-// .preinit_array run before any of them (the objects are already relocated).
-void install_openssl_memory(int, char**, char**) {
-  lss::openssl_memory::install();
-}
-using PreinitFunction = void (*)(int, char**, char**);
-[[gnu::used, gnu::section(".preinit_array")]] const PreinitFunction preinit_openssl_memory =
-    install_openssl_memory;
-}  // namespace
+// first allocation, which libmongoc's ELF constructor makes before main.
+LSS_OPENSSL_MEMORY_PREINIT();
 
 int main(int argc, char** argv) {
   const bool openssl_memory = lss::openssl_memory::installed();

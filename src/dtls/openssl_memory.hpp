@@ -26,11 +26,18 @@ constexpr size_t kLargeBlock = 12 * 1024;
 
 // Installs the allocation hooks; must run before OpenSSL's first allocation.
 // Shared libraries may initialise OpenSSL from their ELF constructors
-// (libmongoc does), before main: the server calls this from .preinit_array.
-// Returns false when it is too late; the hooks are then absent and
-// release_pages() does nothing.
+// (libmongoc does), before main and before any static initialiser of ours:
+// LSS_OPENSSL_MEMORY_PREINIT() calls it earlier. Returns false when it is too
+// late; the hooks are then absent and release_pages() does nothing.
 bool install();
 bool installed();
+
+// Put once at namespace scope in an executable's source: install() then runs
+// from the executable's .preinit_array, which the dynamic linker runs after
+// relocating every object and before any shared library's constructor.
+#define LSS_OPENSSL_MEMORY_PREINIT()                                                      \
+  [[gnu::used, gnu::section(".preinit_array")]] void (*const lss_openssl_memory_preinit)( \
+      int, char**, char**) = [](int, char**, char**) { lss::openssl_memory::install(); }
 
 // The hooks themselves, for a caller that wraps them (bench/viewer_memory).
 void* allocate(size_t size, const char* file, int line);
