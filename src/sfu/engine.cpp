@@ -122,8 +122,7 @@ bool Engine::add_relay(const std::string& name, RelaySource source,
     remove_stream(streams_.find(name));
   }
   auto stream =
-      std::make_unique<Stream>(name, std::move(source.session_id), std::move(source.tracks));
-  stream->set_upstream(std::move(link));
+      std::make_unique<Stream>(name, std::move(source.session_id), std::move(source.tracks), link);
   relays_here_.push_back(stream.get());
   streams_[name] = std::move(stream);
   spdlog::debug("stream '{}': relay for viewers on this worker", name);

@@ -16,6 +16,9 @@ namespace lss::sfu {
 
 namespace {
 constexpr size_t kVideoCacheSlots = 1024;  // ~4 s of 2.5 Mbps video
+// A relay's cache answers only its own viewers' NACKs, which come within a
+// round trip or two: 2 s of 2.5 Mbps video (the cache's age limit), 0.75 MB.
+constexpr size_t kRelayVideoCacheSlots = 512;
 constexpr auto kRrInterval = std::chrono::milliseconds(1000);
 constexpr auto kTwccInterval = std::chrono::milliseconds(50);
 constexpr auto kRembInterval = std::chrono::milliseconds(1000);
@@ -23,12 +26,14 @@ constexpr uint64_t kRembBitrate = 5'000'000;  // ceiling; the encoder's own BWE 
 
 }  // namespace
 
-Stream::Stream(std::string name, std::string session_id, std::vector<PublishedTrack> tracks)
+Stream::Stream(std::string name, std::string session_id, std::vector<PublishedTrack> tracks,
+               std::shared_ptr<RelayLink> upstream)
     : name_(std::move(name)),
       session_id_(std::move(session_id)),
       started_at_(iso8601_utc()),
       tracks_(std::move(tracks)),
-      video_cache_(kVideoCacheSlots),
+      upstream_(std::move(upstream)),
+      video_cache_(upstream_ ? kRelayVideoCacheSlots : kVideoCacheSlots),
       feedback_ssrc_(random_u32() | 1) {
   for (const auto& t : tracks_) {
     receive_stats_.emplace_back(t.negotiated.codec.clock_rate);

@@ -36,7 +36,9 @@ struct StreamInfo {
 
 class Stream : public webrtc::PeerConnection::Observer {
  public:
-  Stream(std::string name, std::string session_id, std::vector<PublishedTrack> tracks);
+  // With `upstream`, a relay of a stream on another worker (see add_relay).
+  Stream(std::string name, std::string session_id, std::vector<PublishedTrack> tracks,
+         std::shared_ptr<RelayLink> upstream = nullptr);
   ~Stream() override;
 
   void attach_publisher(std::unique_ptr<webrtc::PeerConnection> pc) { publisher_ = std::move(pc); }
@@ -59,10 +61,9 @@ class Stream : public webrtc::PeerConnection::Observer {
     return !upstream_ && !publisher_ && !next_publisher_ && !switch_expected_;
   }
 
-  // Cross-worker fan-out. Origin side: also feed `link` (another worker's
-  // relay of this stream). Relay side: this stream is a relay fed by `link`.
+  // Cross-worker fan-out, origin side: also feed `link` (another worker's
+  // relay of this stream, a Stream made with it as its upstream).
   void add_relay(std::shared_ptr<RelayLink> link) { relays_.push_back(std::move(link)); }
-  void set_upstream(std::shared_ptr<RelayLink> link) { upstream_ = std::move(link); }
   bool is_relay() const { return upstream_ != nullptr; }
   // A relay whose origin has ended (it ends itself when it next drains).
   bool origin_ended() const {

@@ -231,7 +231,9 @@ TEST_F(EngineTest, KeyframeRequestsAreMergedAndThrottled) {
   auto upstream = parse_rtcp(pub->rtcp_in);
   EXPECT_EQ(count<Pli>(upstream), 1u);
   for (const auto& p : upstream) {
-    if (auto* pli = std::get_if<Pli>(&p)) EXPECT_EQ(pli->media_ssrc, 2222u);
+    if (auto* pli = std::get_if<Pli>(&p)) {
+      EXPECT_EQ(pli->media_ssrc, 2222u);
+    }
   }
 }
 
