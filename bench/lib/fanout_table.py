@@ -82,9 +82,13 @@ def main():
                "(abs-send-time) to viewer receive, both in lss-load. The load generator shares "
                "the machine's cores with the server: when its CPU nears 100 % of one core, "
                "loss and latency include its own queueing. Busiest thread: the server thread with "
-               "the most CPU over the hold. Viewers go to the least-loaded media worker (one "
-               "per core); those not on the stream's own worker are fed through a relay there, "
-               "so one stream's viewers use every core.")
+               "the most CPU over the hold. A stream's viewers join its media worker (one per "
+               "core) until that worker has 8 peers more than the least-loaded one, then go to "
+               "the least-loaded worker, fed through a relay of the stream there, so one "
+               "stream's viewers use every core. CPU per packet is split into user and kernel "
+               "time (/proc utime and stime); on loopback the kernel's share also holds the "
+               "delivery of each datagram to lss-load's socket, which the kernel runs on the "
+               "sending CPU.")
     print("\n".join(out))
 
 
