@@ -89,10 +89,19 @@ restore_priority() {
   fi
 }
 
+# The commit the binaries come from, "-dirty" when their sources differ from
+# it (bench/RESULTS.md, which the benches rewrite, does not count).
+built_from() {
+  local rev
+  rev=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null) || { echo "an unknown tree"; return; }
+  git -C "$ROOT" diff --quiet HEAD -- src tools CMakeLists.txt || rev+=-dirty
+  echo "$rev"
+}
+
 machine_line() {
   local model
   model=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
-  echo "Machine: ${model:-unknown CPU}, $(nproc) cores (nproc), $(. /etc/os-release && echo "$PRETTY_NAME"), kernel $(uname -r); load average $(cut -d' ' -f1-3 /proc/loadavg) at start (other work on the machine shares its cores; the bench runs at nice ${BENCH_NICE:--10}). Server built from $(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo "an unknown tree"). Date: $(date -u +%Y-%m-%dT%H:%MZ)."
+  echo "Machine: ${model:-unknown CPU}, $(nproc) cores (nproc), $(. /etc/os-release && echo "$PRETTY_NAME"), kernel $(uname -r); load average $(cut -d' ' -f1-3 /proc/loadavg) at start (other work on the machine shares its cores; the bench runs at nice ${BENCH_NICE:--10}). Server built from $(built_from). Date: $(date -u +%Y-%m-%dT%H:%MZ)."
 }
 
 # Starts build/live-stream-server on loopback with a fresh DATA_DIR and no
