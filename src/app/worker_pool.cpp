@@ -38,8 +38,8 @@ Status WorkerPool::add_worker(uint16_t port, std::shared_ptr<DtlsCertificate> ce
   worker->set_handlers([e](uint8_t* d, size_t n, const SocketAddress& from,
                            Timestamp now) { e->handle_datagram(d, n, from, now); },
                        [e](Timestamp now) { e->tick(now); }, kTickInterval);
-  worker->set_wake_handlers([e](Timestamp now) { e->drain_relays(now); },
-                            [e] { e->wake_relays(); });
+  worker->set_wake_handler(
+      [e](Timestamp now, Timestamp& arrival) { e->drain_relays(now, arrival); });
   slots_.push_back({std::move(worker), std::move(engine)});
   inflight_.push_back(0);
   return {};
@@ -126,8 +126,8 @@ void WorkerPool::run_for_viewer(const std::string& name, Job job) {
   for (size_t i = 0; i < load.size(); ++i) {
     if (load[i] < load[target]) target = i;
   }
-  // A new relay costs a ring and a retransmission cache (about 2 MB) and a
-  // wake per receive batch: worth it for an audience that unbalances the
+  // A new relay costs a ring and a retransmission cache (about 1.1 MB) and
+  // a wake per packet: worth it for an audience that unbalances the
   // workers, not for a few viewers. Once a relay exists, viewers just go to
   // the least-loaded worker.
   if (target != origin && load[origin] - load[target] <= kRelayImbalance &&

@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/asio/post.hpp>
 #include <cerrno>
 #include <cstring>
@@ -108,9 +109,8 @@ void MediaWorker::set_handlers(DatagramHandler on_datagram, TickHandler on_tick,
   tick_interval_ = tick;
 }
 
-void MediaWorker::set_wake_handlers(TickHandler on_wake, std::function<void()> on_batch_end) {
+void MediaWorker::set_wake_handler(WakeHandler on_wake) {
   on_wake_ = std::move(on_wake);
-  on_batch_end_ = std::move(on_batch_end);
 }
 
 void MediaWorker::wake() {
@@ -132,9 +132,12 @@ void MediaWorker::wait_wake() {
                         wake_pending_.exchange(false, std::memory_order_acq_rel);
                         if (on_wake_) {
                           batching_ = true;
-                          on_wake_(Clock::now());
+                          const Timestamp now = Clock::now();
+                          arrival_ = now;
+                          on_wake_(now, arrival_);
                           batching_ = false;
                           flush();
+                          arrival_ = Timestamp{};
                         }
                         wait_wake();
                       });
@@ -182,6 +185,7 @@ void MediaWorker::drain() {
     if (n <= 0) return;
     const Timestamp now = Clock::now();
     batching_ = true;
+    arrival_ = now;
     for (int i = 0; i < n; ++i) {
       if (msgs[i].msg_hdr.msg_flags & MSG_TRUNC) continue;  // larger than any valid packet
       const size_t len = msgs[i].msg_len;
@@ -190,9 +194,9 @@ void MediaWorker::drain() {
       if (on_datagram_)
         on_datagram_(buffers_.data() + i * kMaxDatagram, len, from_sockaddr(addrs[i]), now);
     }
-    if (on_batch_end_) on_batch_end_();
     batching_ = false;
     flush();
+    arrival_ = Timestamp{};
     if (n < int(kBatch)) return;
   }
 }
@@ -245,6 +249,11 @@ void MediaWorker::flush() {
       counters_.bytes_out += send_iovs_[i].iov_len;
     }
     done += size_t(n);
+  }
+  if (arrival_ != Timestamp{} && pending_ > 0) {
+    const auto waited =
+        std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - arrival_);
+    forwarding_latency_.add(uint64_t(std::max<int64_t>(0, waited.count())), pending_);
   }
   pending_ = 0;
 }

@@ -21,6 +21,7 @@
 #include "common/result.hpp"
 #include "common/socket_address.hpp"
 #include "common/time.hpp"
+#include "net/latency_histogram.hpp"
 
 namespace lss::net {
 
@@ -45,9 +46,10 @@ class MediaWorker {
   lss::Status open();
   void set_handlers(DatagramHandler on_datagram, TickHandler on_tick, Duration tick_interval);
   // Cross-worker hand-off: `on_wake` runs on this worker when another thread
-  // called wake(); `on_batch_end` after each receive batch (before its sends
-  // go out), where this worker wakes the workers it handed packets to.
-  void set_wake_handlers(TickHandler on_wake, std::function<void()> on_batch_end);
+  // called wake(), and sets `arrival` to when each packet it forwards reached
+  // the server, before sending it (for forwarding_latency()).
+  using WakeHandler = std::function<void(Timestamp now, Timestamp& arrival)>;
+  void set_wake_handler(WakeHandler on_wake);
   // Thread-safe and cheap when repeated: one eventfd write until the worker
   // has woken.
   void wake();
@@ -68,6 +70,9 @@ class MediaWorker {
     uint64_t datagrams_in = 0, bytes_in = 0, datagrams_out = 0, bytes_out = 0, send_errors = 0;
   };
   const Counters& counters() const { return counters_; }
+  // Arrival to sendmmsg of what receive batches and relay hand-offs sent;
+  // readable from any thread.
+  const LatencyHistogram& forwarding_latency() const { return forwarding_latency_; }
 
  private:
   void wait_readable();
@@ -98,8 +103,11 @@ class MediaWorker {
   // pending, so a busy origin costs the relay one read per batch at most.
   boost::asio::posix::stream_descriptor wake_fd_;
   std::atomic<bool> wake_pending_{false};
-  TickHandler on_wake_;
-  std::function<void()> on_batch_end_;
+  WakeHandler on_wake_;
+  // When the packets whose sends are being gathered arrived (unset outside
+  // receive batches and hand-offs: ticks' sends are not forwarding).
+  Timestamp arrival_{};
+  LatencyHistogram forwarding_latency_;
 };
 
 }  // namespace lss::net

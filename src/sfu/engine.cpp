@@ -93,7 +93,6 @@ Engine::StreamMap::iterator Engine::remove_stream(StreamMap::iterator it) {
   }
   for (auto& sub : s.subscribers()) forget_peer(sub->peer());
   s.for_each_publisher_peer([this](webrtc::PeerConnection& pc) { forget_peer(pc); });
-  std::erase(relaying_, &s);
   std::erase(relays_here_, &s);
   return streams_.erase(it);
 }
@@ -103,9 +102,6 @@ std::optional<RelaySource> Engine::attach_relay(const std::string& name,
   Stream* stream = live_stream(name);
   if (!stream || stream->is_relay()) return std::nullopt;
   stream->add_relay(std::move(link));
-  if (std::find(relaying_.begin(), relaying_.end(), stream) == relaying_.end()) {
-    relaying_.push_back(stream);
-  }
   return RelaySource{stream->session_id(), stream->tracks()};
 }
 
@@ -129,12 +125,8 @@ bool Engine::add_relay(const std::string& name, RelaySource source,
   return true;
 }
 
-void Engine::wake_relays() {
-  for (Stream* s : relaying_) s->wake_relays();
-}
-
-void Engine::drain_relays(Timestamp now) {
-  for (Stream* s : relays_here_) s->drain_upstream(now);
+void Engine::drain_relays(Timestamp now, Timestamp& arrival) {
+  for (Stream* s : relays_here_) s->drain_upstream(now, arrival);
 }
 
 std::unique_ptr<webrtc::PeerConnection> Engine::make_peer(
@@ -322,7 +314,6 @@ void Engine::cancel_pull(const std::string& session_id) {
 
 void Engine::shutdown() {
   for (auto& [name, s] : streams_) s->end("server shutting down");
-  relaying_.clear();
   relays_here_.clear();
   streams_.clear();
   by_ufrag_.clear();

@@ -120,10 +120,14 @@ class Engine : public webrtc::PeerConnection::Transport {
   // Media (worker thread).
   void handle_datagram(uint8_t* data, size_t size, const SocketAddress& from, Timestamp now);
   void tick(Timestamp now);
-  // After a receive batch: wakes the relay workers this batch pushed to.
-  void wake_relays();
-  // When woken: forwards what origins on other workers pushed to our relays.
-  void drain_relays(Timestamp now);
+  // When woken: forwards what origins on other workers pushed to our relays,
+  // setting `arrival` to when each packet reached its origin before it goes
+  // out.
+  void drain_relays(Timestamp now, Timestamp& arrival);
+  void drain_relays(Timestamp now) {
+    Timestamp arrival;
+    drain_relays(now, arrival);
+  }
 
   // PeerConnection::Transport
   void send_datagram(ByteSpan data, const SocketAddress& to) override { send_(data, to); }
@@ -153,9 +157,8 @@ class Engine : public webrtc::PeerConnection::Transport {
   SendFn send_;
   EngineOptions options_;
   StreamMap streams_;
-  // Per receive batch and per wake only these are visited, not every stream.
-  std::vector<Stream*> relaying_;     // streams of ours that feed relays elsewhere
-  std::vector<Stream*> relays_here_;  // relays of other workers' streams
+  // Relays of other workers' streams: a wake visits only these.
+  std::vector<Stream*> relays_here_;
   struct PendingPull {
     std::string stream;
     sdp::LocalTransport local;

@@ -25,16 +25,15 @@ struct RelayLink {
   explicit RelayLink(std::function<void()> wake_relay) : wake(std::move(wake_relay)) {}
 
   record::PacketRing ring{kSlots};  // origin -> relay: RTP, and SRs (whole RTCP packets)
-  // Wakes the relay's worker (thread-safe; the origin calls it once per
-  // receive batch that pushed something).
+  // Wakes the relay's worker (thread-safe; the origin calls it after each
+  // push, and it costs an eventfd write only when the relay is not already
+  // woken).
   const std::function<void()> wake;
 
   std::atomic<int> viewers{0};               // relay -> origin: push only while > 0
   std::atomic<bool> keyframe_wanted{false};  // relay -> origin: a viewer asked for one
   std::atomic<bool> relay_gone{false};       // relay -> origin: stop pushing, drop the link
   std::atomic<bool> origin_ended{false};     // origin -> relay: the stream ended
-
-  bool dirty = false;  // origin thread only: pushed since the last wake
 };
 
 }  // namespace lss::sfu

@@ -282,31 +282,27 @@ void Stream::on_rtp(webrtc::PeerConnection& pc, uint8_t* data, size_t size, Time
   if (keyframe) keyframes_.keyframe_received();
   pkt.set_ssrc(track.out_ssrc);
   if (track.video) video_cache_.store(ByteSpan(data, size), pkt.sequence_number(), now);
-  for (auto& sub : subscribers_) sub->forward(size_t(index), track, data, size, keyframe);
+  // Relays first: their workers fan out in parallel with ours below.
   if (!relays_.empty()) {
     push_to_relays(uint8_t(index) | (keyframe ? RelayLink::kKeyframeFlag : 0), data, size, now);
   }
+  for (auto& sub : subscribers_) sub->forward(size_t(index), track, data, size, keyframe);
 }
 
 void Stream::push_to_relays(uint8_t flags, const uint8_t* data, size_t size, Timestamp now) {
   for (auto& r : relays_) {
     if (r->viewers.load(std::memory_order_relaxed) <= 0) continue;
     r->ring.push(flags, data, size, now);  // a full ring drops: the relay lags a second behind
-    r->dirty = true;
-  }
-}
-
-void Stream::wake_relays() {
-  for (auto& r : relays_) {
-    if (!r->dirty) continue;
-    r->dirty = false;
+    // At once rather than after our batch: the relay's worker forwards while
+    // we do. Waking an already woken worker costs an atomic exchange.
     r->wake();
   }
 }
 
-void Stream::drain_upstream(Timestamp now) {
+void Stream::drain_upstream(Timestamp now, Timestamp& arrival) {
   if (!upstream_ || ended_) return;
   upstream_->ring.drain([&](record::PacketRing::Slot& slot) {
+    arrival = slot.arrival;
     if (slot.track & RelayLink::kSenderReportFlag) return fan_out_rtcp(slot.data, slot.size);
     const size_t index = slot.track & RelayLink::kTrackMask;
     if (index >= tracks_.size() || slot.size < 12) return;
@@ -355,9 +351,9 @@ void Stream::on_rtcp(webrtc::PeerConnection& pc, uint8_t* data, size_t size, Tim
         out.report_blocks.clear();
         Bytes buf;
         build_sender_report(out, buf);
-        fan_out_rtcp(buf.data(), buf.size());
         if (!relays_.empty())
           push_to_relays(RelayLink::kSenderReportFlag, buf.data(), buf.size(), now);
+        fan_out_rtcp(buf.data(), buf.size());
       }
     }
   });

@@ -69,11 +69,10 @@ class Stream : public webrtc::PeerConnection::Observer {
   bool origin_ended() const {
     return upstream_ && upstream_->origin_ended.load(std::memory_order_acquire);
   }
-  // Origin: wakes the relays that got packets since the last call (once per
-  // receive batch, so a relay worker wakes once per batch, not per packet).
-  void wake_relays();
-  // Relay: forwards what the origin pushed since the last drain.
-  void drain_upstream(Timestamp now);
+  // Relay: forwards what the origin pushed since the last drain. `arrival`
+  // is set, before each packet goes out, to when it reached the origin (for
+  // the worker's forwarding-latency histogram).
+  void drain_upstream(Timestamp now, Timestamp& arrival);
   // Every publisher-side peer (current, incoming, retiring), for ticks.
   template <class F>
   void for_each_publisher_peer(F&& f) {

@@ -62,6 +62,13 @@ test('a large audience spreads over both workers; the relayed viewers see the st
   await expectDecoding(v1, pub, { minFrames: 20 });
   await expectDecoding(v2, pub, { minFrames: 20 });
   await waitFor(async () => (await live())?.viewers === 11, { timeout: 5000, what: 'relayed viewers counted' });
+  // Both workers forward, and say how long packets stayed in the server.
+  const { media_workers: workers } = await (await fetch(`${server.url}/api/stats`)).json();
+  assert.equal(workers.length, 2);
+  for (const w of workers) {
+    assert.ok(w.forwarding_latency_us.datagrams > 0, `worker ${w.index} forwarded`);
+    assert.ok(w.forwarding_latency_us.p99 >= w.forwarding_latency_us.p50);
+  }
 
   // A relayed viewer's session is ended on its own worker.
   const res = await fetch(await v1.evaluate(() => window.view.location), { method: 'DELETE' });

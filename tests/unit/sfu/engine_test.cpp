@@ -54,7 +54,6 @@ class EngineTest : public ::testing::Test {
       if (drop_ && drop_(d)) continue;
       if (d.to == server_addr_) {
         engine_->handle_datagram(d.data.data(), d.data.size(), d.from, now_);
-        engine_->wake_relays();  // as the origin's worker does after each batch
       } else if (d.to == relay_addr_) {
         relay_engine_->handle_datagram(d.data.data(), d.data.size(), d.from, now_);
       } else {
