@@ -7,7 +7,7 @@ Prints the Markdown section (table and notes) on stdout.
 import json
 import sys
 
-from table_common import cpu_cell, fmt
+from table_common import cpu_cell, fmt, server_latency_ms
 
 
 def row(path):
@@ -36,6 +36,7 @@ def row(path):
         "per_core": per_core,
         "p50": r["latency_ms"]["p50"],
         "p99": r["latency_ms"]["p99"],
+        "srv": server_latency_ms(path),
         "rss": rss_per,
         "loss": loss,
         "cores": cores,
@@ -64,14 +65,15 @@ def main():
                f"after the last viewer joined. Server CPU is read from /proc over the hold only.")
     out.append("")
     out.append("| viewers | server CPU µs / forwarded packet | viewers per core at <0.1 % loss "
-               "| latency p50 / p99 (ms) | RSS per viewer (KiB) | loss | server cores used "
-               "| busiest server thread (cores) | packets/s forwarded | receiving "
-               "| join p99 (ms) | lss-load CPU |")
-    out.append("|---|---|---|---|---|---|---|---|---|---|---|---|")
+               "| latency p50 / p99 (ms) | in the server p50 / p99 (ms) | RSS per viewer (KiB) "
+               "| loss | server cores used | busiest server thread (cores) | packets/s forwarded "
+               "| receiving | join p99 (ms) | lss-load CPU |")
+    out.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for x in rows:
         out.append(
             f"| {x['n']} | {x['cpu_cell']} | {x['per_core']} | {fmt(x['p50'], 1)} / "
-            f"{fmt(x['p99'], 1)} | {fmt(x['rss'], 1)} | {fmt(x['loss'], 3)} % | "
+            f"{fmt(x['p99'], 1)} | {fmt(x['srv'][0])} / {fmt(x['srv'][1])} | "
+            f"{fmt(x['rss'], 1)} | {fmt(x['loss'], 3)} % | "
             f"{fmt(x['cores'])} | {x['top_name']} {fmt(x['top'])} | {fmt(x['pps'], 0)} | "
             f"{x['recv']} | {fmt(x['join_p99'], 0)} | "
             f"{fmt(x['gen'], 0)} % |")
@@ -79,7 +81,10 @@ def main():
     out.append("Viewers per core = N / (server CPU seconds / hold seconds) when loss < 0.1 % and "
                "every viewer receives; else \"saturated\". RSS per viewer = (server RSS at the "
                "end of the hold - RSS before the first viewer) / N. Latency is publisher send "
-               "(abs-send-time) to viewer receive, both in lss-load. The load generator shares "
+               "(abs-send-time) to viewer receive, both in lss-load; in the server is from the "
+               "receive batch that brought a packet in to the sendmmsg of each copy (GET "
+               "/api/stats, all media workers, over the hold; bucket upper bounds, 19 % wide). "
+               "The load generator shares "
                "the machine's cores with the server: when its CPU nears 100 % of one core, "
                "loss and latency include its own queueing. Busiest thread: the server thread with "
                "the most CPU over the hold. A stream's viewers join its media worker (one per "
