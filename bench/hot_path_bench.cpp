@@ -156,12 +156,35 @@ BENCHMARK(BM_StunCheck);
 }  // namespace
 }  // namespace lss
 
+namespace {
+constexpr int kViewers = 64;
+
+// One sendmmsg batch: a 1200-byte datagram to each of kViewers addresses,
+// as a media worker sends a packet's copies.
+struct SendBatch {
+  explicit SendBatch(sockaddr_in* addrs) {
+    for (int i = 0; i < kViewers; ++i) {
+      iovs[i] = {payload.data(), payload.size()};
+      msgs[i] = mmsghdr{};
+      msgs[i].msg_hdr.msg_name = &addrs[i];
+      msgs[i].msg_hdr.msg_namelen = sizeof addrs[i];
+      msgs[i].msg_hdr.msg_iov = &iovs[i];
+      msgs[i].msg_hdr.msg_iovlen = 1;
+    }
+  }
+  int send(int fd) { return sendmmsg(fd, msgs, kViewers, MSG_DONTWAIT); }
+
+  std::array<uint8_t, 1200> payload{};
+  iovec iovs[kViewers];
+  mmsghdr msgs[kViewers];
+};
+}  // namespace
+
 // The kernel's share of forwarding: one 1200-byte datagram per viewer to
 // loopback, sent 64 at a time with sendmmsg as the media worker does (each
 // to its own port, as viewers have). Counter: time per datagram.
 static void BM_SendmmsgLoopback(benchmark::State& state) {
   const int tx = socket(AF_INET, SOCK_DGRAM, 0);
-  constexpr int kViewers = 64;
   int rx[kViewers];
   sockaddr_in addrs[kViewers];
   for (int i = 0; i < kViewers; ++i) {
@@ -174,20 +197,10 @@ static void BM_SendmmsgLoopback(benchmark::State& state) {
     getsockname(rx[i], reinterpret_cast<sockaddr*>(&a), &len);
     addrs[i] = a;
   }
-  std::array<uint8_t, 1200> payload{};
-  mmsghdr msgs[kViewers];
-  iovec iovs[kViewers];
-  for (int i = 0; i < kViewers; ++i) {
-    iovs[i] = {payload.data(), payload.size()};
-    msgs[i] = mmsghdr{};
-    msgs[i].msg_hdr.msg_name = &addrs[i];
-    msgs[i].msg_hdr.msg_namelen = sizeof addrs[i];
-    msgs[i].msg_hdr.msg_iov = &iovs[i];
-    msgs[i].msg_hdr.msg_iovlen = 1;
-  }
+  SendBatch batch(addrs);
   uint8_t drain[2048];
   for (auto _ : state) {
-    benchmark::DoNotOptimize(sendmmsg(tx, msgs, kViewers, MSG_DONTWAIT));
+    benchmark::DoNotOptimize(batch.send(tx));
     state.PauseTiming();  // the viewers' receive is not the server's cost
     for (int i = 0; i < kViewers; ++i) {
       while (recv(rx[i], drain, sizeof drain, MSG_DONTWAIT) > 0) {
@@ -216,22 +229,13 @@ static void BM_SendmmsgTunDevice(benchmark::State& state) {
     return;
   }
   const int tx = socket(AF_INET, SOCK_DGRAM, 0);
-  constexpr int kViewers = 64;
   sockaddr_in addrs[kViewers];
-  std::array<uint8_t, 1200> payload{};
-  mmsghdr msgs[kViewers];
-  iovec iovs[kViewers];
   for (int i = 0; i < kViewers; ++i) {
     addrs[i] = to;
     addrs[i].sin_port = htons(uint16_t(20000 + i));
-    iovs[i] = {payload.data(), payload.size()};
-    msgs[i] = mmsghdr{};
-    msgs[i].msg_hdr.msg_name = &addrs[i];
-    msgs[i].msg_hdr.msg_namelen = sizeof addrs[i];
-    msgs[i].msg_hdr.msg_iov = &iovs[i];
-    msgs[i].msg_hdr.msg_iovlen = 1;
   }
-  for (auto _ : state) benchmark::DoNotOptimize(sendmmsg(tx, msgs, kViewers, MSG_DONTWAIT));
+  SendBatch batch(addrs);
+  for (auto _ : state) benchmark::DoNotOptimize(batch.send(tx));
   state.SetItemsProcessed(state.iterations() * kViewers);
   close(tx);
 }
