@@ -141,40 +141,39 @@ struct Transform {
     return n == 0 || (EVP_EncryptUpdate(cipher, p, &outl, p, int(n)) == 1 && size_t(outl) == n);
   }
 
-  // AES-GCM seal in place; the tag goes to `tag_out`. AAD may come in two pieces.
+  // AES-GCM over the AAD (in up to two pieces) and then [p, p + n) in place,
+  // encrypting or decrypting; the tag is the caller's.
+  bool gcm_update(bool encrypt, const uint8_t* iv, const uint8_t* aad1, size_t aad1_len,
+                  const uint8_t* aad2, size_t aad2_len, uint8_t* p, size_t n) {
+    int outl = 0;
+    if (EVP_CipherInit_ex2(cipher, nullptr, nullptr, iv, encrypt ? 1 : 0, nullptr) != 1) {
+      return false;
+    }
+    if (EVP_CipherUpdate(cipher, nullptr, &outl, aad1, int(aad1_len)) != 1) return false;
+    if (aad2_len && EVP_CipherUpdate(cipher, nullptr, &outl, aad2, int(aad2_len)) != 1) {
+      return false;
+    }
+    return n == 0 || (EVP_CipherUpdate(cipher, p, &outl, p, int(n)) == 1 && size_t(outl) == n);
+  }
+
+  // AES-GCM seal in place; the tag goes to `tag_out`.
   bool gcm_seal(const uint8_t* iv, const uint8_t* aad1, size_t aad1_len, const uint8_t* aad2,
                 size_t aad2_len, uint8_t* p, size_t n, uint8_t* tag_out) {
     int outl = 0;
-    if (EVP_EncryptInit_ex2(cipher, nullptr, nullptr, iv, nullptr) != 1) return false;
-    if (EVP_EncryptUpdate(cipher, nullptr, &outl, aad1, int(aad1_len)) != 1) return false;
-    if (aad2_len && EVP_EncryptUpdate(cipher, nullptr, &outl, aad2, int(aad2_len)) != 1) {
-      return false;
-    }
-    if (n && (EVP_EncryptUpdate(cipher, p, &outl, p, int(n)) != 1 || size_t(outl) != n)) {
-      return false;
-    }
-    if (EVP_EncryptFinal_ex(cipher, p + n, &outl) != 1) return false;
-    return EVP_CIPHER_CTX_ctrl(cipher, EVP_CTRL_AEAD_GET_TAG, int(kGcmTag), tag_out) == 1;
+    return gcm_update(true, iv, aad1, aad1_len, aad2, aad2_len, p, n) &&
+           EVP_EncryptFinal_ex(cipher, p + n, &outl) == 1 &&
+           EVP_CIPHER_CTX_ctrl(cipher, EVP_CTRL_AEAD_GET_TAG, int(kGcmTag), tag_out) == 1;
   }
 
   // AES-GCM open in place; false if the tag does not verify.
   bool gcm_open(const uint8_t* iv, const uint8_t* aad1, size_t aad1_len, const uint8_t* aad2,
                 size_t aad2_len, uint8_t* p, size_t n, const uint8_t* tag) {
     int outl = 0;
-    if (EVP_DecryptInit_ex2(cipher, nullptr, nullptr, iv, nullptr) != 1) return false;
-    if (EVP_DecryptUpdate(cipher, nullptr, &outl, aad1, int(aad1_len)) != 1) return false;
-    if (aad2_len && EVP_DecryptUpdate(cipher, nullptr, &outl, aad2, int(aad2_len)) != 1) {
-      return false;
-    }
-    if (n && (EVP_DecryptUpdate(cipher, p, &outl, p, int(n)) != 1 || size_t(outl) != n)) {
-      return false;
-    }
     // OpenSSL copies the expected tag; it does not write through the pointer.
-    if (EVP_CIPHER_CTX_ctrl(cipher, EVP_CTRL_AEAD_SET_TAG, int(kGcmTag),
-                            const_cast<uint8_t*>(tag)) != 1) {
-      return false;
-    }
-    return EVP_DecryptFinal_ex(cipher, p + n, &outl) == 1;
+    return gcm_update(false, iv, aad1, aad1_len, aad2, aad2_len, p, n) &&
+           EVP_CIPHER_CTX_ctrl(cipher, EVP_CTRL_AEAD_SET_TAG, int(kGcmTag),
+                               const_cast<uint8_t*>(tag)) == 1 &&
+           EVP_DecryptFinal_ex(cipher, p + n, &outl) == 1;
   }
 
   // AES-CM tag: HMAC-SHA1 over [p, p + n) then `extra` (the ROC for SRTP).
