@@ -299,12 +299,6 @@ TEST_F(EngineTest, GarbageFromAnywhereIsIgnored) {
   EXPECT_EQ(engine_->streams().size(), 1u);
 }
 
-}  // namespace
-}  // namespace lss::testing
-
-namespace lss::testing {
-namespace {
-
 // The server as offerer (a PeerJS streamer call) taking over a live stream:
 // viewers see one continuous track across the switch.
 TEST_F(EngineTest, APulledSourceTakesOverALiveStreamAtItsKeyframe) {
@@ -383,12 +377,6 @@ TEST_F(EngineTest, AStreamWaitsForItsNewSourceWhenTheOldLeavesFirst) {
   advance(std::chrono::milliseconds(20));
   EXPECT_TRUE(engine_->streams().empty());
 }
-
-}  // namespace
-}  // namespace lss::testing
-
-namespace lss::testing {
-namespace {
 
 TEST_F(EngineTest, ViewersOnAnotherWorkerAreServedThroughARelay) {
   auto pub = make_peer(5000), local = make_peer(5001), remote = make_peer(5002);
