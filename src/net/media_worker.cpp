@@ -109,6 +109,16 @@ void MediaWorker::set_handlers(DatagramHandler on_datagram, TickHandler on_tick,
   tick_interval_ = tick;
 }
 
+template <class F>
+void MediaWorker::gathered(Timestamp arrival, F&& f) {
+  batching_ = true;
+  arrival_ = arrival;
+  f();
+  batching_ = false;
+  flush();
+  arrival_ = Timestamp{};
+}
+
 void MediaWorker::set_wake_handler(WakeHandler on_wake) {
   on_wake_ = std::move(on_wake);
 }
@@ -131,13 +141,8 @@ void MediaWorker::wait_wake() {
                         (void)::read(wake_fd_.native_handle(), &value, sizeof value);
                         wake_pending_.exchange(false, std::memory_order_acq_rel);
                         if (on_wake_) {
-                          batching_ = true;
                           const Timestamp now = Clock::now();
-                          arrival_ = now;
-                          on_wake_(now, arrival_);
-                          batching_ = false;
-                          flush();
-                          arrival_ = Timestamp{};
+                          gathered(now, [&] { on_wake_(now, arrival_); });
                         }
                         wait_wake();
                       });
@@ -184,19 +189,16 @@ void MediaWorker::drain() {
     const int n = recvmmsg(socket_.native_handle(), msgs, kBatch, MSG_DONTWAIT, nullptr);
     if (n <= 0) return;
     const Timestamp now = Clock::now();
-    batching_ = true;
-    arrival_ = now;
-    for (int i = 0; i < n; ++i) {
-      if (msgs[i].msg_hdr.msg_flags & MSG_TRUNC) continue;  // larger than any valid packet
-      const size_t len = msgs[i].msg_len;
-      counters_.datagrams_in++;
-      counters_.bytes_in += len;
-      if (on_datagram_)
-        on_datagram_(buffers_.data() + i * kMaxDatagram, len, from_sockaddr(addrs[i]), now);
-    }
-    batching_ = false;
-    flush();
-    arrival_ = Timestamp{};
+    gathered(now, [&] {
+      for (int i = 0; i < n; ++i) {
+        if (msgs[i].msg_hdr.msg_flags & MSG_TRUNC) continue;  // larger than any valid packet
+        const size_t len = msgs[i].msg_len;
+        counters_.datagrams_in++;
+        counters_.bytes_in += len;
+        if (on_datagram_)
+          on_datagram_(buffers_.data() + i * kMaxDatagram, len, from_sockaddr(addrs[i]), now);
+      }
+    });
     if (n < int(kBatch)) return;
   }
 }
@@ -262,10 +264,7 @@ void MediaWorker::schedule_tick() {
   tick_timer_.expires_after(tick_interval_);
   tick_timer_.async_wait([this](const boost::system::error_code& ec) {
     if (ec) return;
-    batching_ = true;
-    on_tick_(Clock::now());
-    batching_ = false;
-    flush();
+    gathered(Timestamp{}, [this] { on_tick_(Clock::now()); });
     schedule_tick();
   });
 }

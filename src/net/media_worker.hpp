@@ -79,6 +79,11 @@ class MediaWorker {
   void drain();
   void schedule_tick();
   void wait_wake();
+  // Runs `f` with its sends gathered into sendmmsg batches, sent when it
+  // returns; `arrival` is when what it forwards came in (unset for ticks,
+  // whose sends are not forwarding), for forwarding_latency().
+  template <class F>
+  void gathered(Timestamp arrival, F&& f);
 
   unsigned index_;
   uint16_t port_;
