@@ -90,10 +90,9 @@ std::vector<size_t> WorkerPool::loads() const {
   return load;
 }
 
-size_t WorkerPool::least_loaded() const {
-  const auto load = loads();
-  size_t best = 0;
-  for (size_t i = 1; i < load.size(); ++i) {
+size_t WorkerPool::least_loaded(const std::vector<size_t>& load, size_t preferred) {
+  size_t best = preferred;
+  for (size_t i = 0; i < load.size(); ++i) {
     if (load[i] < load[best]) best = i;
   }
   return best;
@@ -112,7 +111,7 @@ void WorkerPool::run_for_new_stream(const std::string& name, Job job) {
   }
   auto it = placement_.find(name);
   if (it == placement_.end()) {
-    it = placement_.emplace(name, Placement{least_loaded(), false, now}).first;
+    it = placement_.emplace(name, Placement{least_loaded(loads(), 0), false, now}).first;
   }
   run_on(it->second.worker, std::move(job));
 }
@@ -122,10 +121,7 @@ void WorkerPool::run_for_viewer(const std::string& name, Job job) {
   if (it == placement_.end() || !it->second.live) return run_for_stream(name, std::move(job));
   const size_t origin = it->second.worker;
   const auto load = loads();
-  size_t target = origin;
-  for (size_t i = 0; i < load.size(); ++i) {
-    if (load[i] < load[target]) target = i;
-  }
+  size_t target = least_loaded(load, origin);
   // A new relay costs a ring and a retransmission cache (about 1.1 MB) and
   // a wake per packet: worth it for an audience that unbalances the
   // workers, not for a few viewers. Once a relay exists, viewers just go to

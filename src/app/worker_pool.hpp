@@ -65,7 +65,8 @@ class WorkerPool : public signal::EngineRouter {
   // Peers per worker, plus what is on its way there (reserved streams,
   // viewer jobs not yet run), so a burst of requests spreads.
   std::vector<size_t> loads() const;
-  size_t least_loaded() const;
+  // The worker with the least load; ties go to `preferred`.
+  static size_t least_loaded(const std::vector<size_t>& load, size_t preferred);
   // Links stream `name` on `origin` to a new relay on `target`, then runs
   // the viewer jobs waiting for it.
   void start_relay(const std::string& name, size_t origin, size_t target);
