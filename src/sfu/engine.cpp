@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <charconv>
 
 #include "common/random.hpp"
 #include "sdp/pull_offer.hpp"
@@ -64,13 +65,11 @@ std::string Engine::new_session_id() const {
 }
 
 std::optional<size_t> Engine::worker_of_session(std::string_view id) {
-  auto hex = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    return -1;
-  };
-  if (id.size() < 2 || hex(id[0]) < 0 || hex(id[1]) < 0) return std::nullopt;
-  return size_t(hex(id[0]) * 16 + hex(id[1]));
+  uint8_t worker = 0;
+  if (id.size() < 2) return std::nullopt;
+  auto [end, ec] = std::from_chars(id.data(), id.data() + 2, worker, 16);
+  if (ec != std::errc() || end != id.data() + 2) return std::nullopt;
+  return worker;
 }
 
 Stream* Engine::live_stream(const std::string& name) {
