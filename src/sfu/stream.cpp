@@ -470,9 +470,7 @@ void Stream::tick(Timestamp now) {
   if (ended_) return;
   if (upstream_) {
     if (upstream_->origin_ended.load(std::memory_order_acquire)) return end("the stream ended");
-    int open = 0;
-    for (const auto& s : subscribers_) open += !s->closed();
-    upstream_->viewers.store(open, std::memory_order_relaxed);
+    upstream_->viewers.store(viewer_count(), std::memory_order_relaxed);  // a relay has no relays
     if (const uint64_t dropped = upstream_->ring.dropped(); dropped != relay_dropped_) {
       spdlog::warn("stream '{}': relay worker fell behind, {} packets dropped", name_,
                    dropped - relay_dropped_);
