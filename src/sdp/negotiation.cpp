@@ -5,6 +5,7 @@
 #include <charconv>
 
 #include "common/random.hpp"
+#include "sdp/bundle.hpp"
 #include "sdp/sdp_writer.hpp"
 
 namespace lss::sdp {
@@ -95,21 +96,21 @@ std::vector<std::string> filter_fbs(const std::vector<std::string>& offered, boo
   return out;
 }
 
-Result<RemoteTransport, NegotiationError> remote_transport(const SessionDescription& offer,
+Result<RemoteTransport, NegotiationError> remote_transport(const OfferBundle& bundle,
                                                            const MediaSection& m) {
   RemoteTransport r;
-  auto ufrag = offer.transport_attribute(m, "ice-ufrag");
-  auto pwd = offer.transport_attribute(m, "ice-pwd");
+  auto ufrag = bundle.transport_attribute(m, "ice-ufrag");
+  auto pwd = bundle.transport_attribute(m, "ice-pwd");
   if (!ufrag || ufrag->empty() || !pwd || pwd->empty()) {
     return bad(400, "offer has no a=ice-ufrag / a=ice-pwd");
   }
-  auto fp = offer.fingerprint(m);
+  auto fp = parse_fingerprint(bundle.transport_attribute(m, "fingerprint").value_or(""));
   if (!fp) return bad(400, "offer has no a=fingerprint");
   r.ice_ufrag = *ufrag;
   r.ice_pwd = *pwd;
   r.fingerprint_algorithm = fp->algorithm;
   r.fingerprint_value = fp->value;
-  const std::string setup = offer.transport_attribute(m, "setup").value_or("actpass");
+  const std::string setup = bundle.transport_attribute(m, "setup").value_or("actpass");
   if (setup == "passive") {
     r.our_role = DtlsRole::kClient;
   } else if (setup == "actpass" || setup == "active") {
@@ -124,12 +125,53 @@ bool is_av(const MediaSection& m) {
   return m.media == "audio" || m.media == "video";
 }
 
+// Media the server can carry: DTLS-SRTP (UDP/TLS/RTP/SAVPF, its TCP form, or
+// the legacy RTP/SAVPF). Plain RTP/AVP sections are rejected.
+bool is_secure_rtp(const MediaSection& m) {
+  return m.proto.find("SAVP") != std::string::npos;
+}
+
+// rtcp-mux-only (RFC 8858) implies rtcp-mux; with bundle-only sections the
+// attribute may sit in the tagged section alone.
+bool muxes_rtcp(const OfferBundle& bundle, const MediaSection& m) {
+  return bundle.transport_attribute(m, "rtcp-mux").has_value() ||
+         bundle.transport_attribute(m, "rtcp-mux-only").has_value();
+}
+
+// The m-line of an accepted section: the offer's media and proto, echoed
+// exactly (RFC 8829 §5.3.1), on the discard port of an ICE-lite answer.
+std::string m_line(const MediaSection& m, const std::string& formats) {
+  return "m=" + m.media + " 9 " + m.proto + " " + formats + "\r\n";
+}
+
+// The answer's header: BUNDLE group, session-level transport, and
+// extmap-allow-mixed when the offer allows it at session level.
+SessionHeader answer_header(const SessionDescription& offer, const OfferBundle& bundle,
+                            const std::vector<const MediaSection*>& accepted,
+                            const LocalTransport& local, DtlsRole our_role) {
+  SessionHeader h;
+  h.bundle = bundle.answer_group(accepted);
+  h.extmap_allow_mixed = offer.attribute("extmap-allow-mixed").has_value();
+  h.transport = &local;
+  h.setup = setup_for(our_role);
+  return h;
+}
+
+// Media-level attributes echoed from the offer's section.
+std::string echoed_media_lines(const MediaSection& m) {
+  std::string s;
+  if (m.has_attribute("rtcp-rsize")) s += "a=rtcp-rsize\r\n";
+  if (m.has_attribute("extmap-allow-mixed")) s += "a=extmap-allow-mixed\r\n";
+  return s;
+}
+
 }  // namespace
 
 std::optional<size_t> find_data_channel_section(const SessionDescription& sd) {
+  const OfferBundle bundle(sd);
   for (size_t i = 0; i < sd.media.size(); ++i) {
     const MediaSection& m = sd.media[i];
-    if (m.media != "application" || m.port == 0 || !m.has_attribute("mid")) continue;
+    if (m.media != "application" || !bundle.usable(m) || !m.has_attribute("mid")) continue;
     if (m.proto.find("SCTP") == std::string::npos) continue;
     if (std::find(m.formats.begin(), m.formats.end(), "webrtc-datachannel") == m.formats.end())
       continue;
@@ -179,12 +221,14 @@ Result<PublishAnswer, NegotiationError> answer_publish(const SessionDescription&
                                                        const LocalTransport& local,
                                                        const PublishOptions& options) {
   PublishAnswer out;
+  const OfferBundle bundle(offer);
   std::vector<bool> accepted(offer.media.size(), false);
+  std::vector<const MediaSection*> taken;
   std::vector<CodecParams> codecs(offer.media.size());
   bool have_audio = false, have_video = false;
   for (size_t i = 0; i < offer.media.size(); ++i) {
     const MediaSection& m = offer.media[i];
-    if (!is_av(m) || m.port == 0) continue;
+    if (!is_av(m) || !bundle.usable(m) || !is_secure_rtp(m)) continue;
     const std::string dir = m.direction();
     if (dir != "sendonly" && dir != "sendrecv") continue;
     const bool video = m.media == "video";
@@ -198,32 +242,26 @@ Result<PublishAnswer, NegotiationError> answer_publish(const SessionDescription&
           406, video ? "no supported video codec offered (VP8, VP9, H264 packetization-mode=1, AV1)"
                      : "no supported audio codec offered (Opus)");
     }
-    if (!m.has_attribute("rtcp-mux")) return bad(400, "rtcp-mux is required");
+    if (!muxes_rtcp(bundle, m)) return bad(400, "rtcp-mux is required");
     if (!m.has_attribute("mid")) return bad(400, "media sections need a=mid (BUNDLE)");
     (video ? have_video : have_audio) = true;
     accepted[i] = true;
+    taken.push_back(&m);
     codecs[i] = *codec;
   }
   if (!have_audio && !have_video) return bad(400, "the offer has no audio or video to publish");
+  if (auto e = bundle.one_transport_error(taken); !e.empty()) return bad(400, e);
 
-  std::vector<std::string> bundle;
-  std::optional<RemoteTransport> remote;
-  for (size_t i = 0; i < offer.media.size(); ++i) {
-    if (!accepted[i]) continue;
-    bundle.push_back(offer.media[i].mid());
-    if (!remote) {
-      auto r = remote_transport(offer, offer.media[i]);
-      if (!r.ok()) return r.error();
-      remote = r.value();
-    }
-  }
-  out.remote = *remote;
+  auto remote = remote_transport(bundle, *taken.front());
+  if (!remote.ok()) return remote.error();
+  out.remote = remote.value();
+  const SetupLine setup = setup_for(out.remote.our_role);
 
-  std::string sdp = session_header(bundle, false, "");
+  std::string sdp = session_header(answer_header(offer, bundle, taken, local, out.remote.our_role));
   for (size_t i = 0; i < offer.media.size(); ++i) {
     const MediaSection& m = offer.media[i];
     if (!accepted[i]) {
-      sdp += rejected_section(m);
+      sdp += rejected_section(m, setup);
       continue;
     }
     const bool video = m.media == "video";
@@ -257,10 +295,10 @@ Result<PublishAnswer, NegotiationError> answer_publish(const SessionDescription&
     }
     std::string pts = std::to_string(c.payload_type);
     if (c.rtx_payload_type) pts += " " + std::to_string(*c.rtx_payload_type);
-    sdp += "m=" + m.media + " 9 UDP/TLS/RTP/SAVPF " + pts + "\r\n";
-    sdp += transport_lines(local, setup_for(out.remote.our_role));
+    sdp += m_line(m, pts);
+    sdp += transport_lines(local, setup);
     sdp += "a=mid:" + t.mid + "\r\n";
-    if (m.has_attribute("rtcp-rsize")) sdp += "a=rtcp-rsize\r\n";
+    sdp += echoed_media_lines(m);
     for (const auto& e : t.extensions)
       sdp += "a=extmap:" + std::to_string(e.id) + " " + e.uri + "\r\n";
     sdp += "a=recvonly\r\n";
@@ -280,12 +318,13 @@ Result<SubscribeAnswer, NegotiationError> answer_subscribe(
     const NegotiatedTrack* track = nullptr;
     CodecParams codec;
   };
+  const OfferBundle bundle(offer);
   std::vector<Plan> plan(offer.media.size());
   std::vector<bool> used(published.size(), false);
   std::string mismatch;
   for (size_t i = 0; i < offer.media.size(); ++i) {
     const MediaSection& m = offer.media[i];
-    if (!is_av(m) || m.port == 0) continue;
+    if (!is_av(m) || !bundle.usable(m) || !is_secure_rtp(m)) continue;
     const std::string dir = m.direction();
     if (dir != "recvonly" && dir != "sendrecv") continue;
     const bool video = m.media == "video";
@@ -322,7 +361,7 @@ Result<SubscribeAnswer, NegotiationError> answer_subscribe(
                    (video ? "video" : "audio") + " codec)";
         break;
       }
-      if (!m.has_attribute("rtcp-mux")) return bad(400, "rtcp-mux is required");
+      if (!muxes_rtcp(bundle, m)) return bad(400, "rtcp-mux is required");
       if (!m.has_attribute("mid")) return bad(400, "media sections need a=mid (BUNDLE)");
       used[k] = true;
       plan[i] = Plan{&t, *match};
@@ -332,33 +371,35 @@ Result<SubscribeAnswer, NegotiationError> answer_subscribe(
   }
   std::optional<size_t> data_index;
   if (options.accept_data_channel) data_index = find_data_channel_section(offer);
-  std::vector<std::string> bundle;
-  std::optional<RemoteTransport> remote;
+  std::vector<const MediaSection*> taken;
   for (size_t i = 0; i < offer.media.size(); ++i) {
-    if (data_index == i) bundle.push_back(offer.media[i].mid());
-    if (!plan[i].track) continue;
-    bundle.push_back(offer.media[i].mid());
-    if (!remote) {
-      auto r = remote_transport(offer, offer.media[i]);
-      if (!r.ok()) return r.error();
-      remote = r.value();
-    }
+    if (data_index == i || plan[i].track) taken.push_back(&offer.media[i]);
   }
-  if (!remote)
+  const MediaSection* first_av = nullptr;
+  for (size_t i = 0; i < offer.media.size() && !first_av; ++i) {
+    if (plan[i].track) first_av = &offer.media[i];
+  }
+  if (!first_av)
     return bad(406, "the offer has no audio or video section that can receive this stream");
-  out.remote = *remote;
+  if (auto e = bundle.one_transport_error(taken); !e.empty()) return bad(400, e);
+  auto remote = remote_transport(bundle, *first_av);
+  if (!remote.ok()) return remote.error();
+  out.remote = remote.value();
+  const SetupLine setup = setup_for(out.remote.our_role);
 
-  std::string sdp = session_header(bundle, true, options.stream_id);
+  SessionHeader header = answer_header(offer, bundle, taken, local, out.remote.our_role);
+  header.msid_stream = options.stream_id;
+  std::string sdp = session_header(header);
   for (size_t i = 0; i < offer.media.size(); ++i) {
     const MediaSection& m = offer.media[i];
     const Plan& p = plan[i];
     if (data_index == i) {
-      sdp += data_channel_section(local, setup_for(out.remote.our_role), m.mid());
+      sdp += data_channel_section(local, setup, m.mid(), m.proto);
       out.data_channel = data_channel_params(m);
       continue;
     }
     if (!p.track) {
-      sdp += rejected_section(m);
+      sdp += rejected_section(m, setup);
       continue;
     }
     const bool video = m.media == "video";
@@ -381,10 +422,10 @@ Result<SubscribeAnswer, NegotiationError> answer_subscribe(
       extmaps += "a=extmap:" + std::to_string(ve.id) + " " + ve.uri + "\r\n";
     }
     const std::string track_id = std::string(video ? "video-" : "audio-") + options.stream_id;
-    sdp += "m=" + m.media + " 9 UDP/TLS/RTP/SAVPF " + std::to_string(p.codec.payload_type) + "\r\n";
-    sdp += transport_lines(local, setup_for(out.remote.our_role));
+    sdp += m_line(m, std::to_string(p.codec.payload_type));
+    sdp += transport_lines(local, setup);
     sdp += "a=mid:" + st.mid + "\r\n";
-    if (m.has_attribute("rtcp-rsize")) sdp += "a=rtcp-rsize\r\n";
+    sdp += echoed_media_lines(m);
     sdp += extmaps;
     sdp += "a=sendonly\r\n";
     sdp += "a=msid:" + options.stream_id + " " + track_id + "\r\n";

@@ -35,7 +35,9 @@ CodecParams codec(uint8_t pt, const char* name, uint32_t clock, uint8_t channels
 std::string offer_pull(const LocalTransport& local, const PullOfferOptions& options) {
   std::vector<std::string> bundle = {"0", "1"};
   if (options.data_channel) bundle.push_back("2");
-  std::string sdp = session_header(bundle, false, "");
+  SessionHeader header;
+  header.bundle = bundle;
+  std::string sdp = session_header(header);
 
   sdp += "m=audio 9 UDP/TLS/RTP/SAVPF 111\r\n";
   sdp += transport_lines(local, SetupLine::kActpass);

@@ -8,17 +8,33 @@ SetupLine setup_for(DtlsRole our_role) {
   return our_role == DtlsRole::kClient ? SetupLine::kActive : SetupLine::kPassive;
 }
 
-std::string session_header(const std::vector<std::string>& bundle, bool with_msid_semantic,
-                           const std::string& stream_id) {
+namespace {
+
+const char* setup_value(SetupLine setup) {
+  return setup == SetupLine::kActive    ? "active"
+         : setup == SetupLine::kPassive ? "passive"
+                                        : "actpass";
+}
+
+}  // namespace
+
+std::string session_header(const SessionHeader& h) {
   std::string s =
       "v=0\r\no=- " + std::to_string(random_u64() >> 2) + " 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n";
-  if (!bundle.empty()) {
+  if (!h.bundle.empty()) {
     s += "a=group:BUNDLE";
-    for (const auto& mid : bundle) s += " " + mid;
+    for (const auto& mid : h.bundle) s += " " + mid;
     s += "\r\n";
   }
+  if (h.extmap_allow_mixed) s += "a=extmap-allow-mixed\r\n";
   s += "a=ice-lite\r\n";
-  if (with_msid_semantic) s += "a=msid-semantic: WMS " + stream_id + "\r\n";
+  if (h.transport) {
+    s += "a=ice-ufrag:" + h.transport->ice_ufrag + "\r\n";
+    s += "a=ice-pwd:" + h.transport->ice_pwd + "\r\n";
+    s += "a=fingerprint:sha-256 " + h.transport->fingerprint_sha256 + "\r\n";
+    s += std::string("a=setup:") + setup_value(h.setup) + "\r\n";
+  }
+  if (!h.msid_stream.empty()) s += "a=msid-semantic: WMS " + h.msid_stream + "\r\n";
   return s;
 }
 
@@ -28,11 +44,7 @@ std::string transport_lines(const LocalTransport& local, SetupLine setup, bool r
   s += "a=ice-pwd:" + local.ice_pwd + "\r\n";
   s += "a=ice-options:ice2\r\n";
   s += "a=fingerprint:sha-256 " + local.fingerprint_sha256 + "\r\n";
-  s += std::string("a=setup:") +
-       (setup == SetupLine::kActive    ? "active"
-        : setup == SetupLine::kPassive ? "passive"
-                                       : "actpass") +
-       "\r\n";
+  s += std::string("a=setup:") + setup_value(setup) + "\r\n";
   int foundation = 1;
   for (const auto& [ip, port] : local.candidates) {
     // Host type preference 126, local preference falling with list order.
@@ -45,7 +57,7 @@ std::string transport_lines(const LocalTransport& local, SetupLine setup, bool r
   return s;
 }
 
-std::string rejected_section(const MediaSection& m) {
+std::string rejected_section(const MediaSection& m, SetupLine setup) {
   std::string s = "m=" + m.media + " 0 " + m.proto;
   if (m.formats.empty()) {
     s += " 0";
@@ -54,6 +66,7 @@ std::string rejected_section(const MediaSection& m) {
   }
   s += "\r\nc=IN IP4 0.0.0.0\r\n";
   if (m.has_attribute("mid")) s += "a=mid:" + m.mid() + "\r\n";
+  s += std::string("a=setup:") + setup_value(setup) + "\r\n";
   s += "a=inactive\r\n";
   return s;
 }
@@ -75,8 +88,8 @@ std::string codec_lines(const CodecParams& c, const std::vector<std::string>& fb
 }
 
 std::string data_channel_section(const LocalTransport& local, SetupLine setup,
-                                 const std::string& mid) {
-  std::string s = "m=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\n";
+                                 const std::string& mid, const std::string& proto) {
+  std::string s = "m=application 9 " + proto + " webrtc-datachannel\r\n";
   s += transport_lines(local, setup, false);
   s += "a=mid:" + mid + "\r\n";
   s += "a=sctp-port:" + std::to_string(kSctpPort) + "\r\n";

@@ -32,16 +32,28 @@ enum class SetupLine { kActive, kPassive, kActpass };
 
 SetupLine setup_for(DtlsRole our_role);
 
-std::string session_header(const std::vector<std::string>& bundle, bool with_msid_semantic,
-                           const std::string& stream_id);
+struct SessionHeader {
+  std::vector<std::string> bundle;  // mids of a=group:BUNDLE (none: no group)
+  std::string msid_stream;          // a=msid-semantic stream id (empty: none)
+  bool extmap_allow_mixed = false;  // RFC 8285 §6, echoed when offered at session level
+  // Answers state the transport at session level too: strict parsers
+  // (GStreamer's webrtcbin) look there for every section, rejected ones included.
+  const LocalTransport* transport = nullptr;
+  SetupLine setup = SetupLine::kActpass;
+};
+
+std::string session_header(const SessionHeader& header);
 // ICE credentials, fingerprint, setup, our host candidates; `rtcp_mux` for
 // RTP sections only.
 std::string transport_lines(const LocalTransport& local, SetupLine setup, bool rtcp_mux = true);
-std::string rejected_section(const MediaSection& m);
+// A rejected section (port 0): the offer's media, proto and formats, its
+// mid (RFC 8829 §5.3.1) and our a=setup, which webrtcbin wants in every section.
+std::string rejected_section(const MediaSection& m, SetupLine setup);
 std::string codec_lines(const CodecParams& c, const std::vector<std::string>& fbs,
                         std::optional<uint8_t> rtx);
-// An `m=application` SCTP data-channel section (RFC 8841).
+// An `m=application` SCTP data-channel section (RFC 8841); `proto` as offered.
 std::string data_channel_section(const LocalTransport& local, SetupLine setup,
-                                 const std::string& mid);
+                                 const std::string& mid,
+                                 const std::string& proto = "UDP/DTLS/SCTP");
 
 }  // namespace lss::sdp

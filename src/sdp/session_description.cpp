@@ -219,7 +219,11 @@ std::optional<std::string> SessionDescription::transport_attribute(const MediaSe
 std::optional<Fingerprint> SessionDescription::fingerprint(const MediaSection& m) const {
   auto v = transport_attribute(m, "fingerprint");
   if (!v) return std::nullopt;
-  auto parts = split_ws(*v);
+  return parse_fingerprint(*v);
+}
+
+std::optional<Fingerprint> parse_fingerprint(std::string_view value) {
+  auto parts = split_ws(value);
   if (parts.size() != 2) return std::nullopt;
   return Fingerprint{lower(parts[0]), std::string(parts[1])};
 }

@@ -97,6 +97,9 @@ class SessionDescription {
 
 Result<SessionDescription> parse_sdp(std::string_view text);
 
+// "sha-256 AB:CD:..." -> {algorithm lowercased, value}; empty when malformed.
+std::optional<Fingerprint> parse_fingerprint(std::string_view value);
+
 using lss::parse_number;
 
 // "key=value;key2=value2" -> map (keys lowercased).
