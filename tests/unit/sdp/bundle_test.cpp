@@ -177,6 +177,24 @@ TEST(Bundle, GStreamerMaxBundleViewerGetsBothTracks) {
   EXPECT_EQ(ans.bundle_group(), (std::vector<std::string>{"video0", "audio1"}));
 }
 
+TEST(Bundle, GStreamerOffersAsSentPublishAndView) {
+  for (const char* name : {"gstreamer_publish_vp8_offer.sdp", "gstreamer_publish_h264_offer.sdp"}) {
+    SCOPED_TRACE(name);
+    auto offer = parse_sdp(load(name)).value();
+    auto r = answer_publish(offer, local());
+    ASSERT_TRUE(r.ok()) << r.error().reason;
+    ASSERT_EQ(r->tracks.size(), 2u);
+    expect_well_formed_answer(offer, r->sdp);
+    // The H264 publisher (constrained baseline 42c00d) can be watched by the
+    // same script's viewer, which offers 42e01f.
+    auto view = parse_sdp(load("gstreamer_view_offer.sdp")).value();
+    auto v = answer_subscribe(view, local(), r->tracks, {"cam1", "lss", 1, 2, 3});
+    ASSERT_TRUE(v.ok()) << v.error().reason;
+    EXPECT_EQ(v->tracks.size(), 2u);
+    expect_well_formed_answer(view, v->sdp);
+  }
+}
+
 TEST(Bundle, BundleOnlySectionTakesTheTaggedSectionsTransport) {
   // RFC 8843 lets a bundle-only section leave its transport attributes to
   // the tagged section.
@@ -351,12 +369,13 @@ TEST_P(EveryAnswer, IsWellFormed) {
   EXPECT_TRUE(pub.ok() || sub.ok()) << GetParam() << ": neither a publisher nor a viewer";
 }
 
-INSTANTIATE_TEST_SUITE_P(Sdp, EveryAnswer,
-                         ::testing::Values("chrome_publish_offer.sdp",
-                                           "chrome_publish_h264_offer.sdp", "chrome_view_offer.sdp",
-                                           "chrome_datachannel_offer.sdp", "firefox_offer.sdp",
-                                           "obs_offer.sdp", "ffmpeg_whip_offer.sdp",
-                                           "gstreamer_trickle_offer.sdp"));
+INSTANTIATE_TEST_SUITE_P(
+    Sdp, EveryAnswer,
+    ::testing::Values("chrome_publish_offer.sdp", "chrome_publish_h264_offer.sdp",
+                      "chrome_view_offer.sdp", "chrome_datachannel_offer.sdp", "firefox_offer.sdp",
+                      "obs_offer.sdp", "ffmpeg_whip_offer.sdp", "gstreamer_trickle_offer.sdp",
+                      "gstreamer_publish_vp8_offer.sdp", "gstreamer_publish_h264_offer.sdp",
+                      "gstreamer_view_offer.sdp"));
 
 }  // namespace
 }  // namespace lss::sdp

@@ -55,11 +55,12 @@ TEST_P(RealOffers, ParsePrintParseRoundTrip) {
   EXPECT_EQ(lines, printed_lines);
 }
 
-INSTANTIATE_TEST_SUITE_P(Sdp, RealOffers,
-                         ::testing::Values("chrome_publish_offer.sdp",
-                                           "chrome_publish_h264_offer.sdp", "chrome_view_offer.sdp",
-                                           "chrome_datachannel_offer.sdp", "firefox_offer.sdp",
-                                           "obs_offer.sdp", "ffmpeg_whip_offer.sdp"));
+INSTANTIATE_TEST_SUITE_P(
+    Sdp, RealOffers,
+    ::testing::Values("chrome_publish_offer.sdp", "chrome_publish_h264_offer.sdp",
+                      "chrome_view_offer.sdp", "chrome_datachannel_offer.sdp", "firefox_offer.sdp",
+                      "obs_offer.sdp", "ffmpeg_whip_offer.sdp", "gstreamer_trickle_offer.sdp",
+                      "gstreamer_publish_vp8_offer.sdp", "gstreamer_view_offer.sdp"));
 
 TEST(SdpParse, TypedReaders) {
   auto sd = parse_sdp(load("firefox_offer.sdp")).value();
@@ -223,6 +224,31 @@ TEST(Negotiation, ViewerGetsThePublishersCodecOnItsOwnPayloadType) {
   ASSERT_NE(pub_abs, 0);
   EXPECT_EQ(r->tracks[1].extension_map[pub_abs], 4);
   EXPECT_EQ(r->tracks[1].extension_map[pub_mid], 0);
+}
+
+TEST(Negotiation, ViewerThatOffersRtxGetsItsOwnRtxPayloadTypeAndSsrc) {
+  auto pub = answer_publish(parse_sdp(load("chrome_publish_offer.sdp")).value(), local()).value();
+  auto viewer = parse_sdp(load("chrome_view_offer.sdp")).value();
+  SubscribeOptions opts{"cam1", "lss", 1111, 2222, 3333};
+  auto r = answer_subscribe(viewer, local(), pub.tracks, opts);
+  ASSERT_TRUE(r.ok()) << r.error().reason;
+  const SubscribedTrack* video = nullptr;
+  for (const auto& t : r->tracks)
+    if (t.kind == NegotiatedTrack::kVideo) video = &t;
+  ASSERT_TRUE(video);
+  ASSERT_TRUE(video->rtx_payload_type.has_value());
+  EXPECT_EQ(video->rtx_ssrc, 3333u);
+  auto ans = parse_sdp(r->sdp).value();
+  const auto* v = section(ans, video->mid);
+  ASSERT_TRUE(v);
+  EXPECT_EQ(v->formats.size(), 2u);
+  EXPECT_EQ(parse_fmtp(v->fmtp(*video->rtx_payload_type))["apt"],
+            std::to_string(video->payload_type));
+  EXPECT_EQ(v->ssrc_groups("FID")[0], (std::vector<uint32_t>{2222, 3333}));
+  // Without an RTX SSRC (or an RTX offer) there is none.
+  auto plain = answer_subscribe(viewer, local(), pub.tracks, {"cam1", "lss", 1111, 2222});
+  ASSERT_TRUE(plain.ok());
+  EXPECT_EQ(plain->sdp.find("rtx/90000"), std::string::npos);
 }
 
 TEST(Negotiation, ViewerThatCannotDecodeGets406WithTheCodec) {
