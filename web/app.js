@@ -15,7 +15,9 @@ function gatheringComplete(pc, timeoutMs = 1000) {
   });
 }
 
-async function exchange(url, pc, key) {
+// answerFilter (optional): sdp -> sdp (or a promise of it), applied to the
+// server's answer before setRemoteDescription (tests point ICE at a relay).
+async function exchange(url, pc, key, answerFilter) {
   await pc.setLocalDescription(await pc.createOffer());
   await gatheringComplete(pc);
   const headers = { 'Content-Type': 'application/sdp' };
@@ -27,7 +29,8 @@ async function exchange(url, pc, key) {
     err.status = res.status;
     throw err;
   }
-  await pc.setRemoteDescription({ type: 'answer', sdp: body });
+  const sdp = answerFilter ? await answerFilter(body) : body;
+  await pc.setRemoteDescription({ type: 'answer', sdp });
   return new URL(res.headers.get('Location'), url).toString();
 }
 
@@ -40,7 +43,7 @@ function preferCodec(transceiver, codec) {
   transceiver.setCodecPreferences([...wanted, ...rtx]);
 }
 
-async function publish(name, { key = '', codec = '', stream = null } = {}) {
+async function publish(name, { key = '', codec = '', stream = null, answerFilter = null } = {}) {
   if (!NAME_RE.test(name)) throw new Error('stream names are 1-64 characters of A-Z a-z 0-9 _ -');
   const media = stream || await navigator.mediaDevices.getUserMedia({ video: true, audio: true });
   const pc = new RTCPeerConnection();
@@ -50,7 +53,7 @@ async function publish(name, { key = '', codec = '', stream = null } = {}) {
   }
   let location;
   try {
-    location = await exchange(`${location_origin()}/whip/${encodeURIComponent(name)}`, pc, key);
+    location = await exchange(`${location_origin()}/whip/${encodeURIComponent(name)}`, pc, key, answerFilter);
   } catch (e) {
     pc.close();
     if (!stream) media.getTracks().forEach((t) => t.stop());
@@ -67,7 +70,7 @@ async function publish(name, { key = '', codec = '', stream = null } = {}) {
   return session;
 }
 
-async function watch(name) {
+async function watch(name, { answerFilter = null } = {}) {
   if (!NAME_RE.test(name)) throw new Error('stream names are 1-64 characters of A-Z a-z 0-9 _ -');
   const pc = new RTCPeerConnection();
   pc.addTransceiver('video', { direction: 'recvonly' });
@@ -76,7 +79,7 @@ async function watch(name) {
   pc.addEventListener('track', (e) => media.addTrack(e.track));
   let location;
   try {
-    location = await exchange(`${location_origin()}/whep/${encodeURIComponent(name)}`, pc);
+    location = await exchange(`${location_origin()}/whep/${encodeURIComponent(name)}`, pc, '', answerFilter);
   } catch (e) {
     pc.close();
     throw e;

@@ -8,6 +8,7 @@
 #include <future>
 #include <nlohmann/json.hpp>
 
+#include "app/stats_api.hpp"
 #include "app/worker_pool.hpp"
 #include "catalog/ip_whitelist.hpp"
 #include "catalog/mongo_catalog.hpp"
@@ -221,33 +222,7 @@ int ServerApp::run() {
                [](const http::Request& req, const http::RequestContext&, http::Responder respond) {
                  respond(http::make_response(req, http::Status::ok, "ok\n"));
                });
-  // Per media worker: how long forwarded packets stayed in the server
-  // (cumulative bucket counts, so a benchmark can diff two readings).
-  s.router.add("/api/stats", [&engines](const http::Request& req, const http::RequestContext&,
-                                        http::Responder respond) {
-    nlohmann::json workers = nlohmann::json::array();
-    for (size_t i = 0; i < engines.size(); ++i) {
-      const auto counts = engines.worker(i).forwarding_latency().snapshot();
-      nlohmann::json buckets = nlohmann::json::array();
-      uint64_t total = 0;
-      for (size_t b = 0; b < counts.size(); ++b) {
-        if (!counts[b]) continue;
-        buckets.push_back({net::LatencyHistogram::upper_us(b), counts[b]});
-        total += counts[b];
-      }
-      workers.push_back({{"index", i},
-                         {"udp_port", engines.worker(i).port()},
-                         {"forwarding_latency_us",
-                          {{"datagrams", total},
-                           {"p50", net::LatencyHistogram::quantile_us(counts, 0.5)},
-                           {"p99", net::LatencyHistogram::quantile_us(counts, 0.99)},
-                           {"buckets", buckets}}}});
-    }
-    auto res = http::make_response(req, http::Status::ok,
-                                   nlohmann::json{{"media_workers", workers}}.dump() + "\n",
-                                   "application/json");
-    respond(std::move(res));
-  });
+  register_stats_api(s.router, engines);
   signal::register_whip_whep(s.router, engines, {s.config.stream_key});
   signal::register_rest_api(
       s.router, engines,

@@ -353,6 +353,7 @@ Result<SubscribeAnswer, NegotiationError> answer_subscribe(
         c.channels = map->channels;
         c.fmtp = fmtp;
         c.rtcp_fbs = filter_fbs(m.rtcp_fbs(pt), video, false, true);
+        if (video && options.video_rtx_ssrc) c.rtx_payload_type = rtx_for(m, pt);
         match = c;
         break;
       }
@@ -422,17 +423,31 @@ Result<SubscribeAnswer, NegotiationError> answer_subscribe(
       extmaps += "a=extmap:" + std::to_string(ve.id) + " " + ve.uri + "\r\n";
     }
     const std::string track_id = std::string(video ? "video-" : "audio-") + options.stream_id;
-    sdp += m_line(m, std::to_string(p.codec.payload_type));
+    std::string pts = std::to_string(p.codec.payload_type);
+    if (p.codec.rtx_payload_type) {
+      st.rtx_payload_type = p.codec.rtx_payload_type;
+      st.rtx_ssrc = options.video_rtx_ssrc;
+      pts += " " + std::to_string(*p.codec.rtx_payload_type);
+    }
+    sdp += m_line(m, pts);
     sdp += transport_lines(local, setup);
     sdp += "a=mid:" + st.mid + "\r\n";
     sdp += echoed_media_lines(m);
     sdp += extmaps;
     sdp += "a=sendonly\r\n";
     sdp += "a=msid:" + options.stream_id + " " + track_id + "\r\n";
-    sdp += codec_lines(p.codec, p.codec.rtcp_fbs, std::nullopt);
-    sdp += "a=ssrc:" + std::to_string(st.ssrc) + " cname:" + options.cname + "\r\n";
-    sdp += "a=ssrc:" + std::to_string(st.ssrc) + " msid:" + options.stream_id + " " + track_id +
-           "\r\n";
+    sdp += codec_lines(p.codec, p.codec.rtcp_fbs, st.rtx_payload_type);
+    std::vector<uint32_t> ssrcs{st.ssrc};
+    if (st.rtx_payload_type) {
+      ssrcs.push_back(st.rtx_ssrc);
+      sdp += "a=ssrc-group:FID " + std::to_string(st.ssrc) + " " + std::to_string(st.rtx_ssrc) +
+             "\r\n";
+    }
+    for (uint32_t ssrc : ssrcs) {
+      sdp += "a=ssrc:" + std::to_string(ssrc) + " cname:" + options.cname + "\r\n";
+      sdp +=
+          "a=ssrc:" + std::to_string(ssrc) + " msid:" + options.stream_id + " " + track_id + "\r\n";
+    }
     out.tracks.push_back(st);
   }
   out.sdp = std::move(sdp);

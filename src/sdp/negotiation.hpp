@@ -88,6 +88,8 @@ struct SubscribeOptions {
   std::string stream_id;  // msid stream id
   std::string cname;
   uint32_t audio_ssrc = 0, video_ssrc = 0;
+  // Repairs go on their own SSRC (RFC 4588) to viewers that offer RTX; 0: never.
+  uint32_t video_rtx_ssrc = 0;
   // Accept the offer's data channel (PeerJS media calls carry one and hang up
   // when it fails, so it is accepted rather than rejected).
   bool accept_data_channel = true;
@@ -99,6 +101,8 @@ struct SubscribedTrack {
   NegotiatedTrack::Kind kind = NegotiatedTrack::kAudio;
   uint8_t payload_type = 0;  // the viewer's payload type for the publisher's codec
   uint32_t ssrc = 0;
+  std::optional<uint8_t> rtx_payload_type;  // the viewer's RTX payload type, when negotiated
+  uint32_t rtx_ssrc = 0;
   // Publisher header extension id -> the viewer's id for the same URI (0: drop).
   std::array<uint8_t, 256> extension_map{};
 };

@@ -25,6 +25,7 @@ PublishedTrack make_track(const sdp::NegotiatedTrack& n) {
   t.ssrc = n.ssrcs.empty() ? 0 : n.ssrcs.front();
   t.rtx_ssrc = n.rtx_ssrc.value_or(0);
   t.out_ssrc = random_u32() | 1;  // never 0: 0 means "unknown" elsewhere
+  if (t.video) t.out_rtx_ssrc = random_u32() | 1;
   for (const auto& e : n.extensions) {
     if (e.uri == kTwccUri) t.twcc_ext_id = e.id;
   }
@@ -242,6 +243,7 @@ std::variant<SessionCreated, Failure> Engine::subscribe(const std::string& name,
     published.push_back(t.negotiated);
     if (t.video) {
       opts.video_ssrc = t.out_ssrc;
+      opts.video_rtx_ssrc = t.out_rtx_ssrc;
     } else {
       opts.audio_ssrc = t.out_ssrc;
     }
@@ -256,6 +258,8 @@ std::variant<SessionCreated, Failure> Engine::subscribe(const std::string& name,
       auto& m = mappings[i];
       m.active = true;
       m.payload_type = st.payload_type;
+      m.rtx_payload_type = st.rtx_payload_type.value_or(0);
+      m.rtx_ssrc = st.rtx_ssrc;
       m.extension_map = st.extension_map;
       for (size_t id = 1; id < 256; ++id) {
         if (m.extension_map[id] != id) m.remap_extensions = true;
@@ -298,6 +302,17 @@ std::vector<StreamInfo> Engine::streams() const {
   std::vector<StreamInfo> out;
   for (const auto& [name, s] : streams_) {
     if (!s->ended() && !s->is_relay()) out.push_back(s->info());
+  }
+  return out;
+}
+
+std::vector<ViewerStats> Engine::viewer_stats(const std::string& stream) const {
+  std::vector<ViewerStats> out;
+  for (const auto& [name, s] : streams_) {
+    if (!stream.empty() && name != stream) continue;
+    for (const auto& sub : s->subscribers()) {
+      if (!sub->closed()) out.push_back(sub->stats());
+    }
   }
   return out;
 }

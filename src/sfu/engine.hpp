@@ -112,9 +112,12 @@ class Engine : public webrtc::PeerConnection::Transport {
   // Streams whose publisher is here (relays are counted in their origin's
   // viewers, not listed).
   std::vector<StreamInfo> streams() const;
+  // Every viewer on this engine (relays' included), optionally of one stream.
+  std::vector<ViewerStats> viewer_stats(const std::string& stream = "") const;
   // Peers (publishers and viewers) on this engine; readable from any thread
   // (for placing new streams on the least-loaded worker).
   size_t peer_count() const { return peer_count_.load(std::memory_order_relaxed); }
+  size_t worker_index() const { return options_.worker_index; }
   void shutdown();
 
   // Media (worker thread).

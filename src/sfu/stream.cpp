@@ -11,6 +11,7 @@
 #include "common/random.hpp"
 #include "rtp/rtcp_packets.hpp"
 #include "rtp/rtp_packet.hpp"
+#include "rtp/rtx.hpp"
 
 namespace lss::sfu {
 
@@ -55,6 +56,7 @@ Result<std::vector<PublishedTrack>> Stream::line_up(
       }
       lined[i] = t;
       lined[i].out_ssrc = tracks_[i].out_ssrc;
+      lined[i].out_rtx_ssrc = tracks_[i].out_rtx_ssrc;
     }
   }
   return lined;
@@ -94,9 +96,10 @@ void Stream::cut_over(Timestamp now) {
     if (n.negotiated.mid.empty()) {
       tracks_[i].ssrc = tracks_[i].rtx_ssrc = 0;  // the new source lacks it: it pauses
     } else {
-      const uint32_t out = tracks_[i].out_ssrc;
+      const uint32_t out = tracks_[i].out_ssrc, out_rtx = tracks_[i].out_rtx_ssrc;
       tracks_[i] = n;
       tracks_[i].out_ssrc = out;
+      tracks_[i].out_rtx_ssrc = out_rtx;
     }
     continuity_[i].rebase = true;
     receive_stats_[i] = RtpReceiveStats(tracks_[i].negotiated.codec.clock_rate);
@@ -112,22 +115,6 @@ void Stream::cut_over(Timestamp now) {
     old->close("replaced by a new source");
     retired_.push_back(std::move(old));
   }
-}
-
-bool Stream::unwrap_rtx(uint8_t*& data, size_t& size, RtpPacket& pkt, const PublishedTrack& track) {
-  // RFC 4588: the payload starts with the original sequence number. Turn
-  // the packet back into the original in place (header moves 2 bytes on).
-  if (pkt.payload().size() < 2) return false;  // padding-only probe
-  const uint16_t osn = load_be16(pkt.payload().data());
-  const size_t header = pkt.header_size();
-  std::memmove(data + 2, data, header);
-  data += 2;
-  size -= 2;
-  if (!RtpPacket::parse(data, size, pkt)) return false;
-  pkt.set_sequence_number(osn);
-  pkt.set_payload_type(track.negotiated.codec.payload_type);
-  pkt.set_ssrc(track.ssrc);
-  return true;
 }
 
 Stream::~Stream() = default;
@@ -252,7 +239,8 @@ void Stream::on_rtp(webrtc::PeerConnection& pc, uint8_t* data, size_t size, Time
     ByteSpan ext = pkt.find_extension(track.twcc_ext_id);
     if (ext.size() >= 2) twcc_.record(load_be16(ext.data()), now);
   }
-  if (is_rtx && !unwrap_rtx(data, size, pkt, track)) return;
+  if (is_rtx && !unwrap_rtx(data, size, pkt, track.negotiated.codec.payload_type, track.ssrc))
+    return;
   receive_stats_[size_t(index)].update(pkt.sequence_number(), pkt.timestamp(), now);
   if (track.video) nack_[size_t(index)].on_packet(pkt.sequence_number(), now);
 
@@ -303,7 +291,9 @@ void Stream::drain_upstream(Timestamp now, Timestamp& arrival) {
   if (!upstream_ || ended_) return;
   upstream_->ring.drain([&](record::PacketRing::Slot& slot) {
     arrival = slot.arrival;
-    if (slot.track & RelayLink::kSenderReportFlag) return fan_out_rtcp(slot.data, slot.size);
+    if (slot.track & RelayLink::kSenderReportFlag) {
+      return fan_out_sender_report(slot.data, slot.size, now);
+    }
     const size_t index = slot.track & RelayLink::kTrackMask;
     if (index >= tracks_.size() || slot.size < 12) return;
     const PublishedTrack& track = tracks_[index];
@@ -317,13 +307,14 @@ void Stream::drain_upstream(Timestamp now, Timestamp& arrival) {
   if (upstream_->origin_ended.load(std::memory_order_acquire)) end("the stream ended");
 }
 
-void Stream::fan_out_rtcp(const uint8_t* data, size_t size) {
+void Stream::fan_out_sender_report(const uint8_t* data, size_t size, Timestamp now) {
   // SRTCP protects in place: each viewer encrypts its own stack copy.
   uint8_t copy[512];
-  if (size + webrtc::PeerConnection::kSrtpTrailerRoom > sizeof copy) return;
+  if (size < 16 || size + webrtc::PeerConnection::kSrtpTrailerRoom > sizeof copy) return;
+  const uint64_t ntp = load_be64(data + 8);  // viewers echo it in their reports (RTT)
   for (auto& sub : subscribers_) {
     std::memcpy(copy, data, size);
-    sub->send_rtcp(copy, size, sizeof copy);
+    sub->send_sender_report(copy, size, sizeof copy, ntp, now);
   }
 }
 
@@ -353,7 +344,7 @@ void Stream::on_rtcp(webrtc::PeerConnection& pc, uint8_t* data, size_t size, Tim
         build_sender_report(out, buf);
         if (!relays_.empty())
           push_to_relays(RelayLink::kSenderReportFlag, buf.data(), buf.size(), now);
-        fan_out_rtcp(buf.data(), buf.size());
+        fan_out_sender_report(buf.data(), buf.size(), now);
       }
     }
   });
@@ -377,30 +368,22 @@ void Stream::on_closed(webrtc::PeerConnection& pc, const std::string& reason) {
   end(reason);
 }
 
-void Stream::handle_nack(Subscriber& from, uint32_t media_ssrc, const std::vector<uint16_t>& seqs) {
+void Stream::handle_nack(Subscriber& from, uint32_t media_ssrc, const std::vector<uint16_t>& seqs,
+                         Timestamp now) {
   int index = -1;
   for (size_t i = 0; i < tracks_.size(); ++i) {
     if (tracks_[i].out_ssrc == media_ssrc) index = int(i);
   }
   if (index < 0 || !tracks_[size_t(index)].video) return;
-  std::vector<uint16_t> missing;
+  // What the cache lacks is not asked of the publisher: a packet older than
+  // the cache is too old to help this viewer, and one the publisher's path
+  // lost is already being NACKed by this stream's own NackGenerator.
   for (uint16_t seq : seqs) {
-    if (auto cached = video_cache_.get(seq)) {
-      from.retransmit(size_t(index), cached->data(), cached->size());
+    if (auto cached = video_cache_.get(seq, now)) {
+      from.retransmit(size_t(index), cached->data(), cached->size(), now);
     } else {
-      missing.push_back(
-          uint16_t(seq - continuity_[size_t(index)].seq_offset));  // source's numbering
+      from.count_not_cached();
     }
-  }
-  // Only what the cache cannot serve goes upstream.
-  if (!missing.empty() && publisher_ && publisher_->connected()) {
-    Nack nack;
-    nack.sender_ssrc = feedback_ssrc_;
-    nack.media_ssrc = tracks_[size_t(index)].ssrc;
-    nack.lost = missing;
-    Bytes buf;
-    build_nack(nack, buf);
-    send_publisher_rtcp(buf);
   }
 }
 

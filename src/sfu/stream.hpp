@@ -94,6 +94,7 @@ class Stream : public webrtc::PeerConnection::Observer {
 
   Subscriber& add_subscriber(std::unique_ptr<Subscriber> sub);
   std::vector<std::unique_ptr<Subscriber>>& subscribers() { return subscribers_; }
+  const std::vector<std::unique_ptr<Subscriber>>& subscribers() const { return subscribers_; }
   // Removes closed viewers; calls `on_removed` for each before destroying it.
   void sweep_subscribers(const std::function<void(Subscriber&)>& on_removed);
 
@@ -109,7 +110,8 @@ class Stream : public webrtc::PeerConnection::Observer {
     }
   }
   // From a viewer: NACKed sequence numbers of `media_ssrc` (our outbound SSRC).
-  void handle_nack(Subscriber& from, uint32_t media_ssrc, const std::vector<uint16_t>& seqs);
+  void handle_nack(Subscriber& from, uint32_t media_ssrc, const std::vector<uint16_t>& seqs,
+                   Timestamp now);
   void tick(Timestamp now);
   StreamInfo info() const;
 
@@ -125,11 +127,9 @@ class Stream : public webrtc::PeerConnection::Observer {
   static int track_index_for(std::vector<PublishedTrack>& tracks, uint32_t ssrc,
                              uint8_t payload_type, bool& is_rtx);
   void cut_over(Timestamp now);
-  // Undoes RTX in place; false for padding-only probes.
-  static bool unwrap_rtx(uint8_t*& data, size_t& size, RtpPacket& pkt, const PublishedTrack& track);
   void send_publisher_rtcp(Bytes& packet);
-  // Sends an RTCP packet (a rewritten SR) to every viewer of this worker.
-  void fan_out_rtcp(const uint8_t* data, size_t size);
+  // Sends a rewritten SR to every viewer of this worker.
+  void fan_out_sender_report(const uint8_t* data, size_t size, Timestamp now);
   // Origin: copies a rewritten packet to every relay that has viewers.
   void push_to_relays(uint8_t flags, const uint8_t* data, size_t size, Timestamp now);
   // Open viewers here plus those of every relay.

@@ -17,6 +17,7 @@ struct PublishedTrack {
   uint32_t ssrc = 0;      // publisher's media SSRC (from SDP, else learned from the first packet)
   uint32_t rtx_ssrc = 0;  // publisher's RTX SSRC, when known
   uint32_t out_ssrc = 0;  // SSRC every viewer receives this track on
+  uint32_t out_rtx_ssrc = 0;  // video: where repairs go to viewers that negotiated RTX
   uint8_t twcc_ext_id = 0;
 };
 

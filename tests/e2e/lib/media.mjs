@@ -74,3 +74,43 @@ export async function expectDecoding(page, publisher, { minFrames = 30 } = {}) {
   }, { timeout: 10000, what: `viewer resolution to match the publisher's (${pub.width}x${pub.height})` });
   return viewerStats(page);
 }
+
+// Starts a WHEP viewer whose ICE goes through `relay` (lib/impair.mjs): the
+// server's candidates in the answer are rewritten to the relay's address
+// (any TCP candidate is dropped, so the relay is the only path), and the
+// relay is pointed at the server candidate it replaces (the session's media
+// worker port), and told the answer's RTX payload types (counted as
+// resends), before setRemoteDescription. Plays it like startViewer;
+// window.viewAnswer keeps the rewritten answer.
+export async function startImpairedViewer(browser, server, name, relay) {
+  const page = await openPage(browser, server);
+  await page.exposeFunction('lssRelayTarget', (host, port, rtxPts) => {
+    if (!relay.target()) relay.setTarget({ host, port: Number(port) });
+    relay.setRtxPayloadTypes(rtxPts);
+    return relay.target();
+  });
+  await page.evaluate(async ({ name, host, port }) => {
+    const answerFilter = async (sdp) => {
+      const cand = /^a=candidate:\S+ \d+ udp \d+ (\S+) (\d+) typ/im.exec(sdp);
+      if (!cand) throw new Error('no UDP candidate in the answer');
+      const rtx = [...sdp.matchAll(/^a=rtpmap:(\d+) rtx\//gim)].map((m) => Number(m[1]));
+      await window.lssRelayTarget(cand[1], cand[2], rtx);
+      return sdp.split(/\r?\n/).filter((l) => l !== '').flatMap((l) => {
+        const m = /^a=candidate:(\S+) (\d+) (\S+) (\d+) (\S+) (\d+) (typ .*)$/i.exec(l);
+        if (!m) return [l];
+        if (m[3].toLowerCase() !== 'udp') return [];
+        return [`a=candidate:${m[1]} ${m[2]} ${m[3]} ${m[4]} ${host} ${port} ${m[7]}`];
+      }).join('\r\n') + '\r\n';
+    };
+    window.viewStart = performance.now();
+    window.view = await window.lss.watch(name, { answerFilter });
+    window.viewAnswer = window.view.pc.remoteDescription.sdp;
+    const el = document.createElement('video');
+    el.autoplay = true;
+    el.playsInline = true;
+    el.srcObject = window.view.media;
+    document.body.append(el);
+    el.play().catch(() => {});
+  }, { name, host: relay.host, port: relay.port });
+  return page;
+}

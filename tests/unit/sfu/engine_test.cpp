@@ -142,7 +142,7 @@ TEST_F(EngineTest, ForwardsMediaToViewersStartingAtAKeyframe) {
   }
 }
 
-TEST_F(EngineTest, NacksAreServedFromTheCacheAndOnlyMissesGoUpstream) {
+TEST_F(EngineTest, NacksAreAnsweredOnRtxOnceARoundTripAndMissesStayHere) {
   auto pub = make_peer(5000), v = make_peer(5001);
   connect(*pub, true, "cam");
   connect(*v, false, "cam");
@@ -161,24 +161,112 @@ TEST_F(EngineTest, NacksAreServedFromTheCacheAndOnlyMissesGoUpstream) {
   RtpPacket pkt;
   ASSERT_TRUE(RtpPacket::parse(v->rtp_in[0].data(), v->rtp_in[0].size(), pkt));
   const uint32_t out_ssrc = pkt.ssrc();
+  const Bytes original_103 = v->rtp_in[2];  // what 103 looked like (102 was third)
 
   pub->rtcp_in.clear();
-  Bytes nack;
-  build_nack(Nack{77, out_ssrc, {103, 105, 500}}, nack);
-  v->send_rtp(nack, net_, true);
-  pump();
-  ASSERT_EQ(v->rtp_in.size(), 10u);  // 103 and 105 retransmitted
+  auto nack = [&](std::vector<uint16_t> seqs) {
+    Bytes b;
+    build_nack(Nack{77, out_ssrc, std::move(seqs)}, b);
+    v->send_rtp(b, net_, true);
+    pump();
+  };
+  nack({103, 105, 500});
+  ASSERT_EQ(v->rtp_in.size(), 10u);  // 103 and 105 resent; 500 was never cached
+  // RFC 4588: on the RTX payload type and SSRC, the original sequence number first.
   ASSERT_TRUE(RtpPacket::parse(v->rtp_in[8].data(), v->rtp_in[8].size(), pkt));
-  EXPECT_EQ(pkt.sequence_number(), 103);
-  EXPECT_EQ(pkt.ssrc(), out_ssrc);
-  auto upstream = parse_rtcp(pub->rtcp_in);
-  ASSERT_EQ(count<Nack>(upstream), 1u);
-  for (const auto& p : upstream) {
-    if (auto* n = std::get_if<Nack>(&p)) {
-      EXPECT_EQ(n->media_ssrc, 2222u);
-      EXPECT_EQ(n->lost, std::vector<uint16_t>{500});
-    }
+  EXPECT_EQ(pkt.payload_type(), 97);
+  EXPECT_NE(pkt.ssrc(), out_ssrc);
+  const uint32_t rtx_ssrc = pkt.ssrc();
+  const uint16_t rtx_seq = pkt.sequence_number();
+  ASSERT_GE(pkt.payload().size(), 2u);
+  EXPECT_EQ(load_be16(pkt.payload().data()), 103);
+  RtpPacket media;
+  ASSERT_TRUE(RtpPacket::parse(v->rtp_in[1].data(), v->rtp_in[1].size(), media));
+  EXPECT_EQ(pkt.payload().size(), media.payload().size() + 2);
+  EXPECT_EQ(pkt.payload()[2], media.payload()[0]);
+  ASSERT_TRUE(RtpPacket::parse(v->rtp_in[9].data(), v->rtp_in[9].size(), pkt));
+  EXPECT_EQ(load_be16(pkt.payload().data()), 105);
+  EXPECT_EQ(pkt.sequence_number(), uint16_t(rtx_seq + 1));
+  // Misses are not asked of the publisher.
+  EXPECT_EQ(count<Nack>(parse_rtcp(pub->rtcp_in)), 0u);
+
+  // Asked again at once, while the resend may still be on its way: held off.
+  nack({103});
+  EXPECT_EQ(v->rtp_in.size(), 10u);
+  // A round trip later (100 ms until one is measured), it goes again.
+  advance(std::chrono::milliseconds(150));
+  const size_t before = v->rtp_in.size();
+  nack({103});
+  ASSERT_EQ(v->rtp_in.size(), before + 1);
+  ASSERT_TRUE(RtpPacket::parse(v->rtp_in.back().data(), v->rtp_in.back().size(), pkt));
+  EXPECT_EQ(pkt.ssrc(), rtx_ssrc);
+  EXPECT_EQ(load_be16(pkt.payload().data()), 103);
+  (void)original_103;
+}
+
+TEST_F(EngineTest, ViewerWithoutRtxGetsRepairsOnTheMediaSsrc) {
+  auto pub = make_peer(5000), v = make_peer(5001);
+  connect(*pub, true, "cam");
+  peers_.push_back(v.get());
+  std::string offer = v->offer(false);
+  offer.replace(offer.find("m=video 9 UDP/TLS/RTP/SAVPF 96 97"), 33,
+                "m=video 9 UDP/TLS/RTP/SAVPF 96");
+  const std::string rtx = "a=rtpmap:97 rtx/90000\r\na=fmtp:97 apt=96\r\n";
+  offer.erase(offer.find(rtx), rtx.size());
+  auto r = engine_->subscribe("cam", sdp::parse_sdp(offer).value(), now_);
+  auto* created = std::get_if<sfu::SessionCreated>(&r);
+  ASSERT_TRUE(created);
+  EXPECT_EQ(created->answer_sdp.find("rtx"), std::string::npos);
+  ASSERT_TRUE(v->set_answer(created->answer_sdp));
+  v->send_check(net_);
+  pump();
+  for (int i = 0; i < 5 && !v->connected(); ++i) advance(std::chrono::milliseconds(20));
+  ASSERT_TRUE(v->connected());
+  drop_ = [&](const Datagram& d) {  // SRTP leaves the RTP header in the clear
+    return d.to == v->address() && d.data.size() > 100 && load_be16(d.data.data() + 2) == 102;
+  };
+  for (uint16_t seq = 100; seq < 105; ++seq)
+    pub->send_rtp(make_vp8_packet(2222, seq, 3000, seq == 100), net_);
+  pump();
+  drop_ = nullptr;
+  ASSERT_EQ(v->rtp_in.size(), 4u);
+  RtpPacket pkt;
+  ASSERT_TRUE(RtpPacket::parse(v->rtp_in[0].data(), v->rtp_in[0].size(), pkt));
+  const uint32_t media_ssrc = pkt.ssrc();
+  Bytes b;
+  build_nack(Nack{77, media_ssrc, {102}}, b);
+  v->send_rtp(b, net_, true);
+  pump();
+  ASSERT_EQ(v->rtp_in.size(), 5u);
+  ASSERT_TRUE(RtpPacket::parse(v->rtp_in[4].data(), v->rtp_in[4].size(), pkt));
+  EXPECT_EQ(pkt.ssrc(), media_ssrc);
+  EXPECT_EQ(pkt.sequence_number(), 102);
+  EXPECT_EQ(pkt.payload_type(), 96);
+}
+
+TEST_F(EngineTest, AViewersKeyframeRequestsAreThrottled) {
+  auto pub = make_peer(5000), v = make_peer(5001);
+  connect(*pub, true, "cam");
+  connect(*v, false, "cam");
+  pub->send_rtp(make_vp8_packet(2222, 1, 3000, true), net_);
+  pump();
+  RtpPacket pkt;
+  ASSERT_FALSE(v->rtp_in.empty());
+  ASSERT_TRUE(RtpPacket::parse(v->rtp_in[0].data(), v->rtp_in[0].size(), pkt));
+  advance(std::chrono::seconds(2));
+  pub->rtcp_in.clear();
+  // A viewer on a lossy link asks every 100 ms for two seconds: the
+  // publisher hears of it about once a second, not twenty times.
+  for (int i = 0; i < 20; ++i) {
+    Bytes pli;
+    build_pli(Pli{77, pkt.ssrc()}, pli);
+    v->send_rtp(pli, net_, true);
+    pump();
+    advance(std::chrono::milliseconds(100));
   }
+  const size_t plis = count<Pli>(parse_rtcp(pub->rtcp_in));
+  EXPECT_GE(plis, 1u);
+  EXPECT_LE(plis, 3u);
 }
 
 TEST_F(EngineTest, PublisherLossIsNackedUpstreamAndRepaired) {
@@ -416,7 +504,12 @@ TEST_F(EngineTest, ViewersOnAnotherWorkerAreServedThroughARelay) {
   remote->send_rtp(nack, net_, true);
   pump();
   ASSERT_EQ(remote->rtp_in.size(), 9u);
-  EXPECT_EQ(remote->rtp_in[8], local->rtp_in[2]);
+  RtpPacket repair, original;
+  ASSERT_TRUE(RtpPacket::parse(remote->rtp_in[8].data(), remote->rtp_in[8].size(), repair));
+  ASSERT_TRUE(RtpPacket::parse(local->rtp_in[2].data(), local->rtp_in[2].size(), original));
+  EXPECT_EQ(repair.payload_type(), 97);  // RTX, carrying 13
+  EXPECT_EQ(load_be16(repair.payload().data()), 13);
+  EXPECT_EQ(repair.payload().size(), original.payload().size() + 2);
   EXPECT_EQ(count<Nack>(parse_rtcp(pub->rtcp_in)), 0u);
 
   // Its PLI reaches the publisher through the origin's tick.
