@@ -39,6 +39,7 @@ Stream::Stream(std::string name, std::string session_id, std::vector<PublishedTr
   for (const auto& t : tracks_) {
     receive_stats_.emplace_back(t.negotiated.codec.clock_rate);
     nack_.emplace_back();
+    seen_.emplace_back();
     if (t.twcc_ext_id) use_twcc_ = true;
   }
   continuity_.resize(tracks_.size());
@@ -104,6 +105,7 @@ void Stream::cut_over(Timestamp now) {
     continuity_[i].rebase = true;
     receive_stats_[i] = RtpReceiveStats(tracks_[i].negotiated.codec.clock_rate);
     nack_[i] = NackGenerator();
+    seen_[i] = DuplicateFilter();
   }
   next_tracks_.clear();
   twcc_ = TwccRecorder();
@@ -241,6 +243,10 @@ void Stream::on_rtp(webrtc::PeerConnection& pc, uint8_t* data, size_t size, Time
   }
   if (is_rtx && !unwrap_rtx(data, size, pkt, track.negotiated.codec.payload_type, track.ssrc))
     return;
+  if (!seen_[size_t(index)].first_time(pkt.sequence_number())) {
+    ++duplicates_;
+    return;
+  }
   receive_stats_[size_t(index)].update(pkt.sequence_number(), pkt.timestamp(), now);
   if (track.video) nack_[size_t(index)].on_packet(pkt.sequence_number(), now);
 

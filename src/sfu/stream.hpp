@@ -14,6 +14,7 @@
 
 #include "common/result.hpp"
 #include "record/recording_service.hpp"
+#include "rtp/duplicate_filter.hpp"
 #include "rtp/nack_generator.hpp"
 #include "rtp/receive_stats.hpp"
 #include "rtp/retransmission_buffer.hpp"
@@ -140,7 +141,9 @@ class Stream : public webrtc::PeerConnection::Observer {
   int peak_viewers_ = 0;
   std::vector<PublishedTrack> tracks_;
   std::vector<RtpReceiveStats> receive_stats_;
-  std::vector<NackGenerator> nack_;  // per track; used where the publisher accepts NACKs
+  std::vector<NackGenerator> nack_;    // per track; used where the publisher accepts NACKs
+  std::vector<DuplicateFilter> seen_;  // per track: drops repeats (probes, network copies)
+  uint64_t duplicates_ = 0;
   std::unique_ptr<webrtc::PeerConnection> publisher_;
   std::unique_ptr<webrtc::PeerConnection> next_publisher_;  // switching to it
   std::vector<PublishedTrack> next_tracks_;

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <vector>
 
+#include "rtp/duplicate_filter.hpp"
 #include "rtp/retransmission_limiter.hpp"
 #include "rtp/rtt_estimator.hpp"
 #include "rtp/rtx.hpp"
@@ -133,6 +134,24 @@ TEST(RetransmissionLimiter, BudgetCapsTheRepairRate) {
   EXPECT_LE(sent_bytes, 100'000u + 12'500u + 1200u);
   EXPECT_GE(sent_bytes, 100'000u);
   EXPECT_GT(lim.counters().over_budget, 0u);
+}
+
+TEST(DuplicateFilter, PassesEachSequenceNumberOnce) {
+  DuplicateFilter f;
+  EXPECT_TRUE(f.first_time(65530));
+  EXPECT_FALSE(f.first_time(65530));
+  EXPECT_TRUE(f.first_time(65533));  // a gap
+  EXPECT_TRUE(f.first_time(2));      // across the wrap
+  EXPECT_TRUE(f.first_time(65531));  // late, but never seen: a repair
+  EXPECT_FALSE(f.first_time(65531));
+  EXPECT_FALSE(f.first_time(65533));
+  // The window moves on: a slot reused by a newer number is that number's.
+  for (uint16_t s = 3; s < 3 + DuplicateFilter::kWindow; ++s) ASSERT_TRUE(f.first_time(s));
+  EXPECT_FALSE(f.first_time(2));  // older than the window now
+  EXPECT_FALSE(f.first_time(uint16_t(3 + DuplicateFilter::kWindow - 1)));
+  // A jump far ahead clears everything.
+  EXPECT_TRUE(f.first_time(12050));
+  EXPECT_TRUE(f.first_time(12049));
 }
 
 }  // namespace

@@ -244,6 +244,19 @@ TEST_F(EngineTest, ViewerWithoutRtxGetsRepairsOnTheMediaSsrc) {
   EXPECT_EQ(pkt.payload_type(), 96);
 }
 
+TEST_F(EngineTest, PublisherRepeatsAreNotForwarded) {
+  // libwebrtc probes bandwidth by resending old packets on RTX: viewers must
+  // not get copies they never asked for.
+  auto pub = make_peer(5000), v = make_peer(5001);
+  connect(*pub, true, "cam");
+  connect(*v, false, "cam");
+  for (uint16_t seq = 100; seq < 105; ++seq)
+    pub->send_rtp(make_vp8_packet(2222, seq, 3000, seq == 100), net_);
+  pub->send_rtp(make_vp8_packet(2222, 102, 3000, false), net_);  // a plain duplicate
+  pump();
+  EXPECT_EQ(v->rtp_in.size(), 5u);
+}
+
 TEST_F(EngineTest, AViewersKeyframeRequestsAreThrottled) {
   auto pub = make_peer(5000), v = make_peer(5001);
   connect(*pub, true, "cam");
