@@ -7,6 +7,7 @@
 #include "common/random.hpp"
 #include "sdp/bundle.hpp"
 #include "sdp/sdp_writer.hpp"
+#include "sdp/simulcast.hpp"
 
 namespace lss::sdp {
 
@@ -303,6 +304,11 @@ Result<PublishAnswer, NegotiationError> answer_publish(const SessionDescription&
       sdp += "a=extmap:" + std::to_string(e.id) + " " + e.uri + "\r\n";
     sdp += "a=recvonly\r\n";
     sdp += codec_lines(c, c.rtcp_fbs, c.rtx_payload_type);
+    // Simulcast needs the rid extension to tell the layers apart.
+    const bool has_rid_ext = std::any_of(t.extensions.begin(), t.extensions.end(),
+                                         [](const ExtensionMap& e) { return e.uri == kUriRid; });
+    if (video && has_rid_ext && options.simulcast) t.rids = offered_send_rids(m);
+    if (!t.rids.empty()) sdp += simulcast_recv_lines(t.rids);
     t.codec = c;
     out.tracks.push_back(std::move(t));
   }

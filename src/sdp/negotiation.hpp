@@ -50,6 +50,9 @@ struct NegotiatedTrack {
   std::vector<ExtensionMap> extensions;
   std::vector<uint32_t> ssrcs;       // publisher's, primary first (may be empty)
   std::optional<uint32_t> rtx_ssrc;  // from a=ssrc-group:FID
+  // Simulcast layers by rid (RFC 8853), in the publisher's order; empty
+  // without simulcast. Their SSRCs are learnt from the rid extension.
+  std::vector<std::string> rids;
 };
 
 struct NegotiationError {
@@ -78,6 +81,8 @@ struct PublishAnswer {
 struct PublishOptions {
   // Accept transport-wide congestion control feedback (we then must send it).
   bool transport_cc = true;
+  // Accept simulcast (a=simulcast:send with rids) and answer a=simulcast:recv.
+  bool simulcast = true;
 };
 
 Result<PublishAnswer, NegotiationError> answer_publish(const SessionDescription& offer,

@@ -153,7 +153,9 @@ std::variant<SessionCreated, Failure> Engine::publish(const std::string& name,
                                                       Timestamp now, const std::string& publisher) {
   if (live_stream(name)) return Failure{409, "stream '" + name + "' is already live"};
   const auto local = new_local_transport();
-  auto answer = sdp::answer_publish(offer, local);
+  // Simulcast layers are not forwarded per viewer yet: without it in the
+  // answer, the publisher sends its first encoding only.
+  auto answer = sdp::answer_publish(offer, local, {.transport_cc = true, .simulcast = false});
   if (!answer.ok()) return Failure{answer.error().status, answer.error().reason};
 
   return start_stream(name, new_session_id(), local, answer.value(), now, publisher);
