@@ -14,20 +14,22 @@
 namespace lss::sfu {
 
 namespace {
-constexpr const char* kTwccUri =
-    "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01";
-
 PublishedTrack make_track(const sdp::NegotiatedTrack& n) {
   PublishedTrack t;
   t.negotiated = n;
   t.video = n.kind == sdp::NegotiatedTrack::kVideo;
   if (t.video) t.video_codec = codec::video_codec_from_name(n.codec.name);
-  t.ssrc = n.ssrcs.empty() ? 0 : n.ssrcs.front();
-  t.rtx_ssrc = n.rtx_ssrc.value_or(0);
+  if (n.rids.empty()) {
+    t.layers.push_back({"", n.ssrcs.empty() ? 0 : n.ssrcs.front(), n.rtx_ssrc.value_or(0)});
+  } else {
+    for (const auto& rid : n.rids) t.layers.push_back({rid, 0, 0});
+  }
   t.out_ssrc = random_u32() | 1;  // never 0: 0 means "unknown" elsewhere
   if (t.video) t.out_rtx_ssrc = random_u32() | 1;
   for (const auto& e : n.extensions) {
-    if (e.uri == kTwccUri) t.twcc_ext_id = e.id;
+    if (e.uri == sdp::kUriTwcc) t.twcc_ext_id = e.id;
+    if (e.uri == sdp::kUriRid) t.rid_ext_id = e.id;
+    if (e.uri == sdp::kUriRepairedRid) t.repaired_rid_ext_id = e.id;
   }
   return t;
 }
@@ -153,9 +155,7 @@ std::variant<SessionCreated, Failure> Engine::publish(const std::string& name,
                                                       Timestamp now, const std::string& publisher) {
   if (live_stream(name)) return Failure{409, "stream '" + name + "' is already live"};
   const auto local = new_local_transport();
-  // Simulcast layers are not forwarded per viewer yet: without it in the
-  // answer, the publisher sends its first encoding only.
-  auto answer = sdp::answer_publish(offer, local, {.transport_cc = true, .simulcast = false});
+  auto answer = sdp::answer_publish(offer, local);
   if (!answer.ok()) return Failure{answer.error().status, answer.error().reason};
 
   return start_stream(name, new_session_id(), local, answer.value(), now, publisher);

@@ -30,10 +30,12 @@ struct RelayLink {
   // woken).
   const std::function<void()> wake;
 
-  std::atomic<int> viewers{0};               // relay -> origin: push only while > 0
-  std::atomic<bool> keyframe_wanted{false};  // relay -> origin: a viewer asked for one
-  std::atomic<bool> relay_gone{false};       // relay -> origin: stop pushing, drop the link
-  std::atomic<bool> origin_ended{false};     // origin -> relay: the stream ended
+  std::atomic<int> viewers{0};  // relay -> origin: push only while > 0
+  // relay -> origin: keyframes its viewers asked for, one bit per source
+  // (sfu::source_index: track and simulcast layer).
+  std::atomic<uint64_t> keyframe_wanted{0};
+  std::atomic<bool> relay_gone{false};    // relay -> origin: stop pushing, drop the link
+  std::atomic<bool> origin_ended{false};  // origin -> relay: the stream ended
 };
 
 }  // namespace lss::sfu

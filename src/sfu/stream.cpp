@@ -20,10 +20,18 @@ constexpr size_t kVideoCacheSlots = 1024;  // ~4 s of 2.5 Mbps video
 // A relay's cache answers only its own viewers' NACKs, which come within a
 // round trip or two: 2 s of 2.5 Mbps video (the cache's age limit), 0.75 MB.
 constexpr size_t kRelayVideoCacheSlots = 512;
+// Simulcast's lower layers carry a fraction of the top one's packets.
+constexpr size_t kLowerLayerCacheSlots = 256;
 constexpr auto kRrInterval = std::chrono::milliseconds(1000);
 constexpr auto kTwccInterval = std::chrono::milliseconds(50);
 constexpr auto kRembInterval = std::chrono::milliseconds(1000);
 constexpr uint64_t kRembBitrate = 5'000'000;  // ceiling; the encoder's own BWE still limits
+// A layer with no packet for this long is not offered to viewers.
+constexpr auto kLayerIdle = std::chrono::milliseconds(1000);
+constexpr auto kLayerCheckInterval = std::chrono::milliseconds(250);
+
+// Reused for the SRs built per viewer: no allocation once grown.
+thread_local Bytes t_rtcp;
 
 }  // namespace
 
@@ -34,15 +42,35 @@ Stream::Stream(std::string name, std::string session_id, std::vector<PublishedTr
       started_at_(iso8601_utc()),
       tracks_(std::move(tracks)),
       upstream_(std::move(upstream)),
-      video_cache_(upstream_ ? kRelayVideoCacheSlots : kVideoCacheSlots),
       feedback_ssrc_(random_u32() | 1) {
-  for (const auto& t : tracks_) {
-    receive_stats_.emplace_back(t.negotiated.codec.clock_rate);
-    nack_.emplace_back();
-    seen_.emplace_back();
+  sources_.resize(tracks_.size());
+  recorder_video_.resize(tracks_.size());
+  for (size_t i = 0; i < tracks_.size(); ++i) {
+    PublishedTrack& t = tracks_[i];
+    if (t.layers.empty()) t.layers.emplace_back();
+    if (t.layers.size() > kMaxLayers) t.layers.resize(kMaxLayers);
+    reset_sources(i);
     if (t.twcc_ext_id) use_twcc_ = true;
+    if (t.video) {
+      recorder_video_[i].emplace(t.out_ssrc, t.video_codec, t.negotiated.codec.clock_rate);
+      // Simulcast: which layer is the top one is known once they arrive.
+      recorder_video_[i]->set_target(t.simulcast() ? VideoRewriter::kPaused : 0);
+    }
   }
-  continuity_.resize(tracks_.size());
+}
+
+void Stream::reset_sources(size_t track) {
+  const PublishedTrack& t = tracks_[track];
+  auto& layers = sources_[track];
+  layers.clear();
+  for (size_t l = 0; l < t.layers.size(); ++l) {
+    size_t slots = 0;
+    if (t.video) {
+      slots = upstream_ ? kRelayVideoCacheSlots : kVideoCacheSlots;
+      if (t.simulcast()) slots = kLowerLayerCacheSlots * (l + 1 == t.layers.size() ? 2 : 1);
+    }
+    layers.push_back(std::make_unique<Source>(t.negotiated.codec.clock_rate, slots));
+  }
 }
 
 Result<std::vector<PublishedTrack>> Stream::line_up(
@@ -54,6 +82,10 @@ Result<std::vector<PublishedTrack>> Stream::line_up(
       if (t.negotiated.codec.name != tracks_[i].negotiated.codec.name) {
         return make_error("the new source sends " + t.negotiated.codec.name + ", the stream " +
                           tracks_[i].negotiated.codec.name);
+      }
+      if (t.layers.size() != tracks_[i].layers.size()) {
+        return make_error("the new source sends " + std::to_string(t.layers.size()) +
+                          " layers, the stream " + std::to_string(tracks_[i].layers.size()));
       }
       lined[i] = t;
       lined[i].out_ssrc = tracks_[i].out_ssrc;
@@ -95,17 +127,21 @@ void Stream::cut_over(Timestamp now) {
   for (size_t i = 0; i < tracks_.size(); ++i) {
     const PublishedTrack& n = next_tracks_[i];
     if (n.negotiated.mid.empty()) {
-      tracks_[i].ssrc = tracks_[i].rtx_ssrc = 0;  // the new source lacks it: it pauses
+      for (auto& l : tracks_[i].layers) l.ssrc = l.rtx_ssrc = 0;  // the new source lacks it
     } else {
       const uint32_t out = tracks_[i].out_ssrc, out_rtx = tracks_[i].out_rtx_ssrc;
       tracks_[i] = n;
       tracks_[i].out_ssrc = out;
       tracks_[i].out_rtx_ssrc = out_rtx;
     }
-    continuity_[i].rebase = true;
-    receive_stats_[i] = RtpReceiveStats(tracks_[i].negotiated.codec.clock_rate);
-    nack_[i] = NackGenerator();
-    seen_[i] = DuplicateFilter();
+    // Fresh per-source state, but numbering carried on from what viewers saw.
+    for (auto& s : sources_[i]) {
+      Source& src = *s;
+      src.stats = RtpReceiveStats(tracks_[i].negotiated.codec.clock_rate);
+      src.nack = NackGenerator();
+      src.seen = DuplicateFilter();
+      src.rebase = true;
+    }
   }
   next_tracks_.clear();
   twcc_ = TwccRecorder();
@@ -179,31 +215,81 @@ StreamInfo Stream::info() const {
   return i;
 }
 
-int Stream::track_index_for(std::vector<PublishedTrack>& tracks, uint32_t ssrc, uint8_t pt,
-                            bool& is_rtx) {
-  is_rtx = false;
+void Stream::request_keyframe(size_t track, int layer) {
+  if (track >= tracks_.size() || layer < 0 || size_t(layer) >= sources_[track].size()) return;
+  if (upstream_) {
+    upstream_->keyframe_wanted.fetch_or(uint64_t(1) << source_index(track, size_t(layer)),
+                                        std::memory_order_relaxed);
+  } else {
+    source(track, size_t(layer)).keyframes.request();
+  }
+}
+
+std::optional<ByteSpan> Stream::cached(size_t track, int layer, uint16_t seq, Timestamp now) const {
+  if (track >= tracks_.size() || layer < 0 || size_t(layer) >= sources_[track].size())
+    return std::nullopt;
+  return sources_[track][size_t(layer)]->cache.get(seq, now);
+}
+
+std::vector<LayerRate> Stream::active_layers(size_t track, Timestamp now) {
+  std::vector<LayerRate> out;
+  if (track >= tracks_.size()) return out;
+  for (size_t l = 0; l < sources_[track].size(); ++l) {
+    Source& s = source(track, l);
+    if (s.rate.last_packet() == Timestamp{} || now - s.rate.last_packet() > kLayerIdle) continue;
+    out.push_back({int(l), s.rate.bps(now)});
+  }
+  std::sort(out.begin(), out.end(),
+            [](const LayerRate& a, const LayerRate& b) { return a.bps < b.bps; });
+  return out;
+}
+
+std::optional<Stream::Located> Stream::locate(std::vector<PublishedTrack>& tracks,
+                                              const RtpPacket& pkt) {
+  const uint32_t ssrc = pkt.ssrc();
   for (size_t i = 0; i < tracks.size(); ++i) {
     auto& t = tracks[i];
     if (t.negotiated.mid.empty()) continue;  // a switch's source that lacks this track
-    if (t.ssrc == ssrc) return int(i);
-    if (t.rtx_ssrc && t.rtx_ssrc == ssrc) return is_rtx = true, int(i);
+    for (size_t l = 0; l < t.layers.size(); ++l) {
+      if (t.layers[l].ssrc == ssrc) return Located{i, l, false};
+      if (t.layers[l].rtx_ssrc && t.layers[l].rtx_ssrc == ssrc) return Located{i, l, true};
+    }
   }
-  // No a=ssrc lines: learn the SSRCs from the payload types, which are
-  // unique per track because each section negotiated exactly one codec.
+  // Unknown SSRC: a simulcast layer names itself with the rid extension (its
+  // RTX with repaired-rid); without simulcast, the payload types tell the
+  // tracks apart, since each section negotiated exactly one codec.
+  const uint8_t pt = pkt.payload_type();
   for (size_t i = 0; i < tracks.size(); ++i) {
     auto& t = tracks[i];
     if (t.negotiated.mid.empty()) continue;
-    if (t.ssrc == 0 && pt == t.negotiated.codec.payload_type) {
-      t.ssrc = ssrc;
-      return int(i);
+    const bool media = pt == t.negotiated.codec.payload_type;
+    const bool rtx =
+        t.negotiated.codec.rtx_payload_type && pt == *t.negotiated.codec.rtx_payload_type;
+    if (!media && !rtx) continue;
+    if (t.simulcast()) {
+      const uint8_t ext = rtx ? t.repaired_rid_ext_id : t.rid_ext_id;
+      if (!ext) continue;
+      const ByteSpan rid = pkt.find_extension(ext);
+      if (rid.empty()) continue;
+      for (size_t l = 0; l < t.layers.size(); ++l) {
+        const std::string& want = t.layers[l].rid;
+        if (want.size() != rid.size() || std::memcmp(want.data(), rid.data(), rid.size()) != 0)
+          continue;
+        (rtx ? t.layers[l].rtx_ssrc : t.layers[l].ssrc) = ssrc;
+        return Located{i, l, rtx};
+      }
+      continue;
     }
-    if (t.rtx_ssrc == 0 && t.negotiated.codec.rtx_payload_type &&
-        pt == *t.negotiated.codec.rtx_payload_type) {
-      t.rtx_ssrc = ssrc;
-      return is_rtx = true, int(i);
+    if (media && t.layers[0].ssrc == 0) {
+      t.layers[0].ssrc = ssrc;
+      return Located{i, 0, false};
+    }
+    if (rtx && t.layers[0].rtx_ssrc == 0) {
+      t.layers[0].rtx_ssrc = ssrc;
+      return Located{i, 0, true};
     }
   }
-  return -1;
+  return std::nullopt;
 }
 
 void Stream::on_connected(webrtc::PeerConnection& pc, Timestamp now) {
@@ -213,74 +299,127 @@ void Stream::on_connected(webrtc::PeerConnection& pc, Timestamp now) {
     return;
   }
   spdlog::info("stream '{}': publisher connected", name_);
-  keyframes_.request();
+  for (size_t i = 0; i < tracks_.size(); ++i) {
+    if (!tracks_[i].video) continue;
+    for (auto& s : sources_[i]) s->keyframes.request();
+  }
 }
 
 void Stream::on_rtp(webrtc::PeerConnection& pc, uint8_t* data, size_t size, Timestamp now) {
   RtpPacket pkt;
   if (!RtpPacket::parse(data, size, pkt)) return;
-  bool is_rtx = false;
   if (&pc != publisher_.get()) {
     if (&pc != next_publisher_.get()) return;  // a retiring source
     // The new source takes over at the start of a keyframe, so viewers and
     // the recording cut cleanly; until then the current source goes on.
-    const int next = track_index_for(next_tracks_, pkt.ssrc(), pkt.payload_type(), is_rtx);
-    if (next < 0 || is_rtx) return;
-    const PublishedTrack& t = next_tracks_[size_t(next)];
+    auto next = locate(next_tracks_, pkt);
+    if (!next || next->rtx) return;
+    const PublishedTrack& t = next_tracks_[next->track];
     const bool has_video =
         std::any_of(next_tracks_.begin(), next_tracks_.end(),
                     [](const PublishedTrack& n) { return n.video && !n.negotiated.mid.empty(); });
     if (has_video && !(t.video && codec::is_keyframe_start(t.video_codec, pkt.payload()))) return;
     cut_over(now);
   }
-  const int index = track_index_for(tracks_, pkt.ssrc(), pkt.payload_type(), is_rtx);
-  if (index < 0) return;
-  PublishedTrack& track = tracks_[size_t(index)];
+  auto at = locate(tracks_, pkt);
+  if (!at) return;
+  PublishedTrack& track = tracks_[at->track];
+  Source& src = source(at->track, at->layer);
 
   if (track.twcc_ext_id) {
     ByteSpan ext = pkt.find_extension(track.twcc_ext_id);
     if (ext.size() >= 2) twcc_.record(load_be16(ext.data()), now);
   }
-  if (is_rtx && !unwrap_rtx(data, size, pkt, track.negotiated.codec.payload_type, track.ssrc))
+  if (at->rtx && !unwrap_rtx(data, size, pkt, track.negotiated.codec.payload_type,
+                             track.layers[at->layer].ssrc))
     return;
-  if (!seen_[size_t(index)].first_time(pkt.sequence_number())) {
+  if (!src.seen.first_time(pkt.sequence_number())) {
     ++duplicates_;
     return;
   }
-  receive_stats_[size_t(index)].update(pkt.sequence_number(), pkt.timestamp(), now);
-  if (track.video) nack_[size_t(index)].on_packet(pkt.sequence_number(), now);
+  src.stats.update(pkt.sequence_number(), pkt.timestamp(), now);
+  if (track.video) src.nack.on_packet(pkt.sequence_number(), now);
 
   // Sequence numbers and timestamps continue across source switches (the
   // offsets are zero until the first switch).
-  Continuity& c = continuity_[size_t(index)];
-  if (c.rebase) {
-    c.rebase = false;
-    if (c.sent) {
-      const double elapsed = std::chrono::duration<double>(now - c.last_time).count();
+  if (src.rebase) {
+    src.rebase = false;
+    if (src.sent) {
+      const double elapsed = std::chrono::duration<double>(now - src.last_time).count();
       const auto step = uint32_t(std::max(1.0, elapsed * track.negotiated.codec.clock_rate));
-      c.seq_offset = uint16_t(c.last_seq + 1 - pkt.sequence_number());
-      c.ts_offset = c.last_ts + step - pkt.timestamp();
+      src.seq_offset = uint16_t(src.last_seq + 1 - pkt.sequence_number());
+      src.ts_offset = src.last_ts + step - pkt.timestamp();
     }
   }
-  pkt.set_sequence_number(uint16_t(pkt.sequence_number() + c.seq_offset));
-  pkt.set_timestamp(pkt.timestamp() + c.ts_offset);
-  if (!c.sent || int16_t(pkt.sequence_number() - c.last_seq) > 0) {
-    c.sent = true;
-    c.last_seq = pkt.sequence_number();
-    c.last_ts = pkt.timestamp();
-    c.last_time = now;
+  pkt.set_sequence_number(uint16_t(pkt.sequence_number() + src.seq_offset));
+  pkt.set_timestamp(pkt.timestamp() + src.ts_offset);
+  if (!src.sent || int16_t(pkt.sequence_number() - src.last_seq) > 0) {
+    src.sent = true;
+    src.last_seq = pkt.sequence_number();
+    src.last_ts = pkt.timestamp();
+    src.last_time = now;
   }
+  src.rate.add(size, now);
 
-  if (recording_) recording_->ring.push(uint8_t(index), data, size, now);
   const bool keyframe = track.video && codec::is_keyframe_start(track.video_codec, pkt.payload());
-  if (keyframe) keyframes_.keyframe_received();
-  pkt.set_ssrc(track.out_ssrc);
-  if (track.video) video_cache_.store(ByteSpan(data, size), pkt.sequence_number(), now);
+  if (keyframe) src.keyframes.keyframe_received();
+  // Audio goes out on the stream's SSRC as is; each viewer's rewriter gives
+  // video its SSRC.
+  if (!track.video) pkt.set_ssrc(track.out_ssrc);
   // Relays first: their workers fan out in parallel with ours below.
   if (!relays_.empty()) {
-    push_to_relays(uint8_t(index) | (keyframe ? RelayLink::kKeyframeFlag : 0), data, size, now);
+    push_to_relays(
+        uint8_t(source_index(at->track, at->layer)) | (keyframe ? RelayLink::kKeyframeFlag : 0),
+        data, size, now);
   }
-  for (auto& sub : subscribers_) sub->forward(size_t(index), track, data, size, keyframe);
+  deliver(at->track, at->layer, data, size, keyframe, now);
+}
+
+void Stream::deliver(size_t track, size_t layer, uint8_t* data, size_t size, bool keyframe,
+                     Timestamp now) {
+  const PublishedTrack& t = tracks_[track];
+  if (t.video) {
+    sources_[track][layer]->cache.store(ByteSpan(data, size), load_be16(data + 2), now);
+  }
+  if (recording_) record(track, layer, data, size, keyframe, now);
+  for (auto& sub : subscribers_) sub->forward(track, layer, t, data, size, keyframe, now);
+}
+
+void Stream::record(size_t track, size_t layer, uint8_t* data, size_t size, bool keyframe,
+                    Timestamp now) {
+  auto& rewriter = recorder_video_[track];
+  if (!rewriter) {
+    recording_->ring.push(uint8_t(track), data, size, now);
+    return;
+  }
+  // The recorder's own copy: the cached original stays as the layer sent it.
+  uint8_t copy[RetransmissionBuffer::kSlotSize];
+  if (size > sizeof copy) return;
+  std::memcpy(copy, data, size);
+  RtpPacket pkt;
+  if (!RtpPacket::parse(copy, size, pkt)) return;
+  if (rewriter->rewrite(int(layer), pkt, keyframe, now)) {
+    recording_->ring.push(uint8_t(track), copy, size, now);
+  }
+}
+
+void Stream::update_recorded_layer(Timestamp now) {
+  // The recording follows the top layer: it starts on it, and moves only
+  // when the layer it follows stops (the publisher's encoder dropped it) or
+  // a clearly better one is back, at that layer's keyframe.
+  for (size_t i = 0; i < tracks_.size(); ++i) {
+    auto& rewriter = recorder_video_[i];
+    if (!rewriter || !tracks_[i].simulcast()) continue;
+    const auto layers = active_layers(i, now);
+    if (layers.empty()) continue;
+    const LayerRate& top = layers.back();
+    const auto current = std::find_if(layers.begin(), layers.end(), [&](const LayerRate& l) {
+      return l.layer == rewriter->current();
+    });
+    const bool move = current == layers.end() || top.bps > current->bps * 3 / 2;
+    if (move && rewriter->target() != top.layer) rewriter->set_target(top.layer);
+    if (rewriter->waiting_for_keyframe()) request_keyframe(i, rewriter->target());
+  }
 }
 
 void Stream::push_to_relays(uint8_t flags, const uint8_t* data, size_t size, Timestamp now) {
@@ -297,60 +436,64 @@ void Stream::drain_upstream(Timestamp now, Timestamp& arrival) {
   if (!upstream_ || ended_) return;
   upstream_->ring.drain([&](record::PacketRing::Slot& slot) {
     arrival = slot.arrival;
-    if (slot.track & RelayLink::kSenderReportFlag) {
-      return fan_out_sender_report(slot.data, slot.size, now);
-    }
     const size_t index = slot.track & RelayLink::kTrackMask;
-    if (index >= tracks_.size() || slot.size < 12) return;
-    const PublishedTrack& track = tracks_[index];
-    // The relay keeps its own retransmission cache: its viewers' NACKs are
-    // answered here, without a trip to the origin's worker.
-    if (track.video)
-      video_cache_.store(ByteSpan(slot.data, slot.size), load_be16(slot.data + 2), now);
-    const bool keyframe = slot.track & RelayLink::kKeyframeFlag;
-    for (auto& sub : subscribers_) sub->forward(index, track, slot.data, slot.size, keyframe);
+    const size_t track = index / kMaxLayers, layer = index % kMaxLayers;
+    if (track >= tracks_.size() || layer >= sources_[track].size() || slot.size < 12) return;
+    if (slot.track & RelayLink::kSenderReportFlag) {
+      for_each_rtcp(ByteSpan(slot.data, slot.size), [&](const RtcpPacket& p) {
+        if (const auto* sr = std::get_if<SenderReport>(&p))
+          deliver_sender_report(track, layer, *sr, now);
+      });
+      return;
+    }
+    // The relay keeps its own retransmission cache (in deliver): its
+    // viewers' NACKs are answered here, without a trip to the origin.
+    source(track, layer).rate.add(slot.size, now);
+    deliver(track, layer, slot.data, slot.size, slot.track & RelayLink::kKeyframeFlag, now);
   });
   if (upstream_->origin_ended.load(std::memory_order_acquire)) end("the stream ended");
 }
 
-void Stream::fan_out_sender_report(const uint8_t* data, size_t size, Timestamp now) {
-  // SRTCP protects in place: each viewer encrypts its own stack copy.
-  uint8_t copy[512];
-  if (size < 16 || size + webrtc::PeerConnection::kSrtpTrailerRoom > sizeof copy) return;
-  const uint64_t ntp = load_be64(data + 8);  // viewers echo it in their reports (RTT)
-  for (auto& sub : subscribers_) {
-    std::memcpy(copy, data, size);
-    sub->send_sender_report(copy, size, sizeof copy, ntp, now);
+void Stream::deliver_sender_report(size_t track, size_t layer, const SenderReport& sr,
+                                   Timestamp now) {
+  for (auto& sub : subscribers_) sub->on_sender_report(track, layer, sr, now);
+  if (!recording_) return;
+  // The recorder's timeline is the layer it follows, shifted like its packets.
+  uint32_t rtp_ts = sr.rtp_timestamp;
+  if (auto& rewriter = recorder_video_[track]) {
+    if (rewriter->current() != int(layer)) return;
+    rtp_ts += rewriter->timestamp_offset();
   }
+  uint8_t rep[12];
+  store_be64(rep, sr.ntp);
+  store_be32(rep + 8, rtp_ts);
+  recording_->ring.push(uint8_t(track) | record::PacketRing::kSenderReportFlag, rep, sizeof rep,
+                        now);
 }
 
 void Stream::on_rtcp(webrtc::PeerConnection& pc, uint8_t* data, size_t size, Timestamp now) {
   if (&pc != publisher_.get()) return;
-  // Sender reports keep viewers' audio and video in sync: forward each one
-  // rewritten to the stream's outbound SSRC.
+  // Sender reports keep viewers' audio and video in sync: each is passed on
+  // with the timestamp in the numbering viewers see.
   for_each_rtcp(ByteSpan(data, size), [&](const RtcpPacket& p) {
-    if (const auto* sr = std::get_if<SenderReport>(&p)) {
-      for (size_t i = 0; i < tracks_.size(); ++i) {
-        if (tracks_[i].ssrc != sr->ssrc) continue;
-        receive_stats_[i].on_sender_report(sr->ntp, now);
-        if (continuity_[i].rebase) continue;  // offsets not known yet after a switch
-        const uint32_t rtp_ts = sr->rtp_timestamp + continuity_[i].ts_offset;
-        if (recording_) {
-          uint8_t rep[12];
-          store_be64(rep, sr->ntp);
-          store_be32(rep + 8, rtp_ts);
-          recording_->ring.push(uint8_t(i) | record::PacketRing::kSenderReportFlag, rep, sizeof rep,
-                                now);
-        }
+    const auto* sr = std::get_if<SenderReport>(&p);
+    if (!sr) return;
+    for (size_t i = 0; i < tracks_.size(); ++i) {
+      for (size_t l = 0; l < tracks_[i].layers.size(); ++l) {
+        if (tracks_[i].layers[l].ssrc != sr->ssrc) continue;
+        Source& src = source(i, l);
+        src.stats.on_sender_report(sr->ntp, now);
+        if (src.rebase) continue;  // offsets not known yet after a switch
         SenderReport out = *sr;
-        out.ssrc = tracks_[i].out_ssrc;
-        out.rtp_timestamp = rtp_ts;
+        out.rtp_timestamp = sr->rtp_timestamp + src.ts_offset;
         out.report_blocks.clear();
-        Bytes buf;
-        build_sender_report(out, buf);
-        if (!relays_.empty())
-          push_to_relays(RelayLink::kSenderReportFlag, buf.data(), buf.size(), now);
-        fan_out_sender_report(buf.data(), buf.size(), now);
+        if (!relays_.empty()) {
+          t_rtcp.clear();
+          build_sender_report(out, t_rtcp);
+          push_to_relays(RelayLink::kSenderReportFlag | uint8_t(source_index(i, l)), t_rtcp.data(),
+                         t_rtcp.size(), now);
+        }
+        deliver_sender_report(i, l, out, now);
       }
     }
   });
@@ -374,25 +517,6 @@ void Stream::on_closed(webrtc::PeerConnection& pc, const std::string& reason) {
   end(reason);
 }
 
-void Stream::handle_nack(Subscriber& from, uint32_t media_ssrc, const std::vector<uint16_t>& seqs,
-                         Timestamp now) {
-  int index = -1;
-  for (size_t i = 0; i < tracks_.size(); ++i) {
-    if (tracks_[i].out_ssrc == media_ssrc) index = int(i);
-  }
-  if (index < 0 || !tracks_[size_t(index)].video) return;
-  // What the cache lacks is not asked of the publisher: a packet older than
-  // the cache is too old to help this viewer, and one the publisher's path
-  // lost is already being NACKed by this stream's own NackGenerator.
-  for (uint16_t seq : seqs) {
-    if (auto cached = video_cache_.get(seq, now)) {
-      from.retransmit(size_t(index), cached->data(), cached->size(), now);
-    } else {
-      from.count_not_cached();
-    }
-  }
-}
-
 void Stream::send_publisher_rtcp(Bytes& packet) {
   const size_t len = packet.size();
   packet.resize(len + webrtc::PeerConnection::kSrtpTrailerRoom);
@@ -402,38 +526,49 @@ void Stream::send_publisher_rtcp(Bytes& packet) {
 void Stream::send_feedback(Timestamp now) {
   if (!publisher_ || !publisher_->connected()) return;
   uint32_t video_ssrc = 0;
-  for (const auto& t : tracks_) {
-    if (t.video) video_ssrc = t.ssrc;
-  }
-  if (keyframes_.should_send(now) && video_ssrc) {
-    Pli pli{feedback_ssrc_, video_ssrc};
-    Bytes buf;
-    build_pli(pli, buf);
-    send_publisher_rtcp(buf);
+  for (size_t i = 0; i < tracks_.size(); ++i) {
+    const PublishedTrack& t = tracks_[i];
+    if (!t.video) continue;
+    for (size_t l = 0; l < t.layers.size(); ++l) {
+      const uint32_t ssrc = t.layers[l].ssrc;
+      if (!ssrc) continue;
+      if (!video_ssrc) video_ssrc = ssrc;
+      if (source(i, l).keyframes.should_send(now)) {
+        Pli pli{feedback_ssrc_, ssrc};
+        Bytes buf;
+        build_pli(pli, buf);
+        send_publisher_rtcp(buf);
+      }
+    }
   }
   // Ask again for what the publisher's packets skipped, before viewers or the
   // recorder have to give up on a frame.
   for (size_t i = 0; i < tracks_.size(); ++i) {
     const auto& fbs = tracks_[i].negotiated.codec.rtcp_fbs;
-    if (!tracks_[i].video || !tracks_[i].ssrc ||
-        std::find(fbs.begin(), fbs.end(), "nack") == fbs.end())
-      continue;
-    Nack nack;
-    nack_[i].collect(now, nack.lost);
-    if (nack.lost.empty()) continue;
-    nack.sender_ssrc = feedback_ssrc_;
-    nack.media_ssrc = tracks_[i].ssrc;
-    Bytes buf;
-    build_nack(nack, buf);
-    send_publisher_rtcp(buf);
+    if (!tracks_[i].video || std::find(fbs.begin(), fbs.end(), "nack") == fbs.end()) continue;
+    for (size_t l = 0; l < tracks_[i].layers.size(); ++l) {
+      if (!tracks_[i].layers[l].ssrc) continue;
+      Nack nack;
+      source(i, l).nack.collect(now, nack.lost);
+      if (nack.lost.empty()) continue;
+      nack.sender_ssrc = feedback_ssrc_;
+      nack.media_ssrc = tracks_[i].layers[l].ssrc;
+      Bytes buf;
+      build_nack(nack, buf);
+      send_publisher_rtcp(buf);
+    }
   }
   if (now - last_rr_ >= kRrInterval) {
     last_rr_ = now;
     ReceiverReport rr;
     rr.ssrc = feedback_ssrc_;
     for (size_t i = 0; i < tracks_.size(); ++i) {
-      if (tracks_[i].ssrc && receive_stats_[i].has_packets()) {
-        rr.report_blocks.push_back(receive_stats_[i].report_block(tracks_[i].ssrc, now));
+      for (size_t l = 0; l < tracks_[i].layers.size(); ++l) {
+        Source& src = source(i, l);
+        const uint32_t ssrc = tracks_[i].layers[l].ssrc;
+        if (ssrc && src.stats.has_packets() && rr.report_blocks.size() < 31) {
+          rr.report_blocks.push_back(src.stats.report_block(ssrc, now));
+        }
       }
     }
     Bytes buf;
@@ -448,7 +583,11 @@ void Stream::send_feedback(Timestamp now) {
     Remb remb;
     remb.sender_ssrc = feedback_ssrc_;
     remb.bitrate_bps = kRembBitrate;
-    remb.ssrcs = {video_ssrc};
+    for (const auto& t : tracks_) {
+      if (!t.video) continue;
+      for (const auto& l : t.layers)
+        if (l.ssrc) remb.ssrcs.push_back(l.ssrc);
+    }
     Bytes buf;
     build_remb(remb, buf);
     send_publisher_rtcp(buf);
@@ -457,6 +596,11 @@ void Stream::send_feedback(Timestamp now) {
 
 void Stream::tick(Timestamp now) {
   if (ended_) return;
+  if (now - last_layer_check_ >= kLayerCheckInterval) {
+    last_layer_check_ = now;
+    for (auto& sub : subscribers_) sub->select_layers(now);
+    if (recording_) update_recorded_layer(now);
+  }
   if (upstream_) {
     if (upstream_->origin_ended.load(std::memory_order_acquire)) return end("the stream ended");
     upstream_->viewers.store(viewer_count(), std::memory_order_relaxed);  // a relay has no relays
@@ -472,7 +616,13 @@ void Stream::tick(Timestamp now) {
       it = relays_.erase(it);
       continue;
     }
-    if ((*it)->keyframe_wanted.exchange(false, std::memory_order_relaxed)) keyframes_.request();
+    if (const uint64_t wanted = (*it)->keyframe_wanted.exchange(0, std::memory_order_relaxed)) {
+      for (size_t i = 0; i < tracks_.size(); ++i) {
+        for (size_t l = 0; l < sources_[i].size(); ++l) {
+          if (wanted & (uint64_t(1) << source_index(i, l))) source(i, l).keyframes.request();
+        }
+      }
+    }
     ++it;
   }
   peak_viewers_ = std::max(peak_viewers_, viewer_count());
@@ -481,17 +631,23 @@ void Stream::tick(Timestamp now) {
       now - last_switch_pli_ >= std::chrono::milliseconds(500)) {
     last_switch_pli_ = now;
     for (const auto& t : next_tracks_) {
-      if (!t.video || !t.ssrc) continue;
-      Pli pli{feedback_ssrc_, t.ssrc};
-      Bytes buf;
-      build_pli(pli, buf);
-      const size_t len = buf.size();
-      buf.resize(len + webrtc::PeerConnection::kSrtpTrailerRoom);
-      next_publisher_->send_rtcp(buf.data(), len, buf.size());
+      if (!t.video) continue;
+      for (const auto& l : t.layers) {
+        if (!l.ssrc) continue;
+        Pli pli{feedback_ssrc_, l.ssrc};
+        Bytes buf;
+        build_pli(pli, buf);
+        const size_t len = buf.size();
+        buf.resize(len + webrtc::PeerConnection::kSrtpTrailerRoom);
+        next_publisher_->send_rtcp(buf.data(), len, buf.size());
+      }
     }
   }
   if (recording_ && recording_->keyframe_wanted.exchange(false, std::memory_order_relaxed)) {
-    keyframes_.request();
+    for (size_t i = 0; i < tracks_.size(); ++i) {
+      if (recorder_video_[i] && recorder_video_[i]->current() >= 0)
+        source(i, size_t(recorder_video_[i]->current())).keyframes.request();
+    }
   }
   send_feedback(now);
 }

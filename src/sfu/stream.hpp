@@ -1,14 +1,19 @@
 #pragma once
-// One live stream: its publisher's peer, its tracks and its viewers. The
-// publisher's packets are rewritten once to the stream's outbound SSRCs,
-// cached for retransmission, and fanned out to every viewer; viewer feedback
-// (NACK, PLI/FIR) is answered from the cache or merged toward the publisher.
+// One live stream: its publisher's peer, its tracks and its viewers. Each
+// RTP stream the publisher sends (a track, or one simulcast layer of it) is
+// a source: its packets are deduplicated, cached for retransmission,
+// NACKed when missing, measured, and fanned out to every viewer. Audio is
+// rewritten once to the stream's outbound SSRC; video is rewritten per
+// viewer (VideoRewriter), since each viewer follows the layer its path can
+// carry. Viewer feedback (NACK, PLI/FIR) is answered from the cache or
+// merged toward the publisher, per layer.
 //
 // A stream serves the viewers on its own media worker. Viewers placed on other
 // workers are served by a relay there: a Stream without a publisher whose
 // packets come from the origin through a RelayLink (see relay_link.hpp).
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -16,14 +21,17 @@
 #include "record/recording_service.hpp"
 #include "rtp/duplicate_filter.hpp"
 #include "rtp/nack_generator.hpp"
+#include "rtp/rate_meter.hpp"
 #include "rtp/receive_stats.hpp"
 #include "rtp/retransmission_buffer.hpp"
 #include "rtp/rtp_packet.hpp"
 #include "rtp/twcc_feedback_builder.hpp"
 #include "sfu/keyframe_requester.hpp"
+#include "sfu/layer_selector.hpp"
 #include "sfu/relay_link.hpp"
 #include "sfu/subscriber.hpp"
 #include "sfu/track.hpp"
+#include "sfu/video_rewriter.hpp"
 #include "webrtc/peer_connection.hpp"
 
 namespace lss::sfu {
@@ -51,7 +59,7 @@ class Stream : public webrtc::PeerConnection::Observer {
   void begin_switch(std::unique_ptr<webrtc::PeerConnection> pc, std::vector<PublishedTrack> lined);
   // A new source's tracks lined up with the stream's by kind, with the
   // stream's outbound SSRCs; an error when a codec differs (viewers
-  // negotiated it and the recording is muxing it).
+  // negotiated it and the recording is muxing it) or the layers differ.
   Result<std::vector<PublishedTrack>> line_up(const std::vector<PublishedTrack>& tracks) const;
   // A source switch was asked for (a call to the new source is out): if the
   // current publisher leaves first, the stream waits for the new one rather
@@ -102,17 +110,14 @@ class Stream : public webrtc::PeerConnection::Observer {
   // Ends the stream: the publisher and every viewer get a DTLS close.
   void end(const std::string& reason);
 
-  // A relay passes the request on to its origin (read on the origin's tick).
-  void request_keyframe() {
-    if (upstream_) {
-      upstream_->keyframe_wanted.store(true, std::memory_order_relaxed);
-    } else {
-      keyframes_.request();
-    }
-  }
-  // From a viewer: NACKed sequence numbers of `media_ssrc` (our outbound SSRC).
-  void handle_nack(Subscriber& from, uint32_t media_ssrc, const std::vector<uint16_t>& seqs,
-                   Timestamp now);
+  // A keyframe of `layer` of video track `track` is wanted. A relay passes
+  // the request on to its origin (read on the origin's tick).
+  void request_keyframe(size_t track, int layer);
+  // The cached packet `seq` (the source's numbering) of a video layer.
+  std::optional<ByteSpan> cached(size_t track, int layer, uint16_t seq, Timestamp now) const;
+  // The layers of video track `track` arriving now (a packet within the last
+  // second), slowest first: what a viewer can be switched to.
+  std::vector<LayerRate> active_layers(size_t track, Timestamp now);
   void tick(Timestamp now);
   StreamInfo info() const;
 
@@ -123,50 +128,73 @@ class Stream : public webrtc::PeerConnection::Observer {
   void on_closed(webrtc::PeerConnection& pc, const std::string& reason) override;
 
  private:
-  // The track of `tracks` (the stream's, or an incoming source's) a packet
-  // belongs to, learning SSRCs from payload types when the SDP had none.
-  static int track_index_for(std::vector<PublishedTrack>& tracks, uint32_t ssrc,
-                             uint8_t payload_type, bool& is_rtx);
+  struct Located {
+    size_t track;
+    size_t layer;
+    bool rtx;
+  };
+  // The (track, layer) of `tracks` (the stream's, or an incoming source's) a
+  // packet belongs to, learning SSRCs from the rid extensions (simulcast) or
+  // the payload types when the SDP had none.
+  static std::optional<Located> locate(std::vector<PublishedTrack>& tracks, const RtpPacket& pkt);
   void cut_over(Timestamp now);
   void send_publisher_rtcp(Bytes& packet);
-  // Sends a rewritten SR to every viewer of this worker.
-  void fan_out_sender_report(const uint8_t* data, size_t size, Timestamp now);
-  // Origin: copies a rewritten packet to every relay that has viewers.
+  // Hands one video or audio packet (of source (track, layer)) to the
+  // recording and every viewer of this worker.
+  void deliver(size_t track, size_t layer, uint8_t* data, size_t size, bool keyframe,
+               Timestamp now);
+  void record(size_t track, size_t layer, uint8_t* data, size_t size, bool keyframe, Timestamp now);
+  // A sender report of a source, to every viewer of this worker (each
+  // rewrites it for the layer it follows) and the recording.
+  void deliver_sender_report(size_t track, size_t layer, const SenderReport& sr, Timestamp now);
+  // Origin: copies a packet to every relay that has viewers.
   void push_to_relays(uint8_t flags, const uint8_t* data, size_t size, Timestamp now);
   // Open viewers here plus those of every relay.
   int viewer_count() const;
   void send_feedback(Timestamp now);
+  void update_recorded_layer(Timestamp now);
 
-  std::string name_, session_id_, started_at_, publisher_label_;
-  int peak_viewers_ = 0;
-  std::vector<PublishedTrack> tracks_;
-  std::vector<RtpReceiveStats> receive_stats_;
-  std::vector<NackGenerator> nack_;    // per track; used where the publisher accepts NACKs
-  std::vector<DuplicateFilter> seen_;  // per track: drops repeats (probes, network copies)
-  uint64_t duplicates_ = 0;
-  std::unique_ptr<webrtc::PeerConnection> publisher_;
-  std::unique_ptr<webrtc::PeerConnection> next_publisher_;  // switching to it
-  std::vector<PublishedTrack> next_tracks_;
-  std::vector<std::unique_ptr<webrtc::PeerConnection>> retired_;  // closing former publishers
-  // Per track, what viewers saw last, so a new source continues from there.
-  struct Continuity {
-    uint16_t seq_offset = 0;  // added to the source's sequence numbers
-    uint32_t ts_offset = 0;   // added to the source's RTP timestamps
-    bool rebase = false;      // compute the offsets at the source's next packet
+  // What is kept per source: one RTP stream of the publisher.
+  struct Source {
+    explicit Source(uint32_t clock_rate, size_t cache_slots)
+        : stats(clock_rate), cache(cache_slots) {}
+    RtpReceiveStats stats;
+    NackGenerator nack;  // used where the publisher accepts NACKs
+    DuplicateFilter seen;
+    RetransmissionBuffer cache;  // video only (sized 0 for audio)
+    KeyframeRequester keyframes;
+    RateMeter rate;
+    // What viewers saw last, so a new publisher continues from there.
+    uint16_t seq_offset = 0;  // added to the publisher's sequence numbers
+    uint32_t ts_offset = 0;   // added to the publisher's RTP timestamps
+    bool rebase = false;      // compute the offsets at the next packet
     bool sent = false;
     uint16_t last_seq = 0;
     uint32_t last_ts = 0;
     Timestamp last_time{};
   };
-  std::vector<Continuity> continuity_;
+  Source& source(size_t track, size_t layer) { return *sources_[track][layer]; }
+  void reset_sources(size_t track);
+
+  std::string name_, session_id_, started_at_, publisher_label_;
+  int peak_viewers_ = 0;
+  std::vector<PublishedTrack> tracks_;
+  std::vector<std::vector<std::unique_ptr<Source>>> sources_;  // [track][layer]
+  std::unique_ptr<webrtc::PeerConnection> publisher_;
+  std::unique_ptr<webrtc::PeerConnection> next_publisher_;  // switching to it
+  std::vector<PublishedTrack> next_tracks_;
+  std::vector<std::unique_ptr<webrtc::PeerConnection>> retired_;  // closing former publishers
   std::vector<std::unique_ptr<Subscriber>> subscribers_;
   std::shared_ptr<record::RecordingSink> recording_;
+  // The recording follows one layer of each video track (the top one),
+  // through its own rewriter: one continuous track across layer changes.
+  std::vector<std::optional<VideoRewriter>> recorder_video_;
+  Timestamp last_layer_check_{};
   std::vector<std::shared_ptr<RelayLink>> relays_;  // origin: relays on other workers
   std::shared_ptr<RelayLink> upstream_;             // relay: where the packets come from
   uint64_t relay_dropped_ = 0;                      // relay: ring drops already logged
-  RetransmissionBuffer video_cache_;
+  uint64_t duplicates_ = 0;
   TwccRecorder twcc_;
-  KeyframeRequester keyframes_;
   uint32_t feedback_ssrc_;  // our SSRC as an RTCP sender toward the publisher
   Timestamp last_rr_{}, last_twcc_{}, last_remb_{}, last_switch_pli_{};
   bool ended_ = false;

@@ -7,7 +7,6 @@
 
 #include "common/random.hpp"
 #include "rtp/retransmission_buffer.hpp"
-#include "rtp/rtcp_packets.hpp"
 #include "rtp/rtp_packet.hpp"
 #include "rtp/rtx.hpp"
 #include "sfu/stream.hpp"
@@ -15,13 +14,16 @@
 namespace lss::sfu {
 
 namespace {
-// Per-worker scratch buffer: SRTP encrypts in place, so each viewer's copy is
-// made here rather than allocated.
-thread_local uint8_t t_scratch[2048];
+// Per-worker scratch buffers: SRTP encrypts in place, so each viewer's copy
+// is made here rather than allocated.
+constexpr size_t kScratch = 2048;
+thread_local uint8_t t_scratch[kScratch];
+thread_local uint8_t t_repair[kScratch];
+thread_local Bytes t_rtcp;
 
 // One viewer's keyframe requests reach the publisher at most this often: a
 // viewer on a lossy link asks again and again, and every keyframe goes to
-// every viewer of the stream.
+// every viewer of the layer.
 constexpr auto kViewerPliInterval = std::chrono::milliseconds(1000);
 // Repairs may take this share of what the viewer says it can carry (REMB);
 // without an estimate, a fixed budget.
@@ -36,35 +38,68 @@ Subscriber::Subscriber(std::string session_id, Stream& stream, std::vector<Track
       mappings_(std::move(mappings)),
       rtx_seq_(uint16_t(random_u32())) {
   limiter_.set_budget_bps(kDefaultRepairBps);
-}
-
-void Subscriber::forward(size_t index, const PublishedTrack& track, const uint8_t* data,
-                         size_t size, bool keyframe) {
-  if (!pc_->connected() || index >= mappings_.size() || !mappings_[index].active) return;
-  if (track.video && waiting_for_keyframe_) {
-    if (!keyframe) return;
-    waiting_for_keyframe_ = false;
+  const auto& tracks = stream_.tracks();
+  video_.resize(tracks.size());
+  selectors_.resize(tracks.size());
+  for (size_t i = 0; i < tracks.size(); ++i) {
+    if (!tracks[i].video) continue;
+    video_[i].emplace(tracks[i].out_ssrc, tracks[i].video_codec,
+                      tracks[i].negotiated.codec.clock_rate);
+    // Before anything is known of its path, a viewer aims at the top layer;
+    // the first layer check refines it. Without simulcast: the one layer.
+    video_[i]->set_target(int(tracks[i].layers.size()) - 1);
   }
-  send_mapped(index, data, size);
 }
 
-void Subscriber::retransmit(size_t index, const uint8_t* data, size_t size, Timestamp now) {
-  if (!pc_->connected() || index >= mappings_.size() || !mappings_[index].active || size < 12)
+void Subscriber::forward(size_t track, size_t layer, const PublishedTrack& t, const uint8_t* data,
+                         size_t size, bool keyframe, Timestamp now) {
+  if (!pc_->connected() || track >= mappings_.size() || !mappings_[track].active) return;
+  if (size + webrtc::PeerConnection::kSrtpTrailerRoom > sizeof t_scratch) return;
+  std::memcpy(t_scratch, data, size);
+  if (t.video) {
+    RtpPacket pkt;
+    if (!RtpPacket::parse(t_scratch, size, pkt)) return;
+    if (!video_[track]->rewrite(int(layer), pkt, keyframe, now)) return;
+  }
+  send(track, t_scratch, size);
+}
+
+bool Subscriber::send(size_t track, uint8_t* packet, size_t size) {
+  RtpPacket pkt;
+  if (!RtpPacket::parse(packet, size, pkt)) return false;
+  const TrackMapping& m = mappings_[track];
+  pkt.set_payload_type(m.payload_type);
+  if (m.remap_extensions) pkt.remap_extension_ids(m.extension_map);
+  if (!pc_->send_rtp(packet, size, kScratch)) return false;  // both scratch buffers
+  bytes_out_ += size;
+  return true;
+}
+
+void Subscriber::retransmit(size_t track, uint16_t out_seq, Timestamp now) {
+  auto& rewriter = video_[track];
+  auto origin = rewriter->origin_of(out_seq);
+  auto cached =
+      origin ? stream_.cached(track, origin->layer, origin->source_seq, now) : std::nullopt;
+  if (!cached) {
+    ++counters_.resend_not_cached;
     return;
-  if (limiter_.allow(load_be16(data + 2), size, now) != RetransmissionLimiter::Verdict::kSend)
+  }
+  if (limiter_.allow(out_seq, cached->size(), now) != RetransmissionLimiter::Verdict::kSend) return;
+  // The cached original, rewritten exactly as this viewer first got it.
+  uint8_t* copy = t_repair;
+  size_t size = cached->size();
+  if (size + 2 + webrtc::PeerConnection::kSrtpTrailerRoom > sizeof t_repair) return;
+  std::memcpy(copy, cached->data(), size);
+  RtpPacket original;
+  if (!RtpPacket::parse(copy, size, original) || !rewriter->rewrite_repair(out_seq, original))
     return;
-  const TrackMapping& m = mappings_[index];
+  const TrackMapping& m = mappings_[track];
   if (!m.rtx_payload_type) {
-    send_mapped(index, data, size);
+    send(track, copy, size);
     return;
   }
   // RFC 4588: the repair rides its own SSRC and sequence space, so the
   // viewer's loss counters of the media SSRC stay true.
-  RtpPacket original;
-  uint8_t copy[RetransmissionBuffer::kSlotSize];
-  if (size > sizeof copy) return;
-  std::memcpy(copy, data, size);
-  if (!RtpPacket::parse(copy, size, original)) return;
   const size_t rtx_size = build_rtx(original, m.rtx_payload_type, m.rtx_ssrc, rtx_seq_, t_scratch,
                                     sizeof t_scratch - webrtc::PeerConnection::kSrtpTrailerRoom);
   if (!rtx_size) return;
@@ -75,22 +110,42 @@ void Subscriber::retransmit(size_t index, const uint8_t* data, size_t size, Time
   if (pc_->send_rtp(t_scratch, rtx_size, sizeof t_scratch)) bytes_out_ += rtx_size;
 }
 
-bool Subscriber::send_mapped(size_t index, const uint8_t* data, size_t size) {
-  if (size + webrtc::PeerConnection::kSrtpTrailerRoom > sizeof t_scratch) return false;
-  std::memcpy(t_scratch, data, size);
-  RtpPacket pkt;
-  if (!RtpPacket::parse(t_scratch, size, pkt)) return false;
-  const TrackMapping& m = mappings_[index];
-  pkt.set_payload_type(m.payload_type);
-  if (m.remap_extensions) pkt.remap_extension_ids(m.extension_map);
-  if (!pc_->send_rtp(t_scratch, size, sizeof t_scratch)) return false;
-  bytes_out_ += size;
-  return true;
+void Subscriber::on_sender_report(size_t track, size_t layer, const SenderReport& sr,
+                                  Timestamp now) {
+  if (!pc_->connected() || track >= mappings_.size() || !mappings_[track].active) return;
+  SenderReport out;
+  out.ssrc = stream_.tracks()[track].out_ssrc;
+  out.ntp = sr.ntp;
+  out.rtp_timestamp = sr.rtp_timestamp;
+  out.packet_count = sr.packet_count;
+  out.octet_count = sr.octet_count;
+  if (auto& rewriter = video_[track]) {
+    if (rewriter->current() != int(layer)) return;  // not the layer this viewer sees
+    out.rtp_timestamp += rewriter->timestamp_offset();
+  }
+  t_rtcp.clear();
+  build_sender_report(out, t_rtcp);
+  const size_t len = t_rtcp.size();
+  t_rtcp.resize(len + webrtc::PeerConnection::kSrtpTrailerRoom);
+  // SRTCP protects in place: the buffer is this call's alone.
+  if (pc_->send_rtcp(t_rtcp.data(), len, t_rtcp.size())) rtt_.on_sender_report_sent(sr.ntp, now);
 }
 
-void Subscriber::send_sender_report(uint8_t* data, size_t size, size_t capacity, uint64_t ntp,
-                                    Timestamp now) {
-  if (pc_->send_rtcp(data, size, capacity)) rtt_.on_sender_report_sent(ntp, now);
+void Subscriber::select_layers(Timestamp now) {
+  if (!pc_->connected()) return;
+  for (size_t i = 0; i < video_.size(); ++i) {
+    auto& rewriter = video_[i];
+    if (!rewriter || !mappings_[i].active) continue;
+    const auto layers = stream_.active_layers(i, now);
+    if (layers.empty()) continue;  // nothing arriving: keep what it waits for
+    const int target = selectors_[i].select(layers, estimate_bps(), now);
+    if (target != rewriter->target()) {
+      spdlog::debug("stream '{}': viewer {} video layer {} -> {} (estimate {} bps)", stream_.name(),
+                    session_id_, rewriter->target(), target, estimate_bps());
+      rewriter->set_target(target);
+    }
+    if (rewriter->waiting_for_keyframe()) stream_.request_keyframe(i, rewriter->target());
+  }
 }
 
 void Subscriber::on_connected(webrtc::PeerConnection&, Timestamp now) {
@@ -98,15 +153,34 @@ void Subscriber::on_connected(webrtc::PeerConnection&, Timestamp now) {
   // A new viewer needs a keyframe to start; ask now rather than wait for the
   // publisher's next periodic one.
   last_pli_forwarded_ = now;
-  stream_.request_keyframe();
+  for (size_t i = 0; i < video_.size(); ++i) {
+    if (video_[i]) stream_.request_keyframe(i, video_[i]->target());
+  }
 }
 
-void Subscriber::on_keyframe_request(Timestamp now) {
+void Subscriber::on_keyframe_request(uint32_t media_ssrc, Timestamp now) {
   ++counters_.plis;
   if (now - last_pli_forwarded_ < kViewerPliInterval) return;
-  last_pli_forwarded_ = now;
-  ++counters_.plis_forwarded;
-  stream_.request_keyframe();
+  for (size_t i = 0; i < video_.size(); ++i) {
+    if (!video_[i] || stream_.tracks()[i].out_ssrc != media_ssrc) continue;
+    const int layer = video_[i]->current() >= 0 ? video_[i]->current() : video_[i]->target();
+    if (layer < 0) return;  // paused: nothing to repair
+    last_pli_forwarded_ = now;
+    ++counters_.plis_forwarded;
+    stream_.request_keyframe(i, layer);
+  }
+}
+
+void Subscriber::on_nack(const Nack& nack, Timestamp now) {
+  ++counters_.nacks;
+  counters_.nacked_packets += nack.lost.size();
+  for (size_t i = 0; i < video_.size(); ++i) {
+    if (!video_[i] || stream_.tracks()[i].out_ssrc != nack.media_ssrc) continue;
+    // What the cache lacks is not asked of the publisher: a packet older
+    // than the cache is too old to help, and one the publisher's path lost
+    // is already being NACKed by the stream itself.
+    for (uint16_t seq : nack.lost) retransmit(i, seq, now);
+  }
 }
 
 void Subscriber::update_budget() {
@@ -117,11 +191,11 @@ void Subscriber::update_budget() {
 void Subscriber::on_rtcp(webrtc::PeerConnection&, uint8_t* data, size_t size, Timestamp now) {
   for_each_rtcp(ByteSpan(data, size), [&](const RtcpPacket& p) {
     if (const auto* nack = std::get_if<Nack>(&p)) {
-      ++counters_.nacks;
-      counters_.nacked_packets += nack->lost.size();
-      stream_.handle_nack(*this, nack->media_ssrc, nack->lost, now);
-    } else if (std::holds_alternative<Pli>(p) || std::holds_alternative<Fir>(p)) {
-      on_keyframe_request(now);
+      on_nack(*nack, now);
+    } else if (const auto* pli = std::get_if<Pli>(&p)) {
+      on_keyframe_request(pli->media_ssrc, now);
+    } else if (const auto* fir = std::get_if<Fir>(&p)) {
+      for (const auto& e : fir->entries) on_keyframe_request(e.ssrc, now);
     } else if (const auto* remb = std::get_if<Remb>(&p)) {
       remb_bps_ = remb->bitrate_bps;
       update_budget();
@@ -153,8 +227,16 @@ ViewerStats Subscriber::stats() const {
   if (auto rtt = rtt_.rtt()) s.rtt_ms = std::chrono::duration<double, std::milli>(*rtt).count();
   s.fraction_lost = counters_.fraction_lost / 256.0;
   s.packets_lost = counters_.packets_lost;
+  s.estimate_bps = estimate_bps();
   s.remb_bps = remb_bps_;
   s.retransmit_budget_bps = limiter_.budget_bps();
+  for (size_t i = 0; i < video_.size(); ++i) {
+    if (!video_[i]) continue;
+    s.layer = video_[i]->current();
+    s.target_layer = video_[i]->target();
+    s.layers = int(stream_.tracks()[i].layers.size());
+    s.layer_switches = video_[i]->counters().switches;
+  }
   s.nacks = counters_.nacks;
   s.nacked_packets = counters_.nacked_packets;
   s.resent = limiter_.counters().sent;

@@ -1,10 +1,12 @@
 #pragma once
 // One viewer of a stream: its peer connection and how the stream's packets
 // are mapped onto what it negotiated (payload types, header extension ids,
-// RTX). Video starts at a keyframe so the first frame a viewer decodes is
-// whole. Repairs are rationed per viewer (RetransmissionLimiter) and its
-// keyframe requests throttled, so one viewer on a bad link neither floods
-// itself nor costs the others keyframes.
+// RTX). Each video track goes through the viewer's own VideoRewriter, which
+// follows the layer a LayerSelector picks from the viewer's estimate, and
+// starts and switches at keyframes so every frame it decodes is whole.
+// Repairs are rationed per viewer (RetransmissionLimiter) and its keyframe
+// requests throttled, so one viewer on a bad link neither floods itself nor
+// costs the others keyframes.
 #include <array>
 #include <memory>
 #include <optional>
@@ -15,7 +17,9 @@
 #include "rtp/rtcp_packets.hpp"
 #include "rtp/rtt_estimator.hpp"
 #include "sdp/negotiation.hpp"
+#include "sfu/layer_selector.hpp"
 #include "sfu/track.hpp"
+#include "sfu/video_rewriter.hpp"
 #include "webrtc/peer_connection.hpp"
 
 namespace lss::sfu {
@@ -27,10 +31,14 @@ struct ViewerStats {
   std::string stream, session_id;
   bool connected = false;
   std::optional<double> rtt_ms;
-  double fraction_lost = 0;  // video, from its latest receiver report (0..1)
-  int64_t packets_lost = 0;  // cumulative, as the viewer reports it
-  uint64_t remb_bps = 0;     // the viewer's own estimate, when it sends REMB
+  double fraction_lost = 0;   // video, from its latest receiver report (0..1)
+  int64_t packets_lost = 0;   // cumulative, as the viewer reports it
+  uint64_t estimate_bps = 0;  // what the server thinks the viewer's path carries
+  uint64_t remb_bps = 0;      // the viewer's own estimate, when it sends REMB
   uint64_t retransmit_budget_bps = 0;
+  int layer = -1, target_layer = -1;  // video layer followed / asked for (-1: paused)
+  int layers = 0;                     // simulcast layers of the stream (1 without)
+  uint64_t layer_switches = 0;
   uint64_t nacks = 0;           // NACK messages received
   uint64_t nacked_packets = 0;  // sequence numbers asked for
   uint64_t resent = 0;          // repairs sent
@@ -60,17 +68,16 @@ class Subscriber : public webrtc::PeerConnection::Observer {
   const std::string& session_id() const { return session_id_; }
   bool closed() const { return pc_->state() == webrtc::PeerConnection::State::kClosed; }
 
-  // Hot path: forward one packet of track `index` (already rewritten to the
-  // stream's outbound SSRC). `keyframe` marks the first packet of a keyframe.
-  void forward(size_t index, const PublishedTrack& track, const uint8_t* data, size_t size,
-               bool keyframe);
-  // A NACKed packet out of the stream's cache, if this viewer's holdoff and
-  // budget allow; on RTX when negotiated.
-  void retransmit(size_t index, const uint8_t* data, size_t size, Timestamp now);
-  // A NACKed packet the cache no longer (or never) held.
-  void count_not_cached() { ++counters_.resend_not_cached; }
-  // A rewritten sender report (its NTP time is remembered for RTT).
-  void send_sender_report(uint8_t* data, size_t size, size_t capacity, uint64_t ntp, Timestamp now);
+  // Hot path: one packet of source (track, layer). Audio is already on the
+  // stream's SSRC; video is rewritten here. `keyframe` marks the first
+  // packet of a keyframe.
+  void forward(size_t track, size_t layer, const PublishedTrack& t, const uint8_t* data,
+               size_t size, bool keyframe, Timestamp now);
+  // A sender report of source (track, layer), passed on for the layer this
+  // viewer follows (its timestamp shifted like the packets).
+  void on_sender_report(size_t track, size_t layer, const SenderReport& sr, Timestamp now);
+  // Picks each video track's layer from this viewer's estimate (the stream's tick).
+  void select_layers(Timestamp now);
 
   ViewerStats stats() const;
 
@@ -81,16 +88,21 @@ class Subscriber : public webrtc::PeerConnection::Observer {
   void on_closed(webrtc::PeerConnection& pc, const std::string& reason) override;
 
  private:
-  bool send_mapped(size_t index, const uint8_t* data, size_t size);
-  void on_keyframe_request(Timestamp now);
+  bool send(size_t track, uint8_t* packet, size_t size);
+  void on_nack(const Nack& nack, Timestamp now);
+  // Resends `out_seq` of video track `track` from the stream's cache.
+  void retransmit(size_t track, uint16_t out_seq, Timestamp now);
+  void on_keyframe_request(uint32_t media_ssrc, Timestamp now);
   void on_report_block(const ReportBlock& block, Timestamp now);
   void update_budget();
+  uint64_t estimate_bps() const { return remb_bps_; }
 
   std::string session_id_;
   Stream& stream_;
   std::vector<TrackMapping> mappings_;
+  std::vector<std::optional<VideoRewriter>> video_;  // per track, video ones
+  std::vector<LayerSelector> selectors_;             // per track
   std::unique_ptr<webrtc::PeerConnection> pc_;
-  bool waiting_for_keyframe_ = true;
   uint16_t rtx_seq_;
   RetransmissionLimiter limiter_;
   RttEstimator rtt_;

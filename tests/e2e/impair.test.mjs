@@ -410,7 +410,8 @@ describe('one viewer through the relay', () => {
     assert.ok(r.impaired.fps > 0 && r.direct.fps > 0);
     // The relay carried the viewer's session both ways and dropped ~2 %.
     const s = r.relay;
-    assert.equal(s.clients, 1);
+    // One address, or two where the namespace also has 127.0.0.2 (run-e2e.sh's veth).
+    assert.ok(s.clients >= 1 && s.clients <= 2, `clients: ${s.clients}`);
     assert.ok(s.down.kinds.rtp > 500 && s.down.kinds.stun > 0 && s.down.kinds.dtls > 0, JSON.stringify(s.down.kinds));
     assert.ok(s.up.kinds.rtcp > 0 && s.up.kinds.stun > 0 && s.up.kinds.dtls > 0, JSON.stringify(s.up.kinds));
     assert.equal(s.up.droppedLoss, 0);

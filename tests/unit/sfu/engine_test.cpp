@@ -257,6 +257,109 @@ TEST_F(EngineTest, PublisherRepeatsAreNotForwarded) {
   EXPECT_EQ(v->rtp_in.size(), 5u);
 }
 
+// Simulcast: three layers of a publisher, told apart by their rid. The
+// viewer starts on the fastest, moves down when its REMB says so (at a
+// keyframe of the new layer, with no gap in its numbering), and its NACKs
+// are served from the layer each packet came from.
+TEST_F(EngineTest, SimulcastViewerFollowsTheLayerItsEstimateCarries) {
+  auto pub = make_peer(5000), v = make_peer(5001);
+  peers_.push_back(pub.get());
+  {
+    auto r =
+        engine_->publish("cam", sdp::parse_sdp(pub->offer(true, 1111, 2222, true)).value(), now_);
+    auto* created = std::get_if<sfu::SessionCreated>(&r);
+    ASSERT_TRUE(created);
+    EXPECT_NE(created->answer_sdp.find("a=simulcast:recv q;h;f"), std::string::npos);
+    ASSERT_TRUE(pub->set_answer(created->answer_sdp));
+    pub->send_check(net_);
+    pump();
+    for (int i = 0; i < 5 && !pub->connected(); ++i) advance(std::chrono::milliseconds(20));
+    ASSERT_TRUE(pub->connected());
+  }
+  connect(*v, false, "cam");
+  struct Layer {
+    const char* rid;
+    uint32_t ssrc;
+    size_t size;
+    uint8_t fill;
+    uint16_t seq;
+  };
+  // 80, 320 and 800 kbps at one packet per 10 ms each.
+  Layer layers[] = {
+      {"q", 100, 100, 0xa1, 1000}, {"h", 200, 400, 0xa2, 5000}, {"f", 300, 1000, 0xa3, 9000}};
+  uint32_t ts = 0;
+  auto send_all = [&](int ms, const char* keyframe_rid = nullptr) {
+    for (int t = 0; t < ms; t += 10) {
+      for (auto& l : layers) {
+        const bool key = keyframe_rid && std::string(keyframe_rid) == l.rid && t == 0;
+        pub->send_rtp(make_vp8_layer_packet(l.ssrc, l.seq++, ts, key, l.rid, l.size, l.fill), net_);
+      }
+      ts += 900;
+      advance(std::chrono::milliseconds(10));
+    }
+  };
+  auto fill_of = [](const Bytes& b) {
+    RtpPacket p;
+    EXPECT_TRUE(RtpPacket::parse(const_cast<uint8_t*>(b.data()), b.size(), p));
+    return p.payload().back();
+  };
+  // Keyframes on every layer to begin with, then a second of media.
+  for (auto* rid : {"q", "h", "f"}) send_all(10, rid);
+  send_all(700);
+  send_all(10, "f");
+  send_all(300);
+  ASSERT_FALSE(v->rtp_in.empty());
+  EXPECT_EQ(fill_of(v->rtp_in.back()), 0xa3) << "starts on the fastest layer";
+  RtpPacket pkt;
+  ASSERT_TRUE(RtpPacket::parse(v->rtp_in.back().data(), v->rtp_in.back().size(), pkt));
+  const uint32_t out_ssrc = pkt.ssrc();
+  EXPECT_NE(out_ssrc, 300u);
+
+  // The viewer's path carries 150 kbps: after its REMB, the next keyframe
+  // of q (asked for with a PLI on q's SSRC) moves it there.
+  pub->rtcp_in.clear();
+  Bytes remb;
+  build_remb(Remb{77, 150'000, {out_ssrc}}, remb);
+  v->send_rtp(remb, net_, true);
+  pump();
+  send_all(300);
+  bool asked_q = false;
+  for (const auto& p : parse_rtcp(pub->rtcp_in)) {
+    if (auto* pli = std::get_if<Pli>(&p)) asked_q |= pli->media_ssrc == 100;
+  }
+  EXPECT_TRUE(asked_q) << "a keyframe of the layer it moves to is asked for";
+  const size_t before = v->rtp_in.size();
+  ASSERT_TRUE(RtpPacket::parse(v->rtp_in.back().data(), v->rtp_in.back().size(), pkt));
+  const uint16_t last_seq = pkt.sequence_number();
+  send_all(10, "q");
+  send_all(100);
+  ASSERT_GT(v->rtp_in.size(), before);
+  ASSERT_TRUE(RtpPacket::parse(v->rtp_in[before].data(), v->rtp_in[before].size(), pkt));
+  EXPECT_EQ(fill_of(v->rtp_in[before]), 0xa1);
+  EXPECT_EQ(pkt.sequence_number(), uint16_t(last_seq + 1)) << "no gap at the switch";
+  EXPECT_EQ(pkt.ssrc(), out_ssrc);
+  EXPECT_EQ(fill_of(v->rtp_in.back()), 0xa1);
+
+  // A NACK for a packet it got from q is served from q's cache.
+  const uint16_t asked = uint16_t(last_seq + 3);
+  Bytes nack;
+  build_nack(Nack{77, out_ssrc, {asked}}, nack);
+  const size_t n = v->rtp_in.size();
+  v->send_rtp(nack, net_, true);
+  pump();
+  ASSERT_EQ(v->rtp_in.size(), n + 1);
+  ASSERT_TRUE(RtpPacket::parse(v->rtp_in.back().data(), v->rtp_in.back().size(), pkt));
+  EXPECT_EQ(pkt.payload_type(), 97);  // RTX
+  EXPECT_EQ(load_be16(pkt.payload().data()), asked);
+  EXPECT_EQ(pkt.payload().back(), 0xa1);
+  auto stats = engine_->viewer_stats();
+  ASSERT_EQ(stats.size(), 1u);
+  EXPECT_EQ(stats[0].layers, 3);
+  EXPECT_EQ(stats[0].layer, 0);
+  EXPECT_EQ(stats[0].remb_bps, 150'000u);
+  EXPECT_GE(stats[0].layer_switches, 1u);
+}
+
 TEST_F(EngineTest, AViewersKeyframeRequestsAreThrottled) {
   auto pub = make_peer(5000), v = make_peer(5001);
   connect(*pub, true, "cam");

@@ -28,7 +28,10 @@ class TestPeer {
         pwd_(random_ice_chars(24)) {}
 
   // A Chrome-like offer: sendonly (publisher) or recvonly (viewer) Opus + VP8.
-  std::string offer(bool publisher, uint32_t audio_ssrc = 1111, uint32_t video_ssrc = 2222) const {
+  // With `simulcast`, the video is offered as three rid layers q, h, f
+  // (rtp-stream-id extension id 10, repaired-rtp-stream-id 11), no SSRCs.
+  std::string offer(bool publisher, uint32_t audio_ssrc = 1111, uint32_t video_ssrc = 2222,
+                    bool simulcast = false) const {
     const std::string dir = publisher ? "sendonly" : "recvonly";
     std::string s = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=group:BUNDLE 0 1\r\n";
     auto common = [&](const std::string& mid) {
@@ -46,7 +49,13 @@ class TestPeer {
          "a=rtpmap:96 VP8/90000\r\na=rtcp-fb:96 nack\r\na=rtcp-fb:96 nack pli\r\na=rtcp-fb:96 "
          "goog-remb\r\n"
          "a=rtpmap:97 rtx/90000\r\na=fmtp:97 apt=96\r\n";
-    if (publisher) s += "a=ssrc:" + std::to_string(video_ssrc) + " cname:test\r\n";
+    if (publisher && simulcast) {
+      s += "a=extmap:10 urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id\r\n"
+           "a=extmap:11 urn:ietf:params:rtp-hdrext:sdes:repaired-rtp-stream-id\r\n"
+           "a=rid:q send\r\na=rid:h send\r\na=rid:f send\r\na=simulcast:send q;h;f\r\n";
+    } else if (publisher) {
+      s += "a=ssrc:" + std::to_string(video_ssrc) + " cname:test\r\n";
+    }
     return s;
   }
 
@@ -169,6 +178,30 @@ inline Bytes make_vp8_packet(uint32_t ssrc, uint16_t seq, uint32_t ts, bool keyf
   w.u8(0x10);                    // VP8 descriptor: S=1, PID=0
   w.u8(keyframe ? 0x50 : 0x51);  // inverse key frame bit
   for (int i = 0; i < 100; ++i) w.u8(uint8_t(seq + i));
+  return p;
+}
+
+// A VP8 packet of simulcast layer `rid` (rtp-stream-id in extension 10):
+// `size` bytes of payload, each byte `fill` (to tell layers apart).
+inline Bytes make_vp8_layer_packet(uint32_t ssrc, uint16_t seq, uint32_t ts, bool keyframe,
+                                   const std::string& rid, size_t size, uint8_t fill) {
+  Bytes p;
+  ByteWriter w(p);
+  w.u8(0x90);  // X: one header extension block
+  w.u8(96);
+  w.u16(seq);
+  w.u32(ts);
+  w.u32(ssrc);
+  const size_t ext = 1 + rid.size();
+  const size_t words = (ext + 3) / 4;
+  w.u16(0xBEDE);
+  w.u16(uint16_t(words));
+  w.u8(uint8_t(10 << 4 | (rid.size() - 1)));
+  for (char c : rid) w.u8(uint8_t(c));
+  for (size_t i = ext; i < words * 4; ++i) w.u8(0);
+  w.u8(0x10);                    // VP8 descriptor: S=1, PID=0
+  w.u8(keyframe ? 0x50 : 0x51);  // inverse key frame bit
+  for (size_t i = 0; i < size; ++i) w.u8(fill);
   return p;
 }
 

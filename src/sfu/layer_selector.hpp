@@ -1,0 +1,65 @@
+#pragma once
+// Which layer of a video track one viewer gets, from what its path carries
+// (a bandwidth estimate) and the layers arriving now with their rates:
+// - the best layer that fits the estimate with headroom, starting at the top
+//   before any estimate exists;
+// - down at once when the followed layer clearly no longer fits, else after
+//   it has not fitted for a while (estimates dip briefly);
+// - up when the estimate allows, or, where the estimate cannot tell (a
+//   receiver's REMB never exceeds 1.5x what it gets), by trying the next
+//   layer when the estimate is saturated, with a backoff after each try that
+//   failed;
+// - a single layer that does not fit at all is paused (audio keeps going)
+//   and tried again later the same way.
+// Sans-I/O: called with the time; no allocation.
+#include <cstdint>
+#include <span>
+
+#include "common/time.hpp"
+
+namespace lss::sfu {
+
+// A layer a viewer may be given, as the stream receives it now.
+struct LayerRate {
+  int layer;
+  uint64_t bps;
+};
+
+class LayerSelector {
+ public:
+  static constexpr int kPaused = -1;
+
+  struct Config {
+    double headroom = 0.85;  // of the estimate, for audio, repairs and jitter
+    Duration down_after = std::chrono::milliseconds(1500);
+    Duration up_after = std::chrono::seconds(2);
+    double saturated = 1.35;  // estimate / current rate that means "could carry more"
+    Duration first_trial = std::chrono::seconds(5);
+    Duration max_trial_backoff = std::chrono::seconds(60);
+    Duration trial_length = std::chrono::seconds(4);
+    double pause_below = 0.5;  // a lone layer at over 1/0.5 x the estimate is paused
+  };
+
+  LayerSelector() : LayerSelector(Config{}) {}
+  explicit LayerSelector(Config config) : config_(config) {}
+
+  // `layers`: active, slowest first (Stream::active_layers). `estimate_bps`
+  // 0 when unknown. Returns the layer to follow, or kPaused.
+  int select(std::span<const LayerRate> layers, uint64_t estimate_bps, Timestamp now);
+
+  int target() const { return target_; }
+  bool in_trial() const { return trial_started_ != Timestamp{}; }
+
+ private:
+  int index_of(std::span<const LayerRate> layers, int layer) const;
+
+  Config config_;
+  int target_ = kPaused;
+  bool started_ = false;
+  Timestamp over_since_{}, fits_better_since_{};
+  Timestamp next_trial_{}, trial_started_{};
+  int trial_from_ = kPaused;
+  Duration backoff_{};
+};
+
+}  // namespace lss::sfu
