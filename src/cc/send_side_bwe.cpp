@@ -1,0 +1,217 @@
+#include "cc/send_side_bwe.hpp"
+
+#include <algorithm>
+#include <limits>
+
+namespace lss::cc {
+
+namespace {
+constexpr uint32_t kMinLossPackets = 20;
+constexpr Duration kLossWindow = std::chrono::seconds(1);
+constexpr Duration kTwccTimeout = std::chrono::seconds(2);
+constexpr Duration kRrRttValid = std::chrono::seconds(5);
+constexpr Duration kMaxRtt = std::chrono::seconds(10);
+constexpr double kRttSmoothing = 0.2;
+constexpr int64_t kMaxReference = int64_t(1) << 36;
+}  // namespace
+
+SendSideBwe::SendSideBwe(BweConfig config)
+    : config_(config),
+      aimd_(config.start_bps, config.min_bps, config.max_bps),
+      loss_(config.start_bps, config.min_bps, config.max_bps) {
+  config_.max_bps = std::max(config_.max_bps, config_.min_bps);
+  if (config_.initial_probing) {
+    const uint64_t start = std::clamp(config_.start_bps, config_.min_bps, config_.max_bps);
+    if (start < config_.max_bps) {
+      probes_.request(std::min(3 * start, config_.max_bps));
+      if (6 * start <= config_.max_bps) probes_.request(6 * start);
+    }
+  }
+  update_target();
+}
+
+void SendSideBwe::on_packet_sent(uint16_t transport_seq, size_t bytes, Timestamp at,
+                                 int probe_cluster) {
+  history_.on_sent(transport_seq, at, bytes, probe_cluster);
+}
+
+bool SendSideBwe::twcc_active(Timestamp now) const {
+  return last_twcc_ && now - *last_twcc_ < kTwccTimeout;
+}
+
+void SendSideBwe::on_transport_feedback(const TransportCcFeedback& fb, Timestamp now) {
+  ++feedbacks_;
+  if (fb.packets.empty()) return;
+  const int64_t now_us = to_us(now);
+
+  // Arrival times are on the receiver's clock: the reference time (24 bits
+  // of 64 ms) unwrapped across feedbacks, plus the running deltas.
+  const uint32_t raw = uint32_t(fb.reference_time) & 0xFFFFFF;
+  if (!have_reference_) {
+    reference_ = raw;
+    have_reference_ = true;
+  } else {
+    const int32_t step = int32_t(((raw - last_reference_raw_) & 0xFFFFFF) << 8) >> 8;
+    reference_ += step;
+    // Years of 64 ms ticks: only a lying receiver gets here. Start over
+    // rather than let the arithmetic below overflow.
+    if (reference_ > kMaxReference || reference_ < -kMaxReference) reference_ = raw;
+  }
+  last_reference_raw_ = raw;
+  int64_t arrival_us = reference_ * 64'000;
+
+  bool any_acked = false;
+  int64_t min_rtt_us = std::numeric_limits<int64_t>::max();
+  std::optional<uint64_t> probe_bps;
+  for (const TransportCcFeedback::Packet& p : fb.packets) {
+    if (p.received) arrival_us += int64_t(p.delta_250us) * 250;
+    SentPacket* s = history_.find(p.seq);
+    if (!s) {
+      ++ignored_entries_;
+      continue;
+    }
+    if (!p.received) {
+      if (!s->acked() && !s->reported_lost()) {
+        s->flags |= SentPacket::kReportedLost;
+        ++lost_;
+        ++expected_;
+      }
+      continue;
+    }
+    if (s->acked()) continue;  // a repeated report
+    if (s->reported_lost()) {
+      // Reported lost before, arrived after all (reordering): not a loss.
+      s->flags &= uint8_t(~SentPacket::kReportedLost);
+      if (lost_ > 0) --lost_;
+    } else {
+      ++expected_;
+    }
+    s->flags |= SentPacket::kAcked;
+    any_acked = true;
+    min_rtt_us = std::min(min_rtt_us, now_us - s->send_us);
+
+    acked_.on_packet(arrival_us, s->size);
+    if (auto d = inter_arrival_.on_packet(s->send_us, arrival_us, now_us)) {
+      const double send_ms = double(d->send_us) / 1000.0;
+      trendline_.update(send_ms, double(d->arrival_us) / 1000.0, arrival_us);
+      detector_.detect(trendline_.trend(), send_ms, trendline_.num_deltas(), arrival_us);
+    }
+    if (s->probe_cluster >= 0) {
+      if (auto r = probe_results_.on_packet(s->probe_cluster, s->send_us, arrival_us, s->size)) {
+        probe_bps = r;
+      }
+    }
+  }
+
+  if (any_acked) {
+    last_twcc_ = now;
+    // Without a recent RTT from RTCP, the feedback's own (an overestimate by
+    // the receiver's feedback interval at most) is good enough for pacing
+    // the AIMD steps.
+    if ((!last_rr_rtt_ || now - *last_rr_rtt_ > kRrRttValid) && min_rtt_us >= 0 &&
+        min_rtt_us < to_us(kMaxRtt)) {
+      const Duration sample = std::chrono::microseconds(min_rtt_us);
+      rtt_ = have_rtt_ ? std::chrono::duration_cast<Duration>(rtt_ * (1 - kRttSmoothing) +
+                                                              sample * kRttSmoothing)
+                       : sample;
+      have_rtt_ = true;
+      aimd_.set_rtt(rtt_);
+    }
+
+    if (probe_bps) last_probe_bps_ = *probe_bps;
+    const std::optional<uint64_t> acked = acked_.bps();
+    const BandwidthUsage usage = detector_.state();
+    if (usage == BandwidthUsage::kOverusing) {
+      // Cut once, then again only after the last cut had time to show.
+      if (aimd_.time_to_reduce_further(now, acked.value_or(aimd_.estimate()))) {
+        aimd_.update(usage, acked, now);
+      }
+    } else if (probe_bps && *probe_bps > aimd_.estimate()) {
+      // The path carried more than the estimate: jump there.
+      aimd_.set_estimate(*probe_bps, now);
+      loss_.raise_to(*probe_bps);
+    } else {
+      aimd_.update(usage, acked, now);
+    }
+  }
+
+  // Loss over windows like an RR's (at least 1 s and 20 packets): over
+  // fewer packets, random loss of a few percent often looks like 10 %.
+  if (!loss_window_start_) loss_window_start_ = now;
+  if (expected_ >= kMinLossPackets && now - *loss_window_start_ >= kLossWindow) {
+    loss_.on_loss(double(lost_) / double(expected_), now, rtt_, target_bps_);
+    lost_ = expected_ = 0;
+    loss_window_start_ = now;
+  }
+  update_target();
+}
+
+void SendSideBwe::on_rtt(Duration rtt, Timestamp now) {
+  if (rtt <= Duration::zero() || rtt > kMaxRtt) return;
+  rtt_ = rtt;
+  have_rtt_ = true;
+  last_rr_rtt_ = now;
+  aimd_.set_rtt(rtt);
+}
+
+void SendSideBwe::on_loss_report(uint8_t fraction_lost, Timestamp now) {
+  if (twcc_active(now)) return;  // feedback counts loss per packet, better than RR's
+  loss_.on_loss(double(fraction_lost) / 256.0, now, rtt_, target_bps_);
+  update_target();
+}
+
+void SendSideBwe::on_remb(uint64_t bps, Timestamp now) {
+  remb_bps_ = std::max<uint64_t>(bps, 1);
+  // The viewer ran its own estimator: follow it up unless we see loss.
+  loss_.raise_to(remb_bps_);
+  if (remb_only()) probes_.clear();
+  update_target();
+}
+
+void SendSideBwe::update_target() {
+  // The delay-based estimate and the viewer's REMB, when there are any;
+  // without either, the loss-based estimate alone.
+  uint64_t reference = config_.max_bps;
+  if (last_twcc_) reference = std::min(reference, aimd_.estimate());
+  if (remb_bps_ > 0) reference = std::min(reference, remb_bps_);
+  if (last_twcc_ || remb_bps_ > 0) loss_.follow(reference);
+  target_bps_ = std::clamp(std::min(reference, loss_.estimate()), config_.min_bps, config_.max_bps);
+}
+
+void SendSideBwe::request_probe(uint64_t bps, Timestamp now) {
+  if (remb_only()) return;
+  bps = std::min(bps, config_.max_bps);
+  if (bps <= target_bps_) return;
+  probes_.request(bps);
+}
+
+std::optional<ProbeCluster> SendSideBwe::probe_to_send(Timestamp now) {
+  if (remb_only()) return std::nullopt;
+  std::optional<ProbeCluster> c = probes_.next(now);
+  if (c) {
+    probe_results_.add_cluster(c->id, c->min_packets, c->min_bytes, to_us(now));
+    ++probes_sent_;
+  }
+  return c;
+}
+
+SendSideBwe::Stats SendSideBwe::stats() const {
+  Stats s;
+  s.target_bps = target_bps_;
+  s.delay_based_bps = last_twcc_ ? aimd_.estimate() : 0;
+  s.loss_based_bps = loss_.estimate();
+  s.remb_bps = remb_bps_;
+  s.acked_bps = acked_bps();
+  s.delay_state = detector_.state();
+  s.delay_trend = detector_.modified_trend();
+  s.delay_threshold = detector_.threshold();
+  s.loss_fraction = loss_.last_loss();
+  s.rtt = rtt_;
+  s.last_probe_bps = last_probe_bps_;
+  s.probes_sent = probes_sent_;
+  s.feedbacks = feedbacks_;
+  s.ignored_feedback_entries = ignored_entries_;
+  return s;
+}
+
+}  // namespace lss::cc
