@@ -358,7 +358,12 @@ Result<SubscribeAnswer, NegotiationError> answer_subscribe(
         c.clock_rate = map->clock_rate;
         c.channels = map->channels;
         c.fmtp = fmtp;
-        c.rtcp_fbs = filter_fbs(m.rtcp_fbs(pt), video, false, true);
+        const auto exts = m.extmaps();
+        const bool twcc =
+            options.transport_cc && std::any_of(exts.begin(), exts.end(), [](const ExtMap& e) {
+              return e.uri == kUriTwcc;
+            });
+        c.rtcp_fbs = filter_fbs(m.rtcp_fbs(pt), video, twcc, true);
         if (video && options.video_rtx_ssrc) c.rtx_payload_type = rtx_for(m, pt);
         match = c;
         break;
@@ -421,8 +426,13 @@ Result<SubscribeAnswer, NegotiationError> answer_subscribe(
     // by the SSRCs announced below).
     std::string extmaps;
     for (const auto& ve : m.extmaps()) {
-      const bool keep = ve.uri == kUriAbsSendTime || (!video && ve.uri == kUriAudioLevel);
+      const bool twcc = options.transport_cc && ve.uri == kUriTwcc;
+      const bool keep =
+          ve.uri == kUriAbsSendTime || (!video && ve.uri == kUriAudioLevel) || twcc;
       if (!keep) continue;
+      // Transport-wide numbers are this server's own toward the viewer: the
+      // publisher's element (if any) is kept in place and overwritten.
+      if (twcc) st.twcc_ext_id = ve.id;
       for (const auto& pe : p.track->extensions) {
         if (pe.uri == ve.uri) st.extension_map[pe.id] = ve.id;
       }

@@ -95,6 +95,9 @@ struct SubscribeOptions {
   uint32_t audio_ssrc = 0, video_ssrc = 0;
   // Repairs go on their own SSRC (RFC 4588) to viewers that offer RTX; 0: never.
   uint32_t video_rtx_ssrc = 0;
+  // Transport-wide congestion control feedback from viewers that offer it
+  // (the server then numbers what it sends and estimates each viewer's path).
+  bool transport_cc = true;
   // Accept the offer's data channel (PeerJS media calls carry one and hang up
   // when it fails, so it is accepted rather than rejected).
   bool accept_data_channel = true;
@@ -108,6 +111,7 @@ struct SubscribedTrack {
   uint32_t ssrc = 0;
   std::optional<uint8_t> rtx_payload_type;  // the viewer's RTX payload type, when negotiated
   uint32_t rtx_ssrc = 0;
+  uint8_t twcc_ext_id = 0;  // the viewer's transport-wide sequence number extension (0: none)
   // Publisher header extension id -> the viewer's id for the same URI (0: drop).
   std::array<uint8_t, 256> extension_map{};
 };

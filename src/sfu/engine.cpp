@@ -262,6 +262,7 @@ std::variant<SessionCreated, Failure> Engine::subscribe(const std::string& name,
       m.payload_type = st.payload_type;
       m.rtx_payload_type = st.rtx_payload_type.value_or(0);
       m.rtx_ssrc = st.rtx_ssrc;
+      m.twcc_ext_id = st.twcc_ext_id;
       m.extension_map = st.extension_map;
       for (size_t id = 1; id < 256; ++id) {
         if (m.extension_map[id] != id) m.remap_extensions = true;

@@ -10,6 +10,19 @@ int LayerSelector::index_of(std::span<const LayerRate> layers, int layer) const 
   return -1;
 }
 
+void LayerSelector::probe(double layer_bps, uint64_t estimate, Timestamp now) {
+  // A probe that did not raise the estimate past what the last one started
+  // from failed: wait longer before the next.
+  if (probed_from_ && estimate <= probed_from_ * 11 / 10) {
+    backoff_ = std::min(backoff_ * 2, config_.max_trial_backoff);
+  } else {
+    backoff_ = config_.first_trial;
+  }
+  probed_from_ = estimate;
+  probe_request_ = uint64_t(layer_bps * config_.probe_margin / config_.headroom);
+  next_trial_ = now + backoff_;
+}
+
 int LayerSelector::select(std::span<const LayerRate> layers, uint64_t estimate, Timestamp now) {
   if (layers.empty()) return target_;
   if (backoff_ == Duration{}) backoff_ = config_.first_trial;
@@ -55,6 +68,10 @@ int LayerSelector::select(std::span<const LayerRate> layers, uint64_t estimate, 
   if (target_ == kPaused) {
     if (fit >= 0) return target_ = layers[size_t(fit)].layer;
     // Paused: try the slowest layer again now and then.
+    if (now >= next_trial_ && config_.probing) {
+      probe(double(layers[0].bps), estimate, now);
+      return target_;
+    }
     if (now >= next_trial_) {
       trial_from_ = kPaused;
       trial_started_ = now;
@@ -94,6 +111,10 @@ int LayerSelector::select(std::span<const LayerRate> layers, uint64_t estimate, 
   fits_better_since_ = Timestamp{};
   // The estimate cannot tell whether more fits: it saturates near what is
   // sent. Try the next layer up now and then.
+  if (at < top && config_.probing && now >= next_trial_) {
+    probe(double(layers[size_t(at + 1)].bps), estimate, now);
+    return target_;
+  }
   if (at < top && double(estimate) >= rate * config_.saturated && now >= next_trial_) {
     trial_from_ = layers[size_t(at)].layer;
     trial_started_ = now;

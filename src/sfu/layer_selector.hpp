@@ -8,12 +8,15 @@
 // - up when the estimate allows, or, where the estimate cannot tell (a
 //   receiver's REMB never exceeds 1.5x what it gets), by trying the next
 //   layer when the estimate is saturated, with a backoff after each try that
-//   failed;
+//   failed; with a send-side estimator (probing), the try is a probe at the
+//   next layer's rate instead, and the switch follows only when the probe
+//   raised the estimate;
 // - a single layer that does not fit at all is paused (audio keeps going)
 //   and tried again later the same way.
 // Sans-I/O: called with the time; no allocation.
 #include <cstdint>
 #include <span>
+#include <utility>
 
 #include "common/time.hpp"
 
@@ -38,6 +41,10 @@ class LayerSelector {
     Duration max_trial_backoff = std::chrono::seconds(60);
     Duration trial_length = std::chrono::seconds(4);
     double pause_below = 0.5;  // a lone layer at over 1/0.5 x the estimate is paused
+    // Probe instead of trying: the estimator can measure a higher rate
+    // with padding before any viewer sees a higher layer.
+    bool probing = false;
+    double probe_margin = 1.25;  // probe at this times the next layer's rate
   };
 
   LayerSelector() : LayerSelector(Config{}) {}
@@ -48,10 +55,14 @@ class LayerSelector {
   int select(std::span<const LayerRate> layers, uint64_t estimate_bps, Timestamp now);
 
   int target() const { return target_; }
+  bool probing() const { return config_.probing; }
   bool in_trial() const { return trial_started_ != Timestamp{}; }
+  // A probe the selector wants sent (bps in total), once; 0 when none.
+  uint64_t take_probe_request() { return std::exchange(probe_request_, 0); }
 
  private:
   int index_of(std::span<const LayerRate> layers, int layer) const;
+  void probe(double layer_bps, uint64_t estimate, Timestamp now);
 
   Config config_;
   int target_ = kPaused;
@@ -60,6 +71,8 @@ class LayerSelector {
   Timestamp next_trial_{}, trial_started_{};
   int trial_from_ = kPaused;
   Duration backoff_{};
+  uint64_t probe_request_ = 0;
+  uint64_t probed_from_ = 0;  // the estimate when the last probe was asked for
 };
 
 }  // namespace lss::sfu

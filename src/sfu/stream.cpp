@@ -596,6 +596,7 @@ void Stream::send_feedback(Timestamp now) {
 
 void Stream::tick(Timestamp now) {
   if (ended_) return;
+  for (auto& sub : subscribers_) sub->tick(now);
   if (now - last_layer_check_ >= kLayerCheckInterval) {
     last_layer_check_ = now;
     for (auto& sub : subscribers_) sub->select_layers(now);

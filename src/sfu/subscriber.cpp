@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "common/random.hpp"
+#include "rtp/header_extension_writer.hpp"
 #include "rtp/retransmission_buffer.hpp"
 #include "rtp/rtp_packet.hpp"
 #include "rtp/rtx.hpp"
@@ -30,17 +31,28 @@ constexpr auto kViewerPliInterval = std::chrono::milliseconds(1000);
 constexpr double kRepairShare = 0.3;
 constexpr uint64_t kMinRepairBps = 150'000;
 constexpr uint64_t kDefaultRepairBps = 1'000'000;
+// Our estimate is trusted once a probe measured the path, or this long
+// after the first feedback; until then the viewer gets the top layer.
+constexpr auto kEstimateSettles = std::chrono::milliseconds(1500);
+// Probe padding per engine tick at most (a probe is ~30 ms of a few Mbps).
+constexpr int kMaxPaddingPerTick = 48;
+constexpr size_t kMaxPadding = 255;  // RTP padding length is one byte
+constexpr size_t kRoom = kScratch - webrtc::PeerConnection::kSrtpTrailerRoom;
 }  // namespace
 
 Subscriber::Subscriber(std::string session_id, Stream& stream, std::vector<TrackMapping> mappings)
     : session_id_(std::move(session_id)),
       stream_(stream),
       mappings_(std::move(mappings)),
-      rtx_seq_(uint16_t(random_u32())) {
+      rtx_seq_(uint16_t(random_u32())),
+      twcc_seq_(uint16_t(random_u32())) {
   limiter_.set_budget_bps(kDefaultRepairBps);
   const auto& tracks = stream_.tracks();
   video_.resize(tracks.size());
-  selectors_.resize(tracks.size());
+  bool can_probe = false;
+  for (size_t i = 0; i < mappings_.size(); ++i) {
+    if (mappings_[i].active && mappings_[i].twcc_ext_id) twcc_ = true;
+  }
   for (size_t i = 0; i < tracks.size(); ++i) {
     if (!tracks[i].video) continue;
     video_[i].emplace(tracks[i].out_ssrc, tracks[i].video_codec,
@@ -48,7 +60,21 @@ Subscriber::Subscriber(std::string session_id, Stream& stream, std::vector<Track
     // Before anything is known of its path, a viewer aims at the top layer;
     // the first layer check refines it. Without simulcast: the one layer.
     video_[i]->set_target(int(tracks[i].layers.size()) - 1);
+    // Probe padding rides the video's RTX stream, numbered transport-wide.
+    if (i < mappings_.size() && mappings_[i].active && mappings_[i].rtx_payload_type &&
+        mappings_[i].twcc_ext_id && !can_probe) {
+      can_probe = true;
+      probe_track_ = i;
+    }
   }
+  LayerSelector::Config config;
+  config.probing = can_probe;
+  selectors_.assign(tracks.size(), LayerSelector(config));
+}
+
+uint64_t Subscriber::estimate_bps() const {
+  if (twcc_) return bwe_ready_ ? bwe_.target_bps() : 0;
+  return remb_bps_;
 }
 
 void Subscriber::forward(size_t track, size_t layer, const PublishedTrack& t, const uint8_t* data,
@@ -61,18 +87,85 @@ void Subscriber::forward(size_t track, size_t layer, const PublishedTrack& t, co
     if (!RtpPacket::parse(t_scratch, size, pkt)) return;
     if (!video_[track]->rewrite(int(layer), pkt, keyframe, now)) return;
   }
-  send(track, t_scratch, size);
+  send(track, t_scratch, size, now);
 }
 
-bool Subscriber::send(size_t track, uint8_t* packet, size_t size) {
-  RtpPacket pkt;
-  if (!RtpPacket::parse(packet, size, pkt)) return false;
+void Subscriber::map_payload(size_t track, RtpPacket& pkt) const {
   const TrackMapping& m = mappings_[track];
   pkt.set_payload_type(m.payload_type);
   if (m.remap_extensions) pkt.remap_extension_ids(m.extension_map);
-  if (!pc_->send_rtp(packet, size, kScratch)) return false;  // both scratch buffers
+}
+
+bool Subscriber::transmit(size_t track, uint8_t* packet, size_t size, Timestamp now) {
+  const TrackMapping& m = mappings_[track];
+  bool numbered = false;
+  if (m.twcc_ext_id) {
+    uint8_t seq[2];
+    store_be16(seq, twcc_seq_);
+    if (const size_t n =
+            set_header_extension(packet, size, kRoom, m.twcc_ext_id, ByteSpan(seq, 2))) {
+      size = n;
+      numbered = true;
+    }
+  }
+  if (!pc_->send_rtp(packet, size, kScratch)) return false;  // both scratch buffers are kScratch
   bytes_out_ += size;
+  if (numbered) {
+    bwe_.on_packet_sent(twcc_seq_++, size, now,
+                        probe_ ? probe_->cluster.id : cc::SendSideBwe::kNoProbe);
+    if (probe_) {
+      probe_->bytes += size;
+      ++probe_->packets;
+    }
+  }
   return true;
+}
+
+bool Subscriber::send(size_t track, uint8_t* packet, size_t size, Timestamp now) {
+  RtpPacket pkt;
+  if (!RtpPacket::parse(packet, size, pkt)) return false;
+  map_payload(track, pkt);
+  return transmit(track, packet, size, now);
+}
+
+bool Subscriber::send_padding(size_t bytes, Timestamp now) {
+  // A padding-only packet on the RTX stream (RFC 4588 allows it): the
+  // viewer drops it, the path's capacity shows in the feedback for it.
+  const TrackMapping& m = mappings_[probe_track_];
+  const size_t pad = std::clamp<size_t>(bytes, 1, kMaxPadding);
+  uint8_t* p = t_scratch;
+  p[0] = 0xa0;  // V=2, P=1
+  p[1] = m.rtx_payload_type;
+  store_be16(p + 2, rtx_seq_++);
+  store_be32(p + 4, video_[probe_track_] ? video_[probe_track_]->last_timestamp() : 0);
+  store_be32(p + 8, m.rtx_ssrc);
+  std::memset(p + 12, 0, pad);
+  p[12 + pad - 1] = uint8_t(pad);
+  return transmit(probe_track_, p, 12 + pad, now);
+}
+
+void Subscriber::tick(Timestamp now) {
+  if (!twcc_ || !pc_->connected() || !selectors_[probe_track_].probing()) return;
+  if (!probe_) {
+    auto cluster = bwe_.probe_to_send(now);
+    if (!cluster) return;
+    probe_ = Probe{*cluster, now};
+  }
+  Probe& pr = *probe_;
+  // Paced at the cluster's rate, a tick ahead; media sent meanwhile counts.
+  const double elapsed = std::chrono::duration<double>(now - pr.started).count() + 0.02;
+  const auto due = size_t(double(pr.cluster.bps) / 8 * elapsed);
+  for (int i = 0; i < kMaxPaddingPerTick && pr.bytes < due &&
+                  (pr.bytes < pr.cluster.min_bytes || pr.packets < pr.cluster.min_packets);
+       ++i) {
+    const size_t before = pr.bytes;
+    if (!send_padding(due - pr.bytes, now)) break;
+    probe_bytes_ += pr.bytes - before;
+  }
+  if ((pr.bytes >= pr.cluster.min_bytes && pr.packets >= pr.cluster.min_packets) ||
+      now - pr.started > pr.cluster.duration * 4) {
+    probe_.reset();
+  }
 }
 
 void Subscriber::retransmit(size_t track, uint16_t out_seq, Timestamp now) {
@@ -95,7 +188,7 @@ void Subscriber::retransmit(size_t track, uint16_t out_seq, Timestamp now) {
     return;
   const TrackMapping& m = mappings_[track];
   if (!m.rtx_payload_type) {
-    send(track, copy, size);
+    send(track, copy, size, now);
     return;
   }
   // RFC 4588: the repair rides its own SSRC and sequence space, so the
@@ -107,7 +200,7 @@ void Subscriber::retransmit(size_t track, uint16_t out_seq, Timestamp now) {
   RtpPacket pkt;
   if (!RtpPacket::parse(t_scratch, rtx_size, pkt)) return;
   if (m.remap_extensions) pkt.remap_extension_ids(m.extension_map);
-  if (pc_->send_rtp(t_scratch, rtx_size, sizeof t_scratch)) bytes_out_ += rtx_size;
+  transmit(track, t_scratch, rtx_size, now);
 }
 
 void Subscriber::on_sender_report(size_t track, size_t layer, const SenderReport& sr,
@@ -145,6 +238,10 @@ void Subscriber::select_layers(Timestamp now) {
       rewriter->set_target(target);
     }
     if (rewriter->waiting_for_keyframe()) stream_.request_keyframe(i, rewriter->target());
+    if (const uint64_t probe = selectors_[i].take_probe_request()) {
+      spdlog::debug("stream '{}': viewer {} probes at {} bps", stream_.name(), session_id_, probe);
+      bwe_.request_probe(probe, now);
+    }
   }
 }
 
@@ -184,8 +281,9 @@ void Subscriber::on_nack(const Nack& nack, Timestamp now) {
 }
 
 void Subscriber::update_budget() {
-  if (!remb_bps_) return;
-  limiter_.set_budget_bps(std::max(kMinRepairBps, uint64_t(double(remb_bps_) * kRepairShare)));
+  const uint64_t estimate = estimate_bps();
+  if (!estimate) return;
+  limiter_.set_budget_bps(std::max(kMinRepairBps, uint64_t(double(estimate) * kRepairShare)));
 }
 
 void Subscriber::on_rtcp(webrtc::PeerConnection&, uint8_t* data, size_t size, Timestamp now) {
@@ -198,6 +296,16 @@ void Subscriber::on_rtcp(webrtc::PeerConnection&, uint8_t* data, size_t size, Ti
       for (const auto& e : fir->entries) on_keyframe_request(e.ssrc, now);
     } else if (const auto* remb = std::get_if<Remb>(&p)) {
       remb_bps_ = remb->bitrate_bps;
+      bwe_.on_remb(remb_bps_, now);
+      update_budget();
+    } else if (const auto* fb = std::get_if<TransportCcFeedback>(&p)) {
+      if (!twcc_) return;
+      bwe_.on_transport_feedback(*fb, now);
+      if (first_feedback_ == Timestamp{}) first_feedback_ = now;
+      if (!bwe_ready_ &&
+          (bwe_.stats().last_probe_bps > 0 || now - first_feedback_ >= kEstimateSettles)) {
+        bwe_ready_ = true;
+      }
       update_budget();
     } else if (const auto* rr = std::get_if<ReceiverReport>(&p)) {
       for (const auto& block : rr->report_blocks) on_report_block(block, now);
@@ -211,8 +319,12 @@ void Subscriber::on_report_block(const ReportBlock& block, Timestamp now) {
   const auto& tracks = stream_.tracks();
   for (size_t i = 0; i < tracks.size() && i < mappings_.size(); ++i) {
     if (!mappings_[i].active || tracks[i].out_ssrc != block.ssrc) continue;
-    if (rtt_.on_report_block(block.lsr, block.dlsr, now)) limiter_.set_rtt(*rtt_.rtt());
+    if (rtt_.on_report_block(block.lsr, block.dlsr, now)) {
+      limiter_.set_rtt(*rtt_.rtt());
+      bwe_.on_rtt(*rtt_.rtt(), now);
+    }
     if (tracks[i].video) {
+      bwe_.on_loss_report(block.fraction_lost, now);
       counters_.fraction_lost = block.fraction_lost;
       counters_.packets_lost = block.cumulative_lost;
     }
@@ -229,6 +341,14 @@ ViewerStats Subscriber::stats() const {
   s.packets_lost = counters_.packets_lost;
   s.estimate_bps = estimate_bps();
   s.remb_bps = remb_bps_;
+  s.transport_cc = twcc_;
+  const auto bwe = bwe_.stats();
+  s.acked_bps = bwe.acked_bps;
+  s.delay_state = cc::to_string(bwe.delay_state);
+  s.loss_fraction_twcc = bwe.loss_fraction;
+  s.probes = bwe.probes_sent;
+  s.last_probe_bps = bwe.last_probe_bps;
+  s.probe_bytes = probe_bytes_;
   s.retransmit_budget_bps = limiter_.budget_bps();
   for (size_t i = 0; i < video_.size(); ++i) {
     if (!video_[i]) continue;

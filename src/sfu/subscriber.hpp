@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "cc/send_side_bwe.hpp"
 #include "rtp/retransmission_limiter.hpp"
 #include "rtp/rtcp_packets.hpp"
 #include "rtp/rtt_estimator.hpp"
@@ -35,6 +36,11 @@ struct ViewerStats {
   int64_t packets_lost = 0;   // cumulative, as the viewer reports it
   uint64_t estimate_bps = 0;  // what the server thinks the viewer's path carries
   uint64_t remb_bps = 0;      // the viewer's own estimate, when it sends REMB
+  bool transport_cc = false;  // the estimate is ours (transport-cc), not its REMB
+  uint64_t acked_bps = 0;     // throughput its feedback confirms
+  const char* delay_state = "normal";
+  double loss_fraction_twcc = 0;  // from transport-cc feedback
+  uint64_t probes = 0, last_probe_bps = 0, probe_bytes = 0;
   uint64_t retransmit_budget_bps = 0;
   int layer = -1, target_layer = -1;  // video layer followed / asked for (-1: paused)
   int layers = 0;                     // simulcast layers of the stream (1 without)
@@ -57,6 +63,7 @@ class Subscriber : public webrtc::PeerConnection::Observer {
     uint8_t payload_type = 0;
     uint8_t rtx_payload_type = 0;  // 0: no RTX negotiated, repairs on the media SSRC
     uint32_t rtx_ssrc = 0;
+    uint8_t twcc_ext_id = 0;  // the viewer's transport-wide sequence number id (0: none)
     bool remap_extensions = false;
     std::array<uint8_t, 256> extension_map{};  // publisher ext id -> viewer ext id (0: drop)
   };
@@ -78,6 +85,8 @@ class Subscriber : public webrtc::PeerConnection::Observer {
   void on_sender_report(size_t track, size_t layer, const SenderReport& sr, Timestamp now);
   // Picks each video track's layer from this viewer's estimate (the stream's tick).
   void select_layers(Timestamp now);
+  // Sends probe padding when the estimator asks for it (every engine tick).
+  void tick(Timestamp now);
 
   ViewerStats stats() const;
 
@@ -88,14 +97,22 @@ class Subscriber : public webrtc::PeerConnection::Observer {
   void on_closed(webrtc::PeerConnection& pc, const std::string& reason) override;
 
  private:
-  bool send(size_t track, uint8_t* packet, size_t size);
+  // Maps, numbers (transport-wide) and sends one RTP packet of `track` in a
+  // kScratch-sized buffer.
+  bool send(size_t track, uint8_t* packet, size_t size, Timestamp now);
+  void map_payload(size_t track, RtpPacket& pkt) const;
+  // Numbers (transport-wide) and sends a packet already mapped.
+  bool transmit(size_t track, uint8_t* packet, size_t size, Timestamp now);
+  bool send_padding(size_t bytes, Timestamp now);
   void on_nack(const Nack& nack, Timestamp now);
   // Resends `out_seq` of video track `track` from the stream's cache.
   void retransmit(size_t track, uint16_t out_seq, Timestamp now);
   void on_keyframe_request(uint32_t media_ssrc, Timestamp now);
   void on_report_block(const ReportBlock& block, Timestamp now);
   void update_budget();
-  uint64_t estimate_bps() const { return remb_bps_; }
+  // What this viewer's path carries: our transport-cc estimate once it has
+  // measured something, else its REMB; 0 while unknown.
+  uint64_t estimate_bps() const;
 
   std::string session_id_;
   Stream& stream_;
@@ -109,6 +126,21 @@ class Subscriber : public webrtc::PeerConnection::Observer {
   Timestamp last_pli_forwarded_{};
   uint64_t remb_bps_ = 0;
   uint64_t bytes_out_ = 0;
+  // Transport-wide congestion control toward this viewer.
+  bool twcc_ = false;
+  uint16_t twcc_seq_ = 0;
+  cc::SendSideBwe bwe_;
+  Timestamp first_feedback_{};
+  bool bwe_ready_ = false;
+  struct Probe {
+    cc::ProbeCluster cluster;
+    Timestamp started{};
+    size_t bytes = 0;
+    int packets = 0;
+  };
+  std::optional<Probe> probe_;
+  size_t probe_track_ = 0;  // the video track whose RTX carries padding
+  uint64_t probe_bytes_ = 0;
   struct Counters {
     uint64_t nacks = 0, nacked_packets = 0, resend_not_cached = 0, plis = 0, plis_forwarded = 0;
     uint8_t fraction_lost = 0;

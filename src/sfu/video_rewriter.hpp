@@ -35,6 +35,8 @@ class VideoRewriter {
   int max_temporal_layer() const { return max_tid_; }
   // Added to the followed layer's RTP timestamps (for its sender reports).
   uint32_t timestamp_offset() const { return off_.ts; }
+  // The timestamp of the newest packet sent (probe padding reuses it).
+  uint32_t last_timestamp() const { return last_out_ts_; }
 
   // `pkt` is this receiver's own copy of a packet of `layer`, rewritten in
   // place when it goes out (true) and left as is when it does not (false).
