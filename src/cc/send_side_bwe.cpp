@@ -65,39 +65,39 @@ void SendSideBwe::on_transport_feedback(const TransportCcFeedback& fb, Timestamp
   std::optional<uint64_t> probe_bps;
   for (const TransportCcFeedback::Packet& p : fb.packets) {
     if (p.received) arrival_us += int64_t(p.delta_250us) * 250;
-    SentPacket* s = history_.find(p.seq);
+    SentPacket s = history_.find(p.seq);
     if (!s) {
       ++ignored_entries_;
       continue;
     }
     if (!p.received) {
-      if (!s->acked() && !s->reported_lost()) {
-        s->flags |= SentPacket::kReportedLost;
+      if (!s.acked() && !s.reported_lost()) {
+        s.set_reported_lost(true);
         ++lost_;
         ++expected_;
       }
       continue;
     }
-    if (s->acked()) continue;  // a repeated report
-    if (s->reported_lost()) {
+    if (s.acked()) continue;  // a repeated report
+    if (s.reported_lost()) {
       // Reported lost before, arrived after all (reordering): not a loss.
-      s->flags &= uint8_t(~SentPacket::kReportedLost);
+      s.set_reported_lost(false);
       if (lost_ > 0) --lost_;
     } else {
       ++expected_;
     }
-    s->flags |= SentPacket::kAcked;
+    s.set_acked();
     any_acked = true;
-    min_rtt_us = std::min(min_rtt_us, now_us - s->send_us);
+    min_rtt_us = std::min(min_rtt_us, now_us - s.send_us());
 
-    acked_.on_packet(arrival_us, s->size);
-    if (auto d = inter_arrival_.on_packet(s->send_us, arrival_us, now_us)) {
+    acked_.on_packet(arrival_us, s.size());
+    if (auto d = inter_arrival_.on_packet(s.send_us(), arrival_us, now_us)) {
       const double send_ms = double(d->send_us) / 1000.0;
       trendline_.update(send_ms, double(d->arrival_us) / 1000.0, arrival_us);
       detector_.detect(trendline_.trend(), send_ms, trendline_.num_deltas(), arrival_us);
     }
-    if (s->probe_cluster >= 0) {
-      if (auto r = probe_results_.on_packet(s->probe_cluster, s->send_us, arrival_us, s->size)) {
+    if (s.probe_cluster() >= 0) {
+      if (auto r = probe_results_.on_packet(s.probe_cluster(), s.send_us(), arrival_us, s.size())) {
         probe_bps = r;
       }
     }

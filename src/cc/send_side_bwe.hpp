@@ -18,7 +18,7 @@
 // used from that viewer's media worker only.
 //
 // Cost: on_packet_sent() is a store into a fixed ring (SentPacketHistory,
-// 32 KiB allocated once in the constructor) — no allocation, no locks, O(1).
+// 8 KiB allocated once in the constructor) — no allocation, no locks, O(1).
 // on_transport_feedback() does not allocate either: O(packets in it).
 //
 // Simpler than libwebrtc's goog_cc, on purpose:
