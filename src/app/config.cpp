@@ -4,6 +4,9 @@
 #include <cstdlib>
 #include <thread>
 
+#include "app/https_setup.hpp"
+#include "signal/ice_servers.hpp"
+
 namespace lss {
 namespace {
 
@@ -53,6 +56,16 @@ std::vector<std::string> split_list(const std::string& s) {
 
 }  // namespace
 
+signal::IceServerOptions ice_server_options(const Config& c) {
+  signal::IceServerOptions o;
+  o.urls = c.ice_servers;
+  o.username = c.turn_username;
+  o.password = c.turn_password;
+  o.secret = c.turn_secret;
+  o.ttl = std::chrono::seconds(int64_t(c.turn_ttl_s));
+  return o;
+}
+
 ConfigOutcome load_config(int argc, const char* const* argv) {
   ConfigOutcome out;
   Config& c = out.config;
@@ -65,6 +78,7 @@ ConfigOutcome load_config(int argc, const char* const* argv) {
       "Every option can also be set by the environment variable shown."};
   app.get_formatter()->column_width(44);
   std::string record_streams = "true", peer_secure = "false", public_ip, s3_path_style = "true";
+  std::string ice_servers;
 
   auto opt = [&](const char* flag, auto& var, const char* env, const char* help) {
     return app.add_option(flag, var, help)->envname(env)->capture_default_str();
@@ -72,15 +86,39 @@ ConfigOutcome load_config(int argc, const char* const* argv) {
   opt("--listen-address", c.listen_address, "LISTEN_ADDRESS", "HTTP bind address");
   opt("--port", c.port, "PORT", "HTTP port (WHIP, WHEP, API, web page)");
   opt("--web-dir", c.web_dir, "WEB_DIR", "folder of the built-in web page");
+  opt("--tls-cert", c.tls_cert, "TLS_CERT",
+      "PEM certificate chain, leaf first (e.g. certbot's fullchain.pem); with TLS_KEY, PORT "
+      "serves HTTPS and WSS, reloaded when the files change or on SIGHUP");
+  opt("--tls-key", c.tls_key, "TLS_KEY", "unencrypted PEM private key of TLS_CERT (privkey.pem)");
+  opt("--http-redirect-port", c.http_redirect_port, "HTTP_REDIRECT_PORT",
+      "plain HTTP port that redirects everything to HTTPS on PORT (0: none; needs TLS_CERT)")
+      ->check(CLI::Range(0, 65535));
+  opt("--acme-webroot", c.acme_webroot, "ACME_WEBROOT",
+      "serve /.well-known/acme-challenge/ from this folder over plain HTTP (certbot --webroot)");
   opt("--udp-port", c.udp_port, "UDP_PORT", "first UDP media port (one per worker)")
       ->check(CLI::Range(1, 65535));
   opt("--media-workers", c.media_workers, "MEDIA_WORKERS", "media worker threads (default: cores)")
       ->check(CLI::Range(1, 256));
+  std::string ice_tcp = "true";
+  opt("--ice-tcp", ice_tcp, "ICE_TCP",
+      "also offer passive ICE-TCP candidates, for clients whose UDP is blocked (true/false)");
+  opt("--tcp-port", c.tcp_port, "TCP_PORT",
+      "first ICE-TCP port, one per worker (0: the same numbers as the UDP ports)")
+      ->check(CLI::Range(0, 65535));
   opt("--public-ip", public_ip, "PUBLIC_IP",
       "comma list of addresses put in ICE candidates (default: loopback + host addresses)");
   opt("--consent-timeout", c.consent_timeout_s, "CONSENT_TIMEOUT",
       "seconds without a valid ICE check before a peer is closed")
       ->check(CLI::Range(1.0, 3600.0));
+  opt("--ice-servers", ice_servers, "ICE_SERVERS",
+      "comma list of stun:, turn:, turns: URIs announced to clients (Link headers)");
+  opt("--turn-username", c.turn_username, "TURN_USERNAME",
+      "static TURN username for the turn: servers of ICE_SERVERS");
+  opt("--turn-password", c.turn_password, "TURN_PASSWORD", "static TURN password");
+  opt("--turn-secret", c.turn_secret, "TURN_SECRET",
+      "coturn static-auth-secret: per-session TURN credentials (REST API) instead of static ones");
+  opt("--turn-ttl", c.turn_ttl_s, "TURN_TTL", "seconds TURN_SECRET credentials stay valid")
+      ->check(CLI::Range(3600.0, 2592000.0));
   opt("--stream-key", c.stream_key, "STREAM_KEY",
       "key required to publish (Bearer token / Socket.IO key); unset: loopback only");
   opt("--data-dir", c.data_dir, "DATA_DIR", "folder for recordings, spool and catalog");
@@ -172,8 +210,15 @@ ConfigOutcome load_config(int argc, const char* const* argv) {
     if (ip.find_first_not_of("0123456789abcdefABCDEF:.") != std::string::npos)
       return fail("invalid PUBLIC_IP: '" + ip + "' is not an IP address");
   }
+  c.ice_servers = split_list(ice_servers);
+  if (auto st = signal::validate_ice_servers(ice_server_options(c)); !st) return fail(st.message());
   if (int(c.udp_port) + int(c.media_workers) - 1 > 65535)
     return fail("invalid UDP_PORT: UDP_PORT + MEDIA_WORKERS - 1 exceeds 65535");
+  if (std::string tls = check_https_config(c); !tls.empty()) return fail(tls);
+  if (!parse_bool(ice_tcp, c.ice_tcp))
+    return fail("invalid ICE_TCP: expected true or false, got '" + ice_tcp + "'");
+  if (c.tcp_port && int(c.tcp_port) + int(c.media_workers) - 1 > 65535)
+    return fail("invalid TCP_PORT: TCP_PORT + MEDIA_WORKERS - 1 exceeds 65535");
   return out;
 }
 

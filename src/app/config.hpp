@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "common/result.hpp"
+#include "signal/ice_servers.hpp"
 
 namespace lss {
 
@@ -14,12 +15,24 @@ struct Config {
   std::string listen_address = "0.0.0.0";
   uint16_t port = 8080;  // PORT (seed)
   std::string web_dir;   // WEB_DIR; default: the web/ folder of the source tree
+  std::string tls_cert;  // TLS_CERT: PEM chain (leaf first); with TLS_KEY, PORT speaks HTTPS
+  std::string tls_key;   // TLS_KEY: its unencrypted PEM private key
+  uint16_t http_redirect_port = 0;  // HTTP_REDIRECT_PORT: plain HTTP, redirects to HTTPS (0: off)
+  std::string acme_webroot;         // ACME_WEBROOT: .well-known/acme-challenge/ over plain HTTP
 
   // Media
   uint16_t udp_port = 40000;            // UDP_PORT: first media port (one per worker)
   unsigned media_workers = 1;           // MEDIA_WORKERS
+  bool ice_tcp = true;                  // ICE_TCP: passive ICE-TCP candidates too
+  uint16_t tcp_port = 0;                // TCP_PORT: first ICE-TCP port (0: the UDP ports' numbers)
   std::vector<std::string> public_ips;  // PUBLIC_IP: comma list; default loopback + host addrs
   double consent_timeout_s = 15;        // CONSENT_TIMEOUT
+
+  // ICE servers announced to clients (Link headers; the server needs none)
+  std::vector<std::string> ice_servers;      // ICE_SERVERS: comma list of stun:/turn:/turns: URIs
+  std::string turn_username, turn_password;  // TURN_USERNAME, TURN_PASSWORD (static)
+  std::string turn_secret;                   // TURN_SECRET (coturn REST API shared secret)
+  double turn_ttl_s = 86400;                 // TURN_TTL: lifetime of TURN_SECRET credentials
 
   // Security
   std::string stream_key;  // STREAM_KEY (seed)
@@ -70,5 +83,8 @@ struct ConfigOutcome {
 // the help text; a bad value yields kExitError (exit code 2) with a message
 // naming the variable and what it expected.
 ConfigOutcome load_config(int argc, const char* const* argv);
+
+// ICE_SERVERS and TURN_* as the WHIP/WHEP front end takes them.
+signal::IceServerOptions ice_server_options(const Config& config);
 
 }  // namespace lss

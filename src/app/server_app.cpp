@@ -3,11 +3,13 @@
 #include <spdlog/spdlog.h>
 
 #include <boost/asio.hpp>
+#include <csignal>
 #include <ctime>
 #include <filesystem>
 #include <future>
 #include <nlohmann/json.hpp>
 
+#include "app/https_setup.hpp"
 #include "app/stats_api.hpp"
 #include "app/worker_pool.hpp"
 #include "catalog/ip_whitelist.hpp"
@@ -56,6 +58,7 @@ ServerApp::~ServerApp() = default;
 
 int ServerApp::run() {
   Impl& s = *impl_;
+  std::signal(SIGHUP, SIG_IGN);  // never fatal; reloads the certificate once the server runs
   auto cert = DtlsCertificate::generate();
   if (!cert.ok()) {
     spdlog::critical("cannot create the DTLS certificate: {}", cert.error().message);
@@ -211,8 +214,12 @@ int ServerApp::run() {
   s.workers = std::make_unique<WorkerPool>(s.io);
   for (unsigned i = 0; i < s.config.media_workers; ++i) {
     const uint16_t port = s.config.udp_port == 0 ? 0 : uint16_t(s.config.udp_port + i);
-    if (auto st = s.workers->add_worker(port, cert.value(), opts, ips); !st) {
-      spdlog::critical("media worker {}: {} (set UDP_PORT, MEDIA_WORKERS)", i, st.message());
+    // ICE-TCP: TCP_PORT + index, or the worker's own UDP port number.
+    std::optional<uint16_t> tcp_port;
+    if (s.config.ice_tcp) tcp_port = s.config.tcp_port ? uint16_t(s.config.tcp_port + i) : 0;
+    if (auto st = s.workers->add_worker(port, cert.value(), opts, ips, tcp_port); !st) {
+      spdlog::critical("media worker {}: {} (set UDP_PORT, TCP_PORT, MEDIA_WORKERS or ICE_TCP)", i,
+                       st.message());
       return 1;
     }
   }
@@ -223,7 +230,16 @@ int ServerApp::run() {
                  respond(http::make_response(req, http::Status::ok, "ok\n"));
                });
   register_stats_api(s.router, engines);
-  signal::register_whip_whep(s.router, engines, {s.config.stream_key});
+  signal::register_whip_whep(s.router, engines,
+                             {s.config.stream_key, ice_server_options(s.config)});
+  if (!s.config.ice_servers.empty()) {
+    std::string list;
+    for (const auto& u : s.config.ice_servers) list += (list.empty() ? "" : ", ") + u;
+    spdlog::info("ICE servers for clients: {} ({})", list,
+                 !s.config.turn_secret.empty()     ? "TURN credentials per session from TURN_SECRET"
+                 : !s.config.turn_username.empty() ? "static TURN credentials"
+                                                   : "no TURN credentials");
+  }
   signal::register_rest_api(
       s.router, engines,
       [control](std::function<void()> fn) { asio::post(*control, std::move(fn)); },
@@ -231,7 +247,7 @@ int ServerApp::run() {
   // Clips in the local store, at the URLs the catalog gives them.
   s.socketio->register_routes(s.router);
   s.router.set_upgrade_handler(
-      [sio](http::Request& req, const http::RequestContext& ctx, boost::beast::tcp_stream& stream) {
+      [sio](http::Request& req, const http::RequestContext& ctx, http::UpgradeStream stream) {
         return sio->take_websocket(req, ctx, stream);
       });
   // The original app's control events. `end-stream` ends a live stream by
@@ -304,8 +320,17 @@ int ServerApp::run() {
   s.router.add("/recordings/", http::static_files_handler(s.config.data_dir));
   s.router.set_fallback(http::static_files_handler(s.config.web_dir));
 
+  HttpsFrontEnd https(s.io, s.config);  // TLS_CERT, HTTP_REDIRECT_PORT, reloads, SIGHUP
+  if (auto st = https.attach(s.http, s.router); !st) {
+    spdlog::critical("{}", st.message());
+    return 1;
+  }
   if (auto st = s.http.listen(s.config.listen_address, s.config.port); !st) {
     spdlog::critical("{} (set PORT)", st.message());
+    return 1;
+  }
+  if (auto st = https.start(s.http.local_port()); !st) {
+    spdlog::critical("{}", st.message());
     return 1;
   }
   s.workers->start();
@@ -314,6 +339,7 @@ int ServerApp::run() {
     if (ec) return;
     spdlog::info("signal {} received, shutting down", sig);
     s.http.stop();
+    https.stop();
     s.io.stop();
   });
   std::string where;
@@ -324,7 +350,7 @@ int ServerApp::run() {
   }
   spdlog::info("{} media worker{} on UDP {} (candidates: {})", s.workers->size(),
                s.workers->size() == 1 ? "" : "s", ports, where);
-  spdlog::info("live-stream-server ready: open http://localhost:{}/", s.http.local_port());
+  spdlog::info("live-stream-server ready: open {}", https.page_url(s.http.local_port()));
   s.io.run();
   if (s.peerjs) s.peerjs->stop();
 

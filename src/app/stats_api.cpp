@@ -47,6 +47,7 @@ json viewer_json(const sfu::ViewerStats& v, size_t worker) {
           {"probes", v.probes},
           {"last_probe_bps", v.last_probe_bps},
           {"probe_bytes", v.probe_bytes},
+          {"redundant_repairs", v.redundant_repairs},
           {"layer", v.layer},
           {"target_layer", v.target_layer},
           {"layers", v.layers},
@@ -62,7 +63,9 @@ json viewer_json(const sfu::ViewerStats& v, size_t worker) {
           {"plis", v.plis},
           {"plis_forwarded", v.plis_forwarded},
           {"rtp_packets_out", v.rtp_out},
-          {"bytes_out", v.bytes_out}};
+          {"bytes_out", v.bytes_out},
+          {"ice_restarts", v.ice_restarts},
+          {"address_changes", v.address_changes}};
 }
 
 }  // namespace

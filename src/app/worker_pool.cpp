@@ -17,12 +17,22 @@ WorkerPool::~WorkerPool() {
 }
 
 Status WorkerPool::add_worker(uint16_t port, std::shared_ptr<DtlsCertificate> cert,
-                              sfu::EngineOptions options, const std::vector<std::string>& ips) {
+                              sfu::EngineOptions options, const std::vector<std::string>& ips,
+                              std::optional<uint16_t> tcp_port) {
   const size_t index = slots_.size();
   auto worker = std::make_unique<net::MediaWorker>(unsigned(index), port);
   if (auto st = worker->open(); !st) return st;
+  // Several addresses announced: answer from the one each peer chose.
+  worker->set_reply_from_destination(ips.size() > 1);
+  if (tcp_port) {
+    if (auto st = worker->open_tcp(*tcp_port ? *tcp_port : worker->port()); !st) return st;
+  }
   options.candidates.clear();
-  for (const auto& ip : ips) options.candidates.emplace_back(ip, worker->port());
+  options.tcp_candidates.clear();
+  for (const auto& ip : ips) {
+    options.candidates.emplace_back(ip, worker->port());
+    if (worker->tcp_port()) options.tcp_candidates.emplace_back(ip, worker->tcp_port());
+  }
   // Placement learns where streams start and end before anyone else hears.
   auto forward = std::move(options.on_stream_event);
   options.on_stream_event = [this, index, forward](const sfu::StreamEvent& e) {

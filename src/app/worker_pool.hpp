@@ -27,8 +27,10 @@ class WorkerPool : public signal::EngineRouter {
 
   // Opens worker `size()` on `port` (0: any) with an engine made from
   // `options`, its candidates being `ips` at the worker's port.
+  // `tcp_port`: also ICE-TCP on that port (0: the worker's UDP port number).
   Status add_worker(uint16_t port, std::shared_ptr<DtlsCertificate> cert,
-                    sfu::EngineOptions options, const std::vector<std::string>& ips);
+                    sfu::EngineOptions options, const std::vector<std::string>& ips,
+                    std::optional<uint16_t> tcp_port = std::nullopt);
   void start();
   // Ends every peer (DTLS close) and joins the worker threads.
   void stop();

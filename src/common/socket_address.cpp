@@ -46,8 +46,9 @@ std::string SocketAddress::ip_string() const {
 }
 
 std::string SocketAddress::to_string() const {
-  return is_ipv4() ? ip_string() + ":" + std::to_string(port)
-                   : "[" + ip_string() + "]:" + std::to_string(port);
+  std::string s = is_ipv4() ? ip_string() + ":" + std::to_string(port)
+                            : "[" + ip_string() + "]:" + std::to_string(port);
+  return is_tcp() ? "tcp:" + s : s;
 }
 
 }  // namespace lss

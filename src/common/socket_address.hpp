@@ -1,6 +1,8 @@
 #pragma once
-// A UDP/IP endpoint as plain bytes, so protocol layers (STUN's
-// XOR-MAPPED-ADDRESS, peer demultiplexing) need no socket library.
+// A UDP/IP (or, for ICE-TCP, TCP/IP) endpoint as plain bytes, so protocol
+// layers (STUN's XOR-MAPPED-ADDRESS, peer demultiplexing) need no socket
+// library. The transport is part of the identity: a peer reached over TCP is
+// a different address from the same ip:port over UDP.
 #include <array>
 #include <cstdint>
 #include <cstring>
@@ -13,7 +15,9 @@ namespace lss {
 
 struct SocketAddress {
   enum class Family : uint8_t { kIPv4 = 4, kIPv6 = 6 };
+  enum class Transport : uint8_t { kUdp, kTcp };
   Family family = Family::kIPv4;
+  Transport transport = Transport::kUdp;
   std::array<uint8_t, 16> ip{};  // IPv4 uses the first 4 bytes, network order
   uint16_t port = 0;             // host order
 
@@ -22,13 +26,14 @@ struct SocketAddress {
   static std::optional<SocketAddress> parse(std::string_view ip, uint16_t port);
 
   bool is_ipv4() const { return family == Family::kIPv4; }
+  bool is_tcp() const { return transport == Transport::kTcp; }
   bool is_loopback() const;
   std::string ip_string() const;
-  std::string to_string() const;  // "1.2.3.4:5" or "[::1]:5"
+  std::string to_string() const;  // "1.2.3.4:5" or "[::1]:5" (TCP: "tcp:" first)
 
   friend bool operator==(const SocketAddress& a, const SocketAddress& b) {
     const size_t n = a.is_ipv4() ? 4 : 16;
-    return a.family == b.family && a.port == b.port &&
+    return a.family == b.family && a.transport == b.transport && a.port == b.port &&
            std::memcmp(a.ip.data(), b.ip.data(), n) == 0;
   }
 };
@@ -39,6 +44,7 @@ struct SocketAddressHash {
     const size_t n = a.is_ipv4() ? 4 : 16;
     for (size_t i = 0; i < n; ++i) h = (h ^ a.ip[i]) * 1099511628211ull;
     h = (h ^ a.port) * 1099511628211ull;
+    h = (h ^ uint8_t(a.transport)) * 1099511628211ull;
     return size_t(h);
   }
 };

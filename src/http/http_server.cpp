@@ -1,11 +1,17 @@
 #include "http/http_server.hpp"
 
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <spdlog/spdlog.h>
 
 #include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket.hpp>
+
+#include "http/tls_context.hpp"
 
 namespace lss::http {
 namespace asio = boost::asio;
@@ -33,36 +39,86 @@ SocketAddress to_socket_address(const tcp::endpoint& ep) {
 }
 
 // One HTTP/1.1 connection: read a request, dispatch, write the response,
-// repeat while keep-alive. Only one request is in flight at a time.
-class Session : public std::enable_shared_from_this<Session> {
+// repeat while keep-alive. Only one request is in flight at a time. Stream
+// is beast::tcp_stream (HTTP) or TlsStream (HTTPS: a TLS handshake first,
+// with the context current when the connection came, which it keeps).
+template <class Stream>
+class Session : public std::enable_shared_from_this<Session<Stream>> {
+  static constexpr bool kTls = std::is_same_v<Stream, TlsStream>;
+
  public:
-  Session(tcp::socket socket, const Router& router, const ServerLimits& limits,
-          std::shared_ptr<std::atomic<size_t>> open)
-      : stream_(std::move(socket)), router_(router), limits_(limits), open_(std::move(open)) {
+  Session(tcp::socket socket, std::shared_ptr<asio::ssl::context> tls, const Router& router,
+          const ServerLimits& limits, std::shared_ptr<std::atomic<size_t>> open)
+      : tls_(std::move(tls)),
+        stream_(make_stream(std::move(socket), tls_.get())),
+        router_(router),
+        limits_(limits),
+        open_(std::move(open)) {
     open_->fetch_add(1);
     boost::system::error_code ec;
-    auto ep = stream_.socket().remote_endpoint(ec);
+    auto ep = tcp_stream().socket().remote_endpoint(ec);
     if (!ec) ctx_.remote = to_socket_address(ep);
   }
 
   ~Session() { open_->fetch_sub(1); }
 
-  void start() { read(); }
+  void start() {
+    if constexpr (kTls) {
+      tcp_stream().expires_after(limits_.handshake_timeout);
+      stream_.async_handshake(
+          asio::ssl::stream_base::server,
+          [self = this->shared_from_this()](beast::error_code ec) { self->on_handshake(ec); });
+    } else {
+      read();
+    }
+  }
 
  private:
+  static Stream make_stream(tcp::socket socket, asio::ssl::context* tls) {
+    if constexpr (kTls) {
+      return Stream(std::move(socket), *tls);
+    } else {
+      return Stream(std::move(socket));
+    }
+  }
+  beast::tcp_stream& tcp_stream() { return beast::get_lowest_layer(stream_); }
+
+  void on_handshake(beast::error_code ec) {
+    if (!ec) return read();
+    // Plain HTTP sent to the HTTPS port: say so in plain HTTP, as nginx does,
+    // rather than leaving the client with a reset.
+    if (ec.category() == asio::error::get_ssl_category() &&
+        ERR_GET_REASON(static_cast<unsigned long>(ec.value())) == SSL_R_HTTP_REQUEST) {
+      static const std::string kBody = "This port speaks HTTPS: use https:// instead of http://.\n";
+      static const std::string kPlainHttp =
+          "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\n"
+          "Content-Length: " +
+          std::to_string(kBody.size()) + "\r\nConnection: close\r\n\r\n" + kBody;
+      tcp_stream().expires_after(std::chrono::seconds(5));
+      asio::async_write(tcp_stream(), asio::buffer(kPlainHttp),
+                        [self = this->shared_from_this()](beast::error_code, size_t) {
+                          beast::error_code ignored;
+                          self->tcp_stream().socket().shutdown(tcp::socket::shutdown_send, ignored);
+                        });
+      return;
+    }
+    spdlog::debug("https {}: TLS handshake failed: {}", ctx_.remote.to_string(), ec.message());
+  }
+
   void read() {
     parser_.emplace();
     parser_->body_limit(limits_.max_body_bytes);
     parser_->header_limit(static_cast<uint32_t>(limits_.max_header_bytes));
-    stream_.expires_after(limits_.idle_timeout);
+    tcp_stream().expires_after(limits_.idle_timeout);
     bhttp::async_read(
         stream_, buffer_, *parser_,
-        [self = shared_from_this()](beast::error_code ec, size_t) { self->on_read(ec); });
+        [self = this->shared_from_this()](beast::error_code ec, size_t) { self->on_read(ec); });
   }
 
   void on_read(beast::error_code ec) {
     if (ec == bhttp::error::end_of_stream || ec == beast::error::timeout ||
-        ec == asio::error::operation_aborted || ec == asio::error::connection_reset) {
+        ec == asio::error::operation_aborted || ec == asio::error::connection_reset ||
+        ec == asio::ssl::error::stream_truncated || ec == asio::error::eof) {
       return close();
     }
     if (ec == bhttp::error::body_limit) {
@@ -88,10 +144,11 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     request_ = parser_->release();
     if (boost::beast::websocket::is_upgrade(request_) && router_.upgrade_handler()) {
-      stream_.expires_never();
-      if (router_.upgrade_handler()(request_, ctx_, stream_)) return;  // the stream moved away
+      tcp_stream().expires_never();
+      if (router_.upgrade_handler()(request_, ctx_, UpgradeStream(&stream_)))
+        return;  // the stream moved away
     }
-    auto self = shared_from_this();
+    auto self = this->shared_from_this();
     auto executor = stream_.get_executor();
     // The responder may run on another thread: hop back to this connection's
     // executor before touching the stream.
@@ -117,12 +174,13 @@ class Session : public std::enable_shared_from_this<Session> {
   void write(Response res) {
     auto sp = std::make_shared<Response>(std::move(res));
     const bool close_after = !sp->keep_alive();
-    stream_.expires_after(limits_.idle_timeout);
-    bhttp::async_write(stream_, *sp,
-                       [self = shared_from_this(), sp, close_after](beast::error_code ec, size_t) {
-                         if (ec || close_after) return self->close();
-                         self->read();
-                       });
+    tcp_stream().expires_after(limits_.idle_timeout);
+    bhttp::async_write(
+        stream_, *sp,
+        [self = this->shared_from_this(), sp, close_after](beast::error_code ec, size_t) {
+          if (ec || close_after) return self->close();
+          self->read();
+        });
   }
 
   // A file body goes out chunk by chunk, the idle timeout restarting for
@@ -133,22 +191,30 @@ class Session : public std::enable_shared_from_this<Session> {
   }
   void write_file_chunk(std::shared_ptr<FileResponse> res,
                         std::shared_ptr<bhttp::response_serializer<FileResponse::body_type>> sr) {
-    stream_.expires_after(limits_.idle_timeout);
-    bhttp::async_write_some(stream_, *sr,
-                            [self = shared_from_this(), res, sr](beast::error_code ec, size_t) {
-                              if (ec) return self->close();
-                              if (!sr->is_done()) return self->write_file_chunk(res, sr);
-                              if (!res->keep_alive()) return self->close();
-                              self->read();
-                            });
+    tcp_stream().expires_after(limits_.idle_timeout);
+    bhttp::async_write_some(
+        stream_, *sr, [self = this->shared_from_this(), res, sr](beast::error_code ec, size_t) {
+          if (ec) return self->close();
+          if (!sr->is_done()) return self->write_file_chunk(res, sr);
+          if (!res->keep_alive()) return self->close();
+          self->read();
+        });
   }
 
   void close() {
-    beast::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    if constexpr (kTls) {
+      // close_notify, then the socket closes with the session (the peer's
+      // reply is not awaited for long).
+      tcp_stream().expires_after(std::chrono::seconds(5));
+      stream_.async_shutdown([self = this->shared_from_this()](beast::error_code) {});
+    } else {
+      beast::error_code ec;
+      stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    }
   }
 
-  beast::tcp_stream stream_;
+  std::shared_ptr<asio::ssl::context> tls_;  // null for plain HTTP; outlives stream_
+  Stream stream_;
   beast::flat_buffer buffer_;
   const Router& router_;
   const ServerLimits& limits_;
@@ -183,6 +249,10 @@ lss::Status HttpServer::listen(const std::string& address, uint16_t port) {
   return {};
 }
 
+void HttpServer::use_tls(std::shared_ptr<TlsContextProvider> tls) {
+  tls_ = std::move(tls);
+}
+
 uint16_t HttpServer::local_port() const {
   boost::system::error_code ec;
   return acceptor_.local_endpoint(ec).port();
@@ -201,7 +271,15 @@ void HttpServer::accept() {
       boost::system::error_code ignored;
       socket.close(ignored);
     } else if (!ec) {
-      std::make_shared<Session>(std::move(socket), router_, limits_, open_connections_)->start();
+      if (tls_) {
+        std::make_shared<Session<TlsStream>>(std::move(socket), tls_->current(), router_, limits_,
+                                             open_connections_)
+            ->start();
+      } else {
+        std::make_shared<Session<beast::tcp_stream>>(std::move(socket), nullptr, router_, limits_,
+                                                     open_connections_)
+            ->start();
+      }
     }
     if (acceptor_.is_open()) accept();
   });

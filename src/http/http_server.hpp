@@ -1,7 +1,8 @@
 #pragma once
 // Boost.Beast HTTP/1.1 server on the control thread. It bounds header and
 // body sizes (413 past the body limit), times out idle connections, and hands
-// each request to the Router.
+// each request to the Router. With use_tls() the port speaks HTTPS (and so
+// WSS for upgrades) with the provider's current certificate.
 #include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -17,13 +18,19 @@ struct ServerLimits {
   size_t max_body_bytes = 64 * 1024;
   size_t max_header_bytes = 16 * 1024;
   std::chrono::seconds idle_timeout{60};
-  size_t max_connections = 4096;  // past this, new connections are closed at once
+  std::chrono::seconds handshake_timeout{10};  // a TLS handshake, from the accept
+  size_t max_connections = 4096;               // past this, new connections are closed at once
 };
+
+class TlsContextProvider;
 
 class HttpServer {
  public:
   HttpServer(boost::asio::io_context& io, const Router& router, ServerLimits limits = {});
   ~HttpServer();
+  // HTTPS from now on (call before listen()).
+  void use_tls(std::shared_ptr<TlsContextProvider> tls);
+  bool tls() const { return tls_ != nullptr; }
   lss::Status listen(const std::string& address, uint16_t port);
   uint16_t local_port() const;
   void stop();
@@ -35,6 +42,7 @@ class HttpServer {
   const Router& router_;
   ServerLimits limits_;
   boost::asio::ip::tcp::acceptor acceptor_;
+  std::shared_ptr<TlsContextProvider> tls_;
   std::shared_ptr<std::atomic<size_t>> open_connections_ = std::make_shared<std::atomic<size_t>>(0);
 };
 

@@ -5,9 +5,15 @@
 #include <boost/beast/http/basic_file_body.hpp>
 #include <functional>
 #include <string>
+#include <variant>
 
 #include "common/socket_address.hpp"
 #include "http/range_file.hpp"
+
+namespace boost::beast {
+template <class NextLayer>
+class ssl_stream;  // <boost/beast/ssl.hpp>, included where a TLS stream is used
+}
 
 namespace lss::http {
 
@@ -33,10 +39,16 @@ struct RequestContext {
 using Responder = std::function<void(Response)>;
 using Handler = std::function<void(const Request&, const RequestContext&, Responder)>;
 
-// Takes over a connection whose request asks for a WebSocket upgrade; returns
-// false to leave it to the normal handlers (which answer it as plain HTTP).
+// The connection of a request that asks for a WebSocket upgrade: plain TCP,
+// or TLS when the port speaks HTTPS (TLS_CERT).
+using TlsStream = boost::beast::ssl_stream<boost::beast::tcp_stream>;
+using UpgradeStream = std::variant<boost::beast::tcp_stream*, TlsStream*>;
+
+// Takes over a connection whose request asks for a WebSocket upgrade (by
+// moving the stream out); returns false to leave it to the normal handlers
+// (which answer it as plain HTTP).
 using UpgradeHandler =
-    std::function<bool(Request& req, const RequestContext& ctx, boost::beast::tcp_stream& stream)>;
+    std::function<bool(Request& req, const RequestContext& ctx, UpgradeStream stream)>;
 
 // A response with a plain-text (or given type) body and the request's version
 // and keep-alive carried over.

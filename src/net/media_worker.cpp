@@ -67,7 +67,9 @@ MediaWorker::MediaWorker(unsigned index, uint16_t port)
       send_msgs_(kSendBatch),
       send_iovs_(kSendBatch),
       send_addrs_(kSendBatch),
-      wake_fd_(io_) {}
+      wake_fd_(io_),
+      recv_control_(kBatch * kControl),
+      send_control_(kSendBatch * kControl) {}
 
 MediaWorker::~MediaWorker() {
   stop();
@@ -92,6 +94,13 @@ lss::Status MediaWorker::open() {
   socket_.set_option(asio::socket_base::receive_buffer_size(4 << 20), opt);
   socket_.set_option(asio::socket_base::send_buffer_size(4 << 20), opt);
   if (!ec) socket_.non_blocking(true, ec);
+  if (!ec) {
+    // Destination addresses of what arrives (see set_reply_from_destination).
+    const int one = 1;
+    ::setsockopt(socket_.native_handle(), IPPROTO_IP, IP_PKTINFO, &one, sizeof one);
+    if (v6_)
+      ::setsockopt(socket_.native_handle(), IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof one);
+  }
   if (ec) {
     return make_error("cannot bind UDP port " + std::to_string(port_) + ": " + ec.message());
   }
@@ -101,6 +110,72 @@ lss::Status MediaWorker::open() {
   wake_fd_.assign(efd, ec);
   if (ec) return make_error("eventfd: " + ec.message());
   return {};
+}
+
+lss::Status MediaWorker::open_tcp(uint16_t port) {
+  tcp_ = std::make_unique<TcpMediaServer>(io_, port);
+  if (auto st = tcp_->open(); !st) {
+    tcp_.reset();
+    return st;
+  }
+  return {};
+}
+
+void MediaWorker::learn_destination(const msghdr& h, const SocketAddress& from) {
+  Local local;
+  bool found = false;
+  for (cmsghdr* c = CMSG_FIRSTHDR(const_cast<msghdr*>(&h)); c;
+       c = CMSG_NXTHDR(const_cast<msghdr*>(&h), c)) {
+    if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
+      in_pktinfo info;
+      std::memcpy(&info, CMSG_DATA(c), sizeof info);
+      local.ip[10] = local.ip[11] = 0xff;  // kept v4-mapped, as the socket sends
+      std::memcpy(local.ip.data() + 12, &info.ipi_addr, 4);
+      found = true;
+    } else if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO) {
+      in6_pktinfo info;
+      std::memcpy(&info, CMSG_DATA(c), sizeof info);
+      std::memcpy(local.ip.data(), &info.ipi6_addr, 16);
+      found = true;
+    }
+  }
+  if (!found) return;
+  auto it = local_of_.find(from);
+  if (it != local_of_.end()) {
+    it->second = local;
+    return;
+  }
+  if (local_of_.size() >= kMaxLocals) local_of_.clear();
+  local_of_.emplace(from, local);
+}
+
+void MediaWorker::set_source(msghdr& h, const SocketAddress& to) {
+  auto it = local_of_.find(to);
+  if (it == local_of_.end()) return;  // the kernel chooses
+  uint8_t* room = send_control_.data() + pending_ * kControl;
+  std::memset(room, 0, kControl);
+  h.msg_control = room;
+  if (v6_) {
+    // A dual-stack socket takes IPV6_PKTINFO for both families (a
+    // v4-mapped source for IPv4 peers).
+    h.msg_controllen = CMSG_SPACE(sizeof(in6_pktinfo));
+    cmsghdr* c = CMSG_FIRSTHDR(&h);
+    c->cmsg_level = IPPROTO_IPV6;
+    c->cmsg_type = IPV6_PKTINFO;
+    c->cmsg_len = CMSG_LEN(sizeof(in6_pktinfo));
+    in6_pktinfo info{};
+    std::memcpy(&info.ipi6_addr, it->second.ip.data(), 16);
+    std::memcpy(CMSG_DATA(c), &info, sizeof info);
+  } else {
+    h.msg_controllen = CMSG_SPACE(sizeof(in_pktinfo));
+    cmsghdr* c = CMSG_FIRSTHDR(&h);
+    c->cmsg_level = IPPROTO_IP;
+    c->cmsg_type = IP_PKTINFO;
+    c->cmsg_len = CMSG_LEN(sizeof(in_pktinfo));
+    in_pktinfo info{};
+    std::memcpy(&info.ipi_spec_dst, it->second.ip.data() + 12, 4);
+    std::memcpy(CMSG_DATA(c), &info, sizeof info);
+  }
 }
 
 void MediaWorker::set_handlers(DatagramHandler on_datagram, TickHandler on_tick, Duration tick) {
@@ -150,6 +225,13 @@ void MediaWorker::wait_wake() {
 
 void MediaWorker::start() {
   wait_readable();
+  if (tcp_) {
+    tcp_->start([this](uint8_t* data, size_t size, const SocketAddress& from, Timestamp now) {
+      counters_.datagrams_in++;
+      counters_.bytes_in += size;
+      if (on_datagram_) gathered(now, [&] { on_datagram_(data, size, from, now); });
+    });
+  }
   if (wake_fd_.is_open()) wait_wake();
   if (on_tick_) schedule_tick();
   thread_ = std::thread([this] {
@@ -162,6 +244,7 @@ void MediaWorker::stop() {
   if (!thread_.joinable()) return;
   io_.stop();
   thread_.join();
+  if (tcp_) tcp_->stop();  // the worker thread is gone: safe from here
 }
 
 void MediaWorker::wait_readable() {
@@ -185,6 +268,10 @@ void MediaWorker::drain() {
       msgs[i].msg_hdr.msg_iovlen = 1;
       msgs[i].msg_hdr.msg_name = &addrs[i];
       msgs[i].msg_hdr.msg_namelen = sizeof addrs[i];
+      if (pktinfo_) {
+        msgs[i].msg_hdr.msg_control = recv_control_.data() + i * kControl;
+        msgs[i].msg_hdr.msg_controllen = kControl;
+      }
     }
     const int n = recvmmsg(socket_.native_handle(), msgs, kBatch, MSG_DONTWAIT, nullptr);
     if (n <= 0) return;
@@ -195,8 +282,9 @@ void MediaWorker::drain() {
         const size_t len = msgs[i].msg_len;
         counters_.datagrams_in++;
         counters_.bytes_in += len;
-        if (on_datagram_)
-          on_datagram_(buffers_.data() + i * kMaxDatagram, len, from_sockaddr(addrs[i]), now);
+        const SocketAddress from = from_sockaddr(addrs[i]);
+        if (pktinfo_) learn_destination(msgs[i].msg_hdr, from);
+        if (on_datagram_) on_datagram_(buffers_.data() + i * kMaxDatagram, len, from, now);
       }
     });
     if (n < int(kBatch)) return;
@@ -204,6 +292,16 @@ void MediaWorker::drain() {
 }
 
 void MediaWorker::send(ByteSpan data, const SocketAddress& to) {
+  if (to.is_tcp()) {
+    // Queued on its connection at once (never blocks; a full queue drops).
+    if (!tcp_ || !tcp_->send(data, to)) {
+      counters_.send_errors++;
+      return;
+    }
+    counters_.datagrams_out++;
+    counters_.bytes_out += data.size();
+    return;
+  }
   if (data.size() > kMaxDatagram) {
     counters_.send_errors++;
     return;
@@ -230,6 +328,7 @@ void MediaWorker::send(ByteSpan data, const SocketAddress& to) {
   h.msg_namelen = len;
   h.msg_iov = &send_iovs_[pending_];
   h.msg_iovlen = 1;
+  if (pktinfo_) set_source(h, to);
   ++pending_;
   if (!batching_ || pending_ == kSendBatch) flush();
 }

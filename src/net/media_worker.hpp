@@ -8,6 +8,7 @@
 // its worker's thread, so per-packet paths take no locks.
 #include <sys/socket.h>
 
+#include <array>
 #include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/udp.hpp>
@@ -15,6 +16,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <functional>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "common/bytes.hpp"
@@ -22,6 +24,7 @@
 #include "common/socket_address.hpp"
 #include "common/time.hpp"
 #include "net/latency_histogram.hpp"
+#include "net/tcp_media_server.hpp"
 
 namespace lss::net {
 
@@ -44,6 +47,16 @@ class MediaWorker {
 
   // Binds the dual-stack UDP socket on `port` (all addresses).
   lss::Status open();
+  // Replies leave from the address each peer sent to (IP_PKTINFO): on a
+  // host with several addresses the kernel's own choice of source can be
+  // another one, which ICE agents (libnice) drop as a mismatch. Costs a map
+  // lookup per datagram, so only where several candidates are announced.
+  void set_reply_from_destination(bool on) { pktinfo_ = on; }
+  // Also listens for ICE-TCP on `port` (0: any); before start().
+  lss::Status open_tcp(uint16_t port);
+  // The ICE-TCP port, 0 without ICE-TCP.
+  uint16_t tcp_port() const { return tcp_ ? tcp_->port() : 0; }
+  const TcpMediaServer* tcp() const { return tcp_.get(); }
   void set_handlers(DatagramHandler on_datagram, TickHandler on_tick, Duration tick_interval);
   // Cross-worker hand-off: `on_wake` runs on this worker when another thread
   // called wake(), and sets `arrival` to when each packet it forwards reached
@@ -77,6 +90,8 @@ class MediaWorker {
  private:
   void wait_readable();
   void drain();
+  void learn_destination(const msghdr& h, const SocketAddress& from);
+  void set_source(msghdr& h, const SocketAddress& to);
   void schedule_tick();
   void wait_wake();
   // Runs `f` with its sends gathered into sendmmsg batches, sent when it
@@ -113,6 +128,17 @@ class MediaWorker {
   // receive batches and hand-offs: ticks' sends are not forwarding).
   Timestamp arrival_{};
   LatencyHistogram forwarding_latency_;
+  std::unique_ptr<TcpMediaServer> tcp_;  // after io_: destroyed before it
+  // Where each remote sent to (a local address, v4-mapped on a dual-stack
+  // socket), learnt from received datagrams when pktinfo_ is on.
+  bool pktinfo_ = false;
+  struct Local {
+    std::array<uint8_t, 16> ip{};  // IPv6 or v4-mapped
+  };
+  std::unordered_map<SocketAddress, Local, SocketAddressHash> local_of_;
+  static constexpr size_t kMaxLocals = 65536;  // a flood of sources resets it
+  static constexpr size_t kControl = 64;       // cmsg room per datagram
+  std::vector<uint8_t> recv_control_, send_control_;
 };
 
 }  // namespace lss::net

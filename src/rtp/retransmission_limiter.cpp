@@ -43,4 +43,11 @@ RetransmissionLimiter::Verdict RetransmissionLimiter::allow(uint16_t seq, size_t
   return Verdict::kSend;
 }
 
+bool RetransmissionLimiter::charge(size_t bytes, Timestamp now) {
+  refill(now);
+  if (tokens_bytes_ < double(bytes)) return false;
+  tokens_bytes_ -= double(bytes);
+  return true;
+}
+
 }  // namespace lss

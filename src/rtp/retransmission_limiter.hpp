@@ -39,6 +39,9 @@ class RetransmissionLimiter {
   // resent now and the budget is charged.
   Verdict allow(uint16_t seq, size_t bytes, Timestamp now);
 
+  // Charges an extra `bytes` (a redundant copy) if the budget has them.
+  bool charge(size_t bytes, Timestamp now);
+
   struct Counters {
     uint64_t sent = 0, holdoff = 0, over_budget = 0;
   };

@@ -360,9 +360,8 @@ Result<SubscribeAnswer, NegotiationError> answer_subscribe(
         c.fmtp = fmtp;
         const auto exts = m.extmaps();
         const bool twcc =
-            options.transport_cc && std::any_of(exts.begin(), exts.end(), [](const ExtMap& e) {
-              return e.uri == kUriTwcc;
-            });
+            options.transport_cc && std::any_of(exts.begin(), exts.end(),
+                                                [](const ExtMap& e) { return e.uri == kUriTwcc; });
         c.rtcp_fbs = filter_fbs(m.rtcp_fbs(pt), video, twcc, true);
         if (video && options.video_rtx_ssrc) c.rtx_payload_type = rtx_for(m, pt);
         match = c;
@@ -427,8 +426,7 @@ Result<SubscribeAnswer, NegotiationError> answer_subscribe(
     std::string extmaps;
     for (const auto& ve : m.extmaps()) {
       const bool twcc = options.transport_cc && ve.uri == kUriTwcc;
-      const bool keep =
-          ve.uri == kUriAbsSendTime || (!video && ve.uri == kUriAudioLevel) || twcc;
+      const bool keep = ve.uri == kUriAbsSendTime || (!video && ve.uri == kUriAudioLevel) || twcc;
       if (!keep) continue;
       // Transport-wide numbers are this server's own toward the viewer: the
       // publisher's element (if any) is kept in place and overwritten.

@@ -15,8 +15,9 @@ namespace lss::sdp {
 
 struct LocalTransport {
   std::string ice_ufrag, ice_pwd;
-  std::string fingerprint_sha256;                            // "AB:CD:..."
-  std::vector<std::pair<std::string, uint16_t>> candidates;  // UDP host (ip, port)
+  std::string fingerprint_sha256;                                // "AB:CD:..."
+  std::vector<std::pair<std::string, uint16_t>> candidates;      // UDP host (ip, port)
+  std::vector<std::pair<std::string, uint16_t>> tcp_candidates;  // passive ICE-TCP (ip, port)
 };
 
 enum class DtlsRole { kClient, kServer };

@@ -52,6 +52,14 @@ std::string transport_lines(const LocalTransport& local, SetupLine setup, bool r
     s += "a=candidate:" + std::to_string(foundation++) + " 1 udp " + std::to_string(prio) + " " +
          ip + " " + std::to_string(port) + " typ host\r\n";
   }
+  // Passive ICE-TCP (RFC 6544) for clients whose UDP is blocked; a local
+  // preference under every UDP one, so UDP wins wherever it works.
+  int rank = 0;
+  for (const auto& [ip, port] : local.tcp_candidates) {
+    const uint32_t prio = (126u << 24) | (uint32_t(32767 - rank++) << 8) | 255u;
+    s += "a=candidate:" + std::to_string(foundation++) + " 1 tcp " + std::to_string(prio) + " " +
+         ip + " " + std::to_string(port) + " typ host tcptype passive\r\n";
+  }
   s += "a=end-of-candidates\r\n";
   if (rtcp_mux) s += "a=rtcp-mux\r\n";
   return s;

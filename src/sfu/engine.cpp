@@ -9,6 +9,7 @@
 #include "common/random.hpp"
 #include "sdp/pull_offer.hpp"
 #include "sdp/sdp_writer.hpp"
+#include "sfu/session_etag.hpp"
 #include "stun/stun_message.hpp"
 
 namespace lss::sfu {
@@ -60,6 +61,7 @@ sdp::LocalTransport Engine::new_local_transport() const {
   local.ice_pwd = random_ice_chars(24);
   local.fingerprint_sha256 = cert_->fingerprint_sha256();
   local.candidates = options_.candidates;
+  local.tcp_candidates = options_.tcp_candidates;
   return local;
 }
 
@@ -146,7 +148,7 @@ std::unique_ptr<webrtc::PeerConnection> Engine::make_peer(
   cfg.data_channel = std::move(dc);
   auto pc = std::make_unique<webrtc::PeerConnection>(cfg, cert_, *this, observer, now);
   by_ufrag_[local.ice_ufrag] = pc.get();
-  peer_count_.store(by_ufrag_.size(), std::memory_order_relaxed);
+  update_peer_count();
   return pc;
 }
 
@@ -177,7 +179,7 @@ SessionCreated Engine::start_stream(const std::string& name, const std::string& 
     options_.on_stream_event({StreamEvent::Kind::kStarted, stream->info(), publisher, 0});
   }
   streams_[name] = std::move(stream);
-  return SessionCreated{session_id, answer.sdp};
+  return SessionCreated{session_id, answer.sdp, session_etag(session_id, local.ice_ufrag)};
 }
 
 std::variant<PullOffered, Failure> Engine::prepare_pull(const std::string& name, Timestamp now,
@@ -279,7 +281,7 @@ std::variant<SessionCreated, Failure> Engine::subscribe(const std::string& name,
   stream.add_subscriber(std::move(sub));
   spdlog::info("stream '{}': viewer session {} created ({} viewers)", name, session_id,
                stream.subscribers().size());
-  return SessionCreated{session_id, answer->sdp};
+  return SessionCreated{session_id, answer->sdp, session_etag(session_id, local.ice_ufrag)};
 }
 
 bool Engine::end_session(const std::string& name, const std::string& session_id, bool publisher) {
@@ -299,6 +301,50 @@ bool Engine::end_session(const std::string& name, const std::string& session_id,
     }
   }
   return false;
+}
+
+webrtc::PeerConnection* Engine::session_peer(const std::string& name, const std::string& session_id,
+                                             bool publisher) {
+  auto it = streams_.find(name);
+  if (it == streams_.end() || it->second->ended()) return nullptr;
+  Stream& stream = *it->second;
+  webrtc::PeerConnection* pc = nullptr;
+  if (publisher) {
+    if (!stream.is_relay() && stream.session_id() == session_id) pc = stream.publisher_peer();
+  } else {
+    for (auto& sub : stream.subscribers()) {
+      if (sub->session_id() == session_id && !sub->closed()) pc = &sub->peer();
+    }
+  }
+  return pc && pc->state() != webrtc::PeerConnection::State::kClosed ? pc : nullptr;
+}
+
+std::optional<SessionIce> Engine::session_ice(const std::string& stream,
+                                              const std::string& session_id, bool publisher) {
+  webrtc::PeerConnection* pc = session_peer(stream, session_id, publisher);
+  if (!pc) return std::nullopt;
+  return SessionIce{session_etag(session_id, pc->local_ufrag()), pc->remote_ufrag(),
+                    pc->ice_restart_pending()};
+}
+
+std::variant<IceRestarted, Failure> Engine::restart_ice(const std::string& stream,
+                                                        const std::string& session_id,
+                                                        bool publisher,
+                                                        const std::string& remote_ufrag) {
+  webrtc::PeerConnection* pc = session_peer(stream, session_id, publisher);
+  if (!pc) return Failure{404, "unknown session"};
+  auto local = new_local_transport();
+  if (auto o = old_ufrags_.find(pc); o == old_ufrags_.end()) {
+    old_ufrags_.emplace(pc, pc->local_ufrag());  // in use: answered until the restart completes
+  } else {
+    by_ufrag_.erase(pc->local_ufrag());  // a pending restart's, never used: superseded
+  }
+  pc->restart_ice(local.ice_ufrag, local.ice_pwd, remote_ufrag);
+  by_ufrag_[local.ice_ufrag] = pc;
+  update_peer_count();
+  spdlog::info("stream '{}': {} session {} ICE restart", stream, publisher ? "publisher" : "viewer",
+               session_id);
+  return IceRestarted{session_etag(session_id, local.ice_ufrag), std::move(local)};
 }
 
 std::vector<StreamInfo> Engine::streams() const {
@@ -335,6 +381,7 @@ void Engine::shutdown() {
   streams_.clear();
   by_ufrag_.clear();
   by_address_.clear();
+  old_ufrags_.clear();
   peer_count_.store(0, std::memory_order_relaxed);
 }
 
@@ -345,7 +392,11 @@ webrtc::PeerConnection* Engine::peer_for_address(const SocketAddress& a) {
 
 void Engine::forget_peer(webrtc::PeerConnection& pc) {
   by_ufrag_.erase(pc.local_ufrag());
-  peer_count_.store(by_ufrag_.size(), std::memory_order_relaxed);
+  if (auto o = old_ufrags_.find(&pc); o != old_ufrags_.end()) {
+    by_ufrag_.erase(o->second);
+    old_ufrags_.erase(o);
+  }
+  update_peer_count();
   for (auto it = by_address_.begin(); it != by_address_.end();) {
     it = it->second == &pc ? by_address_.erase(it) : std::next(it);
   }
@@ -361,10 +412,28 @@ void Engine::handle_datagram(uint8_t* data, size_t size, const SocketAddress& fr
     auto it = by_ufrag_.find(*ufrag);
     if (it == by_ufrag_.end()) return;
     webrtc::PeerConnection* pc = it->second;
-    if (pc->handle_datagram(data, size, from, now)) by_address_[from] = pc;
+    if (pc->handle_datagram(data, size, from, now)) {
+      by_address_[from] = pc;
+      after_valid_check(*pc);
+    }
     return;
   }
   if (auto* pc = peer_for_address(from)) pc->handle_datagram(data, size, from, now);
+}
+
+void Engine::after_valid_check(webrtc::PeerConnection& pc) {
+  if (auto gone = pc.take_forgotten_address()) {
+    if (auto a = by_address_.find(*gone); a != by_address_.end() && a->second == &pc) {
+      by_address_.erase(a);
+    }
+  }
+  if (old_ufrags_.empty() || pc.ice_restart_pending()) return;
+  if (auto o = old_ufrags_.find(&pc); o != old_ufrags_.end()) {
+    // The restart completed: the old credentials no longer reach this peer.
+    by_ufrag_.erase(o->second);
+    old_ufrags_.erase(o);
+    update_peer_count();
+  }
 }
 
 void Engine::tick(Timestamp now) {

@@ -30,7 +30,8 @@ struct StreamEvent {
 };
 
 struct EngineOptions {
-  std::vector<std::pair<std::string, uint16_t>> candidates;  // ICE host candidates (ip, port)
+  std::vector<std::pair<std::string, uint16_t>> candidates;      // ICE host candidates (ip, port)
+  std::vector<std::pair<std::string, uint16_t>> tcp_candidates;  // passive ICE-TCP (ip, port)
   Duration consent_timeout = std::chrono::seconds(15);
   // Starts recording a new stream (unset: streams are not recorded).
   std::function<std::shared_ptr<record::RecordingSink>(
@@ -52,6 +53,21 @@ struct Failure {
 struct SessionCreated {
   std::string session_id;
   std::string answer_sdp;
+  std::string etag;  // the session's entity tag (see session_etag.hpp)
+};
+
+// A WHIP/WHEP session's ICE state, for PATCH (RFC 9725 §4.3).
+struct SessionIce {
+  std::string etag;              // current entity tag, quoted; changes with each ICE restart
+  std::string remote_ufrag;      // the peer's current ICE ufrag
+  bool restart_pending = false;  // restarted, the peer has not nominated with the new credentials
+};
+
+// A session's ICE restart: its new entity tag, and our new credentials with
+// our candidates (unchanged: same ports, same addresses).
+struct IceRestarted {
+  std::string etag;
+  sdp::LocalTransport local;
 };
 
 // The first half of a pull (the SFU calls a publisher, e.g. a PeerJS
@@ -109,6 +125,18 @@ class Engine : public webrtc::PeerConnection::Transport {
 
   // Ends a publisher (and its stream) or a viewer; false when unknown.
   bool end_session(const std::string& stream, const std::string& session_id, bool publisher);
+  // WHIP/WHEP PATCH. The ICE state of an open publisher (or viewer)
+  // session of `stream`; nullopt when there is none.
+  std::optional<SessionIce> session_ice(const std::string& stream, const std::string& session_id,
+                                        bool publisher);
+  // ICE restart of that session: new local credentials and the peer's new
+  // ufrag `remote_ufrag`. DTLS, SRTP, SSRCs and the media address stay. The
+  // ufrag map answers to both credentials until the peer nominates with the
+  // new ones, then forgets the old (checks with them are dropped). 404
+  // Failure when the session is unknown or closed.
+  std::variant<IceRestarted, Failure> restart_ice(const std::string& stream,
+                                                  const std::string& session_id, bool publisher,
+                                                  const std::string& remote_ufrag);
   // Streams whose publisher is here (relays are counted in their origin's
   // viewers, not listed).
   std::vector<StreamInfo> streams() const;
@@ -146,6 +174,14 @@ class Engine : public webrtc::PeerConnection::Transport {
   StreamMap::iterator remove_stream(StreamMap::iterator it);
   webrtc::PeerConnection* peer_for_address(const SocketAddress& a);
   void forget_peer(webrtc::PeerConnection& pc);
+  // The open peer of a publisher or viewer session; null when unknown.
+  webrtc::PeerConnection* session_peer(const std::string& stream, const std::string& session_id,
+                                       bool publisher);
+  // After a valid check: drops what `pc` let go (an address, a restart's old ufrag).
+  void after_valid_check(webrtc::PeerConnection& pc);
+  void update_peer_count() {
+    peer_count_.store(by_ufrag_.size() - old_ufrags_.size(), std::memory_order_relaxed);
+  }
   // Creates and registers the stream once its publisher is negotiated.
   SessionCreated start_stream(const std::string& name, const std::string& session_id,
                               const sdp::LocalTransport& local, const sdp::PublishAnswer& answer,
@@ -177,6 +213,9 @@ class Engine : public webrtc::PeerConnection::Transport {
   };
   std::unordered_map<std::string, webrtc::PeerConnection*, UfragHash, std::equal_to<>> by_ufrag_;
   std::unordered_map<SocketAddress, webrtc::PeerConnection*, SocketAddressHash> by_address_;
+  // Peers in an ICE restart: the ufrag in use before it, still in by_ufrag_
+  // until the peer nominates with the new one.
+  std::unordered_map<webrtc::PeerConnection*, std::string> old_ufrags_;
   std::atomic<size_t> peer_count_{0};
 };
 

@@ -14,9 +14,9 @@ void LayerSelector::probe(double layer_bps, uint64_t estimate, Timestamp now) {
   // A probe that did not raise the estimate past what the last one started
   // from failed: wait longer before the next.
   if (probed_from_ && estimate <= probed_from_ * 11 / 10) {
-    backoff_ = std::min(backoff_ * 2, config_.max_trial_backoff);
+    backoff_ = std::min(std::max(backoff_, config_.first_probe) * 2, config_.max_probe_backoff);
   } else {
-    backoff_ = config_.first_trial;
+    backoff_ = config_.first_probe;
   }
   probed_from_ = estimate;
   probe_request_ = uint64_t(layer_bps * config_.probe_margin / config_.headroom);
@@ -25,7 +25,8 @@ void LayerSelector::probe(double layer_bps, uint64_t estimate, Timestamp now) {
 
 int LayerSelector::select(std::span<const LayerRate> layers, uint64_t estimate, Timestamp now) {
   if (layers.empty()) return target_;
-  if (backoff_ == Duration{}) backoff_ = config_.first_trial;
+  if (backoff_ == Duration{})
+    backoff_ = config_.probing ? config_.first_probe : config_.first_trial;
   const int top = int(layers.size()) - 1;
   if (!started_ || estimate == 0) {
     // Nothing known of the path yet: the best there is.
@@ -82,23 +83,34 @@ int LayerSelector::select(std::span<const LayerRate> layers, uint64_t estimate, 
 
   const double rate = double(layers[size_t(at)].bps);
   if (fit < at) {
-    // Does not fit: down at once when far off, else once it has lasted.
     if (over_since_ == Timestamp{}) over_since_ = now;
+    if (at == 0) {
+      // Already on the slowest layer: paused only when the estimate has
+      // stayed far below it for a while (the estimate of a new viewer, or
+      // one on a lossy but uncongested path, can dip; pausing costs the
+      // viewer its picture until a probe finds room).
+      if (double(layers[0].bps) * config_.pause_below > double(estimate)) {
+        if (starved_since_ == Timestamp{}) starved_since_ = now;
+        if (now - starved_since_ >= config_.pause_after) {
+          over_since_ = starved_since_ = Timestamp{};
+          next_trial_ = std::max(next_trial_, now + backoff_);
+          return target_ = kPaused;
+        }
+      } else {
+        starved_since_ = Timestamp{};
+      }
+      return target_;
+    }
+    // Does not fit: down at once when far off, else once it has lasted.
     const bool far = rate > budget * 1.5;
     if (far || now - over_since_ >= config_.down_after) {
       over_since_ = Timestamp{};
       next_trial_ = std::max(next_trial_, now + backoff_);
-      if (fit < 0) {
-        // Even the slowest does not fit: pause a lone or slowest layer that
-        // is far above the estimate, else stay on the slowest.
-        if (double(layers[0].bps) * config_.pause_below > double(estimate))
-          return target_ = kPaused;
-        return target_ = layers[0].layer;
-      }
-      return target_ = layers[size_t(fit)].layer;
+      return target_ = layers[size_t(std::max(fit, 0))].layer;
     }
     return target_;
   }
+  starved_since_ = Timestamp{};
   over_since_ = Timestamp{};
   if (fit > at) {
     if (fits_better_since_ == Timestamp{}) fits_better_since_ = now;

@@ -40,11 +40,16 @@ class LayerSelector {
     Duration first_trial = std::chrono::seconds(5);
     Duration max_trial_backoff = std::chrono::seconds(60);
     Duration trial_length = std::chrono::seconds(4);
-    double pause_below = 0.5;  // a lone layer at over 1/0.5 x the estimate is paused
+    double pause_below = 0.5;  // a lone layer at over 1/0.5 x the estimate is paused...
+    Duration pause_after = std::chrono::seconds(3);  // ...once that has lasted this long
     // Probe instead of trying: the estimator can measure a higher rate
     // with padding before any viewer sees a higher layer.
     bool probing = false;
     double probe_margin = 1.25;  // probe at this times the next layer's rate
+    // Probes cost a burst of ~30 ms: retried sooner than layer trials, so a
+    // path that got better is found within seconds.
+    Duration first_probe = std::chrono::seconds(3);
+    Duration max_probe_backoff = std::chrono::seconds(8);
   };
 
   LayerSelector() : LayerSelector(Config{}) {}
@@ -67,7 +72,7 @@ class LayerSelector {
   Config config_;
   int target_ = kPaused;
   bool started_ = false;
-  Timestamp over_since_{}, fits_better_since_{};
+  Timestamp over_since_{}, fits_better_since_{}, starved_since_{};
   Timestamp next_trial_{}, trial_started_{};
   int trial_from_ = kPaused;
   Duration backoff_{};

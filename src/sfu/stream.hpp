@@ -92,6 +92,7 @@ class Stream : public webrtc::PeerConnection::Observer {
   // Destroys retired publishers once closed; `on_removed` runs first.
   void sweep_publishers(const std::function<void(webrtc::PeerConnection&)>& on_removed);
   webrtc::PeerConnection& publisher() { return *publisher_; }
+  webrtc::PeerConnection* publisher_peer() { return publisher_.get(); }  // null between sources
   const std::string& name() const { return name_; }
   const std::string& session_id() const { return session_id_; }
   const std::vector<PublishedTrack>& tracks() const { return tracks_; }

@@ -38,6 +38,9 @@ constexpr auto kEstimateSettles = std::chrono::milliseconds(1500);
 constexpr int kMaxPaddingPerTick = 48;
 constexpr size_t kMaxPadding = 255;  // RTP padding length is one byte
 constexpr size_t kRoom = kScratch - webrtc::PeerConnection::kSrtpTrailerRoom;
+// From this loss on (its receiver reports or transport-cc), repairs go
+// twice: doubling 2 % of the traffic is cheap next to a 100 ms stall.
+constexpr double kLossyPath = 0.02;
 }  // namespace
 
 Subscriber::Subscriber(std::string session_id, Stream& stream, std::vector<TrackMapping> mappings)
@@ -72,9 +75,23 @@ Subscriber::Subscriber(std::string session_id, Stream& stream, std::vector<Track
   selectors_.assign(tracks.size(), LayerSelector(config));
 }
 
+bool Subscriber::lossy_path() const {
+  const double rr = counters_.fraction_lost / 256.0;
+  const double twcc = twcc_ ? bwe_.stats().loss_fraction : 0;
+  return std::max(rr, twcc) >= kLossyPath;
+}
+
 uint64_t Subscriber::estimate_bps() const {
-  if (twcc_) return bwe_ready_ ? bwe_.target_bps() : 0;
-  return remb_bps_;
+  if (!twcc_) return remb_bps_;
+  if (!bwe_ready_) return 0;
+  uint64_t estimate = bwe_.target_bps();
+  // Loss without queueing is not congestion (a lossy radio link): where the
+  // delay shows no over-use, what the viewer's feedback shows it receives
+  // is carried, whatever the loss-based limit says, so random loss alone
+  // neither pauses video nor takes a layer away.
+  const auto st = bwe_.stats();
+  if (st.delay_state != cc::BandwidthUsage::kOverusing) estimate = std::max(estimate, st.acked_bps);
+  return estimate;
 }
 
 void Subscriber::forward(size_t track, size_t layer, const PublishedTrack& t, const uint8_t* data,
@@ -192,15 +209,21 @@ void Subscriber::retransmit(size_t track, uint16_t out_seq, Timestamp now) {
     return;
   }
   // RFC 4588: the repair rides its own SSRC and sequence space, so the
-  // viewer's loss counters of the media SSRC stay true.
-  const size_t rtx_size = build_rtx(original, m.rtx_payload_type, m.rtx_ssrc, rtx_seq_, t_scratch,
-                                    sizeof t_scratch - webrtc::PeerConnection::kSrtpTrailerRoom);
-  if (!rtx_size) return;
-  ++rtx_seq_;
-  RtpPacket pkt;
-  if (!RtpPacket::parse(t_scratch, rtx_size, pkt)) return;
-  if (m.remap_extensions) pkt.remap_extension_ids(m.extension_map);
-  transmit(track, t_scratch, rtx_size, now);
+  // viewer's loss counters of the media SSRC stay true. On a lossy path the
+  // repair goes twice: a lost repair costs a second NACK round, which a
+  // receive-only browser times with its default RTT (100 ms) - a freeze.
+  const int copies = lossy_path() && limiter_.charge(cached->size(), now) ? 2 : 1;
+  for (int i = 0; i < copies; ++i) {
+    const size_t rtx_size =
+        build_rtx(original, m.rtx_payload_type, m.rtx_ssrc, rtx_seq_, t_scratch, kRoom);
+    if (!rtx_size) return;
+    ++rtx_seq_;
+    RtpPacket pkt;
+    if (!RtpPacket::parse(t_scratch, rtx_size, pkt)) return;
+    if (m.remap_extensions) pkt.remap_extension_ids(m.extension_map);
+    transmit(track, t_scratch, rtx_size, now);
+  }
+  if (copies == 2) ++redundant_repairs_;
 }
 
 void Subscriber::on_sender_report(size_t track, size_t layer, const SenderReport& sr,
@@ -248,8 +271,9 @@ void Subscriber::select_layers(Timestamp now) {
 void Subscriber::on_connected(webrtc::PeerConnection&, Timestamp now) {
   spdlog::info("stream '{}': viewer {} connected", stream_.name(), session_id_);
   // A new viewer needs a keyframe to start; ask now rather than wait for the
-  // publisher's next periodic one.
-  last_pli_forwarded_ = now;
+  // publisher's next periodic one. Its own first PLI still goes through: if
+  // the keyframe's first packet is lost on its way, the viewer cannot NACK a
+  // packet before the first one it got, and only a new keyframe helps.
   for (size_t i = 0; i < video_.size(); ++i) {
     if (video_[i]) stream_.request_keyframe(i, video_[i]->target());
   }
@@ -336,6 +360,10 @@ ViewerStats Subscriber::stats() const {
   s.stream = stream_.name();
   s.session_id = session_id_;
   s.connected = pc_ && pc_->connected();
+  if (pc_) {
+    s.ice_restarts = pc_->stats().ice_restarts;
+    s.address_changes = pc_->stats().address_changes;
+  }
   if (auto rtt = rtt_.rtt()) s.rtt_ms = std::chrono::duration<double, std::milli>(*rtt).count();
   s.fraction_lost = counters_.fraction_lost / 256.0;
   s.packets_lost = counters_.packets_lost;
@@ -349,6 +377,7 @@ ViewerStats Subscriber::stats() const {
   s.probes = bwe.probes_sent;
   s.last_probe_bps = bwe.last_probe_bps;
   s.probe_bytes = probe_bytes_;
+  s.redundant_repairs = redundant_repairs_;
   s.retransmit_budget_bps = limiter_.budget_bps();
   for (size_t i = 0; i < video_.size(); ++i) {
     if (!video_[i]) continue;

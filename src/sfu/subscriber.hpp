@@ -41,6 +41,7 @@ struct ViewerStats {
   const char* delay_state = "normal";
   double loss_fraction_twcc = 0;  // from transport-cc feedback
   uint64_t probes = 0, last_probe_bps = 0, probe_bytes = 0;
+  uint64_t redundant_repairs = 0;  // repairs sent twice (a lossy path)
   uint64_t retransmit_budget_bps = 0;
   int layer = -1, target_layer = -1;  // video layer followed / asked for (-1: paused)
   int layers = 0;                     // simulcast layers of the stream (1 without)
@@ -54,6 +55,8 @@ struct ViewerStats {
   uint64_t plis = 0, plis_forwarded = 0;
   uint64_t rtp_out = 0, bytes_out = 0;
   bool rtx = false;
+  uint64_t ice_restarts = 0;     // completed ICE restarts (WHEP PATCH)
+  uint64_t address_changes = 0;  // media address moves after the first (NAT rebinding, new path)
 };
 
 class Subscriber : public webrtc::PeerConnection::Observer {
@@ -113,6 +116,7 @@ class Subscriber : public webrtc::PeerConnection::Observer {
   // What this viewer's path carries: our transport-cc estimate once it has
   // measured something, else its REMB; 0 while unknown.
   uint64_t estimate_bps() const;
+  bool lossy_path() const;
 
   std::string session_id_;
   Stream& stream_;
@@ -141,6 +145,7 @@ class Subscriber : public webrtc::PeerConnection::Observer {
   std::optional<Probe> probe_;
   size_t probe_track_ = 0;  // the video track whose RTX carries padding
   uint64_t probe_bytes_ = 0;
+  uint64_t redundant_repairs_ = 0;
   struct Counters {
     uint64_t nacks = 0, nacked_packets = 0, resend_not_cached = 0, plis = 0, plis_forwarded = 0;
     uint8_t fraction_lost = 0;

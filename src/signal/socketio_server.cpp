@@ -2,7 +2,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket.hpp>
+#include <variant>
 
 #include "common/random.hpp"
 #include "common/time.hpp"
@@ -14,21 +16,33 @@ namespace bhttp = boost::beast::http;
 using json = nlohmann::json;
 
 // One WebSocket carrying an Engine.IO session: one packet per text frame,
-// writes queued (Beast allows one in flight).
+// writes queued (Beast allows one in flight). Over TCP, or TLS (wss://) when
+// the HTTP port speaks HTTPS.
 class SocketIoServer::WsConnection : public std::enable_shared_from_this<WsConnection> {
+  using PlainWs = boost::beast::websocket::stream<boost::beast::tcp_stream>;
+  using TlsWs = boost::beast::websocket::stream<http::TlsStream>;
+
  public:
-  WsConnection(SocketIoServer& server, boost::beast::tcp_stream&& stream)
-      : server_(server), ws_(std::move(stream)) {}
+  WsConnection(SocketIoServer& server, http::UpgradeStream stream) : server_(server) {
+    std::visit(
+        [this](auto* s) {
+          using Ws = boost::beast::websocket::stream<std::remove_pointer_t<decltype(s)>>;
+          ws_ = std::make_unique<Ws>(std::move(*s));
+        },
+        stream);
+  }
 
   void start(http::Request req, std::string sid, SocketAddress remote, std::string key) {
-    ws_.read_message_max(server_.options_.max_payload);
-    ws_.set_option(
-        boost::beast::websocket::stream_base::timeout::suggested(boost::beast::role_type::server));
     auto self = shared_from_this();
-    ws_.async_accept(req, [self, sid, remote, key](boost::beast::error_code ec) {
-      if (ec) return;
-      self->server_.on_ws_open(self, sid, remote, key);
-      self->read();
+    visit([&](auto& ws) {
+      ws.read_message_max(server_.options_.max_payload);
+      ws.set_option(boost::beast::websocket::stream_base::timeout::suggested(
+          boost::beast::role_type::server));
+      ws.async_accept(req, [self, sid, remote, key](boost::beast::error_code ec) {
+        if (ec) return;
+        self->server_.on_ws_open(self, sid, remote, key);
+        self->read();
+      });
     });
   }
   void send(std::string text) {
@@ -40,43 +54,56 @@ class SocketIoServer::WsConnection : public std::enable_shared_from_this<WsConne
     if (closed_) return;
     closed_ = true;
     auto self = shared_from_this();
-    ws_.async_close(boost::beast::websocket::close_code::normal,
-                    [self](boost::beast::error_code) {});
+    visit([&](auto& ws) {
+      ws.async_close(boost::beast::websocket::close_code::normal,
+                     [self](boost::beast::error_code) {});
+    });
   }
   std::string sid;  // the session it carries (empty while probing an upgrade)
   bool probing = false;
 
  private:
+  template <class F>
+  void visit(F&& f) {
+    std::visit([&](auto& ws) { f(*ws); }, ws_);
+  }
+
   void read() {
     auto self = shared_from_this();
-    ws_.async_read(buffer_, [self](boost::beast::error_code ec, size_t) {
-      if (ec) {
-        self->closed_ = true;
-        return self->server_.on_ws_closed(self);
-      }
-      const std::string text = boost::beast::buffers_to_string(self->buffer_.data());
-      self->buffer_.consume(self->buffer_.size());
-      if (!self->ws_.got_text()) {
-        self->server_.on_ws_closed(self);  // binary packets are not supported
-        return self->close();
-      }
-      self->server_.on_ws_text(self, text);
-      if (!self->closed_) self->read();
+    visit([&](auto& ws) {
+      ws.async_read(buffer_, [self](boost::beast::error_code ec, size_t) {
+        if (ec) {
+          self->closed_ = true;
+          return self->server_.on_ws_closed(self);
+        }
+        const std::string message = boost::beast::buffers_to_string(self->buffer_.data());
+        self->buffer_.consume(self->buffer_.size());
+        bool text = false;
+        self->visit([&](auto& w) { text = w.got_text(); });
+        if (!text) {
+          self->server_.on_ws_closed(self);  // binary packets are not supported
+          return self->close();
+        }
+        self->server_.on_ws_text(self, message);
+        if (!self->closed_) self->read();
+      });
     });
   }
   void write() {
     auto self = shared_from_this();
-    ws_.text(true);
-    ws_.async_write(boost::asio::buffer(queue_.front()),
-                    [self](boost::beast::error_code ec, size_t) {
-                      self->queue_.pop_front();
-                      if (ec) return;
-                      if (!self->queue_.empty()) self->write();
-                    });
+    visit([&](auto& ws) {
+      ws.text(true);
+      ws.async_write(boost::asio::buffer(queue_.front()),
+                     [self](boost::beast::error_code ec, size_t) {
+                       self->queue_.pop_front();
+                       if (ec) return;
+                       if (!self->queue_.empty()) self->write();
+                     });
+    });
   }
 
   SocketIoServer& server_;
-  boost::beast::websocket::stream<boost::beast::tcp_stream> ws_;
+  std::variant<std::unique_ptr<PlainWs>, std::unique_ptr<TlsWs>> ws_;
   boost::beast::flat_buffer buffer_;
   std::deque<std::string> queue_;
   bool closed_ = false;
@@ -137,7 +164,7 @@ std::string SocketIoServer::open_packet(const std::string& sid, bool can_upgrade
 }
 
 bool SocketIoServer::take_websocket(http::Request& req, const http::RequestContext& ctx,
-                                    boost::beast::tcp_stream& stream) {
+                                    http::UpgradeStream stream) {
   const std::string target(req.target());
   if (http::target_path(target).rfind("/socket.io/", 0) != 0) return false;
   if (http::query_param(target, "EIO") != "4" ||
@@ -148,7 +175,7 @@ bool SocketIoServer::take_websocket(http::Request& req, const http::RequestConte
     return false;  // answered 400 over HTTP
   std::string key = http::query_param(target, "key");
   if (key.empty()) key = http::query_param(target, "streamKey");
-  auto ws = std::make_shared<WsConnection>(*this, std::move(stream));
+  auto ws = std::make_shared<WsConnection>(*this, stream);
   ws->start(req, sid, ctx.remote, key);
   return true;
 }

@@ -37,7 +37,7 @@ class SocketIoServer {
   void register_routes(http::Router& router);
   // Takes WebSocket upgrades of /socket.io/ (set as the router's upgrade handler).
   bool take_websocket(http::Request& req, const http::RequestContext& ctx,
-                      boost::beast::tcp_stream& stream);
+                      http::UpgradeStream stream);
   void on(const std::string& event, EventHandler handler) { handlers_[event] = std::move(handler); }
   // Emits `event` with one argument to every connected socket of namespace "/".
   void broadcast(const std::string& event, const nlohmann::json& arg);

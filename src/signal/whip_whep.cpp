@@ -2,10 +2,14 @@
 
 #include <spdlog/spdlog.h>
 
+#include <chrono>
 #include <nlohmann/json.hpp>
 
+#include "common/random.hpp"
+#include "sdp/sdp_fragment.hpp"
 #include "sdp/session_description.hpp"
 #include "signal/publish_auth.hpp"
+#include "signal/whip_patch.hpp"
 
 namespace lss::signal {
 namespace bhttp = boost::beast::http;
@@ -22,7 +26,7 @@ enum class Kind { kWhip, kWhep };
 
 void add_cors(Response& res) {
   res.set(bhttp::field::access_control_allow_origin, "*");
-  res.set(bhttp::field::access_control_expose_headers, "Location, ETag, Link");
+  res.set(bhttp::field::access_control_expose_headers, "Location, Link, ETag");
 }
 
 Response reply(const Request& req, Status status, std::string body,
@@ -55,9 +59,22 @@ bool is_content_type(const Request& req, std::string_view type) {
   return true;
 }
 
+int64_t unix_now() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
 struct Handlers {
   EngineRouter* engines;
   WhipWhepOptions options;
+
+  // RFC 9725 §4.6: one Link per ICE server; TURN credentials for `user`.
+  void add_ice_server_links(Response& res, std::string_view user) const {
+    for (const auto& link : ice_server_links(options.ice_servers, user, unix_now())) {
+      res.insert(bhttp::field::link, link);
+    }
+  }
 
   bool authorized(const Request& req, const RequestContext& ctx, Responder& respond) const {
     const auto decision = authorize_publish(
@@ -91,6 +108,17 @@ struct Handlers {
       res.set(bhttp::field::access_control_allow_headers, "Authorization, Content-Type, If-Match");
       res.set(bhttp::field::access_control_max_age, "86400");
       res.set("Accept-Post", "application/sdp");
+      // ICE servers for a client that asks before making its offer (a
+      // non-trickle client needs TURN before it gathers); not on CORS
+      // preflights, whose headers no script reads, and TURN credentials
+      // only for whoever may use the endpoint: anyone may watch, publishing
+      // needs the key (WHIP clients send it on OPTIONS too).
+      const bool preflight = req.find(bhttp::field::access_control_request_method) != req.end();
+      const bool may_use =
+          kind == Kind::kWhep ||
+          authorize_publish(options.stream_key, bearer_token(req[bhttp::field::authorization]),
+                            ctx.remote) == AuthDecision::kAllowed;
+      if (session.empty() && !preflight && may_use) add_ice_server_links(res, random_hex(6));
       res.body().clear();
       res.prepare_payload();
       return respond(std::move(res));
@@ -116,25 +144,52 @@ struct Handlers {
                        : reply(req, Status::not_found, "unknown session"));
           });
     }
-    if (req.method() == Verb::patch) {
-      // ICE-lite: the server never needs the client's candidates (the client
-      // sends the checks), so trickled candidates are accepted and ignored.
-      // An ICE restart is not supported.
-      if (!is_content_type(req, "application/trickle-ice-sdpfrag")) {
-        return respond(reply(req, Status::unsupported_media_type,
-                             "PATCH needs Content-Type: application/trickle-ice-sdpfrag"));
-      }
-      if (req[bhttp::field::if_match] == "*") {
-        return respond(reply(req, Status::unprocessable_entity, "ICE restart is not supported"));
-      }
-      auto res = reply(req, Status::no_content, "");
-      res.body().clear();
-      res.prepare_payload();
-      return respond(std::move(res));
-    }
+    if (req.method() == Verb::patch) return patch(kind, name, session, req, std::move(respond));
     auto res = reply(req, Status::method_not_allowed, "use PATCH or DELETE on a session");
     res.set(bhttp::field::allow, "PATCH, DELETE, OPTIONS");
     respond(std::move(res));
+  }
+
+  // Trickle ICE and ICE restart (RFC 9725 §4.3). The request is read here;
+  // the session's worker (by its id's prefix) decides, in the order of
+  // decide_patch (404 first), and restarts ICE on the peer it owns.
+  void patch(Kind kind, const std::string& name, const std::string& session, const Request& req,
+             Responder respond) const {
+    auto p = std::make_shared<PatchRequest>();
+    p->content_type_ok = is_content_type(req, kSdpFragType);
+    if (auto im = req.find(bhttp::field::if_match); im != req.end()) {
+      p->if_match = std::string(im->value());
+    }
+    if (p->content_type_ok) {
+      auto frag = sdp::parse_sdp_fragment(req.body());
+      if (frag.ok()) {
+        p->fragment = std::move(frag.value());
+      } else {
+        p->parse_error = frag.error().message;
+      }
+    }
+    const bool publisher = kind == Kind::kWhip;
+    engines->run_for_session(
+        name, session, [req, name, session, publisher, p, respond](sfu::Engine& engine) {
+          const auto d = decide_patch(*p, engine.session_ice(name, session, publisher));
+          using Action = PatchDecision::Action;
+          if (d.action == Action::kRefuse) return respond(reply(req, Status(d.status), d.reason));
+          if (d.action == Action::kTrickle) {
+            auto res = reply(req, Status::no_content, "");
+            res.body().clear();
+            res.prepare_payload();
+            return respond(std::move(res));
+          }
+          auto r = engine.restart_ice(name, session, publisher, *p->fragment->ufrag());
+          if (auto* f = std::get_if<sfu::Failure>(&r)) {
+            return respond(reply(req, Status(f->status), f->reason));
+          }
+          const auto& restarted = std::get<sfu::IceRestarted>(r);
+          auto res = reply(req, Status::ok, restart_answer_fragment(*p->fragment, restarted.local),
+                           std::string(kSdpFragType));
+          res.set(bhttp::field::etag, restarted.etag);
+          respond(std::move(res));
+        });
   }
 
   void create(Kind kind, const std::string& name, const Request& req, const RequestContext& ctx,
@@ -154,7 +209,8 @@ struct Handlers {
     auto shared_offer = std::make_shared<sdp::SessionDescription>(std::move(offer.value()));
     const std::string location_prefix = (kind == Kind::kWhip ? "/whip/" : "/whep/") + name + "/";
     const std::string publisher = ctx.remote.to_string();
-    auto job = [req, kind, name, shared_offer, location_prefix, publisher,
+    const Handlers* self = this;  // lives as long as the router
+    auto job = [self, req, kind, name, shared_offer, location_prefix, publisher,
                 respond](sfu::Engine& engine) {
       const auto now = Clock::now();
       auto result = kind == Kind::kWhip ? engine.publish(name, *shared_offer, now, publisher)
@@ -165,6 +221,8 @@ struct Handlers {
       auto& created = std::get<sfu::SessionCreated>(result);
       auto res = reply(req, Status::created, created.answer_sdp, "application/sdp");
       res.set(bhttp::field::location, location_prefix + created.session_id);
+      if (!created.etag.empty()) res.set(bhttp::field::etag, created.etag);
+      self->add_ice_server_links(res, created.session_id);
       respond(std::move(res));
     };
     if (kind == Kind::kWhip) {

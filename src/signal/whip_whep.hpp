@@ -9,11 +9,15 @@
 #include "http/router.hpp"
 #include "sfu/engine.hpp"
 #include "signal/engine_router.hpp"
+#include "signal/ice_servers.hpp"
 
 namespace lss::signal {
 
 struct WhipWhepOptions {
   std::string stream_key;
+  // Announced as Link: rel="ice-server" headers on 201 answers and on
+  // OPTIONS (not on CORS preflights).
+  IceServerOptions ice_servers;
 };
 
 // Registers /whip/ and /whep/ on `router`; `engines` outlives it.

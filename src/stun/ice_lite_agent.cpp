@@ -8,16 +8,56 @@ namespace lss {
 
 IceLiteAgent::IceLiteAgent(std::string local_ufrag, std::string local_pwd, std::string remote_ufrag,
                            Timestamp now)
-    : local_ufrag_(std::move(local_ufrag)),
-      local_pwd_(std::move(local_pwd)),
-      remote_ufrag_(std::move(remote_ufrag)),
+    : current_{std::move(local_ufrag), std::move(local_pwd), std::move(remote_ufrag)},
       last_valid_(now) {}
 
-bool IceLiteAgent::username_ok(std::string_view u) const {
+bool IceLiteAgent::Credentials::username_ok(std::string_view u) const {
   // RFC 8445 §7.2.2: the recipient's ufrag first, "<local>:<remote>".
-  const size_t n = local_ufrag_.size();
-  if (u.size() <= n + 1 || u.substr(0, n) != local_ufrag_ || u[n] != ':') return false;
-  return remote_ufrag_.empty() || u.substr(n + 1) == remote_ufrag_;
+  const size_t n = local_ufrag.size();
+  if (u.size() <= n + 1 || u.substr(0, n) != local_ufrag || u[n] != ':') return false;
+  return remote_ufrag.empty() || u.substr(n + 1) == remote_ufrag;
+}
+
+void IceLiteAgent::restart(std::string local_ufrag, std::string local_pwd,
+                           std::string remote_ufrag) {
+  if (!previous_) previous_ = std::move(current_);
+  current_ = {std::move(local_ufrag), std::move(local_pwd), std::move(remote_ufrag)};
+}
+
+bool IceLiteAgent::validated(const SocketAddress& from) const {
+  for (const auto& [a, t] : validated_)
+    if (a == from) return true;
+  return false;
+}
+
+bool IceLiteAgent::select_if_validated(const SocketAddress& from) {
+  if (selected_ == from || !validated(from)) return false;
+  selected_ = from;
+  return true;
+}
+
+std::optional<SocketAddress> IceLiteAgent::remember(const SocketAddress& from, Timestamp now) {
+  for (auto& [a, t] : validated_) {
+    if (a == from) {
+      t = now;
+      return std::nullopt;
+    }
+  }
+  std::optional<SocketAddress> dropped;
+  if (validated_.size() >= kMaxValidated) {
+    // The least recently valid address other than the selected one.
+    auto oldest = validated_.end();
+    for (auto it = validated_.begin(); it != validated_.end(); ++it) {
+      if (it->first == selected_) continue;
+      if (oldest == validated_.end() || it->second < oldest->second) oldest = it;
+    }
+    if (oldest != validated_.end()) {
+      dropped = oldest->first;
+      validated_.erase(oldest);
+    }
+  }
+  validated_.emplace_back(from, now);
+  return dropped;
 }
 
 IceResult IceLiteAgent::handle_stun(ByteSpan datagram, const SocketAddress& from, Timestamp now) {
@@ -61,17 +101,30 @@ IceResult IceLiteAgent::handle_stun(ByteSpan datagram, const SocketAddress& from
     refuse(400, "Bad Request", "STUN Binding request without USERNAME or MESSAGE-INTEGRITY");
     return r;
   }
-  if (!username_ok(*username)) {
-    refuse(401, "Unauthorized", "STUN USERNAME does not match our ICE credentials");
-    return r;
+  // The current credentials, or those a pending restart is replacing.
+  const Credentials* creds = &current_;
+  if (!current_.username_ok(*username)) {
+    if (!previous_ || !previous_->username_ok(*username)) {
+      refuse(401, "Unauthorized", "STUN USERNAME does not match our ICE credentials");
+      return r;
+    }
+    creds = &*previous_;
   }
-  if (!m.verify_message_integrity(local_pwd_)) {
+  if (!m.verify_message_integrity(creds->local_pwd)) {
     refuse(401, "Unauthorized", "STUN MESSAGE-INTEGRITY does not verify with our ICE password");
     return r;
   }
+  const std::string pwd = creds->local_pwd;  // `previous_` may be reset below
   r.authenticated = true;
   r.nominated = m.has_use_candidate();
+  r.previous_credentials = creds != &current_;
   last_valid_ = now;
+  r.forgotten = remember(from, now);
+  if (previous_ && !r.previous_credentials && r.nominated) {
+    // The peer nominated a pair of the new generation: the restart is done.
+    previous_.reset();
+    r.restart_completed = true;
+  }
   // A lite agent takes USE-CANDIDATE as final (RFC 8445 §7.3.1.5); the
   // controlling side may nominate again later to switch paths.
   if (r.nominated) {
@@ -82,7 +135,7 @@ IceResult IceLiteAgent::handle_stun(ByteSpan datagram, const SocketAddress& from
   }
   r.response = StunBuilder(stun::kBindingSuccess, m.transaction_id())
                    .add_xor_mapped_address(from)
-                   .finish(local_pwd_, true);
+                   .finish(pwd, true);
   return r;
 }
 

@@ -5,6 +5,8 @@
 // is always the controlled agent.
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "common/bytes.hpp"
 #include "common/socket_address.hpp"
@@ -17,6 +19,11 @@ struct IceResult {
   bool authenticated = false;  // a valid check: username and integrity verified
   bool nominated = false;      // ... carrying USE-CANDIDATE
   std::string error;           // why the datagram was refused or dropped (for logs); empty if not
+  bool previous_credentials = false;  // ... with the credentials an ICE restart is replacing
+  bool restart_completed = false;     // ... which completed a pending ICE restart
+  // An address dropped from the validated ones to make room (the caller
+  // stops routing its datagrams here).
+  std::optional<SocketAddress> forgotten;
 };
 
 class IceLiteAgent {
@@ -45,6 +52,25 @@ class IceLiteAgent {
   // rather than 487, as mediasoup does (libwebrtc bug 7478).
   IceResult handle_stun(ByteSpan datagram, const SocketAddress& from, Timestamp now);
 
+  // ICE restart (RFC 8445 §9, WHIP/WHEP PATCH): new local credentials and
+  // the peer's new ufrag. Until a nominating check (USE-CANDIDATE) arrives
+  // with the new ones, checks with the credentials in use before keep being
+  // answered, so the old path carries the media meanwhile; once it has,
+  // they are refused like any wrong credentials. A restart while another is
+  // pending replaces the pending credentials; the ones in use stay.
+  void restart(std::string local_ufrag, std::string local_pwd, std::string remote_ufrag);
+  bool restart_pending() const { return previous_.has_value(); }
+
+  // Media follows the peer: when authenticated media (SRTP) arrives from
+  // `from`, an address a valid check came from but not the selected one,
+  // it becomes the selected address (a NAT rebinding, or a client that
+  // switched paths without nominating again; as mediasoup does). Returns
+  // true when the selection changed.
+  bool select_if_validated(const SocketAddress& from);
+  // An address a valid check came from (one of the last kMaxValidated).
+  bool validated(const SocketAddress& from) const;
+  static constexpr size_t kMaxValidated = 8;
+
   std::optional<SocketAddress> selected_address() const { return selected_; }
   bool nominated() const { return nominated_; }
   // The time of the last authenticated check; the creation time before any.
@@ -55,14 +81,22 @@ class IceLiteAgent {
     return now - last_valid_ >= timeout;
   }
 
-  const std::string& local_ufrag() const { return local_ufrag_; }
-  const std::string& local_pwd() const { return local_pwd_; }
-  const std::string& remote_ufrag() const { return remote_ufrag_; }
+  // The current credentials (the newest, during a restart).
+  const std::string& local_ufrag() const { return current_.local_ufrag; }
+  const std::string& local_pwd() const { return current_.local_pwd; }
+  const std::string& remote_ufrag() const { return current_.remote_ufrag; }
 
  private:
-  bool username_ok(std::string_view username) const;
+  struct Credentials {
+    std::string local_ufrag, local_pwd, remote_ufrag;
+    bool username_ok(std::string_view username) const;
+  };
+  // Records a valid check's source; returns an address dropped for room.
+  std::optional<SocketAddress> remember(const SocketAddress& from, Timestamp now);
 
-  std::string local_ufrag_, local_pwd_, remote_ufrag_;
+  Credentials current_;
+  std::optional<Credentials> previous_;                         // in use before a pending restart
+  std::vector<std::pair<SocketAddress, Timestamp>> validated_;  // source, last valid check
   std::optional<SocketAddress> selected_;
   bool nominated_ = false;
   Timestamp last_valid_;

@@ -39,8 +39,20 @@ bool PeerConnection::handle_datagram(uint8_t* data, size_t size, const SocketAdd
       IceResult r = ice_.handle_stun(ByteSpan(data, size), from, now);
       if (!r.response.empty()) transport_.send_datagram(r.response, from);
       if (!r.authenticated) return false;
+      if (r.forgotten) forgotten_ = r.forgotten;
+      if (r.restart_completed) {
+        stats_.ice_restarts++;
+        spdlog::info("peer {}: ICE restart complete (nominated from {})", config_.local_ufrag,
+                     from.to_string());
+      }
       // Media goes to the latest nominated pair (or the first valid one).
-      if (auto sel = ice_.selected_address()) remote_ = *sel;
+      if (auto sel = ice_.selected_address(); sel && sel != remote_) {
+        if (remote_) {
+          move_to(*sel, "nominated");
+        } else {
+          remote_ = *sel;
+        }
+      }
       if (state_ == State::kNew) state_ = State::kConnecting;
       if (!dtls_started_ && remote_) {
         dtls_started_ = true;
@@ -60,6 +72,7 @@ bool PeerConnection::handle_datagram(uint8_t* data, size_t size, const SocketAdd
         return false;
       }
       stats_.rtp_in++;
+      if (remote_ && from != *remote_ && ice_.select_if_validated(from)) move_to(from, "media");
       observer_.on_rtp(*this, data, len, now);
       return false;
     }
@@ -71,6 +84,7 @@ bool PeerConnection::handle_datagram(uint8_t* data, size_t size, const SocketAdd
         return false;
       }
       stats_.rtcp_in++;
+      if (remote_ && from != *remote_ && ice_.select_if_validated(from)) move_to(from, "media");
       observer_.on_rtcp(*this, data, len, now);
       return false;
     }
@@ -79,6 +93,25 @@ bool PeerConnection::handle_datagram(uint8_t* data, size_t size, const SocketAdd
       return false;
   }
   return false;
+}
+
+void PeerConnection::restart_ice(std::string local_ufrag, std::string local_pwd,
+                                 std::string remote_ufrag) {
+  spdlog::info("peer {}: ICE restart, new ufrag {} (peer's {})", config_.local_ufrag, local_ufrag,
+               remote_ufrag);
+  config_.local_ufrag = local_ufrag;
+  config_.local_pwd = local_pwd;
+  config_.remote_ufrag = remote_ufrag;
+  ice_.restart(std::move(local_ufrag), std::move(local_pwd), std::move(remote_ufrag));
+}
+
+void PeerConnection::move_to(const SocketAddress& to, const char* why) {
+  // Before media flows this is ICE still choosing (debug); after, the peer moved.
+  spdlog::log(state_ == State::kConnected ? spdlog::level::info : spdlog::level::debug,
+              "peer {}: media address {} -> {} ({})", config_.local_ufrag,
+              remote_ ? remote_->to_string() : std::string("none"), to.to_string(), why);
+  remote_ = to;
+  if (state_ == State::kConnected) stats_.address_changes++;
 }
 
 void PeerConnection::handle_dtls(ByteSpan data, Timestamp now) {

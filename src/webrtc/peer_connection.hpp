@@ -6,6 +6,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 
 #include "common/bytes.hpp"
 #include "common/socket_address.hpp"
@@ -69,6 +70,17 @@ class PeerConnection {
   // Retransmission timers and consent freshness.
   void tick(Timestamp now);
 
+  // ICE restart (WHIP/WHEP PATCH): new local ICE credentials and the peer's
+  // new ufrag; DTLS, SRTP and the media address stay. Checks with the old
+  // credentials are answered until the peer nominates with the new ones
+  // (see IceLiteAgent::restart).
+  void restart_ice(std::string local_ufrag, std::string local_pwd, std::string remote_ufrag);
+  bool ice_restart_pending() const { return ice_.restart_pending(); }
+  const std::string& remote_ufrag() const { return ice_.remote_ufrag(); }
+  // An address this peer no longer answers for (dropped from its validated
+  // ones): the caller stops routing it here. Cleared by the call.
+  std::optional<SocketAddress> take_forgotten_address() { return std::exchange(forgotten_, {}); }
+
   // Protect in place and send. `capacity` must leave room for the SRTP trailer
   // (kSrtpTrailerRoom). Returns false when not connected or protection failed.
   bool send_rtp(uint8_t* data, size_t size, size_t capacity);
@@ -89,6 +101,8 @@ class PeerConnection {
   struct Stats {
     uint64_t rtp_in = 0, rtcp_in = 0, rtp_out = 0, rtcp_out = 0, srtp_errors = 0, dropped = 0;
     uint64_t sctp_in = 0;
+    uint64_t ice_restarts = 0;     // completed: the peer nominated with new credentials
+    uint64_t address_changes = 0;  // the media address moved while connected
   };
   const Stats& stats() const { return stats_; }
 
@@ -99,6 +113,8 @@ class PeerConnection {
   void finish(const std::string& reason);
   void start_sctp();
   void feed_sctp();
+  // The media address becomes `to` (a nomination, or media from a validated address).
+  void move_to(const SocketAddress& to, const char* why);
 
   PeerConfig config_;
   Transport& transport_;
@@ -108,6 +124,7 @@ class PeerConnection {
   std::unique_ptr<SrtpSession> srtp_in_, srtp_out_;
   std::unique_ptr<sctp::SctpAssociation> sctp_;
   std::optional<SocketAddress> remote_;
+  std::optional<SocketAddress> forgotten_;
   State state_ = State::kNew;
   Timestamp created_;
   bool dtls_started_ = false;

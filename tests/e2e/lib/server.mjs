@@ -47,7 +47,9 @@ async function freeUdpPorts(count) {
   throw new Error(`no ${count} consecutive free UDP ports`);
 }
 
-export async function startServer(env = {}) {
+// `healthz` (optional): async (port) => HTTP status of /healthz, for a
+// server that does not answer plain HTTP on `port` (TLS_CERT).
+export async function startServer(env = {}, { healthz } = {}) {
   const port = await freeTcpPort();
   // Two media workers, as on the 2-core machines the tests run on, unless
   // the test asks otherwise.
@@ -76,8 +78,8 @@ export async function startServer(env = {}) {
   for (;;) {
     if (child.exitCode !== null) throw new Error(`server exited early:\n${log}`);
     try {
-      const res = await fetch(`${url}/healthz`);
-      if (res.status === 200) break;
+      const status = healthz ? await healthz(port) : (await fetch(`${url}/healthz`)).status;
+      if (status === 200) break;
     } catch (_) { /* not listening yet */ }
     if (Date.now() > deadline) throw new Error(`server not ready in 10 s:\n${log}`);
     await new Promise((r) => setTimeout(r, 50));

@@ -136,6 +136,18 @@ TEST(RetransmissionLimiter, BudgetCapsTheRepairRate) {
   EXPECT_GT(lim.counters().over_budget, 0u);
 }
 
+TEST(RetransmissionLimiter, RedundantCopiesAreChargedToTheSameBudget) {
+  RetransmissionLimiter::Config cfg;
+  cfg.budget_bps = 80'000;  // 10 KB/s, bucket 2.5 KB
+  RetransmissionLimiter lim(cfg);
+  const Timestamp t0 = Clock::now();
+  ASSERT_EQ(lim.allow(1, 1000, t0), RetransmissionLimiter::Verdict::kSend);
+  EXPECT_TRUE(lim.charge(1000, t0));
+  EXPECT_FALSE(lim.charge(1000, t0));  // 500 bytes left
+  EXPECT_EQ(lim.allow(2, 1000, t0), RetransmissionLimiter::Verdict::kOverBudget);
+  EXPECT_TRUE(lim.charge(1000, t0 + std::chrono::milliseconds(100)));
+}
+
 TEST(DuplicateFilter, PassesEachSequenceNumberOnce) {
   DuplicateFilter f;
   EXPECT_TRUE(f.first_time(65530));

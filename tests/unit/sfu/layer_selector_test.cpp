@@ -91,6 +91,11 @@ TEST(LayerSelector, ALoneLayerFarAboveTheEstimateIsPausedAndTriedAgain) {
   LayerSelector s;
   Timestamp t = Clock::now();
   s.select(one, 0, t);
+  // Paused only once the estimate has stayed far below it for 3 s.
+  EXPECT_EQ(s.select(one, 1'000'000, t), 0);
+  t += seconds(2);
+  EXPECT_EQ(s.select(one, 1'000'000, t), 0);
+  t += seconds(1);
   EXPECT_EQ(s.select(one, 1'000'000, t), LayerSelector::kPaused);
   t += seconds(1);
   EXPECT_EQ(s.select(one, 1'000'000, t), LayerSelector::kPaused);
@@ -103,6 +108,19 @@ TEST(LayerSelector, ALoneLayerFarAboveTheEstimateIsPausedAndTriedAgain) {
   EXPECT_EQ(s.select(one, 3'500'000, t), 0);
 }
 
+TEST(LayerSelector, ABriefDipDoesNotPauseALoneLayer) {
+  const std::vector<LayerRate> one = {{0, 2'500'000}};
+  LayerSelector s;
+  Timestamp t = Clock::now();
+  s.select(one, 0, t);
+  for (int i = 0; i < 20; ++i, t += milliseconds(100)) {
+    EXPECT_EQ(s.select(one, 900'000, t), 0);  // 2 s far below
+  }
+  EXPECT_EQ(s.select(one, 2'400'000, t), 0);  // recovered
+  t += seconds(1);
+  EXPECT_EQ(s.select(one, 900'000, t), 0);  // a new dip starts afresh
+}
+
 TEST(LayerSelector, ALayerThatStopsIsReplaced) {
   LayerSelector s;
   const Timestamp t = Clock::now();
@@ -110,6 +128,57 @@ TEST(LayerSelector, ALayerThatStopsIsReplaced) {
   ASSERT_EQ(s.select(kThree, 3'000'000, t), 2);
   const std::vector<LayerRate> two = {{0, 150'000}, {1, 500'000}};  // the publisher dropped f
   EXPECT_EQ(s.select(two, 3'000'000, t + milliseconds(100)), 1);
+}
+
+TEST(LayerSelector, WithAnEstimatorItProbesInsteadOfTrying) {
+  LayerSelector::Config config;
+  config.probing = true;
+  LayerSelector s(config);
+  Timestamp t = Clock::now();
+  s.select(kThree, 0, t);
+  ASSERT_EQ(s.select(kThree, 700'000, t), 1);
+  const Timestamp settled = t;
+  std::vector<std::pair<Timestamp, uint64_t>> probes;
+  for (int i = 0; i < 300; ++i) {  // 30 s at 700 k: every probe fails
+    t += milliseconds(100);
+    EXPECT_EQ(s.select(kThree, 700'000, t), 1) << "never switched on a guess";
+    if (const uint64_t p = s.take_probe_request()) probes.emplace_back(t, p);
+  }
+  ASSERT_GE(probes.size(), 3u);
+  // At the next layer's rate with margin, over the headroom.
+  EXPECT_EQ(probes[0].second, uint64_t(1'500'000 * 1.25 / 0.85));
+  // 3 s, then doubling, never more than 8 s apart.
+  EXPECT_LE(probes[0].first - settled, seconds(3) + milliseconds(100));
+  for (size_t i = 1; i < probes.size(); ++i) {
+    EXPECT_LE(probes[i].first - probes[i - 1].first, seconds(8) + milliseconds(100));
+  }
+  EXPECT_GE(probes[2].first - probes[1].first, probes[1].first - probes[0].first);
+  // A probe that finds room raises the estimate: the layer follows.
+  t += milliseconds(100);
+  s.select(kThree, 2'500'000, t);
+  t += seconds(2) + milliseconds(100);
+  EXPECT_EQ(s.select(kThree, 2'500'000, t), 2);
+}
+
+TEST(LayerSelector, APausedLayerIsProbedForWithAnEstimator) {
+  LayerSelector::Config config;
+  config.probing = true;
+  LayerSelector s(config);
+  const std::vector<LayerRate> one = {{0, 2'500'000}};
+  Timestamp t = Clock::now();
+  s.select(one, 0, t);
+  s.select(one, 1'000'000, t);
+  t += seconds(3);
+  ASSERT_EQ(s.select(one, 1'000'000, t), LayerSelector::kPaused);
+  uint64_t asked = 0;
+  for (int i = 0; i < 100 && !asked; ++i) {
+    t += milliseconds(100);
+    EXPECT_EQ(s.select(one, 1'000'000, t), LayerSelector::kPaused);
+    asked = s.take_probe_request();
+  }
+  EXPECT_GT(asked, 2'500'000u);
+  t += milliseconds(100);
+  EXPECT_EQ(s.select(one, 3'500'000, t), 0);  // the probe found room
 }
 
 }  // namespace

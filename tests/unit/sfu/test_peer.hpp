@@ -154,6 +154,22 @@ class TestPeer {
   DtlsTransport& dtls() { return *dtls_; }
   const SocketAddress& address() const { return address_; }
 
+  // ICE restarts and moves (ice_restart_test.cpp): the peer's own
+  // credentials, the server's it checks against, and its address.
+  const std::string& ice_ufrag() const { return ufrag_; }
+  const std::string& ice_pwd() const { return pwd_; }
+  const std::string& server_ufrag() const { return remote_ufrag_; }
+  const std::string& server_pwd() const { return remote_pwd_; }
+  void new_ice_credentials() {
+    ufrag_ = random_ice_chars(8);
+    pwd_ = random_ice_chars(24);
+  }
+  void set_server_credentials(std::string ufrag, std::string pwd) {
+    remote_ufrag_ = std::move(ufrag);
+    remote_pwd_ = std::move(pwd);
+  }
+  void set_address(const SocketAddress& a) { address_ = a; }
+
   std::vector<Bytes> rtp_in, rtcp_in;
 
  private:

@@ -1,0 +1,455 @@
+// Viewers on slow or lossy networks, measured as a person would notice:
+// the viewer's own inbound-rtp (decoded frames per second, freezes, frame
+// width, concealed audio), what the server sends it (the bytes the relay of
+// lib/impair.mjs receives from the server, before any impairment), and the
+// server's own view of it (GET /api/stats, and its 'video layer a -> b' log
+// lines at LOG_LEVEL=debug).
+//
+// Publishers are Chromium with a noisy 1280x720 30 fps Y4M as camera
+// (lib/y4m.mjs), so they send what their encodings allow: three simulcast
+// layers of ~150 kbit/s, ~500 kbit/s and ~2 Mbit/s (a), or one 2.5 Mbit/s
+// layer (b, c; Chromium's quality scaler may send that one at 960x540).
+// Viewers are a second Chromium. Time without new frames counts Chromium's
+// freezes, its pauses (gaps over 5 s) and a gap still open at the end.
+//
+// Each test prints what it measured; a failure message carries the same
+// table, the viewer's /api/stats entry and its layer switches from the log.
+// The machine's load shows in the CPU line and in the direct viewer, which
+// watches the same stream without impairment.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { after, before, describe, test } from 'node:test';
+
+import {
+  browserPid, cpuMeter, encodingRates, fmt, formatTable, layerLog, loadAverage, loopStalls, publisherEncodings, relayDownKbps,
+  serverViewers, startPublisherWith, viewerDelta, viewerLine, viewerSample, viewerSession,
+} from './lib/adapt.mjs';
+import { launchBrowser, sleep, waitFor } from './lib/browser.mjs';
+import { startImpairedRelay } from './lib/impair.mjs';
+import { startImpairedViewer, startViewer } from './lib/media.mjs';
+import { repoRoot, startServer } from './lib/server.mjs';
+import { haveFfmpeg, noisyY4m } from './lib/y4m.mjs';
+
+const CAP = { rateKbps: 1000, queueMs: 200 };
+
+// Polls `fn` every `ms` in the background until stop(); keeps what it returns.
+function sampler(fn, ms = 500) {
+  const samples = [];
+  let stopped = false;
+  const done = (async () => {
+    while (!stopped) {
+      try { samples.push(await fn()); } catch (e) { samples.push({ error: e.message }); }
+      await sleep(ms);
+    }
+  })();
+  return { samples, async stop() { stopped = true; await done; } };
+}
+
+// "0.5s:2 3.1s:1 ...": the value pick(sample) takes at each change.
+function timeline(samples, pick) {
+  const out = [];
+  let last;
+  for (const s of samples) {
+    if (s.error) continue;
+    const v = pick(s);
+    if (v !== last) out.push(`${fmt(s.t / 1000)}s:${v}`);
+    last = v;
+  }
+  return out.join(' ');
+}
+
+// Waits until the publisher sends every encoding it should, at a useful
+// rate: returns its encodings with kbit/s over the last second.
+async function publisherReady(pub, { encodings, minTopKbps, timeout = 25000 }) {
+  let prev = await publisherEncodings(pub);
+  let rates = [];
+  try {
+    await waitFor(async () => {
+      await sleep(1000);
+      const cur = await publisherEncodings(pub);
+      rates = encodingRates(prev, cur);
+      prev = cur;
+      return rates.length === encodings && rates.every((e) => e.kbps > 0 && e.fps > 0) && rates.at(-1).kbps >= minTopKbps;
+    }, { timeout, interval: 0, what: 'the publisher' });
+  } catch (e) {
+    throw new Error(`the publisher did not reach ${encodings} encodings with the top at ${minTopKbps} kbit/s: ` +
+      rates.map((r) => `${r.rid || '-'} ${r.width}x${r.height} ${fmt(r.fps, 0)} fps ${fmt(r.kbps, 0)} kbit/s (${r.limitation})`).join(', '));
+  }
+  return rates;
+}
+
+// Each freeze a fine-grained sampler saw, with what happened in the second
+// before it was counted (Chromium counts a freeze when the frame after it is
+// rendered).
+function freezeEvents(samples, start, stalls) {
+  const ok = samples.filter((s) => !s.error);
+  const out = [];
+  for (let i = 1; i < ok.length; i++) {
+    const n = ok[i].freezeCount - ok[i - 1].freezeCount;
+    if (n <= 0) continue;
+    const back = ok.filter((s) => s.t >= ok[i].t - 1000 && s.t <= ok[i].t)[0] || ok[i - 1];
+    const stall = Math.max(0, ...stalls.filter((x) => x.t >= ok[i].nt - 1000 && x.t <= ok[i].nt).map((x) => x.ms));
+    out.push(`${fmt((ok[i].t - start.t) / 1000)}s ${fmt(ok[i].totalFreezesDuration - ok[i - 1].totalFreezesDuration, 2)}s ` +
+      `(${ok[i].relayLost - back.relayLost} dropped, ${ok[i].nackCount - back.nackCount} NACKs, ${ok[i].keyFramesDecoded - back.keyFramesDecoded} keyframes, ` +
+      `${stall ? `${Math.round(stall)} ms` : 'no'} stall)`);
+  }
+  return out.join('; ') || 'none';
+}
+
+function encodingsLine(rates) {
+  return rates.map((r) => `${r.rid || 'video'} ${r.width}x${r.height} ${fmt(r.fps, 0)} fps ${fmt(r.kbps, 0)} kbit/s` +
+    `${r.limitation && r.limitation !== 'none' ? ` (limited: ${r.limitation})` : ''}`).join(', ');
+}
+
+// Which server binary ran (it may be rebuilt between runs) and where its
+// estimate came from.
+function serverLine(v) {
+  let built = '?';
+  try { built = fs.statSync(process.env.LSS_BIN || path.join(repoRoot, 'build/live-stream-server')).mtime.toISOString(); } catch (_) { /* gone */ }
+  const source = !v ? '?' : v.estimate_bps === 0 ? 'none yet' : v.remb_bps && v.remb_bps === v.estimate_bps ? "the viewer's REMB" : "the server's own (not the REMB)";
+  return `server binary built ${built}; the capped/lossy viewer's estimate: ${source}`;
+}
+
+function cpuLine(cpu, loopSummary) {
+  return `CPU (% of one core): ${Object.entries(cpu).map(([k, v]) => `${k} ${fmt(v, 0)}`).join(', ')}; load average ${loadAverage()}; ` +
+    `the relay's event loop stalled: ${loopSummary}`;
+}
+
+describe('viewers on slow or lossy networks', { skip: !haveFfmpeg() && 'no ffmpeg (Debian ffmpeg) for the Y4M camera' }, () => {
+  let server, pubBrowser, viewBrowser, y4m, pids, loop;
+  before(async () => {
+    loop = loopStalls();
+    y4m = noisyY4m({ width: 1280, height: 720, fps: 30, seconds: 2 });
+    server = await startServer({ LOG_LEVEL: 'debug' });
+    pubBrowser = await launchBrowser([`--use-file-for-fake-video-capture=${y4m}`]);
+    viewBrowser = await launchBrowser();
+    pids = {
+      publisher: browserPid({ marker: y4m }),
+      viewers: browserPid({ exclude: [y4m] }),
+      server: server.child.pid,
+    };
+  });
+  after(async () => {
+    loop?.stop();
+    await pubBrowser?.close();
+    await viewBrowser?.close();
+    await server?.stop();
+  });
+
+  test('a. simulcast: a 1000 kbit/s viewer settles on a lower layer and plays; uncapped it returns to the top; a direct viewer stays on the top', { timeout: 150000 }, async () => {
+    const name = 'adapt-simulcast';
+    const pages = [];
+    let relay;
+    let samp;
+    try {
+      const pub = await startPublisherWith(pubBrowser, server, name, { codec: 'VP8', simulcast: true });
+      pages.push(pub);
+      const ready = await publisherReady(pub, { encodings: 3, minTopKbps: 1000 });
+      const direct = await startViewer(viewBrowser, server, name);
+      pages.push(direct);
+      const dirSession = await viewerSession(direct);
+      const topWidth = ready.at(-1).width;
+      let top = 2;
+      await waitFor(async () => {
+        const v = (await serverViewers(server, name)).get(dirSession);
+        if (v) top = v.layers - 1;
+        return v && v.layer === top && (await viewerSample(direct)).width === (await publisherEncodings(pub)).at(-1).width;
+      }, { timeout: 15000, what: `the direct viewer on the top layer (${topWidth} wide)` });
+
+      relay = await startImpairedRelay({ down: { ...CAP }, seed: 7 });
+      const T0 = performance.now();
+      const at = (s) => sleep(Math.max(0, T0 + s * 1000 - performance.now()));
+      const impaired = await startImpairedViewer(viewBrowser, server, name, relay);
+      pages.push(impaired);
+      const impSession = await viewerSession(impaired);
+      samp = sampler(async () => {
+        const [sv, iv, dv, pe] = await Promise.all([serverViewers(server, name), viewerSample(impaired), viewerSample(direct), publisherEncodings(pub)]);
+        return { t: performance.now() - T0, imp: sv.get(impSession), dir: sv.get(dirSession), impW: iv.width, dirW: dv.width, topW: pe.at(-1)?.width || 0,
+          impFrames: iv.framesDecoded };
+      });
+
+      // 1. Capped from the start: a lower layer within 10 s.
+      await at(10);
+      const cpu = cpuMeter(pids);
+      cpu.start();
+      const loopFrom = performance.now();
+      const i10 = await viewerSample(impaired);
+      const d10 = await viewerSample(direct);
+      const r10 = relay.stats();
+      const s10 = (await serverViewers(server, name)).get(impSession);
+      const e10 = await publisherEncodings(pub);
+      const sinceMs = relay.elapsedMs();
+      // 2. The next 20 s on it.
+      await at(30);
+      const i30 = await viewerSample(impaired);
+      const d30 = await viewerSample(direct);
+      const r30 = relay.stats();
+      const s30 = (await serverViewers(server, name)).get(impSession);
+      const e30 = await publisherEncodings(pub);
+      const cpuUse = cpu.stop();
+      const maxKbps1s = relay.maxRateBps('down', 1, 'in', sinceMs) / 1000;
+      // 3. The cap lifted: back to the top within 15 s.
+      relay.set('down', { rateKbps: 0 });
+      const tLift = performance.now() - T0;
+      let recoveredAt = null;
+      const r40 = relay.stats();
+      await waitFor(async () => {
+        const s = samp.samples.at(-1);
+        if (s && !s.error && s.t > tLift && s.imp && s.imp.layer === top && s.impW > 0 && s.impW === s.topW) recoveredAt = s.t;
+        return recoveredAt !== null || performance.now() - T0 > tLift + 15000;
+      }, { timeout: 20000, interval: 200 });
+      const iEnd = await viewerSample(impaired);
+      const rEnd = relay.stats();
+      await samp.stop();
+      const sEnd = (await serverViewers(server, name)).get(impSession);
+      const dEnd = (await serverViewers(server, name)).get(dirSession);
+
+      const win = viewerDelta(i10, i30);
+      const dwin = viewerDelta(d10, d30);
+      const lifted = viewerDelta(i30, iEnd);
+      const sentKbps = relayDownKbps(r10, r30);
+      const samples = samp.samples.filter((s) => !s.error && s.imp && s.dir);
+      // When it got onto the layer it had at 10 s (and kept until then).
+      const before10 = samples.filter((s) => s.t <= 10000);
+      let settledAt = null;
+      for (const s of before10) {
+        if (s.imp.layer >= 0 && s.imp.layer < top) { if (settledAt === null) settledAt = s.t; } else settledAt = null;
+      }
+      const inWindow = samples.filter((s) => s.t > 10000 && s.t <= 30000);
+      // Freezes as Chromium counts them (a gap over ~3 frame intervals; over
+      // 5 s a pause), once the next frame comes; a gap still open at 30 s counts too.
+      let lastProgress = 10000;
+      inWindow.forEach((s, i) => { if (i > 0 && s.impFrames > inWindow[i - 1].impFrames) lastProgress = s.t; });
+      const openGap = Math.max(0, (30000 - lastProgress) / 1000 - 0.5);
+      const stalled = win.freezeSec + win.pauseSec + openGap;
+      const topInWindow = inWindow.filter((s) => s.imp.layer === top).length;
+      // The direct viewer: on the top layer, at the publisher's top width, in
+      // every sample (a sample right after the publisher changed its top
+      // width is not held against it).
+      const offTop = samples.filter((s, i) => {
+        const pubChanged = i > 0 && samples[i - 1].topW !== s.topW;
+        return s.dir.layer !== top || (!pubChanged && s.dirW !== s.topW);
+      });
+
+      const problems = [];
+      if (!(s10 && s10.layer >= 0 && s10.layer < top)) problems.push(`not on a lower layer 10 s after joining (layer ${s10?.layer}, top ${top})`);
+      if (!(win.fps >= 20)) problems.push(`${fmt(win.fps)} fps over the 20 s on the lower layer (want >= 20)`);
+      if (!(stalled <= 2)) {
+        problems.push(`${fmt(stalled, 2)} s without new frames over those 20 s (want <= 2): ${win.freezes} freezes ${fmt(win.freezeSec, 2)} s, ` +
+          `${win.pauses} pauses ${fmt(win.pauseSec, 2)} s, still waiting at 30 s ${fmt(openGap, 2)} s`);
+      }
+      if (!(sentKbps <= 1200)) problems.push(`the server sent it ${fmt(sentKbps, 0)} kbit/s over those 20 s (want <= 1200)`);
+      if (recoveredAt === null) problems.push(`not back on the top layer within 15 s of lifting the cap (layer ${sEnd?.layer}, width ${iEnd.width} of ${topWidth})`);
+      if (offTop.length) {
+        problems.push(`the direct viewer left the top layer or width in ${offTop.length} of ${samples.length} samples (first at ${fmt(offTop[0].t / 1000)} s: ` +
+          `layer ${offTop[0].dir.layer}, width ${offTop[0].dirW}, publisher's top ${offTop[0].topW})`);
+      }
+
+      const rows = [
+        ['', 'seconds', 'fps', 'freezes', 'freeze s', 'pause s', 'width', 'lost', 'NACKs', 'PLIs', 'recv kbit/s', 'server sent kbit/s', 'max 1 s'],
+        ['capped viewer, 10-30 s', fmt(win.seconds), fmt(win.fps), win.freezes, fmt(win.freezeSec, 2), fmt(win.pauseSec, 2), win.width, win.lost, win.nacks,
+          win.plis, fmt(win.kbps, 0), fmt(sentKbps, 0), fmt(maxKbps1s, 0)],
+        ['capped viewer, cap lifted', fmt(lifted.seconds), fmt(lifted.fps), lifted.freezes, fmt(lifted.freezeSec, 2), fmt(lifted.pauseSec, 2), lifted.width,
+          lifted.lost, lifted.nacks, lifted.plis, fmt(lifted.kbps, 0), fmt(relayDownKbps(r40, rEnd), 0), '-'],
+        ['direct viewer, 10-30 s', fmt(dwin.seconds), fmt(dwin.fps), dwin.freezes, fmt(dwin.freezeSec, 2), fmt(dwin.pauseSec, 2), dwin.width, dwin.lost,
+          dwin.nacks, dwin.plis, fmt(dwin.kbps, 0), '-', '-'],
+      ];
+      const report = [
+        `a. simulcast, viewer capped at ${CAP.rateKbps} kbit/s (queue ${CAP.queueMs} ms) from its start, lifted at ${fmt(tLift / 1000)} s`,
+        formatTable(rows),
+        `capped viewer: layer at 10 s ${s10?.layer} (on it since ${settledAt === null ? '-' : `${fmt(settledAt / 1000)} s`}), ` +
+          `samples on the top layer during 10-30 s: ${topInWindow} of ${inWindow.length}, layer switches 10-30 s: ${(s30?.layer_switches ?? 0) - (s10?.layer_switches ?? 0)}, ` +
+          `back on the top layer: ${recoveredAt === null ? 'no' : `${fmt((recoveredAt - tLift) / 1000)} s after the lift`}`,
+        `capped viewer layer (t:layer): ${timeline(samples, (s) => s.imp.layer)}`,
+        `capped viewer estimate kbit/s: ${timeline(samples, (s) => Math.round(s.imp.estimate_bps / 1000))}`,
+        `direct viewer layer: ${timeline(samples, (s) => s.dir.layer)}; width: ${timeline(samples, (s) => s.dirW)}; publisher top width: ${timeline(samples, (s) => s.topW)}`,
+        `relay down: ${r30.down.droppedQueue - r10.down.droppedQueue} queue drops in 10-30 s, max queue delay ${fmt(r30.down.maxQueueDelayMs, 0)} ms`,
+        `publisher at start: ${encodingsLine(ready)}`,
+        `publisher 10-30 s: ${encodingsLine(encodingRates(e10, e30))}`,
+        cpuLine(cpuUse, loop.summary(loopFrom, loopFrom + 30000)),
+        serverLine(s30),
+        `/api/stats capped viewer at 10 s: ${viewerLine(s10)}`,
+        `/api/stats capped viewer at 30 s: ${viewerLine(s30)}`,
+        `/api/stats capped viewer at the end: ${viewerLine(sEnd)}`,
+        `/api/stats direct viewer at the end: ${viewerLine(dEnd)}`,
+        'server log, capped viewer:', ...layerLog(server, impSession).map((l) => `  ${l}`),
+        'server log, direct viewer:', ...layerLog(server, dirSession).map((l) => `  ${l}`),
+      ].join('\n');
+      console.log(`\n${report}\n`);
+      assert.ok(problems.length === 0, `${problems.join('; ')}\n\n${report}`);
+    } finally {
+      await samp?.stop();
+      await pages[0]?.evaluate(() => window.pub.stop()).catch(() => {});
+      for (const p of pages) await p.close().catch(() => {});
+      await relay?.close();
+    }
+  });
+
+  test('b. one 2.5 Mbit/s layer: the server sends a 1000 kbit/s viewer at most 1.5 Mbit/s and its audio stays clean', { timeout: 120000 }, async () => {
+    const name = 'adapt-single';
+    const pages = [];
+    let relay;
+    let samp;
+    try {
+      const pub = await startPublisherWith(pubBrowser, server, name, { codec: 'VP8', maxBitrate: 2_500_000 });
+      pages.push(pub);
+      const ready = await publisherReady(pub, { encodings: 1, minTopKbps: 2000 });
+      relay = await startImpairedRelay({ down: { ...CAP }, seed: 8 });
+      const T0 = performance.now();
+      const at = (s) => sleep(Math.max(0, T0 + s * 1000 - performance.now()));
+      const viewer = await startImpairedViewer(viewBrowser, server, name, relay);
+      pages.push(viewer);
+      const session = await viewerSession(viewer);
+      samp = sampler(async () => {
+        const sv = await serverViewers(server, name);
+        return { t: performance.now() - T0, v: sv.get(session), kbps1s: relay.rateBps('down', 1, 'in') / 1000 };
+      });
+      await at(10);
+      const cpu = cpuMeter(pids);
+      cpu.start();
+      const loopFrom = performance.now();
+      const v10 = await viewerSample(viewer);
+      const r10 = relay.stats();
+      const s10 = (await serverViewers(server, name)).get(session);
+      const e10 = await publisherEncodings(pub);
+      const sinceMs = relay.elapsedMs();
+      await at(30);
+      const v30 = await viewerSample(viewer);
+      const r30 = relay.stats();
+      const s30 = (await serverViewers(server, name)).get(session);
+      const e30 = await publisherEncodings(pub);
+      const cpuUse = cpu.stop();
+      await samp.stop();
+      const maxKbps1s = relay.maxRateBps('down', 1, 'in', sinceMs) / 1000;
+      const w = viewerDelta(v10, v30);
+      const sentKbps = relayDownKbps(r10, r30);
+      const samples = samp.samples.filter((s) => !s.error && s.v);
+
+      const problems = [];
+      if (!(sentKbps <= 1500)) problems.push(`the server sent it ${fmt(sentKbps, 0)} kbit/s over 10-30 s (want <= 1500)`);
+      if (!(w.audioConcealedPct <= 5)) problems.push(`${fmt(w.audioConcealedPct, 2)} % of its audio concealed over 10-30 s (want <= 5)`);
+      if (!(w.audioSamples > 0)) problems.push('no audio received');
+
+      const report = [
+        `b. single ${fmt(ready[0].kbps, 0)} kbit/s layer (maxBitrate 2.5 Mbit/s), viewer capped at ${CAP.rateKbps} kbit/s (queue ${CAP.queueMs} ms) from its start; window 10-30 s`,
+        formatTable([
+          ['', 'seconds', 'server sent kbit/s', 'max 1 s', 'recv kbit/s', 'audio concealed %', 'audio samples', 'video frames', 'fps', 'freeze s', 'pauses', 'pause s', 'lost'],
+          ['capped viewer', fmt(w.seconds), fmt(sentKbps, 0), fmt(maxKbps1s, 0), fmt(w.kbps, 0), fmt(w.audioConcealedPct, 2), w.audioSamples,
+            `${w.frames} (${v30.framesDecoded} in all)`, fmt(w.fps), fmt(w.freezeSec, 2), w.pauses, fmt(w.pauseSec, 1), w.lost],
+        ]),
+        `layer (t:layer, -1 paused): ${timeline(samples, (s) => s.v.layer)}`,
+        `estimate kbit/s: ${timeline(samples, (s) => Math.round(s.v.estimate_bps / 1000))}`,
+        `server send rate, last second, kbit/s: ${samples.filter((_, i) => i % 4 === 0).map((s) => `${fmt(s.t / 1000, 0)}s:${fmt(s.kbps1s, 0)}`).join(' ')}`,
+        `relay down: ${r30.down.droppedQueue - r10.down.droppedQueue} queue drops in 10-30 s, max queue delay ${fmt(r30.down.maxQueueDelayMs, 0)} ms`,
+        `publisher 10-30 s: ${encodingsLine(encodingRates(e10, e30))}`,
+        cpuLine(cpuUse, loop.summary(loopFrom, loopFrom + 30000)),
+        serverLine(s30),
+        `/api/stats at 10 s: ${viewerLine(s10)}`,
+        `/api/stats at 30 s: ${viewerLine(s30)}`,
+        'server log:', ...layerLog(server, session).map((l) => `  ${l}`),
+      ].join('\n');
+      console.log(`\n${report}\n`);
+      assert.ok(problems.length === 0, `${problems.join('; ')}\n\n${report}`);
+    } finally {
+      await samp?.stop();
+      await pages[0]?.evaluate(() => window.pub.stop()).catch(() => {});
+      for (const p of pages) await p.close().catch(() => {});
+      await relay?.close();
+    }
+  });
+
+  // c. Random loss on the viewer's path (server -> viewer; delay both ways),
+  // with the Y4M camera as one 2.5 Mbit/s 720p layer. A direct viewer of
+  // the same stream shows what the publisher and this machine manage.
+  const lossy = [
+    ['c1', '10 % loss', { down: { lossPct: 10 } }, 2],
+    ['c2', '2 % loss and 40 ms delay', { down: { lossPct: 2, delayMs: 40 }, up: { delayMs: 40 } }, 0.5],
+  ];
+  for (const [id, label, impair, maxFreezeSec] of lossy) {
+    test(`${id}. ${label} on the viewer's path: at most ${maxFreezeSec} s of freezes in 30 s`, { timeout: 120000 }, async () => {
+      const name = `adapt-${id}`;
+      const pages = [];
+      let relay;
+      try {
+        const pub = await startPublisherWith(pubBrowser, server, name, { codec: 'VP8', maxBitrate: 2_500_000 });
+        pages.push(pub);
+        await publisherReady(pub, { encodings: 1, minTopKbps: 1500 });
+        relay = await startImpairedRelay({ ...impair, seed: 9 });
+        const viewer = await startImpairedViewer(viewBrowser, server, name, relay);
+        pages.push(viewer);
+        const direct = await startViewer(viewBrowser, server, name);
+        pages.push(direct);
+        const session = await viewerSession(viewer);
+        await waitFor(async () => (await viewerSample(viewer)).framesDecoded > 0, { timeout: 20000, what: 'a first frame at the lossy viewer' });
+        await sleep(5000);
+        const cpu = cpuMeter(pids);
+        cpu.start();
+        const loopFrom = performance.now();
+        const v0 = await viewerSample(viewer);
+        const d0 = await viewerSample(direct);
+        const r0 = relay.stats();
+        const s0 = (await serverViewers(server, name)).get(session);
+        const e0 = await publisherEncodings(pub);
+        // What the viewer saw around each freeze.
+        const fine = sampler(async () => ({ ...(await viewerSample(viewer)), nt: performance.now(), relayLost: relay.stats().down.droppedLoss }), 250);
+        await sleep(30000);
+        await fine.stop();
+        const v1 = await viewerSample(viewer);
+        const d1 = await viewerSample(direct);
+        const r1 = relay.stats();
+        const s1 = (await serverViewers(server, name)).get(session);
+        const e1 = await publisherEncodings(pub);
+        const cpuUse = cpu.stop();
+        const w = viewerDelta(v0, v1);
+        const dw = viewerDelta(d0, d1);
+        const media = (r1.down.kinds.rtp + r1.down.kinds.rtcp) - (r0.down.kinds.rtp + r0.down.kinds.rtcp);
+        const lostPct = (100 * (r1.down.droppedLoss - r0.down.droppedLoss)) / Math.max(1, media);
+
+        // Chromium counts a gap between frames as a freeze (over ~3 frame
+        // intervals) or, over 5 s, as a pause, and either only once the next
+        // frame comes: a gap still open at the end counts too.
+        const fs_ = fine.samples.filter((x) => !x.error);
+        const lastProgress = fs_.reduce((t, x, i) => (i > 0 && x.framesDecoded > fs_[i - 1].framesDecoded ? x.t : t), v0.t);
+        const openGap = Math.max(0, (v1.t - lastProgress) / 1000 - 0.25);
+        const stalled = w.freezeSec + w.pauseSec + openGap;
+        const problems = [];
+        if (!(stalled <= maxFreezeSec)) {
+          problems.push(`${fmt(stalled, 2)} s without new frames in ${fmt(w.seconds, 0)} s (want <= ${maxFreezeSec}): ` +
+            `${w.freezes} freezes ${fmt(w.freezeSec, 2)} s, ${w.pauses} pauses ${fmt(w.pauseSec, 2)} s, still waiting at the end ${fmt(openGap, 2)} s`);
+        }
+        if (!(w.frames > 0)) problems.push('no frames decoded in the window');
+
+        const row = (n, x) => [n, fmt(x.seconds), fmt(x.fps), x.freezes, fmt(x.freezeSec, 2), fmt(x.pauseSec, 2), x.width, x.lost, x.nacks, x.rtx, x.plis,
+          x.keyframes, fmt(x.kbps, 0)];
+        const report = [
+          `${id}. ${label} (relay down: ${fmt(lostPct, 1)} % of RTP/RTCP dropped), Y4M camera as one layer, maxBitrate 2.5 Mbit/s`,
+          formatTable([
+            ['', 'seconds', 'fps', 'freezes', 'freeze s', 'pause s', 'width', 'lost', 'NACKs', 'RTX recv', 'PLIs', 'keyframes', 'kbit/s'],
+            row('lossy viewer', w),
+            row('direct viewer', dw),
+          ]),
+          `server: resent ${(s1?.resent ?? 0) - (s0?.resent ?? 0)}, held off ${(s1?.resend_holdoff ?? 0) - (s0?.resend_holdoff ?? 0)}, ` +
+            `over budget ${(s1?.resend_over_budget ?? 0) - (s0?.resend_over_budget ?? 0)}, not cached ${(s1?.resend_not_cached ?? 0) - (s0?.resend_not_cached ?? 0)}, ` +
+            `PLIs ${(s1?.plis ?? 0) - (s0?.plis ?? 0)} (forwarded ${(s1?.plis_forwarded ?? 0) - (s0?.plis_forwarded ?? 0)}); ` +
+            `relay saw ${r1.down.rtp.resends - r0.down.rtp.resends} resends (so ~${r1.down.rtp.rtx - r0.down.rtp.rtx - w.rtx} RTX repairs lost on the way), ` +
+            `server sent ${fmt(relayDownKbps(r0, r1), 0)} kbit/s`,
+          `publisher: ${encodingsLine(encodingRates(e0, e1))}`,
+          cpuLine(cpuUse, loop.summary(loopFrom, loopFrom + 30000)),
+          `no new frame at the end of the window for ${fmt(openGap, 2)} s; layer at the start ${s0?.layer}, at the end ${s1?.layer} (-1: paused)`,
+          `freezes (s into the window, length; in the 1 s before it: packets the relay dropped, NACKs, keyframes decoded, longest relay stall): ${freezeEvents(fine.samples, v0, loop.stalls)}`,
+          serverLine(s1),
+          `/api/stats at the end: ${viewerLine(s1)}`,
+          'server log:', ...layerLog(server, session).map((l) => `  ${l}`),
+        ].join('\n');
+        console.log(`\n${report}\n`);
+        assert.ok(problems.length === 0, `${problems.join('; ')}\n\n${report}`);
+      } finally {
+        await pages[0]?.evaluate(() => window.pub.stop()).catch(() => {});
+        for (const p of pages) await p.close().catch(() => {});
+        await relay?.close();
+      }
+    });
+  }
+});
