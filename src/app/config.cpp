@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "app/https_setup.hpp"
+#include "app/public_ip.hpp"
 #include "signal/ice_servers.hpp"
 
 namespace lss {
@@ -78,7 +79,7 @@ ConfigOutcome load_config(int argc, const char* const* argv) {
       "Every option can also be set by the environment variable shown."};
   app.get_formatter()->column_width(44);
   std::string record_streams = "true", peer_secure = "false", public_ip, s3_path_style = "true";
-  std::string ice_servers;
+  std::string ice_servers, stun_servers;
 
   auto opt = [&](const char* flag, auto& var, const char* env, const char* help) {
     return app.add_option(flag, var, help)->envname(env)->capture_default_str();
@@ -106,7 +107,11 @@ ConfigOutcome load_config(int argc, const char* const* argv) {
       "first ICE-TCP port, one per worker (0: the same numbers as the UDP ports)")
       ->check(CLI::Range(0, 65535));
   opt("--public-ip", public_ip, "PUBLIC_IP",
-      "comma list of addresses put in ICE candidates (default: loopback + host addresses)");
+      "comma list of IPv4/IPv6 addresses put in ICE candidates, 'auto' adds the address STUN "
+      "servers see (default: this host's IPv4 addresses, 127.0.0.1, its global/ULA IPv6 ones)");
+  opt("--stun-servers", stun_servers, "STUN_SERVERS",
+      "comma list of stun:host:port URIs PUBLIC_IP=auto asks (default: the stun: ones of "
+      "ICE_SERVERS)");
   opt("--consent-timeout", c.consent_timeout_s, "CONSENT_TIMEOUT",
       "seconds without a valid ICE check before a peer is closed")
       ->check(CLI::Range(1.0, 3600.0));
@@ -205,11 +210,10 @@ ConfigOutcome load_config(int argc, const char* const* argv) {
     return fail("invalid S3_BUCKET: required when S3_ENDPOINT is set");
   if (!parse_bool(peer_secure, c.peer_secure))
     return fail("invalid PEER_SECURE: expected true or false, got '" + peer_secure + "'");
-  c.public_ips = split_list(public_ip);
-  for (const auto& ip : c.public_ips) {
-    if (ip.find_first_not_of("0123456789abcdefABCDEF:.") != std::string::npos)
-      return fail("invalid PUBLIC_IP: '" + ip + "' is not an IP address");
-  }
+  auto public_ip_setting = parse_public_ip(split_list(public_ip));
+  if (!public_ip_setting.ok()) return fail(public_ip_setting.error().message);
+  c.public_ips = public_ip_setting->addresses;
+  c.public_ip_auto = public_ip_setting->auto_discover;
   c.ice_servers = split_list(ice_servers);
   if (auto st = signal::validate_ice_servers(ice_server_options(c)); !st) return fail(st.message());
   if (int(c.udp_port) + int(c.media_workers) - 1 > 65535)
@@ -219,6 +223,8 @@ ConfigOutcome load_config(int argc, const char* const* argv) {
     return fail("invalid ICE_TCP: expected true or false, got '" + ice_tcp + "'");
   if (c.tcp_port && int(c.tcp_port) + int(c.media_workers) - 1 > 65535)
     return fail("invalid TCP_PORT: TCP_PORT + MEDIA_WORKERS - 1 exceeds 65535");
+  c.stun_servers = split_list(stun_servers);
+  if (auto st = validate_stun_servers(c); !st) return fail(st.message());
   return out;
 }
 

@@ -26,7 +26,9 @@ struct Config {
   bool ice_tcp = true;                  // ICE_TCP: passive ICE-TCP candidates too
   uint16_t tcp_port = 0;                // TCP_PORT: first ICE-TCP port (0: the UDP ports' numbers)
   std::vector<std::string> public_ips;  // PUBLIC_IP: comma list; default loopback + host addrs
-  double consent_timeout_s = 15;        // CONSENT_TIMEOUT
+  bool public_ip_auto = false;          // PUBLIC_IP lists `auto`: add the STUN-mapped address
+  std::vector<std::string> stun_servers;  // STUN_SERVERS: stun: URIs PUBLIC_IP=auto asks
+  double consent_timeout_s = 15;          // CONSENT_TIMEOUT
 
   // ICE servers announced to clients (Link headers; the server needs none)
   std::vector<std::string> ice_servers;      // ICE_SERVERS: comma list of stun:/turn:/turns: URIs

@@ -11,6 +11,7 @@
 
 #include "app/https_setup.hpp"
 #include "app/stats_api.hpp"
+#include "app/stun_discovery.hpp"
 #include "app/worker_pool.hpp"
 #include "catalog/ip_whitelist.hpp"
 #include "catalog/mongo_catalog.hpp"
@@ -65,8 +66,9 @@ int ServerApp::run() {
     return 1;
   }
   sfu::EngineOptions opts;
-  const auto ips =
-      s.config.public_ips.empty() ? net::host_candidate_addresses() : s.config.public_ips;
+  // PUBLIC_IP's addresses, else the host's (IPv4, 127.0.0.1, then IPv6);
+  // PUBLIC_IP=auto adds the STUN-mapped one once the media sockets exist.
+  auto ips = s.config.public_ips.empty() ? net::host_candidate_addresses() : s.config.public_ips;
   opts.consent_timeout = std::chrono::duration_cast<Duration>(
       std::chrono::duration<double>(s.config.consent_timeout_s));
   std::error_code ec;
@@ -223,6 +225,7 @@ int ServerApp::run() {
       return 1;
     }
   }
+  if (s.config.public_ip_auto) ips = apply_public_ip_auto(s.config, *s.workers, std::move(ips));
   WorkerPool& engines = *s.workers;
 
   s.router.add("/healthz",

@@ -55,6 +55,18 @@ Status WorkerPool::add_worker(uint16_t port, std::shared_ptr<DtlsCertificate> ce
   return {};
 }
 
+void WorkerPool::set_candidates(const std::vector<std::string>& ips) {
+  for (auto& s : slots_) {
+    std::vector<std::pair<std::string, uint16_t>> udp, tcp;
+    for (const auto& ip : ips) {
+      udp.emplace_back(ip, s.worker->port());
+      if (s.worker->tcp_port()) tcp.emplace_back(ip, s.worker->tcp_port());
+    }
+    s.worker->set_reply_from_destination(ips.size() > 1);
+    s.engine->set_candidates(std::move(udp), std::move(tcp));
+  }
+}
+
 void WorkerPool::start() {
   for (auto& s : slots_) s.worker->start();
 }

@@ -31,6 +31,9 @@ class WorkerPool : public signal::EngineRouter {
   Status add_worker(uint16_t port, std::shared_ptr<DtlsCertificate> cert,
                     sfu::EngineOptions options, const std::vector<std::string>& ips,
                     std::optional<uint16_t> tcp_port = std::nullopt);
+  // Replaces every worker's candidates with `ips` at its ports, as
+  // add_worker() made them; before start().
+  void set_candidates(const std::vector<std::string>& ips);
   void start();
   // Ends every peer (DTLS close) and joins the worker threads.
   void stop();

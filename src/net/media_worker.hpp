@@ -71,6 +71,11 @@ class MediaWorker {
 
   unsigned index() const { return index_; }
   uint16_t port() const { return port_; }
+  // The UDP socket (non-blocking; dual-stack IPv6 unless the kernel has no
+  // IPv6), for a synchronous exchange on the control thread before start():
+  // PUBLIC_IP=auto asks a STUN server through it, so the mapping it learns
+  // is this very socket's. From start() on only the worker reads it.
+  int udp_handle() { return socket_.native_handle(); }
   boost::asio::io_context& io() { return io_; }
   bool on_worker_thread() const { return std::this_thread::get_id() == thread_.get_id(); }
 

@@ -1,5 +1,7 @@
 #include "sdp/sdp_writer.hpp"
 
+#include <string_view>
+
 #include "common/random.hpp"
 
 namespace lss::sdp {
@@ -14,6 +16,13 @@ const char* setup_value(SetupLine setup) {
   return setup == SetupLine::kActive    ? "active"
          : setup == SetupLine::kPassive ? "passive"
                                         : "actpass";
+}
+
+// A candidate's connection-address (RFC 8839 §5.1): an IPv6 address is
+// written bare, never in the brackets of a URI or "[ip]:port".
+std::string_view candidate_address(std::string_view ip) {
+  if (ip.size() > 2 && ip.front() == '[' && ip.back() == ']') return ip.substr(1, ip.size() - 2);
+  return ip;
 }
 
 }  // namespace
@@ -49,16 +58,18 @@ std::string transport_lines(const LocalTransport& local, SetupLine setup, bool r
   for (const auto& [ip, port] : local.candidates) {
     // Host type preference 126, local preference falling with list order.
     const uint32_t prio = (126u << 24) | (uint32_t(65535 - foundation) << 8) | 255u;
-    s += "a=candidate:" + std::to_string(foundation++) + " 1 udp " + std::to_string(prio) + " " +
-         ip + " " + std::to_string(port) + " typ host\r\n";
+    s += "a=candidate:" + std::to_string(foundation++) + " 1 udp " + std::to_string(prio) + " ";
+    s += candidate_address(ip);
+    s += " " + std::to_string(port) + " typ host\r\n";
   }
   // Passive ICE-TCP (RFC 6544) for clients whose UDP is blocked; a local
   // preference under every UDP one, so UDP wins wherever it works.
   int rank = 0;
   for (const auto& [ip, port] : local.tcp_candidates) {
     const uint32_t prio = (126u << 24) | (uint32_t(32767 - rank++) << 8) | 255u;
-    s += "a=candidate:" + std::to_string(foundation++) + " 1 tcp " + std::to_string(prio) + " " +
-         ip + " " + std::to_string(port) + " typ host tcptype passive\r\n";
+    s += "a=candidate:" + std::to_string(foundation++) + " 1 tcp " + std::to_string(prio) + " ";
+    s += candidate_address(ip);
+    s += " " + std::to_string(port) + " typ host tcptype passive\r\n";
   }
   s += "a=end-of-candidates\r\n";
   if (rtcp_mux) s += "a=rtcp-mux\r\n";

@@ -160,6 +160,14 @@ class Engine : public webrtc::PeerConnection::Transport {
     drain_relays(now, arrival);
   }
 
+  // New candidates for the sessions made from now on (worker thread, or
+  // before it runs: PUBLIC_IP=auto learns the public address after the
+  // engines exist).
+  void set_candidates(std::vector<std::pair<std::string, uint16_t>> udp,
+                      std::vector<std::pair<std::string, uint16_t>> tcp) {
+    options_.candidates = std::move(udp);
+    options_.tcp_candidates = std::move(tcp);
+  }
   // PeerConnection::Transport
   void send_datagram(ByteSpan data, const SocketAddress& to) override { send_(data, to); }
 
