@@ -17,7 +17,8 @@ test_pkgs=(libgtest-dev libgmock-dev libbenchmark-dev clang libclang-rt-14-dev
   chromium ffmpeg nodejs npm iproute2 util-linux postgresql python3
   firefox-esr gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
   gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-nice gstreamer1.0-libav
-  python3-gst-1.0 gir1.2-gst-plugins-bad-1.0 coturn nftables)
+  python3-gst-1.0 gir1.2-gst-plugins-bad-1.0 coturn nftables
+  prometheus)  # promtool checks GET /metrics (tests/e2e/metrics.test.mjs)
 
 pkgs=("${build_pkgs[@]}")
 if [ "$mode" = test ]; then pkgs+=("${test_pkgs[@]}"); fi

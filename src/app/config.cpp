@@ -112,6 +112,9 @@ ConfigOutcome load_config(int argc, const char* const* argv) {
   opt("--stun-servers", stun_servers, "STUN_SERVERS",
       "comma list of stun:host:port URIs PUBLIC_IP=auto asks (default: the stun: ones of "
       "ICE_SERVERS)");
+  opt("--shutdown-grace", c.shutdown_grace_s, "SHUTDOWN_GRACE",
+      "seconds SIGTERM waits for the spool to upload before exiting (a second SIGTERM: at once)")
+      ->check(CLI::Range(0.0, 86400.0));
   opt("--consent-timeout", c.consent_timeout_s, "CONSENT_TIMEOUT",
       "seconds without a valid ICE check before a peer is closed")
       ->check(CLI::Range(1.0, 3600.0));
@@ -169,6 +172,13 @@ ConfigOutcome load_config(int argc, const char* const* argv) {
   opt("--peer-path", c.peer_path, "PEER_PATH", "PeerJS server path");
   opt("--peer-key", c.peer_key, "PEER_KEY", "PeerJS API key");
   opt("--peer-secure", peer_secure, "PEER_SECURE", "PeerJS over TLS (true/false)");
+  std::string webhook_urls, webhook_viewer_events = "true";
+  opt("--webhook-urls", webhook_urls, "WEBHOOK_URLS",
+      "comma list of http(s) URLs that get every event as a signed JSON POST (README Webhooks)");
+  opt("--webhook-secret", c.webhook_secret, "WEBHOOK_SECRET",
+      "key of the webhooks' X-Signature (HMAC-SHA256 of the body); required with WEBHOOK_URLS");
+  opt("--webhook-viewer-events", webhook_viewer_events, "WEBHOOK_VIEWER_EVENTS",
+      "send viewer.joined and viewer.left too (true/false)");
   opt("--log-level", c.log_level, "LOG_LEVEL", "trace, debug, info, warn, error")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
 
@@ -216,15 +226,25 @@ ConfigOutcome load_config(int argc, const char* const* argv) {
   c.public_ip_auto = public_ip_setting->auto_discover;
   c.ice_servers = split_list(ice_servers);
   if (auto st = signal::validate_ice_servers(ice_server_options(c)); !st) return fail(st.message());
+  c.stun_servers = split_list(stun_servers);
+  if (auto st = validate_stun_servers(c); !st) return fail(st.message());
   if (int(c.udp_port) + int(c.media_workers) - 1 > 65535)
     return fail("invalid UDP_PORT: UDP_PORT + MEDIA_WORKERS - 1 exceeds 65535");
   if (std::string tls = check_https_config(c); !tls.empty()) return fail(tls);
+  c.webhook_urls = split_list(webhook_urls);
+  for (const auto& url : c.webhook_urls) {
+    if (url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0)
+      return fail("invalid WEBHOOK_URLS: expected http:// or https:// URLs, got '" + url + "'");
+  }
+  if (!c.webhook_urls.empty() && c.webhook_secret.empty())
+    return fail("invalid WEBHOOK_SECRET: required when WEBHOOK_URLS is set (receivers check it)");
+  if (!parse_bool(webhook_viewer_events, c.webhook_viewer_events))
+    return fail("invalid WEBHOOK_VIEWER_EVENTS: expected true or false, got '" +
+                webhook_viewer_events + "'");
   if (!parse_bool(ice_tcp, c.ice_tcp))
     return fail("invalid ICE_TCP: expected true or false, got '" + ice_tcp + "'");
   if (c.tcp_port && int(c.tcp_port) + int(c.media_workers) - 1 > 65535)
     return fail("invalid TCP_PORT: TCP_PORT + MEDIA_WORKERS - 1 exceeds 65535");
-  c.stun_servers = split_list(stun_servers);
-  if (auto st = validate_stun_servers(c); !st) return fail(st.message());
   return out;
 }
 

@@ -29,6 +29,7 @@ struct Config {
   bool public_ip_auto = false;          // PUBLIC_IP lists `auto`: add the STUN-mapped address
   std::vector<std::string> stun_servers;  // STUN_SERVERS: stun: URIs PUBLIC_IP=auto asks
   double consent_timeout_s = 15;          // CONSENT_TIMEOUT
+  double shutdown_grace_s = 30;           // SHUTDOWN_GRACE: SIGTERM's wait for the spool to upload
 
   // ICE servers announced to clients (Link headers; the server needs none)
   std::vector<std::string> ice_servers;      // ICE_SERVERS: comma list of stun:/turn:/turns: URIs
@@ -70,6 +71,11 @@ struct Config {
   std::string peer_path = "/";
   std::string peer_key = "peerjs";
   bool peer_secure = false;
+
+  // Webhooks (README "Webhooks")
+  std::vector<std::string> webhook_urls;  // WEBHOOK_URLS: comma list of http(s) receivers
+  std::string webhook_secret;             // WEBHOOK_SECRET: HMAC-SHA256 key of X-Signature
+  bool webhook_viewer_events = true;      // WEBHOOK_VIEWER_EVENTS: viewer.joined / viewer.left
 
   std::string log_level = "info";  // LOG_LEVEL
 };

@@ -9,9 +9,13 @@
 #include <future>
 #include <nlohmann/json.hpp>
 
+#include "app/graceful_shutdown.hpp"
 #include "app/https_setup.hpp"
+#include "app/metrics_api.hpp"
 #include "app/stats_api.hpp"
 #include "app/stun_discovery.hpp"
+#include "app/watch_page.hpp"
+#include "app/webhook_events.hpp"
 #include "app/worker_pool.hpp"
 #include "catalog/ip_whitelist.hpp"
 #include "catalog/mongo_catalog.hpp"
@@ -47,6 +51,7 @@ struct ServerApp::Impl {
   http::HttpServer http;
   std::unique_ptr<catalog::Catalog> catalog;
   std::unique_ptr<storage::ObjectStore> store;
+  std::unique_ptr<webhook::Webhooks> webhooks;  // null without WEBHOOK_URLS; outlives the uploader
   std::unique_ptr<storage::Uploader> uploader;
   std::unique_ptr<record::RecordingService> recording;
   std::unique_ptr<signal::SocketIoServer> socketio;  // control thread
@@ -111,7 +116,26 @@ int ServerApp::run() {
     }
     s.catalog = std::move(cat.value());
   }
+  // Failed writes are counted for /metrics, whichever the backend.
+  auto counting = std::make_unique<catalog::CountingCatalog>(std::move(s.catalog));
+  const catalog::CountingCatalog& catalog_counts = *counting;
+  s.catalog = std::move(counting);
+  auto hooks_opened = open_webhooks(s.config);  // resumes the queues a previous run left
+  if (!hooks_opened.ok()) {
+    spdlog::critical("{} (set DATA_DIR)", hooks_opened.error().message);
+    return 1;
+  }
+  s.webhooks = std::move(hooks_opened.value());
+  webhook::Webhooks* hooks = s.webhooks.get();
+  std::vector<std::string> crash_live;  // their stream.ended never went out
+  if (auto live = s.catalog->list_streams({500, 0}, "live"); hooks && live.ok()) {
+    for (const auto& r : *live) crash_live.push_back(r.id);
+  }
   (void)s.catalog->end_all_live(iso8601_utc());  // left "live" by a crash
+  if (hooks) {
+    publish_crash_ended(*hooks, *s.catalog, crash_live);
+    hooks->start();
+  }
   const std::string spool = s.config.data_dir + "/spool";
   const std::string recordings = s.config.data_dir + "/recordings";
   if (s.config.s3_endpoint.empty()) {
@@ -136,8 +160,9 @@ int ServerApp::run() {
   signal::SocketIoServer* sio = s.socketio.get();
   asio::io_context* control_io = &s.io;
   s.uploader = std::make_unique<storage::Uploader>(
-      spool, *s.store, *s.catalog, [sio, control_io](const catalog::ClipRecord& c) {
+      spool, *s.store, *s.catalog, [sio, control_io, hooks](const catalog::ClipRecord& c) {
         spdlog::info("clip {} of '{}' is available at {}", c.index, c.stream_name, c.url);
+        if (hooks) publish_clip_stored(*hooks, c);
         // Tell the app (Socket.IO `clip`), from the control thread.
         asio::post(*control_io, [sio, c] {
           nlohmann::json j = catalog::to_json(c);
@@ -145,6 +170,12 @@ int ServerApp::run() {
           sio->broadcast("clip", j);
         });
       });
+  if (hooks) {
+    s.uploader->set_on_failed(
+        [hooks](const catalog::ClipRecord& c, const std::string& error, int attempt) {
+          publish_upload_failed(*hooks, c, error, attempt);
+        });
+  }
   s.uploader->start();
   const std::string catalog_name = !s.config.database_url.empty() ? std::string("PostgreSQL")
                                    : !s.config.mongo_url.empty() || !s.config.mongo_host.empty()
@@ -174,8 +205,8 @@ int ServerApp::run() {
   catalog::Catalog* catalog_ptr = s.catalog.get();
   asio::io_context* control = &s.io;
   std::unique_ptr<signal::PeerJsGateway>* peerjs = &s.peerjs;
-  opts.on_stream_event = [catalog_ptr, control, sio, peerjs](const sfu::StreamEvent& e) {
-    asio::post(*control, [catalog_ptr, sio, peerjs, e] {
+  opts.on_stream_event = [catalog_ptr, control, sio, peerjs, hooks](const sfu::StreamEvent& e) {
+    asio::post(*control, [catalog_ptr, sio, peerjs, hooks, e] {
       if (e.kind == sfu::StreamEvent::Kind::kStarted) {
         nlohmann::json started = {
             {"streamId", e.info.name}, {"id", e.info.session_id}, {"whep", "/whep/" + e.info.name}};
@@ -209,8 +240,14 @@ int ServerApp::run() {
                  !st) {
         spdlog::error("{}", st.message());
       }
+      if (hooks) publish_stream_event(*hooks, *catalog_ptr, e);
     });
   };
+  if (hooks && hooks->wants(webhook::EventType::kViewerJoined)) {
+    opts.on_viewer_event = [control, hooks](const sfu::ViewerEvent& e) {
+      asio::post(*control, [hooks, e] { publish_viewer_event(*hooks, e); });
+    };
+  }
   // One media worker per core (MEDIA_WORKERS), each on its own UDP port
   // (UDP_PORT + index, or any free port when UDP_PORT is 0).
   s.workers = std::make_unique<WorkerPool>(s.io);
@@ -228,11 +265,17 @@ int ServerApp::run() {
   if (s.config.public_ip_auto) ips = apply_public_ip_auto(s.config, *s.workers, std::move(ips));
   WorkerPool& engines = *s.workers;
 
+  GracefulShutdown shutdown(s.io, std::chrono::duration_cast<Duration>(
+                                      std::chrono::duration<double>(s.config.shutdown_grace_s)));
+  s.router.set_gate([&shutdown](const http::Request& req, std::string_view route) {
+    return shutdown.gate(req, route);
+  });
   s.router.add("/healthz",
                [](const http::Request& req, const http::RequestContext&, http::Responder respond) {
                  respond(http::make_response(req, http::Status::ok, "ok\n"));
                });
   register_stats_api(s.router, engines);
+  register_metrics_api(s.router, {engines, s.router, *s.uploader, catalog_counts});
   signal::register_whip_whep(s.router, engines,
                              {s.config.stream_key, ice_server_options(s.config)});
   if (!s.config.ice_servers.empty()) {
@@ -288,39 +331,41 @@ int ServerApp::run() {
                  s.config.peer_path);
   }
   signal::PeerJsGateway* gateway = s.peerjs.get();
-  s.socketio->on(
-      "start-stream", [sio, gateway](const std::string& socket_id, const nlohmann::json& args,
-                                     signal::SocketIoServer::Ack ack) {
-        const auto& a = args.empty() ? nlohmann::json() : args[0];
-        auto str = [&](const char* key) {
-          return a.is_object() && a.contains(key) && a[key].is_string() ? a[key].get<std::string>()
-                                                                        : std::string();
-        };
-        const std::string stream_id = str("streamId");
-        auto refuse = [&](const std::string& message) {
-          sio->emit(socket_id, "stream-error", {{"streamId", stream_id}, {"message", message}});
-          if (ack) ack(nlohmann::json{{"error", message}});
-        };
-        if (!gateway) {
-          return refuse(
-              "start-stream calls the streamer over PeerJS, which needs PEER_HOST; "
-              "or publish with WHIP at /whip/<streamId>");
-        }
-        const nlohmann::json metadata =
-            a.is_object() && a.contains("metadata") ? a["metadata"] : nlohmann::json();
-        gateway->start_stream(
-            socket_id, str("peerId"), stream_id, metadata,
-            [refuse, ack](const std::optional<signal::PeerJsGateway::Started>& started,
-                          const std::string& error) {
-              if (!started) return refuse(error);
-              if (ack) {
-                ack(nlohmann::json{{"ok", true},
-                                   {"streamId", started->stream_id},
-                                   {"viewerPeerId", started->viewer_peer_id}});
-              }
-            });
-      });
+  s.socketio->on("start-stream", [sio, gateway, &shutdown](const std::string& socket_id,
+                                                           const nlohmann::json& args,
+                                                           signal::SocketIoServer::Ack ack) {
+    const auto& a = args.empty() ? nlohmann::json() : args[0];
+    auto str = [&](const char* key) {
+      return a.is_object() && a.contains(key) && a[key].is_string() ? a[key].get<std::string>()
+                                                                    : std::string();
+    };
+    const std::string stream_id = str("streamId");
+    auto refuse = [&](const std::string& message) {
+      sio->emit(socket_id, "stream-error", {{"streamId", stream_id}, {"message", message}});
+      if (ack) ack(nlohmann::json{{"error", message}});
+    };
+    if (shutdown.draining()) return refuse("the server is shutting down: try again shortly");
+    if (!gateway) {
+      return refuse(
+          "start-stream calls the streamer over PeerJS, which needs PEER_HOST; "
+          "or publish with WHIP at /whip/<streamId>");
+    }
+    const nlohmann::json metadata =
+        a.is_object() && a.contains("metadata") ? a["metadata"] : nlohmann::json();
+    gateway->start_stream(
+        socket_id, str("peerId"), stream_id, metadata,
+        [refuse, ack](const std::optional<signal::PeerJsGateway::Started>& started,
+                      const std::string& error) {
+          if (!started) return refuse(error);
+          if (ack) {
+            ack(nlohmann::json{{"ok", true},
+                               {"streamId", started->stream_id},
+                               {"viewerPeerId", started->viewer_peer_id}});
+          }
+        });
+  });
   s.router.add("/recordings/", http::static_files_handler(s.config.data_dir));
+  s.router.add(kWatchPagePrefix, watch_page_handler(s.config.web_dir));  // /watch/{stream}
   s.router.set_fallback(http::static_files_handler(s.config.web_dir));
 
   HttpsFrontEnd https(s.io, s.config);  // TLS_CERT, HTTP_REDIRECT_PORT, reloads, SIGHUP
@@ -337,14 +382,32 @@ int ServerApp::run() {
     return 1;
   }
   s.workers->start();
-  asio::signal_set signals(s.io, SIGINT, SIGTERM);
-  signals.async_wait([&](const boost::system::error_code& ec, int sig) {
-    if (ec) return;
-    spdlog::info("signal {} received, shutting down", sig);
+  // SIGTERM/SIGINT: drain (503 for new sessions, peers closed, clips
+  // spooled and uploaded for up to SHUTDOWN_GRACE), then stop; a second
+  // signal stops at once.
+  GracefulShutdown::Steps steps;
+  steps.end_sessions = [&](std::function<void()> done) {
+    if (s.peerjs) s.peerjs->stop();
+    engines.run_on_all([](sfu::Engine& e) { e.shutdown(); }, std::move(done));
+  };
+  steps.finish_recordings = [&] {
+    if (s.recording) s.recording->stop();  // joins: every clip in progress is in the spool
+    if (s.uploader) s.uploader->notify();
+  };
+  steps.pending_uploads = [&] { return s.uploader ? s.uploader->spooled() : size_t(0); };
+  steps.pending_webhooks = [&] {
+    size_t n = 0;
+    if (s.webhooks) {
+      for (const auto& r : s.webhooks->receivers()) n += r->queued();
+    }
+    return n;
+  };
+  steps.stop = [&] {
     s.http.stop();
     https.stop();
     s.io.stop();
-  });
+  };
+  shutdown.start(std::move(steps));
   std::string where;
   for (const auto& ip : ips) where += (where.empty() ? "" : ", ") + ip;
   std::string ports;
@@ -360,9 +423,12 @@ int ServerApp::run() {
   s.workers->stop();                     // every peer gets a DTLS close first
   if (s.recording) s.recording->stop();  // finishes the clips in progress
   if (s.uploader) {
-    s.uploader->process_once();  // store what just finished, if the store is reachable
+    // Store what just finished, if the store is reachable (not after a
+    // second signal: that asks to stop now; the spool resumes at start).
+    if (!shutdown.hurried()) s.uploader->process_once();
     s.uploader->stop();
   }
+  if (s.webhooks) s.webhooks->stop();  // what is undelivered stays queued for the next start
   spdlog::info("stopped");
   return 0;
 }

@@ -52,6 +52,8 @@ json viewer_json(const sfu::ViewerStats& v, size_t worker) {
           {"target_layer", v.target_layer},
           {"layers", v.layers},
           {"layer_switches", v.layer_switches},
+          {"temporal_layer", v.temporal_layer},
+          {"dropped_temporal", v.dropped_temporal},
           {"retransmit_budget_bps", v.retransmit_budget_bps},
           {"rtx", v.rtx},
           {"nacks", v.nacks},

@@ -25,14 +25,37 @@ void Router::add(std::string prefix, Handler handler) {
 
 void Router::dispatch(const Request& req, const RequestContext& ctx, Responder respond) const {
   const std::string_view path = target_path(req.target());
+  const Route* route = nullptr;
   for (const Route& r : routes_) {
     const bool match = r.prefix.back() == '/' ? path.substr(0, r.prefix.size()) == r.prefix ||
                                                     path == r.prefix.substr(0, r.prefix.size() - 1)
                                               : path == r.prefix;
-    if (match) return r.handler(req, ctx, std::move(respond));
+    if (match) {
+      route = &r;
+      break;
+    }
   }
-  if (fallback_) return fallback_(req, ctx, std::move(respond));
-  respond(make_response(req, Status::not_found, "not found\n"));
+  // The answer, by whichever way it goes, is counted under the route.
+  std::string label(route ? std::string_view(route->prefix) : kFallbackRoute);
+  RequestContext counted_ctx = ctx;
+  if (ctx.send_file) {
+    counted_ctx.send_file = [counts = counts_, label, send = ctx.send_file](FileResponse res) {
+      counts->add(label, res.result_int());
+      send(std::move(res));
+    };
+  }
+  Responder counted = [counts = counts_, label = std::move(label),
+                       respond = std::move(respond)](Response res) {
+    counts->add(label, res.result_int());
+    respond(std::move(res));
+  };
+  if (gate_) {
+    if (auto answer = gate_(req, route ? std::string_view(route->prefix) : kFallbackRoute))
+      return counted(std::move(*answer));
+  }
+  if (route) return route->handler(req, counted_ctx, std::move(counted));
+  if (fallback_) return fallback_(req, counted_ctx, std::move(counted));
+  counted(make_response(req, Status::not_found, "not found\n"));
 }
 
 std::string_view target_path(std::string_view target) {

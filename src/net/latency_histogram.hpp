@@ -20,7 +20,10 @@ class LatencyHistogram {
   void add(uint64_t us, uint64_t count) {
     auto& c = counts_[bucket(us)];
     c.store(c.load(std::memory_order_relaxed) + count, std::memory_order_relaxed);
+    sum_us_.store(sum_us_.load(std::memory_order_relaxed) + us * count, std::memory_order_relaxed);
   }
+  // Every wait added so far, in µs (for a Prometheus histogram's _sum).
+  uint64_t sum_us() const { return sum_us_.load(std::memory_order_relaxed); }
   std::array<uint64_t, kBuckets> snapshot() const {
     std::array<uint64_t, kBuckets> out{};
     for (size_t i = 0; i < kBuckets; ++i) out[i] = counts_[i].load(std::memory_order_relaxed);
@@ -49,6 +52,7 @@ class LatencyHistogram {
 
  private:
   std::array<std::atomic<uint64_t>, kBuckets> counts_{};
+  std::atomic<uint64_t> sum_us_{0};
 };
 
 }  // namespace lss::net

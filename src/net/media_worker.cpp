@@ -186,12 +186,16 @@ void MediaWorker::set_handlers(DatagramHandler on_datagram, TickHandler on_tick,
 
 template <class F>
 void MediaWorker::gathered(Timestamp arrival, F&& f) {
+  const Timestamp start = Clock::now();  // per batch, not per packet
   batching_ = true;
   arrival_ = arrival;
   f();
   batching_ = false;
   flush();
   arrival_ = Timestamp{};
+  const auto busy = std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start);
+  busy_ns_.store(busy_ns_.load(std::memory_order_relaxed) + uint64_t(busy.count()),
+                 std::memory_order_relaxed);
 }
 
 void MediaWorker::set_wake_handler(WakeHandler on_wake) {

@@ -91,6 +91,9 @@ class MediaWorker {
   // Arrival to sendmmsg of what receive batches and relay hand-offs sent;
   // readable from any thread.
   const LatencyHistogram& forwarding_latency() const { return forwarding_latency_; }
+  // Nanoseconds spent handling datagrams, wake-ups and ticks (the rest is
+  // waiting, or control jobs); readable from any thread.
+  uint64_t busy_ns() const { return busy_ns_.load(std::memory_order_relaxed); }
 
  private:
   void wait_readable();
@@ -133,6 +136,7 @@ class MediaWorker {
   // receive batches and hand-offs: ticks' sends are not forwarding).
   Timestamp arrival_{};
   LatencyHistogram forwarding_latency_;
+  std::atomic<uint64_t> busy_ns_{0};
   std::unique_ptr<TcpMediaServer> tcp_;  // after io_: destroyed before it
   // Where each remote sent to (a local address, v4-mapped on a dual-stack
   // socket), learnt from received datagrams when pktinfo_ is on.

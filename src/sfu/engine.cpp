@@ -86,8 +86,19 @@ Stream* Engine::live_stream(const std::string& name) {
   return nullptr;
 }
 
+void Engine::viewer_left(const Stream& stream, const Subscriber& sub) {
+  auto it = viewer_remotes_.find(sub.session_id());
+  if (it == viewer_remotes_.end()) return;
+  const std::string remote = std::move(it->second);
+  viewer_remotes_.erase(it);
+  options_.on_viewer_event(
+      {ViewerEvent::Kind::kLeft, stream.name(), stream.session_id(), sub.session_id(), remote});
+}
+
 Engine::StreamMap::iterator Engine::remove_stream(StreamMap::iterator it) {
   Stream& s = *it->second;
+  // Its viewers leave before it ends, in the events too.
+  for (auto& sub : s.subscribers()) viewer_left(s, *sub);
   if (!s.is_relay()) {
     spdlog::info("stream '{}' ended", s.name());
     if (options_.on_stream_event) {
@@ -95,6 +106,7 @@ Engine::StreamMap::iterator Engine::remove_stream(StreamMap::iterator it) {
           {StreamEvent::Kind::kEnded, s.info(), s.publisher_label(), s.peak_viewers()});
     }
   }
+  keep_stream_totals(s);
   for (auto& sub : s.subscribers()) forget_peer(sub->peer());
   s.for_each_publisher_peer([this](webrtc::PeerConnection& pc) { forget_peer(pc); });
   std::erase(relays_here_, &s);
@@ -231,7 +243,7 @@ std::variant<SessionCreated, Failure> Engine::complete_pull(const std::string& s
 
 std::variant<SessionCreated, Failure> Engine::subscribe(const std::string& name,
                                                         const sdp::SessionDescription& offer,
-                                                        Timestamp now) {
+                                                        Timestamp now, const std::string& viewer) {
   auto it = streams_.find(name);
   if (it == streams_.end() || it->second->ended()) {
     return Failure{404, "stream '" + name + "' is not live"};
@@ -281,6 +293,11 @@ std::variant<SessionCreated, Failure> Engine::subscribe(const std::string& name,
   stream.add_subscriber(std::move(sub));
   spdlog::info("stream '{}': viewer session {} created ({} viewers)", name, session_id,
                stream.subscribers().size());
+  if (options_.on_viewer_event) {
+    viewer_remotes_[session_id] = viewer;
+    options_.on_viewer_event(
+        {ViewerEvent::Kind::kJoined, name, stream.session_id(), session_id, viewer});
+  }
   return SessionCreated{session_id, answer->sdp, session_etag(session_id, local.ice_ufrag)};
 }
 
@@ -347,10 +364,10 @@ std::variant<IceRestarted, Failure> Engine::restart_ice(const std::string& strea
   return IceRestarted{session_etag(session_id, local.ice_ufrag), std::move(local)};
 }
 
-std::vector<StreamInfo> Engine::streams() const {
+std::vector<StreamInfo> Engine::streams(Timestamp now) const {
   std::vector<StreamInfo> out;
   for (const auto& [name, s] : streams_) {
-    if (!s->ended() && !s->is_relay()) out.push_back(s->info());
+    if (!s->ended() && !s->is_relay()) out.push_back(s->info(now));
   }
   return out;
 }
@@ -391,6 +408,7 @@ webrtc::PeerConnection* Engine::peer_for_address(const SocketAddress& a) {
 }
 
 void Engine::forget_peer(webrtc::PeerConnection& pc) {
+  keep_peer_totals(pc);  // every peer leaves through here, once
   by_ufrag_.erase(pc.local_ufrag());
   if (auto o = old_ufrags_.find(&pc); o != old_ufrags_.end()) {
     by_ufrag_.erase(o->second);
@@ -450,7 +468,11 @@ void Engine::tick(Timestamp now) {
     for (auto& sub : s.subscribers()) sub->peer().tick(now);
     if (s.orphaned() && !s.ended()) s.end("the publisher left and no new source came");
     s.tick(now);
-    s.sweep_subscribers([this](Subscriber& sub) { forget_peer(sub.peer()); });
+    s.sweep_subscribers([this, &s](Subscriber& sub) {
+      viewer_left(s, sub);
+      keep_viewer_totals(sub);
+      forget_peer(sub.peer());
+    });
     s.sweep_publishers([this](webrtc::PeerConnection& pc) { forget_peer(pc); });
     it = s.ended() ? remove_stream(it) : std::next(it);
   }

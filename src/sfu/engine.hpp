@@ -17,6 +17,7 @@
 #include "record/recording_service.hpp"
 #include "sdp/negotiation.hpp"
 #include "sdp/session_description.hpp"
+#include "sfu/engine_metrics.hpp"
 #include "sfu/stream.hpp"
 
 namespace lss::sfu {
@@ -29,6 +30,15 @@ struct StreamEvent {
   int peak_viewers = 0;
 };
 
+// A viewer session began (its WHEP/PeerJS answer went out) or ended (closed,
+// timed out, or its stream ended), for webhooks.
+struct ViewerEvent {
+  enum class Kind { kJoined, kLeft } kind;
+  std::string stream, stream_id;  // name and session id of the stream watched
+  std::string session_id;         // the viewer's session
+  std::string remote;             // its HTTP remote address; empty when unknown
+};
+
 struct EngineOptions {
   std::vector<std::pair<std::string, uint16_t>> candidates;      // ICE host candidates (ip, port)
   std::vector<std::pair<std::string, uint16_t>> tcp_candidates;  // passive ICE-TCP (ip, port)
@@ -39,6 +49,8 @@ struct EngineOptions {
       start_recording;
   // Called on the worker thread; implementations hand it to the control thread.
   std::function<void(const StreamEvent&)> on_stream_event;
+  // Likewise for viewers (unset: no viewer events).
+  std::function<void(const ViewerEvent&)> on_viewer_event;
   // This engine's media worker. Every session id it makes starts with it (two
   // hex digits), so a request for a session finds its worker.
   uint8_t worker_index = 0;
@@ -97,7 +109,7 @@ class Engine : public webrtc::PeerConnection::Transport {
                                                 const std::string& publisher = {});
   std::variant<SessionCreated, Failure> subscribe(const std::string& stream,
                                                   const sdp::SessionDescription& offer,
-                                                  Timestamp now);
+                                                  Timestamp now, const std::string& viewer = {});
   // The SFU as offerer toward a publisher: prepare_pull() makes the offer
   // for stream `stream`, complete_pull() takes the publisher's answer and
   // starts the stream (as publish() does). A pull not completed within
@@ -139,13 +151,23 @@ class Engine : public webrtc::PeerConnection::Transport {
                                                   const std::string& remote_ufrag);
   // Streams whose publisher is here (relays are counted in their origin's
   // viewers, not listed).
-  std::vector<StreamInfo> streams() const;
+  std::vector<StreamInfo> streams(Timestamp now = {}) const;  // bitrates with `now`
   // Every viewer on this engine (relays' included), optionally of one stream.
   std::vector<ViewerStats> viewer_stats(const std::string& stream = "") const;
   // Peers (publishers and viewers) on this engine; readable from any thread
   // (for placing new streams on the least-loaded worker).
   size_t peer_count() const { return peer_count_.load(std::memory_order_relaxed); }
+  // Gauges and counters for GET /metrics (worker thread; see engine_metrics.hpp).
+  EngineMetrics metrics();
   size_t worker_index() const { return options_.worker_index; }
+  // New candidates for the sessions made from now on (worker thread, or
+  // before it runs: PUBLIC_IP=auto learns the public address after the
+  // engines exist).
+  void set_candidates(std::vector<std::pair<std::string, uint16_t>> udp,
+                      std::vector<std::pair<std::string, uint16_t>> tcp) {
+    options_.candidates = std::move(udp);
+    options_.tcp_candidates = std::move(tcp);
+  }
   void shutdown();
 
   // Media (worker thread).
@@ -160,14 +182,6 @@ class Engine : public webrtc::PeerConnection::Transport {
     drain_relays(now, arrival);
   }
 
-  // New candidates for the sessions made from now on (worker thread, or
-  // before it runs: PUBLIC_IP=auto learns the public address after the
-  // engines exist).
-  void set_candidates(std::vector<std::pair<std::string, uint16_t>> udp,
-                      std::vector<std::pair<std::string, uint16_t>> tcp) {
-    options_.candidates = std::move(udp);
-    options_.tcp_candidates = std::move(tcp);
-  }
   // PeerConnection::Transport
   void send_datagram(ByteSpan data, const SocketAddress& to) override { send_(data, to); }
 
@@ -182,6 +196,10 @@ class Engine : public webrtc::PeerConnection::Transport {
   StreamMap::iterator remove_stream(StreamMap::iterator it);
   webrtc::PeerConnection* peer_for_address(const SocketAddress& a);
   void forget_peer(webrtc::PeerConnection& pc);
+  // Counters of what leaves, kept in departed_ (engine_metrics.cpp).
+  void keep_peer_totals(const webrtc::PeerConnection& pc);
+  void keep_viewer_totals(const Subscriber& sub);
+  void keep_stream_totals(const Stream& stream);  // its own and its viewers'
   // The open peer of a publisher or viewer session; null when unknown.
   webrtc::PeerConnection* session_peer(const std::string& stream, const std::string& session_id,
                                        bool publisher);
@@ -190,6 +208,8 @@ class Engine : public webrtc::PeerConnection::Transport {
   void update_peer_count() {
     peer_count_.store(by_ufrag_.size() - old_ufrags_.size(), std::memory_order_relaxed);
   }
+  // Reports a viewer's end once (from the sweep, or when its stream goes).
+  void viewer_left(const Stream& stream, const Subscriber& sub);
   // Creates and registers the stream once its publisher is negotiated.
   SessionCreated start_stream(const std::string& name, const std::string& session_id,
                               const sdp::LocalTransport& local, const sdp::PublishAnswer& answer,
@@ -225,6 +245,11 @@ class Engine : public webrtc::PeerConnection::Transport {
   // until the peer nominates with the new one.
   std::unordered_map<webrtc::PeerConnection*, std::string> old_ufrags_;
   std::atomic<size_t> peer_count_{0};
+  EngineMetrics departed_;              // counters of peers and streams gone
+  uint64_t packets_lost_reported_ = 0;  // the highest packets_lost metrics() gave
+  // Viewer sessions whose join was reported, with their remote address, so
+  // viewer.left says where from and is reported once.
+  std::unordered_map<std::string, std::string> viewer_remotes_;
 };
 
 }  // namespace lss::sfu

@@ -22,11 +22,28 @@
 
 namespace lss::sfu {
 
-// A layer a viewer may be given, as the stream receives it now.
+// An operating point a viewer may be given, as the stream receives it now:
+// a spatial (simulcast) layer with its temporal layers up to some id. The
+// selector treats `layer` as an opaque id (see operating_point()).
 struct LayerRate {
   int layer;
   uint64_t bps;
 };
+
+// Operating point ids: spatial layer x 4 + highest temporal layer, where 3
+// means all of them (the layer as sent, also for codecs without temporal
+// layers). Ordered by rate, dropping a layer's upper temporal layers comes
+// before going down a spatial layer whenever it saves enough.
+inline constexpr int kAllTemporal = 3;
+inline int operating_point(int spatial, int temporal) {
+  return spatial * 4 + temporal;
+}
+inline int spatial_of(int point) {
+  return point < 0 ? point : point / 4;
+}
+inline int temporal_of(int point) {
+  return point < 0 ? kAllTemporal : point % 4;
+}
 
 class LayerSelector {
  public:

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <ctime>
 
+#include "codec/vp8_descriptor.hpp"
 #include "common/iso8601.hpp"
 #include "common/random.hpp"
 #include "rtp/rtcp_packets.hpp"
@@ -203,7 +204,7 @@ void Stream::end(const std::string& reason) {
   for (auto& r : retired_) r->close(reason);
 }
 
-StreamInfo Stream::info() const {
+StreamInfo Stream::info(Timestamp now) const {
   StreamInfo i;
   i.name = name_;
   i.session_id = session_id_;
@@ -211,6 +212,11 @@ StreamInfo Stream::info() const {
   i.viewers = size_t(viewer_count());
   for (const auto& t : tracks_) {
     (t.video ? i.video_codec : i.audio_codec) = t.negotiated.codec.name;
+  }
+  if (now != Timestamp{}) {
+    for (const auto& layers : sources_) {
+      for (const auto& s : layers) i.bitrate_bps += s->rate.bps(now);
+    }
   }
   return i;
 }
@@ -229,6 +235,34 @@ std::optional<ByteSpan> Stream::cached(size_t track, int layer, uint16_t seq, Ti
   if (track >= tracks_.size() || layer < 0 || size_t(layer) >= sources_[track].size())
     return std::nullopt;
   return sources_[track][size_t(layer)]->cache.get(seq, now);
+}
+
+std::vector<LayerRate> Stream::operating_points(size_t track, Timestamp now) {
+  std::vector<LayerRate> out;
+  if (track >= tracks_.size()) return out;
+  for (size_t l = 0; l < sources_[track].size(); ++l) {
+    Source& s = source(track, l);
+    if (s.rate.last_packet() == Timestamp{} || now - s.rate.last_packet() > kLayerIdle) continue;
+    const uint64_t all = s.rate.bps(now);
+    out.push_back({operating_point(int(l), kAllTemporal), all});
+    // Temporal subsets, where the layer has them (base, base + 1), only of
+    // the lowest spatial layer arriving: above it, a lower resolution at
+    // the full frame rate looks better than a higher one at 7-15 fps, so
+    // frames are dropped only where there is no smaller layer to go to.
+    if (out.size() > 1) continue;
+    uint64_t upto = 0;
+    for (int t = 0; t < 2; ++t) {
+      RateMeter& m = s.temporal_rate[size_t(t)];
+      if (m.last_packet() == Timestamp{} || now - m.last_packet() > kLayerIdle) break;
+      upto += m.bps(now);
+      const RateMeter& above = s.temporal_rate[size_t(t + 1)];
+      if (above.last_packet() == Timestamp{} || now - above.last_packet() > kLayerIdle) break;
+      if (upto < all) out.push_back({operating_point(int(l), t), upto});
+    }
+  }
+  std::sort(out.begin(), out.end(),
+            [](const LayerRate& a, const LayerRate& b) { return a.bps < b.bps; });
+  return out;
 }
 
 std::vector<LayerRate> Stream::active_layers(size_t track, Timestamp now) {
@@ -379,7 +413,17 @@ void Stream::deliver(size_t track, size_t layer, uint8_t* data, size_t size, boo
                      Timestamp now) {
   const PublishedTrack& t = tracks_[track];
   if (t.video) {
-    sources_[track][layer]->cache.store(ByteSpan(data, size), load_be16(data + 2), now);
+    Source& src = *sources_[track][layer];
+    src.cache.store(ByteSpan(data, size), load_be16(data + 2), now);
+    if (t.video_codec == codec::VideoCodec::kVP8) {
+      // Rates per temporal layer, for viewers that cannot carry them all.
+      RtpPacket pkt;
+      codec::Vp8Descriptor d;
+      if (RtpPacket::parse(data, size, pkt) && codec::parse_vp8_descriptor(pkt.payload(), d) &&
+          d.has_tid && d.tid < src.temporal_rate.size()) {
+        src.temporal_rate[d.tid].add(size, now);
+      }
+    }
   }
   if (recording_) record(track, layer, data, size, keyframe, now);
   for (auto& sub : subscribers_) sub->forward(track, layer, t, data, size, keyframe, now);
@@ -538,6 +582,7 @@ void Stream::send_feedback(Timestamp now) {
         Bytes buf;
         build_pli(pli, buf);
         send_publisher_rtcp(buf);
+        ++plis_sent_;
       }
     }
   }
@@ -641,6 +686,7 @@ void Stream::tick(Timestamp now) {
         const size_t len = buf.size();
         buf.resize(len + webrtc::PeerConnection::kSrtpTrailerRoom);
         next_publisher_->send_rtcp(buf.data(), len, buf.size());
+        ++plis_sent_;
       }
     }
   }

@@ -11,6 +11,7 @@
 // A stream serves the viewers on its own media worker. Viewers placed on other
 // workers are served by a relay there: a Stream without a publisher whose
 // packets come from the origin through a RelayLink (see relay_link.hpp).
+#include <array>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -41,6 +42,7 @@ struct StreamInfo {
   std::string started_at;  // ISO 8601 UTC
   size_t viewers = 0;
   std::string video_codec, audio_codec;
+  uint64_t bitrate_bps = 0;  // arriving over the last second, all tracks and layers
 };
 
 class Stream : public webrtc::PeerConnection::Observer {
@@ -101,6 +103,8 @@ class Stream : public webrtc::PeerConnection::Observer {
   void set_publisher_label(std::string p) { publisher_label_ = std::move(p); }
   const std::string& publisher_label() const { return publisher_label_; }
   int peak_viewers() const { return peak_viewers_; }
+  // PLIs sent to the publisher (and to an incoming source), for /metrics.
+  uint64_t plis_sent() const { return plis_sent_; }
 
   Subscriber& add_subscriber(std::unique_ptr<Subscriber> sub);
   std::vector<std::unique_ptr<Subscriber>>& subscribers() { return subscribers_; }
@@ -116,11 +120,15 @@ class Stream : public webrtc::PeerConnection::Observer {
   void request_keyframe(size_t track, int layer);
   // The cached packet `seq` (the source's numbering) of a video layer.
   std::optional<ByteSpan> cached(size_t track, int layer, uint16_t seq, Timestamp now) const;
-  // The layers of video track `track` arriving now (a packet within the last
-  // second), slowest first: what a viewer can be switched to.
+  // The operating points of video track `track` arriving now (a packet
+  // within the last second), slowest first: each spatial layer as sent, and
+  // where the lowest one carries VP8 temporal layers, it without its upper
+  // ones too.
+  std::vector<LayerRate> operating_points(size_t track, Timestamp now);
+  // The spatial layers alone (all temporal layers), slowest first.
   std::vector<LayerRate> active_layers(size_t track, Timestamp now);
   void tick(Timestamp now);
-  StreamInfo info() const;
+  StreamInfo info(Timestamp now = {}) const;  // bitrate_bps only with `now`
 
   // PeerConnection::Observer (the publisher)
   void on_connected(webrtc::PeerConnection& pc, Timestamp now) override;
@@ -165,6 +173,7 @@ class Stream : public webrtc::PeerConnection::Observer {
     RetransmissionBuffer cache;  // video only (sized 0 for audio)
     KeyframeRequester keyframes;
     RateMeter rate;
+    std::array<RateMeter, 3> temporal_rate;  // VP8 bytes by temporal layer id 0..2
     // What viewers saw last, so a new publisher continues from there.
     uint16_t seq_offset = 0;  // added to the publisher's sequence numbers
     uint32_t ts_offset = 0;   // added to the publisher's RTP timestamps
@@ -195,6 +204,7 @@ class Stream : public webrtc::PeerConnection::Observer {
   std::shared_ptr<RelayLink> upstream_;             // relay: where the packets come from
   uint64_t relay_dropped_ = 0;                      // relay: ring drops already logged
   uint64_t duplicates_ = 0;
+  uint64_t plis_sent_ = 0;
   TwccRecorder twcc_;
   uint32_t feedback_ssrc_;  // our SSRC as an RTCP sender toward the publisher
   Timestamp last_rr_{}, last_twcc_{}, last_remb_{}, last_switch_pli_{};

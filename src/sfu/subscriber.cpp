@@ -252,13 +252,17 @@ void Subscriber::select_layers(Timestamp now) {
   for (size_t i = 0; i < video_.size(); ++i) {
     auto& rewriter = video_[i];
     if (!rewriter || !mappings_[i].active) continue;
-    const auto layers = stream_.active_layers(i, now);
-    if (layers.empty()) continue;  // nothing arriving: keep what it waits for
-    const int target = selectors_[i].select(layers, estimate_bps(), now);
-    if (target != rewriter->target()) {
-      spdlog::debug("stream '{}': viewer {} video layer {} -> {} (estimate {} bps)", stream_.name(),
-                    session_id_, rewriter->target(), target, estimate_bps());
-      rewriter->set_target(target);
+    const auto points = stream_.operating_points(i, now);
+    if (points.empty()) continue;  // nothing arriving: keep what it waits for
+    const int point = selectors_[i].select(points, estimate_bps(), now);
+    const int spatial = spatial_of(point), temporal = temporal_of(point);
+    if (spatial != rewriter->target() || temporal != rewriter->requested_temporal_layer()) {
+      spdlog::debug("stream '{}': viewer {} video layer {}/{} -> {}/{} (estimate {} bps)",
+                    stream_.name(), session_id_, rewriter->target(),
+                    rewriter->requested_temporal_layer(), spatial, temporal, estimate_bps());
+      rewriter->set_target(spatial);
+      // Down at once; up at the next frame the decoder can follow.
+      rewriter->set_max_temporal_layer(temporal);
     }
     if (rewriter->waiting_for_keyframe()) stream_.request_keyframe(i, rewriter->target());
     if (const uint64_t probe = selectors_[i].take_probe_request()) {
@@ -385,6 +389,8 @@ ViewerStats Subscriber::stats() const {
     s.target_layer = video_[i]->target();
     s.layers = int(stream_.tracks()[i].layers.size());
     s.layer_switches = video_[i]->counters().switches;
+    s.temporal_layer = video_[i]->max_temporal_layer();
+    s.dropped_temporal = video_[i]->counters().dropped_temporal;
   }
   s.nacks = counters_.nacks;
   s.nacked_packets = counters_.nacked_packets;

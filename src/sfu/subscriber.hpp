@@ -46,10 +46,12 @@ struct ViewerStats {
   int layer = -1, target_layer = -1;  // video layer followed / asked for (-1: paused)
   int layers = 0;                     // simulcast layers of the stream (1 without)
   uint64_t layer_switches = 0;
-  uint64_t nacks = 0;           // NACK messages received
-  uint64_t nacked_packets = 0;  // sequence numbers asked for
-  uint64_t resent = 0;          // repairs sent
-  uint64_t resend_holdoff = 0;  // asked again within an RTT: not resent
+  int temporal_layer = 3;         // highest VP8 temporal layer passed on (3: all)
+  uint64_t dropped_temporal = 0;  // packets of upper temporal layers left out
+  uint64_t nacks = 0;             // NACK messages received
+  uint64_t nacked_packets = 0;    // sequence numbers asked for
+  uint64_t resent = 0;            // repairs sent
+  uint64_t resend_holdoff = 0;    // asked again within an RTT: not resent
   uint64_t resend_over_budget = 0;
   uint64_t resend_not_cached = 0;  // older than the cache (or never received)
   uint64_t plis = 0, plis_forwarded = 0;

@@ -33,6 +33,8 @@ class VideoRewriter {
   // Highest VP8 temporal layer passed on; raised at the next layer-sync frame.
   void set_max_temporal_layer(int tid);
   int max_temporal_layer() const { return max_tid_; }
+  // What was asked for (raised only at a layer-sync frame).
+  int requested_temporal_layer() const { return pending_max_tid_; }
   // Added to the followed layer's RTP timestamps (for its sender reports).
   uint32_t timestamp_offset() const { return off_.ts; }
   // The timestamp of the newest packet sent (probe padding reuses it).

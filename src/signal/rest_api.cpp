@@ -41,7 +41,8 @@ json live_json(const sfu::StreamInfo& s) {
           {"ended_at", nullptr},
           {"viewers", s.viewers},
           {"video_codec", s.video_codec},
-          {"audio_codec", s.audio_codec}};
+          {"audio_codec", s.audio_codec},
+          {"bitrate_bps", s.bitrate_bps}};
 }
 
 struct Api {
@@ -59,7 +60,7 @@ struct Api {
     auto g = std::make_shared<Gathered>();
     engines->run_on_all(
         [g](sfu::Engine& engine) {
-          auto streams = engine.streams();
+          auto streams = engine.streams(Clock::now());
           std::lock_guard lock(g->mutex);
           for (auto& s : streams) g->live[s.session_id] = std::move(s);
         },
@@ -84,7 +85,10 @@ struct Api {
         for (const auto& r : *rows) {
           json j = catalog::to_json(r);
           auto it = live.find(r.id);
-          if (it != live.end()) j["viewers"] = it->second.viewers;
+          if (it != live.end()) {
+            j["viewers"] = it->second.viewers;
+            j["bitrate_bps"] = it->second.bitrate_bps;
+          }
           list.push_back(std::move(j));
         }
       }
@@ -106,6 +110,7 @@ struct Api {
       if (it != live.end()) {
         if (out.is_null()) out = live_json(it->second);
         out["viewers"] = it->second.viewers;
+        out["bitrate_bps"] = it->second.bitrate_bps;
       }
       if (out.is_null()) return respond(error_reply(req, Status::not_found, "unknown stream id"));
       json clips = json::array();

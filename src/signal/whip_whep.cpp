@@ -208,13 +208,14 @@ struct Handlers {
     }
     auto shared_offer = std::make_shared<sdp::SessionDescription>(std::move(offer.value()));
     const std::string location_prefix = (kind == Kind::kWhip ? "/whip/" : "/whep/") + name + "/";
-    const std::string publisher = ctx.remote.to_string();
+    // The publisher's or the viewer's address.
+    const std::string remote = ctx.remote.to_string();
     const Handlers* self = this;  // lives as long as the router
-    auto job = [self, req, kind, name, shared_offer, location_prefix, publisher,
+    auto job = [self, req, kind, name, shared_offer, location_prefix, remote,
                 respond](sfu::Engine& engine) {
       const auto now = Clock::now();
-      auto result = kind == Kind::kWhip ? engine.publish(name, *shared_offer, now, publisher)
-                                        : engine.subscribe(name, *shared_offer, now);
+      auto result = kind == Kind::kWhip ? engine.publish(name, *shared_offer, now, remote)
+                                        : engine.subscribe(name, *shared_offer, now, remote);
       if (auto* f = std::get_if<sfu::Failure>(&result)) {
         return respond(reply(req, Status(f->status), f->reason));
       }

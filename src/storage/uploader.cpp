@@ -101,7 +101,7 @@ size_t Uploader::recover_partial_clips() {
   return recovered;
 }
 
-size_t Uploader::process_once() {
+std::vector<std::string> Uploader::spooled_sidecars() const {
   std::vector<std::string> sidecars;
   std::error_code ec;
   if (fs::exists(spool_, ec)) {
@@ -113,17 +113,34 @@ size_t Uploader::process_once() {
     }
   }
   std::sort(sidecars.begin(), sidecars.end());
+  return sidecars;
+}
+
+size_t Uploader::process_once() {
+  std::vector<std::string> sidecars = spooled_sidecars();
   pending_ = sidecars.size();
   size_t stored = 0;
   const auto now = std::chrono::steady_clock::now();
+  auto oldest = fs::file_time_type::max();
+  auto waiting = [&](const std::string& sc) {
+    std::error_code err;
+    const auto written = fs::last_write_time(sc, err);
+    if (!err) oldest = std::min(oldest, written);
+  };
   for (const auto& sc : sidecars) {
     auto b = backoff_.find(sc);
-    if (b != backoff_.end() && now < b->second.first) continue;
-    if (auto st = upload(sc); st.ok()) {
+    if (b != backoff_.end() && now < b->second.first) {
+      waiting(sc);
+      continue;
+    }
+    catalog::ClipRecord rec;
+    if (auto st = upload(sc, rec); st.ok()) {
       backoff_.erase(sc);
       ++stored;
       --pending_;
     } else {
+      failed_.fetch_add(1, std::memory_order_relaxed);
+      waiting(sc);
       // Exponential backoff with jitter, capped: keep trying forever.
       int& attempts = backoff_[sc].second;
       attempts = std::min(attempts + 1, 16);
@@ -131,12 +148,21 @@ size_t Uploader::process_once() {
       backoff_[sc].first = now + std::chrono::milliseconds(secs * 1000 + std::rand() % 1000);
       spdlog::warn("spool: {} not stored yet (attempt {}, next in ~{} s): {}", sc, attempts, secs,
                    st.message());
+      if (on_failed_) on_failed_(rec, st.message(), attempts);
     }
   }
+  oldest_.store(oldest == fs::file_time_type::max() ? kNone : oldest.time_since_epoch().count(),
+                std::memory_order_relaxed);
   return stored;
 }
 
-Status Uploader::upload(const std::string& sidecar) {
+std::optional<fs::file_time_type> Uploader::oldest_pending() const {
+  const auto t = oldest_.load(std::memory_order_relaxed);
+  if (t == kNone) return std::nullopt;
+  return fs::file_time_type(fs::file_time_type::duration(t));
+}
+
+Status Uploader::upload(const std::string& sidecar, catalog::ClipRecord& rec) {
   std::ifstream in(sidecar);
   std::stringstream text;
   text << in.rdbuf();
@@ -148,14 +174,6 @@ Status Uploader::upload(const std::string& sidecar) {
     return make_error("unreadable sidecar (set aside as .broken)");
   }
   const std::string clip_path = sidecar.substr(0, sidecar.size() - 5);
-  std::error_code ec;
-  const bool have_file = fs::exists(clip_path, ec);
-  // 1. the object (skipped if a previous run already stored it and removed the file)
-  if (have_file) {
-    if (auto st = store_.put(info.object_key, clip_path); !st) return st;
-  }
-  // 2. the catalog record (idempotent)
-  catalog::ClipRecord rec;
   rec.stream_id = info.stream_id;
   rec.stream_name = info.stream_name;
   rec.index = info.index;
@@ -169,6 +187,13 @@ Status Uploader::upload(const std::string& sidecar) {
   rec.height = info.height;
   rec.object_key = info.object_key;
   rec.url = store_.url(info.object_key);
+  std::error_code ec;
+  const bool have_file = fs::exists(clip_path, ec);
+  // 1. the object (skipped if a previous run already stored it and removed the file)
+  if (have_file) {
+    if (auto st = store_.put(info.object_key, clip_path); !st) return st;
+  }
+  // 2. the catalog record (idempotent)
   if (auto st = catalog_.add_clip(rec); !st) return st;
   // 3. the announcement, 4. the local copy goes
   if (on_stored_) on_stored_(rec);

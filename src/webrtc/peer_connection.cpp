@@ -128,6 +128,7 @@ void PeerConnection::handle_dtls(ByteSpan data, Timestamp now) {
       finish("DTLS closed by peer");
       break;
     case DtlsTransport::State::kFailed:
+      if (state_ != State::kConnected) stats_.dtls_failures = 1;
       finish("DTLS failed: " + dtls_->error());
       break;
     default:
@@ -206,8 +207,10 @@ void PeerConnection::tick(Timestamp now) {
     if (auto t = dtls_->next_timeout(now); t && *t <= now) {
       dtls_->handle_timeout(now);
       flush_dtls();
-      if (dtls_->state() == DtlsTransport::State::kFailed)
+      if (dtls_->state() == DtlsTransport::State::kFailed) {
+        if (state_ != State::kConnected) stats_.dtls_failures = 1;
         return finish("DTLS failed: " + dtls_->error());
+      }
     }
   }
   if (sctp_) {

@@ -103,6 +103,7 @@ class PeerConnection {
     uint64_t sctp_in = 0;
     uint64_t ice_restarts = 0;     // completed: the peer nominated with new credentials
     uint64_t address_changes = 0;  // the media address moved while connected
+    uint64_t dtls_failures = 0;    // 1 when the DTLS handshake failed
   };
   const Stats& stats() const { return stats_; }
 

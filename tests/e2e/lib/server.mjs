@@ -30,7 +30,22 @@ function bindUdp(port) {
   });
 }
 
-// `count` consecutive free UDP ports (one per media worker); returns the first.
+// Whether TCP `port` is free on every address (the server's ICE-TCP
+// listener takes the UDP port's number).
+function tcpFree(port, host = '::') {
+  return new Promise((resolve) => {
+    const s = net.createServer();
+    s.once('error', (e) => {
+      // No IPv6 here: the IPv4 wildcard tells as much.
+      if (host === '::' && (e.code === 'EAFNOSUPPORT' || e.code === 'EADDRNOTAVAIL')) resolve(tcpFree(port, '0.0.0.0'));
+      else resolve(false);
+    });
+    s.listen({ port, host, ipv6Only: false }, () => s.close(() => resolve(true)));
+  });
+}
+
+// `count` consecutive ports free as UDP and as TCP (one per media worker,
+// for its UDP socket and its ICE-TCP listener); returns the first.
 async function freeUdpPorts(count) {
   for (let attempt = 0; attempt < 50; ++attempt) {
     const first = await bindUdp(0);
@@ -42,9 +57,12 @@ async function freeUdpPorts(count) {
       held.push(s);
     }
     await Promise.all(held.map((s) => new Promise((r) => s.close(r))));
-    if (held.length === count) return base;
+    if (held.length !== count) continue;
+    let tcp = true;
+    for (let i = 0; i < count && tcp; ++i) tcp = await tcpFree(base + i);
+    if (tcp) return base;
   }
-  throw new Error(`no ${count} consecutive free UDP ports`);
+  throw new Error(`no ${count} consecutive free UDP+TCP ports`);
 }
 
 // `healthz` (optional): async (port) => HTTP status of /healthz, for a

@@ -157,3 +157,46 @@ TEST(StaticFiles, StreamsLargeFilesFromDisk) {
 
 }  // namespace
 }  // namespace lss::http
+
+namespace lss::http {
+namespace {
+
+uint64_t count_of(const Router& r, std::string_view route, unsigned status) {
+  for (const auto& row : r.request_counts().snapshot()) {
+    if (row.route == route && row.status == status) return row.count;
+  }
+  return 0;
+}
+
+TEST(Router, CountsAnswersByRoutePrefixAndStatus) {
+  Router r;
+  r.add("/whip/", [](const Request& req, const RequestContext&, Responder respond) {
+    respond(make_response(req, req.method() == Verb::post ? Status::created : Status::not_found));
+  });
+  call(r, Verb::post, "/whip/cam1");
+  call(r, Verb::post, "/whip/cam2?x=1");  // one label for every stream: the prefix
+  call(r, Verb::delete_, "/whip/cam1/abc");
+  call(r, Verb::get, "/nowhere");  // no route, no fallback
+  EXPECT_EQ(count_of(r, "/whip/", 201), 2u);
+  EXPECT_EQ(count_of(r, "/whip/", 404), 1u);
+  EXPECT_EQ(count_of(r, Router::kFallbackRoute, 404), 1u);
+  EXPECT_EQ(r.request_counts().snapshot().size(), 3u);
+}
+
+TEST(Router, CountsFileAnswersToo) {
+  Router r;
+  r.set_fallback([](const Request&, const RequestContext& ctx, Responder) {
+    FileResponse res{Status::partial_content, 11};
+    ctx.send_file(std::move(res));
+  });
+  RequestContext ctx;
+  int sent = 0;
+  ctx.send_file = [&](FileResponse) { ++sent; };
+  Request req{Verb::get, "/index.html", 11};
+  r.dispatch(req, ctx, [](Response) {});
+  EXPECT_EQ(sent, 1);
+  EXPECT_EQ(count_of(r, Router::kFallbackRoute, 206), 1u);
+}
+
+}  // namespace
+}  // namespace lss::http

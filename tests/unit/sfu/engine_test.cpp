@@ -360,6 +360,69 @@ TEST_F(EngineTest, SimulcastViewerFollowsTheLayerItsEstimateCarries) {
   EXPECT_GE(stats[0].layer_switches, 1u);
 }
 
+// VP8 with temporal layers (L1T3): a viewer whose estimate cannot carry the
+// whole layer gets its base temporal layer, numbered without gaps.
+TEST_F(EngineTest, AViewerShortOfBandwidthLosesUpperTemporalLayersFirst) {
+  auto pub = make_peer(5000), v = make_peer(5001);
+  connect(*pub, true, "cam");
+  connect(*v, false, "cam");
+  auto packet = [](uint16_t seq, uint32_t ts, uint8_t tid, bool key, uint16_t pid) {
+    Bytes p;
+    ByteWriter w(p);
+    w.u8(0x80);
+    w.u8(96);
+    w.u16(seq);
+    w.u32(ts);
+    w.u32(2222);
+    w.u8(0x90);  // X, S, PID 0
+    w.u8(0xa0);  // I, T
+    w.u8(uint8_t(0x80 | (pid >> 8)));
+    w.u8(uint8_t(pid));
+    w.u8(uint8_t(tid << 6 | (tid > 0 ? 0x20 : 0)));  // TID, Y (layer sync)
+    w.u8(key ? 0x50 : 0x51);
+    for (int i = 0; i < 600; ++i) w.u8(tid);
+    return p;
+  };
+  const uint8_t pattern[] = {0, 2, 1, 2};
+  uint16_t seq = 100, pid = 1;
+  uint32_t ts = 0;
+  auto send = [&](int frames) {
+    for (int f = 0; f < frames; ++f) {
+      const uint8_t tid = pattern[pid % 4];
+      pub->send_rtp(packet(seq++, ts, tid, pid == 1, pid), net_);
+      ++pid;
+      ts += 900;
+      advance(std::chrono::milliseconds(10));
+    }
+  };
+  send(150);
+  ASSERT_FALSE(v->rtp_in.empty());
+  RtpPacket pkt;
+  ASSERT_TRUE(RtpPacket::parse(v->rtp_in.back().data(), v->rtp_in.back().size(), pkt));
+  const uint32_t out_ssrc = pkt.ssrc();
+  // ~500 kbps in all, ~125 kbps in its base layer: a 200 kbps viewer.
+  Bytes remb;
+  build_remb(Remb{77, 200'000, {out_ssrc}}, remb);
+  v->send_rtp(remb, net_, true);
+  pump();
+  send(50);
+  const size_t from = v->rtp_in.size();
+  send(100);
+  ASSERT_GT(v->rtp_in.size(), from + 10);
+  uint16_t last = 0;
+  for (size_t i = from; i < v->rtp_in.size(); ++i) {
+    ASSERT_TRUE(RtpPacket::parse(v->rtp_in[i].data(), v->rtp_in[i].size(), pkt));
+    EXPECT_EQ(pkt.payload().back(), 0) << "only the base temporal layer";
+    if (i > from) EXPECT_EQ(pkt.sequence_number(), uint16_t(last + 1)) << "no gaps to NACK";
+    last = pkt.sequence_number();
+  }
+  auto stats = engine_->viewer_stats();
+  ASSERT_EQ(stats.size(), 1u);
+  EXPECT_EQ(stats[0].layer, 0);
+  EXPECT_EQ(stats[0].temporal_layer, 0);
+  EXPECT_GT(stats[0].dropped_temporal, 50u);
+}
+
 TEST_F(EngineTest, AViewersKeyframeRequestsAreThrottled) {
   auto pub = make_peer(5000), v = make_peer(5001);
   connect(*pub, true, "cam");

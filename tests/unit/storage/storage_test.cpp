@@ -100,10 +100,21 @@ TEST_F(StorageTest, AnOutageLosesNothing) {
   int announced = 0;
   Uploader up((root_ / "spool").string(), store, *catalog_,
               [&](const catalog::ClipRecord&) { ++announced; });
+  std::vector<std::pair<catalog::ClipRecord, int>> failed;  // what upload.failed webhooks carry
+  up.set_on_failed([&](const catalog::ClipRecord& c, const std::string& error, int attempt) {
+    EXPECT_EQ(error, "connection refused");
+    failed.emplace_back(c, attempt);
+  });
   spool_clip(0);
   spool_clip(1);
   EXPECT_EQ(up.process_once(), 0u);
   EXPECT_EQ(up.pending(), 2u);
+  ASSERT_EQ(failed.size(), 2u);
+  EXPECT_EQ(failed[0].first.index, 0);
+  EXPECT_EQ(failed[1].first.index, 1);
+  EXPECT_EQ(failed[0].first.stream_id, "abc123");
+  EXPECT_EQ(failed[0].first.url.rfind("https://cdn.example/cam1/", 0), 0u);
+  EXPECT_EQ(failed[0].second, 1);
   EXPECT_TRUE(catalog_->list_clips("cam1", "", {50, 0})
                   ->empty());  // nothing catalogued before it is stored
   store.down = false;
