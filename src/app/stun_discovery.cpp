@@ -13,6 +13,7 @@
 #include "app/config.hpp"
 #include "app/public_ip.hpp"
 #include "app/worker_pool.hpp"
+#include "net/sockaddr.hpp"
 #include "stun/stun_binding_client.hpp"
 
 namespace lss {
@@ -23,50 +24,6 @@ bool dual_stack(int fd) {
   sockaddr_storage ss{};
   socklen_t len = sizeof ss;
   return ::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) == 0 && ss.ss_family == AF_INET6;
-}
-
-// `a` as the socket addresses it: v4-mapped on a dual-stack IPv6 socket.
-socklen_t to_sockaddr(const SocketAddress& a, bool v6_socket, sockaddr_storage& ss) {
-  std::memset(&ss, 0, sizeof ss);
-  if (!v6_socket) {
-    auto& s4 = reinterpret_cast<sockaddr_in&>(ss);
-    s4.sin_family = AF_INET;
-    s4.sin_port = htons(a.port);
-    std::memcpy(&s4.sin_addr, a.ip.data(), 4);
-    return sizeof s4;
-  }
-  auto& s6 = reinterpret_cast<sockaddr_in6&>(ss);
-  s6.sin6_family = AF_INET6;
-  s6.sin6_port = htons(a.port);
-  auto* b = reinterpret_cast<uint8_t*>(&s6.sin6_addr);
-  if (a.is_ipv4()) {
-    b[10] = b[11] = 0xff;
-    std::memcpy(b + 12, a.ip.data(), 4);
-  } else {
-    std::memcpy(b, a.ip.data(), 16);
-  }
-  return sizeof s6;
-}
-
-SocketAddress from_sockaddr(const sockaddr_storage& ss) {
-  SocketAddress a;
-  if (ss.ss_family == AF_INET) {
-    const auto& s4 = reinterpret_cast<const sockaddr_in&>(ss);
-    std::memcpy(a.ip.data(), &s4.sin_addr, 4);
-    a.port = ntohs(s4.sin_port);
-    return a;
-  }
-  const auto& s6 = reinterpret_cast<const sockaddr_in6&>(ss);
-  static constexpr uint8_t kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-  const auto* b = reinterpret_cast<const uint8_t*>(&s6.sin6_addr);
-  if (std::memcmp(b, kMapped, 12) == 0) {
-    std::memcpy(a.ip.data(), b + 12, 4);
-  } else {
-    a.family = SocketAddress::Family::kIPv6;
-    std::memcpy(a.ip.data(), b, 16);
-  }
-  a.port = ntohs(s6.sin6_port);
-  return a;
 }
 
 // The server's addresses the socket can send to, IPv4 first (behind a NAT
@@ -89,7 +46,7 @@ Result<std::vector<SocketAddress>> resolve(const StunServerUri& server, bool v6_
   for (addrinfo* i = list; i; i = i->ai_next) {
     sockaddr_storage ss{};
     std::memcpy(&ss, i->ai_addr, std::min<size_t>(i->ai_addrlen, sizeof ss));
-    SocketAddress a = from_sockaddr(ss);
+    SocketAddress a = net::from_sockaddr(ss);
     a.port = server.port;
     if (std::find(out.begin(), out.end(), a) == out.end()) out.push_back(a);
   }
@@ -109,7 +66,7 @@ struct Answer {
 Answer ask(int fd, bool v6_socket, const SocketAddress& to, Duration timeout) {
   StunBindingTransaction t(random_transaction_id(), Clock::now(), timeout);
   sockaddr_storage dest;
-  const socklen_t dest_len = to_sockaddr(to, v6_socket, dest);
+  const socklen_t dest_len = net::to_sockaddr(to, v6_socket, dest);
   uint8_t buf[2048];
   for (;;) {
     const Timestamp now = Clock::now();
@@ -132,7 +89,7 @@ Answer ask(int fd, bool v6_socket, const SocketAddress& to, Duration timeout) {
                                    reinterpret_cast<sockaddr*>(&from), &from_len);
       if (n < 0) break;  // EAGAIN: read everything there was
       // Only the server asked may answer (anything else is stray traffic).
-      if (!(from_sockaddr(from) == to)) continue;
+      if (!(net::from_sockaddr(from) == to)) continue;
       if (t.handle_response(ByteSpan(buf, size_t(n)))) break;
     }
     if (t.state() == StunBindingTransaction::State::kMapped) return {t.mapped_address(), {}};

@@ -11,51 +11,11 @@
 #include <cerrno>
 #include <cstring>
 
+#include "net/sockaddr.hpp"
+
 namespace lss::net {
 namespace asio = boost::asio;
 using udp = asio::ip::udp;
-
-namespace {
-
-SocketAddress from_sockaddr(const sockaddr_storage& ss) {
-  SocketAddress a;
-  if (ss.ss_family == AF_INET) {
-    const auto& s4 = reinterpret_cast<const sockaddr_in&>(ss);
-    std::memcpy(a.ip.data(), &s4.sin_addr, 4);
-    a.port = ntohs(s4.sin_port);
-    a.family = SocketAddress::Family::kIPv4;
-  } else {
-    const auto& s6 = reinterpret_cast<const sockaddr_in6&>(ss);
-    static constexpr uint8_t kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-    const auto* b = reinterpret_cast<const uint8_t*>(&s6.sin6_addr);
-    if (std::memcmp(b, kMapped, 12) == 0) {  // v4-mapped: present as IPv4
-      std::memcpy(a.ip.data(), b + 12, 4);
-      a.family = SocketAddress::Family::kIPv4;
-    } else {
-      std::memcpy(a.ip.data(), b, 16);
-      a.family = SocketAddress::Family::kIPv6;
-    }
-    a.port = ntohs(s6.sin6_port);
-  }
-  return a;
-}
-
-socklen_t to_sockaddr(const SocketAddress& a, sockaddr_in6& out) {
-  // The socket is dual-stack IPv6, so IPv4 peers are addressed as v4-mapped.
-  std::memset(&out, 0, sizeof out);
-  out.sin6_family = AF_INET6;
-  out.sin6_port = htons(a.port);
-  auto* b = reinterpret_cast<uint8_t*>(&out.sin6_addr);
-  if (a.is_ipv4()) {
-    b[10] = b[11] = 0xff;
-    std::memcpy(b + 12, a.ip.data(), 4);
-  } else {
-    std::memcpy(b, a.ip.data(), 16);
-  }
-  return sizeof out;
-}
-
-}  // namespace
 
 MediaWorker::MediaWorker(unsigned index, uint16_t port)
     : index_(index),
@@ -311,18 +271,8 @@ void MediaWorker::send(ByteSpan data, const SocketAddress& to) {
     return;
   }
   sockaddr_storage& ss = send_addrs_[pending_];
-  socklen_t len;
-  if (v6_) {
-    len = to_sockaddr(to, reinterpret_cast<sockaddr_in6&>(ss));
-  } else {
-    if (!to.is_ipv4()) return;
-    auto& sa4 = reinterpret_cast<sockaddr_in&>(ss);
-    sa4 = sockaddr_in{};
-    sa4.sin_family = AF_INET;
-    sa4.sin_port = htons(to.port);
-    std::memcpy(&sa4.sin_addr, to.ip.data(), 4);
-    len = sizeof sa4;
-  }
+  if (!v6_ && !to.is_ipv4()) return;  // an IPv4-only socket
+  const socklen_t len = to_sockaddr(to, v6_, ss);
   uint8_t* slot = send_buffers_.data() + pending_ * kMaxDatagram;
   std::memcpy(slot, data.data(), data.size());
   send_iovs_[pending_] = {slot, data.size()};
