@@ -2,14 +2,13 @@
 // (RFC 9725 §4.3/4.4), ICE servers announced as Link headers (§4.6), and a
 // viewer that can only go through TURN (Debian's coturn on loopback).
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
-import dgram from 'node:dgram';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 
+import { haveCoturn, startCoturn } from './lib/blocked.mjs';
 import { launchBrowser, openPage, sleep, waitFor } from './lib/browser.mjs';
 import { expectDecoding, startPublisher, startViewer, viewerStats } from './lib/media.mjs';
 import { repoRoot, startServer } from './lib/server.mjs';
@@ -274,58 +273,14 @@ test('a Chromium viewer and publisher restart ICE; video goes on with the same D
   await publisher.evaluate(() => window.pub.stop());
 });
 
-// A free UDP port on loopback (for coturn's listener).
-function freeUdpPort() {
-  return new Promise((resolve) => {
-    const sock = dgram.createSocket('udp4');
-    sock.bind(0, '127.0.0.1', () => {
-      const { port } = sock.address();
-      sock.close(() => resolve(port));
-    });
-  });
-}
-
-// Resolves once `port` answers a STUN Binding request.
-async function stunAnswers(port, timeoutMs = 5000) {
-  const sock = dgram.createSocket('udp4');
-  const req = Buffer.alloc(20);
-  req.writeUInt16BE(0x0001, 0);
-  req.writeUInt32BE(0x2112a442, 4);
-  crypto.randomFillSync(req, 8, 12);
-  const got = new Promise((resolve) => sock.once('message', () => resolve(true)));
-  const deadline = Date.now() + timeoutMs;
-  try {
-    while (Date.now() < deadline) {
-      sock.send(req, port, '127.0.0.1');
-      if (await Promise.race([got, sleep(200).then(() => false)])) return true;
-    }
-    return false;
-  } finally {
-    sock.close();
-  }
-}
-
 test('a viewer that may only relay watches through coturn (TURN_SECRET credentials)', async (t) => {
-  if (spawnSync('sh', ['-c', 'command -v turnserver']).status !== 0) {
+  if (!haveCoturn()) {
     t.skip('coturn (turnserver) is not installed: scripts/install-deps.sh test installs it');
     return;
   }
-  const turnPort = await freeUdpPort();
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lss-coturn-'));
-  // stdbuf: coturn's log lines as they come (a pipe is block-buffered).
-  const turn = spawn('stdbuf', ['-oL', '-eL', 'turnserver',
-    '-n', '--listening-ip', '127.0.0.1', '--relay-ip', '127.0.0.1', '--listening-port', String(turnPort),
-    '--allow-loopback-peers', '--no-cli', '--use-auth-secret', '--static-auth-secret', 'S', '--realm', 'R',
-    '--no-tls', '--no-dtls', '--no-tcp-relay', '--min-port', '49152', '--max-port', '49999',
-    '--pidfile', path.join(dir, 'turnserver.pid'), '--userdb', path.join(dir, 'turndb'),
-    '--log-file', 'stdout', '--simple-log', '--verbose',
-  ], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let turnLog = '';
-  turn.stdout.on('data', (d) => { turnLog += d; });
-  turn.stderr.on('data', (d) => { turnLog += d; });
-  t.after(() => { turn.kill('SIGTERM'); fs.rmSync(dir, { recursive: true, force: true }); });
-  assert.ok(await stunAnswers(turnPort), `coturn did not start:\n${turnLog}`);
-
+  const turn = await startCoturn({ secret: 'S', verbose: true });
+  t.after(() => turn.stop());
+  const turnPort = turn.port;
   const s = await server({ ICE_SERVERS: `turn:127.0.0.1:${turnPort}`, TURN_SECRET: 'S' });
   const publisher = await startPublisher(browser, s, 'relayed', 'VP8');
   const page = await openPage(browser, s);
@@ -344,7 +299,7 @@ test('a viewer that may only relay watches through coturn (TURN_SECRET credentia
   try {
     await waitFor(async () => (await viewerStats(page)).framesDecoded >= 30, { timeout: 20000, what: '30 frames through TURN' });
   } catch (e) {
-    console.log(turnLog);
+    console.log(turn.log());
     throw e;
   }
   const pair = await page.evaluate(async () => {
@@ -359,7 +314,7 @@ test('a viewer that may only relay watches through coturn (TURN_SECRET credentia
   assert.deepEqual(pair, { local: 'relay', relayProtocol: 'udp', remote: 'host', remotePort: s.udpPort });
   // coturn authenticated the allocation with the REST credentials of the
   // OPTIONS answer (the page asked before its offer: "<expiry>:<random id>").
-  assert.match(turnLog, /user <\d+:[0-9a-f]{12}>.*ALLOCATE processed, success/);
+  assert.match(turn.log(), /user <\d+:[0-9a-f]{12}>.*ALLOCATE processed, success/);
   // An ICE restart works through the relay too.
   await page.evaluate(() => window.view.restartIce());
   const after = await watchFrames(page, 3000);

@@ -222,7 +222,8 @@ export function haveCoturn() {
 export async function startCoturn({ secret = 'S', verbose = false } = {}) {
   const port = await freeUdpPort();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lss-coturn-'));
-  const turn = spawn('turnserver', [
+  // stdbuf: coturn's log lines as they come (a pipe is block-buffered).
+  const turn = spawn('stdbuf', ['-oL', '-eL', 'turnserver',
     '-n', '--listening-ip', '127.0.0.1', '--relay-ip', '127.0.0.1', '--listening-port', String(port),
     '--allow-loopback-peers', '--no-cli', '--use-auth-secret', '--static-auth-secret', secret, '--realm', 'R',
     '--no-tls', '--no-dtls', '--no-tcp-relay', '--min-port', '49152', '--max-port', '49999',
