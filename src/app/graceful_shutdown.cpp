@@ -9,7 +9,7 @@ namespace lss {
 namespace asio = boost::asio;
 
 GracefulShutdown::GracefulShutdown(asio::io_context& io, Duration grace)
-    : io_(io), grace_(grace), signals_(io, SIGINT, SIGTERM), timer_(io) {}
+    : grace_(grace), signals_(io, SIGINT, SIGTERM), timer_(io) {}
 
 void GracefulShutdown::start(Steps steps) {
   steps_ = std::move(steps);

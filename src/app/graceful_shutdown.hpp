@@ -56,7 +56,6 @@ class GracefulShutdown {
   void poll();
   void finish(const char* why);
 
-  boost::asio::io_context& io_;
   Duration grace_;
   Steps steps_;
   boost::asio::signal_set signals_;
