@@ -3,9 +3,9 @@
 // given (IPv4 first by default), with falling priorities.
 #include <gtest/gtest.h>
 
-#include <fstream>
 #include <sstream>
 
+#include "../support/sdp_fixture.hpp"
 #include "sdp/negotiation.hpp"
 #include "sdp/sdp_writer.hpp"
 #include "sdp/session_description.hpp"
@@ -14,10 +14,7 @@ namespace lss::sdp {
 namespace {
 
 std::string load(const std::string& name) {
-  std::ifstream in(std::string(LSS_TEST_DATA_DIR) + "/sdp/" + name);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+  return testing::load_sdp_fixture(name);
 }
 
 LocalTransport dual_stack() {

@@ -1,8 +1,6 @@
 #include <gtest/gtest.h>
 
-#include <fstream>
-#include <sstream>
-
+#include "../support/sdp_fixture.hpp"
 #include "sdp/negotiation.hpp"
 #include "sdp/session_description.hpp"
 
@@ -10,10 +8,7 @@ namespace lss::sdp {
 namespace {
 
 std::string load(const std::string& name) {
-  std::ifstream in(std::string(LSS_TEST_DATA_DIR) + "/sdp/" + name);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+  return testing::load_sdp_fixture(name);
 }
 
 LocalTransport local() {
