@@ -42,6 +42,8 @@ json viewer_json(const sfu::ViewerStats& v, size_t worker) {
           {"remb_bps", v.remb_bps},
           {"transport_cc", v.transport_cc},
           {"acked_bps", v.acked_bps},
+          {"delay_based_bps", v.delay_based_bps},
+          {"loss_based_bps", v.loss_based_bps},
           {"delay_state", v.delay_state},
           {"loss_fraction_twcc", v.loss_fraction_twcc},
           {"probes", v.probes},

@@ -11,6 +11,15 @@
 // grows back at 8 %/s once loss falls under 2 %, and stops limiting when it
 // has caught up with the reference. So random loss under 10 % (Wi-Fi) never
 // freezes the delay-based estimate, where libwebrtc's hold band would.
+//
+// Loss is taken for congestion only when something corroborates it. Where a
+// delay-based estimator watches the path and has seen no queue building
+// (`delay_clear`), loss up to 15 % is taken for the path's own (a lossy
+// radio link, a bad cable) and the estimate grows back as with no loss:
+// cutting or holding for it would only starve the viewer, since loss that
+// does not come from our rate does not fall when the rate does. A queue
+// that overflows shows delay first. A policer without a queue shows only
+// loss: the rate settles at most ~15 % above its limit.
 // Allocation-free.
 #include <cstdint>
 #include <optional>
@@ -25,7 +34,10 @@ class LossBasedControl {
 
   // One loss measurement: the fraction (0..1) of packets lost over the last
   // report interval. `current_bps` is the target in force, the base of a cut.
-  void on_loss(double fraction, Timestamp now, Duration rtt, uint64_t current_bps);
+  // `delay_clear`: a delay-based estimator watches the path and saw no
+  // overuse lately, so loss up to 15 % is not ours to cut or hold for.
+  void on_loss(double fraction, Timestamp now, Duration rtt, uint64_t current_bps,
+               bool delay_clear = false);
   // Another estimator showed the path carries `bps` (a probe, a REMB):
   // follow it up unless loss is currently high.
   void raise_to(uint64_t bps);
@@ -45,6 +57,7 @@ class LossBasedControl {
   uint64_t estimate_bps_;
   bool limiting_ = false;
   double last_loss_ = 0;
+  double high_loss_ = 0.10;  // above it, the last report's loss cuts
   std::optional<Timestamp> last_report_, last_decrease_;
 };
 

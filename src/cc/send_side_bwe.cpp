@@ -9,6 +9,9 @@ namespace {
 constexpr uint32_t kMinLossPackets = 20;
 constexpr Duration kLossWindow = std::chrono::seconds(1);
 constexpr Duration kTwccTimeout = std::chrono::seconds(2);
+// Loss within this long of the delay detector's last overuse is taken for
+// congestion: a drop-tail queue shows delay first, then overflows.
+constexpr Duration kOveruseMemory = std::chrono::seconds(5);
 constexpr Duration kRrRttValid = std::chrono::seconds(5);
 constexpr Duration kMaxRtt = std::chrono::seconds(10);
 constexpr double kRttSmoothing = 0.2;
@@ -122,6 +125,7 @@ void SendSideBwe::on_transport_feedback(const TransportCcFeedback& fb, Timestamp
     const std::optional<uint64_t> acked = acked_.bps();
     const BandwidthUsage usage = detector_.state();
     if (usage == BandwidthUsage::kOverusing) {
+      last_overuse_ = now;
       // Cut once, then again only after the last cut had time to show.
       if (aimd_.time_to_reduce_further(now, acked.value_or(aimd_.estimate()))) {
         aimd_.update(usage, acked, now);
@@ -139,7 +143,8 @@ void SendSideBwe::on_transport_feedback(const TransportCcFeedback& fb, Timestamp
   // fewer packets, random loss of a few percent often looks like 10 %.
   if (!loss_window_start_) loss_window_start_ = now;
   if (expected_ >= kMinLossPackets && now - *loss_window_start_ >= kLossWindow) {
-    loss_.on_loss(double(lost_) / double(expected_), now, rtt_, target_bps_);
+    const bool delay_clear = !last_overuse_ || now - *last_overuse_ >= kOveruseMemory;
+    loss_.on_loss(double(lost_) / double(expected_), now, rtt_, target_bps_, delay_clear);
     lost_ = expected_ = 0;
     loss_window_start_ = now;
   }

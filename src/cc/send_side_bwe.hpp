@@ -143,6 +143,7 @@ class SendSideBwe {
   std::optional<Timestamp> loss_window_start_;
 
   std::optional<Timestamp> last_twcc_, last_rr_rtt_;
+  std::optional<Timestamp> last_overuse_;          // the delay detector's, for telling loss apart
   Duration rtt_ = std::chrono::milliseconds(200);  // until measured
   bool have_rtt_ = false;
   uint64_t remb_bps_ = 0;

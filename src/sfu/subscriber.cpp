@@ -376,6 +376,8 @@ ViewerStats Subscriber::stats() const {
   s.transport_cc = twcc_;
   const auto bwe = bwe_.stats();
   s.acked_bps = bwe.acked_bps;
+  s.delay_based_bps = bwe.delay_based_bps;
+  s.loss_based_bps = bwe.loss_based_bps;
   s.delay_state = cc::to_string(bwe.delay_state);
   s.loss_fraction_twcc = bwe.loss_fraction;
   s.probes = bwe.probes_sent;

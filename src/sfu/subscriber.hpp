@@ -38,6 +38,7 @@ struct ViewerStats {
   uint64_t remb_bps = 0;      // the viewer's own estimate, when it sends REMB
   bool transport_cc = false;  // the estimate is ours (transport-cc), not its REMB
   uint64_t acked_bps = 0;     // throughput its feedback confirms
+  uint64_t delay_based_bps = 0, loss_based_bps = 0;  // the two halves of the estimate
   const char* delay_state = "normal";
   double loss_fraction_twcc = 0;  // from transport-cc feedback
   uint64_t probes = 0, last_probe_bps = 0, probe_bytes = 0;

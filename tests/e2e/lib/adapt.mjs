@@ -224,7 +224,7 @@ export const fmt = (x, d = 1) => (x == null || Number.isNaN(x) ? '-' : Number(x)
 // The /api/stats fields of a viewer worth printing on one line.
 export function viewerLine(v) {
   if (!v) return '(not in /api/stats)';
-  const keys = ['layer', 'target_layer', 'layers', 'layer_switches', 'estimate_bps', 'remb_bps', 'retransmit_budget_bps',
+  const keys = ['layer', 'target_layer', 'layers', 'layer_switches', 'estimate_bps', 'delay_based_bps', 'loss_based_bps', 'loss_fraction_twcc', 'delay_state', 'remb_bps', 'retransmit_budget_bps',
     'rtt_ms', 'fraction_lost', 'packets_lost', 'nacks', 'nacked_packets', 'resent', 'resend_holdoff', 'resend_over_budget',
     'resend_not_cached', 'plis', 'plis_forwarded', 'rtp_packets_out', 'bytes_out', 'rtx', 'connected', 'worker'];
   return keys.filter((k) => k in v).map((k) => `${k}=${typeof v[k] === 'number' && !Number.isInteger(v[k]) ? v[k].toFixed(3) : v[k]}`).join(' ');

@@ -92,6 +92,28 @@ TEST(LossBasedControl, GccRules) {
   EXPECT_EQ(loss.estimate(), 810'000u);  // not twice within RTT + 300 ms
 }
 
+TEST(LossBasedControl, LossWithoutDelaySignalIsThePathsOwnUpTo15Percent) {
+  LossBasedControl loss(1'000'000, 30'000, 20'000'000);
+  Timestamp now = kT0;
+  loss.follow(2'000'000);
+  for (int i = 0; i < 30; ++i)  // a lossy radio link: 12.5 % and no queue
+  {
+    loss.on_loss(0.125, now += std::chrono::seconds(1), milliseconds(100), 2'000'000, true);
+    loss.follow(2'000'000);  // as SendSideBwe does after every report
+  }
+  EXPECT_EQ(loss.estimate(), 2'000'000u);
+  EXPECT_FALSE(loss.limiting());
+  loss.on_loss(0.125, now += std::chrono::seconds(1), milliseconds(100), 2'000'000, false);
+  EXPECT_NEAR(double(loss.estimate()), 1'875'000, 1);  // the delay detector saw a queue: congestion
+  loss.on_loss(0.30, now += std::chrono::seconds(1), milliseconds(100), 1'875'000, true);
+  EXPECT_NEAR(double(loss.estimate()), 1'593'750, 1);  // far past a path's own: congestion anyway
+  for (int i = 0; i < 5; ++i)  // queue gone, the path's own loss: grows back
+    loss.on_loss(0.12, now += std::chrono::seconds(1), milliseconds(100), 1'593'750, true);
+  loss.follow(2'000'000);
+  EXPECT_FALSE(loss.limiting());
+  EXPECT_EQ(loss.estimate(), 2'000'000u);
+}
+
 TEST(LossBasedControl, CeilingOnlyAfterHeavyLoss) {
   LossBasedControl loss(1'000'000, 30'000, 20'000'000);
   Timestamp now = kT0;
