@@ -129,6 +129,8 @@ ConfigOutcome load_config(int argc, const char* const* argv) {
       ->check(CLI::Range(3600.0, 2592000.0));
   opt("--stream-key", c.stream_key, "STREAM_KEY",
       "key required to publish (Bearer token / Socket.IO key); unset: loopback only");
+  opt("--admin-key", c.admin_key, "ADMIN_KEY",
+      "Bearer token of the admin API (/api/admin/); unset: loopback only");
   opt("--data-dir", c.data_dir, "DATA_DIR", "folder for recordings, spool and catalog");
   opt("--record-streams", record_streams, "RECORD_STREAMS", "record every stream (true/false)");
   opt("--clip-size", c.clip_size_mb, "CLIP_SIZE", "start a new clip past this many MB (0: off)")

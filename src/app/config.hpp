@@ -39,6 +39,7 @@ struct Config {
 
   // Security
   std::string stream_key;  // STREAM_KEY (seed)
+  std::string admin_key;   // ADMIN_KEY: Bearer token of /api/admin/ (unset: loopback only)
 
   // Storage / recording (seed names; used by the recording issue)
   std::string data_dir = "./data";  // DATA_DIR

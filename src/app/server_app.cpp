@@ -31,6 +31,7 @@
 #include "net/media_worker.hpp"
 #include "record/recording_service.hpp"
 #include "sfu/engine.hpp"
+#include "signal/admin_api.hpp"
 #include "signal/peerjs_gateway.hpp"
 #include "signal/rest_api.hpp"
 #include "signal/socketio_server.hpp"
@@ -290,7 +291,21 @@ int ServerApp::run() {
       s.router, engines,
       [control](std::function<void()> fn) { asio::post(*control, std::move(fn)); },
       s.catalog.get());
-  // Clips in the local store, at the URLs the catalog gives them.
+  signal::AdminApiOptions admin;
+  admin.admin_key = s.config.admin_key;
+  // The app hears of an operator's kick (a stream's end it hears anyway).
+  admin.on_ended = [sio](const std::string& stream, const std::string& id, bool publisher) {
+    sio->broadcast("session-ended", {{"streamId", stream},
+                                     {"id", id},
+                                     {"role", publisher ? "publisher" : "viewer"},
+                                     {"reason", "ended by an admin"}});
+  };
+  admin.post_to_control = [control](std::function<void()> fn) {
+    asio::post(*control, std::move(fn));
+  };
+  signal::register_admin_api(s.router, engines, std::move(admin));
+  if (s.config.admin_key.empty())
+    spdlog::info("admin API (/api/admin/) open to loopback only: set ADMIN_KEY to use it remotely");
   s.socketio->register_routes(s.router);
   s.router.set_upgrade_handler(
       [sio](http::Request& req, const http::RequestContext& ctx, http::UpgradeStream stream) {
@@ -364,6 +379,7 @@ int ServerApp::run() {
           }
         });
   });
+  // Clips in the local store, at the URLs the catalog gives them.
   s.router.add("/recordings/", http::static_files_handler(s.config.data_dir));
   s.router.add(kWatchPagePrefix, watch_page_handler(s.config.web_dir));  // /watch/{stream}
   s.router.set_fallback(http::static_files_handler(s.config.web_dir));

@@ -51,6 +51,7 @@ ReportBlock RtpReceiveStats::report_block(uint32_t ssrc, Timestamp now) {
   b.fraction_lost = (expected_interval == 0 || lost_interval <= 0)
                         ? 0
                         : uint8_t((lost_interval << 8) / int64_t(expected_interval));
+  last_fraction_lost_ = b.fraction_lost;
   b.extended_highest_seq = uint32_t(ext_max);
   b.jitter = uint32_t(jitter_);
   if (have_sr_) {

@@ -18,6 +18,8 @@ class RtpReceiveStats {
   uint64_t packets_received() const { return received_; }
   uint32_t extended_highest_seq() const { return uint32_t(cycles_ + max_seq_); }
   ReportBlock report_block(uint32_t ssrc, Timestamp now);
+  // The fraction lost (0..255) of the last report_block().
+  uint8_t last_fraction_lost() const { return last_fraction_lost_; }
 
  private:
   uint32_t clock_rate_;
@@ -33,6 +35,7 @@ class RtpReceiveStats {
   uint32_t last_sr_ = 0;
   Timestamp last_sr_arrival_{};
   bool have_sr_ = false;
+  uint8_t last_fraction_lost_ = 0;
 };
 
 }  // namespace lss

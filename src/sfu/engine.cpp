@@ -290,6 +290,7 @@ std::variant<SessionCreated, Failure> Engine::subscribe(const std::string& name,
     dc = webrtc::DataChannelConfig{sdp::kSctpPort, answer->data_channel->remote_port, false, ""};
   }
   sub->attach(make_peer(local, answer->remote, *sub, now, dc));
+  sub->set_http_remote(viewer);
   stream.add_subscriber(std::move(sub));
   spdlog::info("stream '{}': viewer session {} created ({} viewers)", name, session_id,
                stream.subscribers().size());
@@ -301,19 +302,20 @@ std::variant<SessionCreated, Failure> Engine::subscribe(const std::string& name,
   return SessionCreated{session_id, answer->sdp, session_etag(session_id, local.ice_ufrag)};
 }
 
-bool Engine::end_session(const std::string& name, const std::string& session_id, bool publisher) {
+bool Engine::end_session(const std::string& name, const std::string& session_id, bool publisher,
+                         const std::string& reason) {
   auto it = streams_.find(name);
   if (it == streams_.end()) return false;
   Stream& stream = *it->second;
   if (publisher) {
     // An ended stream lingers until the next tick: its session is gone already.
     if (stream.is_relay() || stream.session_id() != session_id || stream.ended()) return false;
-    stream.end("publisher deleted the session");
+    stream.end(reason.empty() ? "publisher deleted the session" : reason);
     return true;
   }
   for (auto& sub : stream.subscribers()) {
     if (sub->session_id() == session_id && !sub->closed()) {
-      sub->peer().close("viewer deleted the session");
+      sub->peer().close(reason.empty() ? "viewer deleted the session" : reason);
       return true;
     }
   }

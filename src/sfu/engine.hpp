@@ -136,7 +136,20 @@ class Engine : public webrtc::PeerConnection::Transport {
   static std::optional<size_t> worker_of_session(std::string_view session_id);
 
   // Ends a publisher (and its stream) or a viewer; false when unknown.
-  bool end_session(const std::string& stream, const std::string& session_id, bool publisher);
+  // `reason` is logged (and given to the peer's close); empty: the peer's
+  // own request (WHIP/WHEP DELETE).
+  bool end_session(const std::string& stream, const std::string& session_id, bool publisher,
+                   const std::string& reason = {});
+  // Every open session here, publishers and viewers (relays' included), for
+  // the admin API (engine_sessions.cpp).
+  std::vector<SessionSummary> sessions(Timestamp now) const;
+  // The stream and role of session `session_id` here, for ending it by id
+  // alone; nullopt when there is no such open session.
+  struct SessionRef {
+    std::string stream;
+    bool publisher = false;
+  };
+  std::optional<SessionRef> find_session(const std::string& session_id) const;
   // WHIP/WHEP PATCH. The ICE state of an open publisher (or viewer)
   // session of `stream`; nullopt when there is none.
   std::optional<SessionIce> session_ice(const std::string& stream, const std::string& session_id,

@@ -221,6 +221,36 @@ StreamInfo Stream::info(Timestamp now) const {
   return i;
 }
 
+SessionSummary Stream::publisher_summary(Timestamp now) const {
+  const StreamInfo i = info(now);
+  SessionSummary s;
+  s.stream = name_;
+  s.stream_id = session_id_;
+  s.session_id = session_id_;
+  s.publisher = true;
+  s.remote = publisher_label_;
+  if (publisher_) {
+    s.connected = publisher_->connected();
+    if (auto a = publisher_->remote_address()) {
+      s.remote = a->to_string();
+      s.transport = a->is_tcp() ? "tcp" : "udp";
+      if (a->is_tcp() && s.remote.rfind("tcp:", 0) == 0) s.remote.erase(0, 4);
+    }
+  }
+  s.video_codec = i.video_codec;
+  s.audio_codec = i.audio_codec;
+  s.bitrate_bps = i.bitrate_bps;
+  // The worst video source (a simulcast layer) by our latest receiver report.
+  uint8_t lost = 0;
+  for (size_t t = 0; t < tracks_.size(); ++t) {
+    if (!tracks_[t].video) continue;
+    for (const auto& src : sources_[t]) lost = std::max(lost, src->stats.last_fraction_lost());
+  }
+  s.loss = lost / 256.0;
+  s.since = started_at_;
+  return s;
+}
+
 void Stream::request_keyframe(size_t track, int layer) {
   if (track >= tracks_.size() || layer < 0 || size_t(layer) >= sources_[track].size()) return;
   if (upstream_) {

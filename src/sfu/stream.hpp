@@ -30,6 +30,7 @@
 #include "sfu/keyframe_requester.hpp"
 #include "sfu/layer_selector.hpp"
 #include "sfu/relay_link.hpp"
+#include "sfu/session_summary.hpp"
 #include "sfu/subscriber.hpp"
 #include "sfu/track.hpp"
 #include "sfu/video_rewriter.hpp"
@@ -129,6 +130,8 @@ class Stream : public webrtc::PeerConnection::Observer {
   std::vector<LayerRate> active_layers(size_t track, Timestamp now);
   void tick(Timestamp now);
   StreamInfo info(Timestamp now = {}) const;  // bitrate_bps only with `now`
+  // The publisher's session, for the admin API (not for relays).
+  SessionSummary publisher_summary(Timestamp now) const;
 
   // PeerConnection::Observer (the publisher)
   void on_connected(webrtc::PeerConnection& pc, Timestamp now) override;

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "common/iso8601.hpp"
 #include "common/random.hpp"
 #include "rtp/header_extension_writer.hpp"
 #include "rtp/retransmission_buffer.hpp"
@@ -49,6 +50,7 @@ Subscriber::Subscriber(std::string session_id, Stream& stream, std::vector<Track
       mappings_(std::move(mappings)),
       rtx_seq_(uint16_t(random_u32())),
       twcc_seq_(uint16_t(random_u32())) {
+  since_ = iso8601_utc();
   limiter_.set_budget_bps(kDefaultRepairBps);
   const auto& tracks = stream_.tracks();
   video_.resize(tracks.size());
@@ -127,6 +129,7 @@ bool Subscriber::transmit(size_t track, uint8_t* packet, size_t size, Timestamp 
   }
   if (!pc_->send_rtp(packet, size, kScratch)) return false;  // both scratch buffers are kScratch
   bytes_out_ += size;
+  rate_out_.add(size, now);
   if (numbered) {
     bwe_.on_packet_sent(twcc_seq_++, size, now,
                         probe_ ? probe_->cluster.id : cc::SendSideBwe::kNoProbe);
@@ -357,6 +360,32 @@ void Subscriber::on_report_block(const ReportBlock& block, Timestamp now) {
       counters_.packets_lost = block.cumulative_lost;
     }
   }
+}
+
+SessionSummary Subscriber::summary(Timestamp now) const {
+  SessionSummary s;
+  s.stream = stream_.name();
+  s.stream_id = stream_.session_id();
+  s.session_id = session_id_;
+  s.connected = pc_ && pc_->connected();
+  s.remote = http_remote_;
+  if (pc_) {
+    if (auto a = pc_->remote_address()) {
+      s.remote = a->to_string();
+      s.transport = a->is_tcp() ? "tcp" : "udp";
+      if (a->is_tcp() && s.remote.rfind("tcp:", 0) == 0) s.remote.erase(0, 4);
+    }
+  }
+  const auto& tracks = stream_.tracks();
+  for (size_t i = 0; i < tracks.size() && i < mappings_.size(); ++i) {
+    if (mappings_[i].active)
+      (tracks[i].video ? s.video_codec : s.audio_codec) = tracks[i].negotiated.codec.name;
+  }
+  s.bitrate_bps = rate_out_.bps(now);
+  s.loss = counters_.fraction_lost / 256.0;
+  if (auto rtt = rtt_.rtt()) s.rtt_ms = std::chrono::duration<double, std::milli>(*rtt).count();
+  s.since = since_;
+  return s;
 }
 
 ViewerStats Subscriber::stats() const {

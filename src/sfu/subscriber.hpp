@@ -14,11 +14,13 @@
 #include <vector>
 
 #include "cc/send_side_bwe.hpp"
+#include "rtp/rate_meter.hpp"
 #include "rtp/retransmission_limiter.hpp"
 #include "rtp/rtcp_packets.hpp"
 #include "rtp/rtt_estimator.hpp"
 #include "sdp/negotiation.hpp"
 #include "sfu/layer_selector.hpp"
+#include "sfu/session_summary.hpp"
 #include "sfu/track.hpp"
 #include "sfu/video_rewriter.hpp"
 #include "webrtc/peer_connection.hpp"
@@ -95,6 +97,10 @@ class Subscriber : public webrtc::PeerConnection::Observer {
   void tick(Timestamp now);
 
   ViewerStats stats() const;
+  // For the admin API; `http_remote` is the address the session was asked
+  // for from, shown until the media path has one.
+  SessionSummary summary(Timestamp now) const;
+  void set_http_remote(std::string remote) { http_remote_ = std::move(remote); }
 
   // PeerConnection::Observer
   void on_connected(webrtc::PeerConnection& pc, Timestamp now) override;
@@ -133,6 +139,9 @@ class Subscriber : public webrtc::PeerConnection::Observer {
   Timestamp last_pli_forwarded_{};
   uint64_t remb_bps_ = 0;
   uint64_t bytes_out_ = 0;
+  mutable RateMeter rate_out_;  // mutable: reading it ages its buckets
+  std::string since_;           // ISO 8601 UTC of the session's creation
+  std::string http_remote_;
   // Transport-wide congestion control toward this viewer.
   bool twcc_ = false;
   uint16_t twcc_seq_ = 0;

@@ -518,6 +518,50 @@ TEST_F(EngineTest, PublisherEndClosesViewersAndFreesTheName) {
   EXPECT_FALSE(connect(*again, true, "cam").empty());
 }
 
+// The admin API's view: every session with its role, media address, codecs
+// and rate; found and ended by id alone, with the operator's reason.
+TEST_F(EngineTest, SessionsListsPublishersAndViewersAndEndsThemById) {
+  auto pub = make_peer(5000), v = make_peer(5001);
+  const std::string pub_id = connect(*pub, true, "cam");
+  const std::string viewer_id = connect(*v, false, "cam");
+  for (uint16_t seq = 1; seq < 20; ++seq)
+    pub->send_rtp(make_vp8_packet(2222, seq, 1800 * seq, seq == 1), net_);
+  pump();
+  const auto list = engine_->sessions(now_);
+  ASSERT_EQ(list.size(), 2u);
+  const sfu::SessionSummary& p = list[0].publisher ? list[0] : list[1];
+  const sfu::SessionSummary& w = list[0].publisher ? list[1] : list[0];
+  EXPECT_TRUE(p.publisher);
+  EXPECT_EQ(p.session_id, pub_id);
+  EXPECT_EQ(p.stream, "cam");
+  EXPECT_EQ(p.remote, "127.0.0.1:5000");
+  EXPECT_EQ(p.transport, "udp");
+  EXPECT_EQ(p.video_codec, "VP8");
+  EXPECT_GT(p.bitrate_bps, 0u);
+  EXPECT_FALSE(p.since.empty());
+  EXPECT_FALSE(w.publisher);
+  EXPECT_EQ(w.session_id, viewer_id);
+  EXPECT_EQ(w.stream_id, pub_id);
+  EXPECT_EQ(w.remote, "127.0.0.1:5001");
+  EXPECT_TRUE(w.connected);
+  EXPECT_EQ(w.video_codec, "VP8");
+  EXPECT_GT(w.bitrate_bps, 0u);
+
+  auto ref = engine_->find_session(viewer_id);
+  ASSERT_TRUE(ref);
+  EXPECT_EQ(ref->stream, "cam");
+  EXPECT_FALSE(ref->publisher);
+  EXPECT_FALSE(engine_->find_session("00nonexistent"));
+  EXPECT_TRUE(engine_->end_session(ref->stream, viewer_id, false, "ended by an admin"));
+  pump();
+  EXPECT_EQ(v->dtls().state(), DtlsTransport::State::kClosed);
+  EXPECT_FALSE(engine_->find_session(viewer_id));
+  ASSERT_EQ(engine_->sessions(now_).size(), 1u);
+  ref = engine_->find_session(pub_id);
+  ASSERT_TRUE(ref);
+  EXPECT_TRUE(ref->publisher);
+}
+
 TEST_F(EngineTest, RefusesWithTheRightStatus) {
   auto pub = make_peer(5000);
   connect(*pub, true, "cam");
