@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <thread>
 
+#include "app/env_file.hpp"
 #include "app/https_setup.hpp"
 #include "app/public_ip.hpp"
 #include "signal/ice_servers.hpp"
@@ -55,7 +56,44 @@ std::vector<std::string> split_list(const std::string& s) {
   return out;
 }
 
+// CONFIG_FILE (or --config-file) as given, before CLI11 parses: its
+// entries must be in the environment by then.
+std::string config_file_path(int argc, const char* const* argv) {
+  std::string path;
+  if (const char* v = std::getenv("CONFIG_FILE")) path = v;
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view a = argv[i];
+    if (a == "--config-file" && i + 1 < argc) path = argv[i + 1];
+    if (a.starts_with("--config-file=")) path = std::string(a.substr(14));
+  }
+  return path;
+}
+
 }  // namespace
+
+bool valid_log_level(const std::string& level) {
+  for (const char* l : {"trace", "debug", "info", "warn", "error", "critical", "off"})
+    if (level == l) return true;
+  return false;
+}
+
+Result<std::vector<std::string>> parse_webhook_urls(const std::string& list) {
+  std::vector<std::string> urls = split_list(list);
+  for (const auto& url : urls) {
+    if (url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0)
+      return make_error("invalid WEBHOOK_URLS: expected http:// or https:// URLs, got '" + url +
+                        "'");
+  }
+  return urls;
+}
+
+Result<bool> parse_bool_setting(const char* name, const std::string& value) {
+  bool b = false;
+  if (!parse_bool(value, b))
+    return make_error(std::string("invalid ") + name + ": expected true or false, got '" + value +
+                      "'");
+  return b;
+}
 
 signal::IceServerOptions ice_server_options(const Config& c) {
   signal::IceServerOptions o;
@@ -72,6 +110,20 @@ ConfigOutcome load_config(int argc, const char* const* argv) {
   Config& c = out.config;
   c.web_dir = LSS_DEFAULT_WEB_DIR;
   c.media_workers = std::max(1u, std::thread::hardware_concurrency());
+  // CONFIG_FILE's entries go into the environment (over what it had, so the
+  // file is the one place to edit), before anything else reads it. Start-up
+  // is single-threaded here.
+  c.config_file = config_file_path(argc, argv);
+  if (!c.config_file.empty()) {
+    auto entries = read_env_file(c.config_file);
+    if (!entries.ok()) {
+      out.kind = ConfigOutcome::Kind::kExitError;
+      out.exit_code = 2;
+      out.message = "invalid CONFIG_FILE: " + entries.error().message;
+      return out;
+    }
+    for (const auto& [k, v] : *entries) setenv(k.c_str(), v.c_str(), 1);
+  }
   apply_aliases();
 
   CLI::App app{
@@ -181,6 +233,10 @@ ConfigOutcome load_config(int argc, const char* const* argv) {
       "key of the webhooks' X-Signature (HMAC-SHA256 of the body); required with WEBHOOK_URLS");
   opt("--webhook-viewer-events", webhook_viewer_events, "WEBHOOK_VIEWER_EVENTS",
       "send viewer.joined and viewer.left too (true/false)");
+  std::string config_file_flag;
+  opt("--config-file", config_file_flag, "CONFIG_FILE",
+      "KEY=VALUE file of these settings (over the environment); read again on SIGHUP for "
+      "LOG_LEVEL and the WEBHOOK_ settings");
   opt("--log-level", c.log_level, "LOG_LEVEL", "trace, debug, info, warn, error")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
 
@@ -233,11 +289,9 @@ ConfigOutcome load_config(int argc, const char* const* argv) {
   if (int(c.udp_port) + int(c.media_workers) - 1 > 65535)
     return fail("invalid UDP_PORT: UDP_PORT + MEDIA_WORKERS - 1 exceeds 65535");
   if (std::string tls = check_https_config(c); !tls.empty()) return fail(tls);
-  c.webhook_urls = split_list(webhook_urls);
-  for (const auto& url : c.webhook_urls) {
-    if (url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0)
-      return fail("invalid WEBHOOK_URLS: expected http:// or https:// URLs, got '" + url + "'");
-  }
+  auto urls = parse_webhook_urls(webhook_urls);
+  if (!urls.ok()) return fail(urls.error().message);
+  c.webhook_urls = std::move(urls.value());
   if (!c.webhook_urls.empty() && c.webhook_secret.empty())
     return fail("invalid WEBHOOK_SECRET: required when WEBHOOK_URLS is set (receivers check it)");
   if (!parse_bool(webhook_viewer_events, c.webhook_viewer_events))

@@ -79,6 +79,7 @@ struct Config {
   bool webhook_viewer_events = true;      // WEBHOOK_VIEWER_EVENTS: viewer.joined / viewer.left
 
   std::string log_level = "info";  // LOG_LEVEL
+  std::string config_file;         // CONFIG_FILE: KEY=VALUE settings, read again on SIGHUP
 };
 
 struct ConfigOutcome {
@@ -92,6 +93,11 @@ struct ConfigOutcome {
 // the help text; a bad value yields kExitError (exit code 2) with a message
 // naming the variable and what it expected.
 ConfigOutcome load_config(int argc, const char* const* argv);
+
+// Checks shared with the SIGHUP reload (config_reload.hpp).
+bool valid_log_level(const std::string& level);
+Result<std::vector<std::string>> parse_webhook_urls(const std::string& list);
+Result<bool> parse_bool_setting(const char* name, const std::string& value);
 
 // ICE_SERVERS and TURN_* as the WHIP/WHEP front end takes them.
 signal::IceServerOptions ice_server_options(const Config& config);

@@ -9,6 +9,7 @@
 #include <future>
 #include <nlohmann/json.hpp>
 
+#include "app/config_reload.hpp"
 #include "app/graceful_shutdown.hpp"
 #include "app/https_setup.hpp"
 #include "app/metrics_api.hpp"
@@ -52,7 +53,7 @@ struct ServerApp::Impl {
   http::HttpServer http;
   std::unique_ptr<catalog::Catalog> catalog;
   std::unique_ptr<storage::ObjectStore> store;
-  std::unique_ptr<webhook::Webhooks> webhooks;  // null without WEBHOOK_URLS; outlives the uploader
+  std::unique_ptr<webhook::Webhooks> webhooks;  // maybe without receivers; outlives the uploader
   std::unique_ptr<storage::Uploader> uploader;
   std::unique_ptr<record::RecordingService> recording;
   std::unique_ptr<signal::SocketIoServer> socketio;  // control thread
@@ -244,7 +245,8 @@ int ServerApp::run() {
       if (hooks) publish_stream_event(*hooks, *catalog_ptr, e);
     });
   };
-  if (hooks && hooks->wants(webhook::EventType::kViewerJoined)) {
+  // Always: SIGHUP may turn viewer events on (publish() drops what is not wanted).
+  if (hooks) {
     opts.on_viewer_event = [control, hooks](const sfu::ViewerEvent& e) {
       asio::post(*control, [hooks, e] { publish_viewer_event(*hooks, e); });
     };
@@ -398,6 +400,18 @@ int ServerApp::run() {
     return 1;
   }
   s.workers->start();
+  // SIGHUP: LOG_LEVEL and the webhooks from CONFIG_FILE (the TLS front end
+  // reloads its certificate on the same signal).
+  asio::signal_set hup(s.io, SIGHUP);
+  ReloadableSettings in_force = reloadable_settings(s.config);
+  std::function<void()> wait_for_hup = [&] {
+    hup.async_wait([&](const boost::system::error_code& ec, int) {
+      if (ec) return;
+      reload_config_file(s.config.config_file, in_force, *s.webhooks);
+      wait_for_hup();
+    });
+  };
+  wait_for_hup();
   // SIGTERM/SIGINT: drain (503 for new sessions, peers closed, clips
   // spooled and uploaded for up to SHUTDOWN_GRACE), then stop; a second
   // signal stops at once.
@@ -411,13 +425,7 @@ int ServerApp::run() {
     if (s.uploader) s.uploader->notify();
   };
   steps.pending_uploads = [&] { return s.uploader ? s.uploader->spooled() : size_t(0); };
-  steps.pending_webhooks = [&] {
-    size_t n = 0;
-    if (s.webhooks) {
-      for (const auto& r : s.webhooks->receivers()) n += r->queued();
-    }
-    return n;
-  };
+  steps.pending_webhooks = [&] { return s.webhooks ? s.webhooks->queued() : size_t(0); };
   steps.stop = [&] {
     s.http.stop();
     https.stop();

@@ -24,7 +24,7 @@ nlohmann::json stream_data(catalog::Catalog& catalog, const std::string& id,
 }  // namespace
 
 Result<std::unique_ptr<webhook::Webhooks>> open_webhooks(const Config& config) {
-  if (config.webhook_urls.empty()) return std::unique_ptr<webhook::Webhooks>();
+  // Opened without receivers too: SIGHUP may add some.
   webhook::WebhookOptions o;
   o.urls = config.webhook_urls;
   o.secret = config.webhook_secret;
@@ -32,6 +32,7 @@ Result<std::unique_ptr<webhook::Webhooks>> open_webhooks(const Config& config) {
   o.queue_root = config.data_dir + "/webhooks";
   auto hooks = webhook::Webhooks::open(o);
   if (!hooks.ok()) return hooks.error();
+  if (config.webhook_urls.empty()) return hooks;
   std::string list;
   for (const auto& u : config.webhook_urls) list += (list.empty() ? "" : ", ") + u;
   spdlog::info("webhooks to {} (queued in {}{})", list, o.queue_root,
@@ -41,6 +42,7 @@ Result<std::unique_ptr<webhook::Webhooks>> open_webhooks(const Config& config) {
 
 void publish_stream_event(webhook::Webhooks& hooks, catalog::Catalog& catalog,
                           const sfu::StreamEvent& e) {
+  if (!hooks.has_receivers()) return;  // spare the catalog its queries
   const bool started = e.kind == sfu::StreamEvent::Kind::kStarted;
   nlohmann::json fallback = {{"id", e.info.session_id},
                              {"name", e.info.name},
@@ -58,6 +60,7 @@ void publish_stream_event(webhook::Webhooks& hooks, catalog::Catalog& catalog,
 
 void publish_crash_ended(webhook::Webhooks& hooks, catalog::Catalog& catalog,
                          const std::vector<std::string>& ids) {
+  if (!hooks.has_receivers()) return;
   for (const auto& id : ids) {
     hooks.publish(EventType::kStreamEnded,
                   stream_data(catalog, id, {{"id", id}, {"status", "ended"}}));

@@ -28,6 +28,7 @@ class Receiver {
   Status enqueue(std::string_view body);
 
   const std::string& url() const { return url_; }
+  const std::string& secret() const { return secret_; }
   size_t queued() const { return queue_->size(); }
 
  private:

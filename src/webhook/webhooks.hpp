@@ -6,6 +6,7 @@
 // publish() is thread-safe and returns once the event is on disk for every
 // receiver. It does file I/O (fsync): call it from the control thread or the
 // uploader's, never from a media worker.
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -35,20 +36,39 @@ class Webhooks {
   void start();
   void stop();  // undelivered events stay queued for the next start
 
+  // SIGHUP: new URLs, secret and viewer-events setting. Receivers whose URL
+  // and secret stay keep running; new ones open (or resume) their queues
+  // and start if this has started; dropped ones stop, their undelivered
+  // events staying on disk should the URL come back. An error (a queue that
+  // cannot be opened) changes nothing.
+  Status reconfigure(const std::vector<std::string>& urls, const std::string& secret,
+                     bool viewer_events);
+  bool has_receivers() const;
+
   // False for viewer events when WEBHOOK_VIEWER_EVENTS=false: callers may
   // skip building their data.
-  bool wants(EventType type) const { return options_.viewer_events || !is_viewer_event(type); }
+  bool wants(EventType type) const {
+    return viewer_events_.load(std::memory_order_relaxed) || !is_viewer_event(type);
+  }
   // Queues one event (a new id, the current time) for every receiver.
   void publish(EventType type, const nlohmann::json& data);
 
-  const std::vector<std::unique_ptr<Receiver>>& receivers() const { return receivers_; }
+  // Events queued for all receivers (a receiver's backlog counts once per receiver).
+  size_t queued() const;
 
  private:
-  explicit Webhooks(WebhookOptions options) : options_(std::move(options)) {}
+  explicit Webhooks(WebhookOptions options)
+      : options_(std::move(options)), viewer_events_(options_.viewer_events) {}
+  static Result<std::unique_ptr<Receiver>> open_receiver(const WebhookOptions& options,
+                                                         const std::string& url,
+                                                         const std::string& secret);
 
   WebhookOptions options_;
-  std::mutex publish_mu_;  // one order of events for every receiver
+  std::atomic<bool> viewer_events_;
+  // One order of events for every receiver; guards receivers_ and started_.
+  mutable std::mutex publish_mu_;
   std::vector<std::unique_ptr<Receiver>> receivers_;
+  bool started_ = false;
 };
 
 }  // namespace lss::webhook
