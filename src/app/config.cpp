@@ -183,6 +183,17 @@ ConfigOutcome load_config(int argc, const char* const* argv) {
       "key required to publish (Bearer token / Socket.IO key); unset: loopback only");
   opt("--admin-key", c.admin_key, "ADMIN_KEY",
       "Bearer token of the admin API (/api/admin/); unset: loopback only");
+  opt("--session-rate", c.session_rate, "SESSION_RATE",
+      "WHIP/WHEP session requests a second per client address (not loopback); 0: no limit")
+      ->check(CLI::Range(0.0, 1e6));
+  opt("--session-burst", c.session_burst, "SESSION_BURST",
+      "session requests a client address may make at once")
+      ->check(CLI::Range(1.0, 1e6));
+  opt("--max-streams", c.max_streams, "MAX_STREAMS", "live streams on this server; 0: no limit");
+  opt("--max-viewers-per-stream", c.max_viewers_per_stream, "MAX_VIEWERS_PER_STREAM",
+      "viewers of one stream; 0: no limit");
+  opt("--max-peers-per-worker", c.max_peers_per_worker, "MAX_PEERS_PER_WORKER",
+      "publishers and viewers on one media worker; 0: no limit");
   opt("--data-dir", c.data_dir, "DATA_DIR", "folder for recordings, spool and catalog");
   opt("--record-streams", record_streams, "RECORD_STREAMS", "record every stream (true/false)");
   opt("--clip-size", c.clip_size_mb, "CLIP_SIZE", "start a new clip past this many MB (0: off)")

@@ -41,6 +41,13 @@ struct Config {
   std::string stream_key;  // STREAM_KEY (seed)
   std::string admin_key;   // ADMIN_KEY: Bearer token of /api/admin/ (unset: loopback only)
 
+  // Limits (0: none)
+  double session_rate = 10;            // SESSION_RATE: WHIP/WHEP POSTs per client address a second
+  double session_burst = 20;           // SESSION_BURST: ...and at once
+  size_t max_streams = 1000;           // MAX_STREAMS: live streams on this server
+  size_t max_viewers_per_stream = 0;   // MAX_VIEWERS_PER_STREAM
+  size_t max_peers_per_worker = 4000;  // MAX_PEERS_PER_WORKER
+
   // Storage / recording (seed names; used by the recording issue)
   std::string data_dir = "./data";  // DATA_DIR
   bool record_streams = true;       // RECORD_STREAMS (seed: lowercase boolean)

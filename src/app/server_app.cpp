@@ -73,6 +73,9 @@ int ServerApp::run() {
     return 1;
   }
   sfu::EngineOptions opts;
+  opts.max_streams = s.config.max_streams;
+  opts.max_viewers_per_stream = s.config.max_viewers_per_stream;
+  opts.max_peers = s.config.max_peers_per_worker;
   // PUBLIC_IP's addresses, else the host's (IPv4, 127.0.0.1, then IPv6);
   // PUBLIC_IP=auto adds the STUN-mapped one once the media sockets exist.
   auto ips = s.config.public_ips.empty() ? net::host_candidate_addresses() : s.config.public_ips;
@@ -280,7 +283,9 @@ int ServerApp::run() {
   register_stats_api(s.router, engines);
   register_metrics_api(s.router, {engines, s.router, *s.uploader, catalog_counts});
   signal::register_whip_whep(s.router, engines,
-                             {s.config.stream_key, ice_server_options(s.config)});
+                             {s.config.stream_key,
+                              ice_server_options(s.config),
+                              {s.config.session_rate, s.config.session_burst, 100000}});
   if (!s.config.ice_servers.empty()) {
     std::string list;
     for (const auto& u : s.config.ice_servers) list += (list.empty() ? "" : ", ") + u;

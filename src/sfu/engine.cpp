@@ -100,6 +100,7 @@ Engine::StreamMap::iterator Engine::remove_stream(StreamMap::iterator it) {
   // Its viewers leave before it ends, in the events too.
   for (auto& sub : s.subscribers()) viewer_left(s, *sub);
   if (!s.is_relay()) {
+    options_.live_streams->fetch_sub(1, std::memory_order_relaxed);
     spdlog::info("stream '{}' ended", s.name());
     if (options_.on_stream_event) {
       options_.on_stream_event(
@@ -164,10 +165,26 @@ std::unique_ptr<webrtc::PeerConnection> Engine::make_peer(
   return pc;
 }
 
+std::optional<Failure> Engine::over_limit(bool new_stream, const Stream* stream) const {
+  if (options_.max_peers && peer_count() >= options_.max_peers)
+    return Failure{503, "this media worker is full (" + std::to_string(options_.max_peers) +
+                            " peers): try again shortly"};
+  if (new_stream && options_.max_streams &&
+      options_.live_streams->load(std::memory_order_relaxed) >= options_.max_streams)
+    return Failure{503, "the server is at its limit of " + std::to_string(options_.max_streams) +
+                            " live streams"};
+  if (stream && options_.max_viewers_per_stream &&
+      stream->info().viewers >= options_.max_viewers_per_stream)
+    return Failure{503, "stream '" + stream->name() + "' is at its limit of " +
+                            std::to_string(options_.max_viewers_per_stream) + " viewers"};
+  return std::nullopt;
+}
+
 std::variant<SessionCreated, Failure> Engine::publish(const std::string& name,
                                                       const sdp::SessionDescription& offer,
                                                       Timestamp now, const std::string& publisher) {
   if (live_stream(name)) return Failure{409, "stream '" + name + "' is already live"};
+  if (auto full = over_limit(true, nullptr)) return *full;
   const auto local = new_local_transport();
   auto answer = sdp::answer_publish(offer, local);
   if (!answer.ok()) return Failure{answer.error().status, answer.error().reason};
@@ -191,6 +208,7 @@ SessionCreated Engine::start_stream(const std::string& name, const std::string& 
     options_.on_stream_event({StreamEvent::Kind::kStarted, stream->info(), publisher, 0});
   }
   streams_[name] = std::move(stream);
+  options_.live_streams->fetch_add(1, std::memory_order_relaxed);
   return SessionCreated{session_id, answer.sdp, session_etag(session_id, local.ice_ufrag)};
 }
 
@@ -249,6 +267,7 @@ std::variant<SessionCreated, Failure> Engine::subscribe(const std::string& name,
     return Failure{404, "stream '" + name + "' is not live"};
   }
   Stream& stream = *it->second;
+  if (auto full = over_limit(false, &stream)) return *full;
   const auto local = new_local_transport();
 
   std::vector<sdp::NegotiatedTrack> published;

@@ -54,6 +54,13 @@ struct EngineOptions {
   // This engine's media worker. Every session id it makes starts with it (two
   // hex digits), so a request for a session finds its worker.
   uint8_t worker_index = 0;
+  // Limits (0: none); past one a new session gets 503 (the front end adds
+  // Retry-After). Streams are counted across every engine sharing
+  // `live_streams`.
+  size_t max_streams = 0;
+  size_t max_viewers_per_stream = 0;  // this stream's viewers on every worker
+  size_t max_peers = 0;               // publishers and viewers on this engine
+  std::shared_ptr<std::atomic<size_t>> live_streams = std::make_shared<std::atomic<size_t>>(0);
 };
 
 // A failed request with the HTTP status the front end should answer.
@@ -200,6 +207,9 @@ class Engine : public webrtc::PeerConnection::Transport {
 
  private:
   sdp::LocalTransport new_local_transport() const;
+  // A 503 when a new publisher (`new_stream`) or viewer of `stream` would
+  // pass a limit of EngineOptions.
+  std::optional<Failure> over_limit(bool new_stream, const Stream* stream) const;
   std::string new_session_id() const;
   // The stream called `name` unless it has ended; an ended one (which lingers
   // until the next tick) is removed at once so the name can be taken again.

@@ -65,9 +65,19 @@ int64_t unix_now() {
       .count();
 }
 
+// A client's key for rate limits: its IPv4 address, or its IPv6 /64 (one
+// host often has many addresses in its /64).
+std::string client_key(const SocketAddress& a) {
+  if (a.is_ipv4()) return a.ip_string();
+  SocketAddress net = a;
+  std::fill(net.ip.begin() + 8, net.ip.end(), 0);
+  return net.ip_string() + "/64";
+}
+
 struct Handlers {
   EngineRouter* engines;
   WhipWhepOptions options;
+  std::shared_ptr<http::RateLimiter> limiter;  // control thread
 
   // RFC 9725 §4.6: one Link per ICE server; TURN credentials for `user`.
   void add_ice_server_links(Response& res, std::string_view user) const {
@@ -194,6 +204,20 @@ struct Handlers {
 
   void create(Kind kind, const std::string& name, const Request& req, const RequestContext& ctx,
               Responder respond) const {
+    // Before anything costly, the stream key check included (no guessing at speed).
+    if (!ctx.remote.is_loopback()) {
+      if (auto wait = limiter->admit(client_key(ctx.remote), Clock::now())) {
+        const auto secs =
+            std::max<int64_t>(1, std::chrono::ceil<std::chrono::seconds>(*wait).count());
+        spdlog::warn("{}: {} over SESSION_RATE: 429", kind == Kind::kWhip ? "whip" : "whep",
+                     ctx.remote.to_string());
+        auto res = reply(
+            req, Status::too_many_requests,
+            "too many session requests from your address: retry in " + std::to_string(secs) + " s");
+        res.set(bhttp::field::retry_after, std::to_string(secs));
+        return respond(std::move(res));
+      }
+    }
     if (kind == Kind::kWhip && !authorized(req, ctx, respond)) return;
     if (!is_content_type(req, "application/sdp")) {
       return respond(reply(req, Status::unsupported_media_type,
@@ -217,7 +241,10 @@ struct Handlers {
       auto result = kind == Kind::kWhip ? engine.publish(name, *shared_offer, now, remote)
                                         : engine.subscribe(name, *shared_offer, now, remote);
       if (auto* f = std::get_if<sfu::Failure>(&result)) {
-        return respond(reply(req, Status(f->status), f->reason));
+        auto res = reply(req, Status(f->status), f->reason);
+        // A limit: full now, perhaps not in a moment.
+        if (f->status == 503) res.set(bhttp::field::retry_after, "5");
+        return respond(std::move(res));
       }
       auto& created = std::get<sfu::SessionCreated>(result);
       auto res = reply(req, Status::created, created.answer_sdp, "application/sdp");
@@ -237,7 +264,8 @@ struct Handlers {
 }  // namespace
 
 void register_whip_whep(http::Router& router, EngineRouter& engines, WhipWhepOptions options) {
-  auto h = std::make_shared<Handlers>(Handlers{&engines, std::move(options)});
+  auto limiter = std::make_shared<http::RateLimiter>(options.session_rate);
+  auto h = std::make_shared<Handlers>(Handlers{&engines, std::move(options), std::move(limiter)});
   router.add("/whip/", [h](const Request& req, const RequestContext& ctx, Responder respond) {
     h->handle(Kind::kWhip, req, ctx, std::move(respond));
   });

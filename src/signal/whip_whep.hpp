@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 
+#include "http/rate_limiter.hpp"
 #include "http/router.hpp"
 #include "sfu/engine.hpp"
 #include "signal/engine_router.hpp"
@@ -18,6 +19,9 @@ struct WhipWhepOptions {
   // Announced as Link: rel="ice-server" headers on 201 answers and on
   // OPTIONS (not on CORS preflights).
   IceServerOptions ice_servers;
+  // Session-creating POSTs per client address (IPv6: per /64); loopback is
+  // not limited (a reverse proxy there limits its own clients).
+  http::RateLimiter::Options session_rate;
 };
 
 // Registers /whip/ and /whep/ on `router`; `engines` outlives it.

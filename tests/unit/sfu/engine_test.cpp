@@ -562,6 +562,52 @@ TEST_F(EngineTest, SessionsListsPublishersAndViewersAndEndsThemById) {
   EXPECT_TRUE(ref->publisher);
 }
 
+// Limits: past MAX_PEERS_PER_WORKER, MAX_STREAMS (across engines) or
+// MAX_VIEWERS_PER_STREAM a new session is refused with 503; an ended
+// stream frees its place.
+TEST_F(EngineTest, LimitsRefuseWith503) {
+  sfu::EngineOptions opts;
+  opts.candidates = {{"127.0.0.1", server_addr_.port}};
+  opts.max_streams = 1;
+  opts.max_viewers_per_stream = 1;
+  engine_ = std::make_unique<sfu::Engine>(
+      server_cert_,
+      [this](ByteSpan d, const SocketAddress& to) {
+        net_.push_back({Bytes(d.begin(), d.end()), server_addr_, to});
+      },
+      opts);
+  auto pub = make_peer(5000), v1 = make_peer(5001);
+  const std::string id = connect(*pub, true, "cam");
+  connect(*v1, false, "cam");
+  auto second_viewer =
+      engine_->subscribe("cam", sdp::parse_sdp(make_peer(5002)->offer(false)).value(), now_);
+  ASSERT_TRUE(std::holds_alternative<sfu::Failure>(second_viewer));
+  EXPECT_EQ(std::get<sfu::Failure>(second_viewer).status, 503);
+  EXPECT_NE(std::get<sfu::Failure>(second_viewer).reason.find("1 viewers"), std::string::npos);
+  auto second_stream =
+      engine_->publish("cam2", sdp::parse_sdp(make_peer(5003)->offer(true)).value(), now_);
+  ASSERT_TRUE(std::holds_alternative<sfu::Failure>(second_stream));
+  EXPECT_EQ(std::get<sfu::Failure>(second_stream).status, 503);
+  EXPECT_EQ(opts.live_streams->load(), 1u);
+  ASSERT_TRUE(engine_->end_session("cam", id, true));
+  advance(std::chrono::milliseconds(20));
+  EXPECT_EQ(opts.live_streams->load(), 0u);
+  auto pub2 = make_peer(5004);
+  EXPECT_FALSE(connect(*pub2, true, "cam2").empty());
+
+  // Peers per engine: the publisher and one viewer fill two places.
+  sfu::EngineOptions small;
+  small.candidates = opts.candidates;
+  small.max_peers = 1;
+  sfu::Engine tiny(
+      server_cert_, [](ByteSpan, const SocketAddress&) {}, small);
+  EXPECT_TRUE(std::holds_alternative<sfu::SessionCreated>(
+      tiny.publish("a", sdp::parse_sdp(make_peer(5005)->offer(true)).value(), now_)));
+  auto refused = tiny.subscribe("a", sdp::parse_sdp(make_peer(5006)->offer(false)).value(), now_);
+  ASSERT_TRUE(std::holds_alternative<sfu::Failure>(refused));
+  EXPECT_EQ(std::get<sfu::Failure>(refused).status, 503);
+}
+
 TEST_F(EngineTest, RefusesWithTheRightStatus) {
   auto pub = make_peer(5000);
   connect(*pub, true, "cam");
