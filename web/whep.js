@@ -214,8 +214,9 @@ async function publish(name, { key = '', codec = '', stream = null, answerFilter
 }
 
 // Options: answerFilter (tests), iceTransportPolicy ('relay': only through
-// the server's TURN servers).
-async function watch(name, { answerFilter = null, iceTransportPolicy = 'all' } = {}) {
+// the server's TURN servers), maxLayer (a small player's ceiling: 0 for the
+// smallest simulcast layer).
+async function watch(name, { answerFilter = null, iceTransportPolicy = 'all', maxLayer = null } = {}) {
   if (!NAME_RE.test(name)) throw new Error('stream names are 1-64 characters of A-Z a-z 0-9 _ -');
   const pc = new RTCPeerConnection({ iceTransportPolicy });
   pc.addTransceiver('video', { direction: 'recvonly' });
@@ -224,7 +225,8 @@ async function watch(name, { answerFilter = null, iceTransportPolicy = 'all' } =
   pc.addEventListener('track', (e) => media.addTrack(e.track));
   let location;
   try {
-    location = await exchange(`${location_origin()}/whep/${encodeURIComponent(name)}`, pc, '', answerFilter);
+    const query = maxLayer === null ? '' : `?maxLayer=${Number(maxLayer)}`;
+    location = await exchange(`${location_origin()}/whep/${encodeURIComponent(name)}${query}`, pc, '', answerFilter);
   } catch (e) {
     pc.close();
     throw e;

@@ -256,12 +256,13 @@ std::variant<SessionCreated, Failure> Engine::complete_pull(const std::string& s
   stream.begin_switch(make_peer(pull.local, negotiated->remote, stream, now,
                                 publisher_data_channel(negotiated.value())),
                       std::move(lined.value()));
-  return SessionCreated{stream.session_id(), ""};
+  return SessionCreated{stream.session_id(), "", ""};
 }
 
 std::variant<SessionCreated, Failure> Engine::subscribe(const std::string& name,
                                                         const sdp::SessionDescription& offer,
-                                                        Timestamp now, const std::string& viewer) {
+                                                        Timestamp now, const std::string& viewer,
+                                                        int max_layer) {
   auto it = streams_.find(name);
   if (it == streams_.end() || it->second->ended()) {
     return Failure{404, "stream '" + name + "' is not live"};
@@ -310,6 +311,7 @@ std::variant<SessionCreated, Failure> Engine::subscribe(const std::string& name,
   }
   sub->attach(make_peer(local, answer->remote, *sub, now, dc));
   sub->set_http_remote(viewer);
+  sub->set_max_layer(max_layer);
   stream.add_subscriber(std::move(sub));
   spdlog::info("stream '{}': viewer session {} created ({} viewers)", name, session_id,
                stream.subscribers().size());

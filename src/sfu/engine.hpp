@@ -114,9 +114,12 @@ class Engine : public webrtc::PeerConnection::Transport {
   std::variant<SessionCreated, Failure> publish(const std::string& stream,
                                                 const sdp::SessionDescription& offer, Timestamp now,
                                                 const std::string& publisher = {});
+  // `max_layer`: the viewer's own ceiling, the rank of the fastest
+  // simulcast layer it wants (0: the slowest); -1 for none.
   std::variant<SessionCreated, Failure> subscribe(const std::string& stream,
                                                   const sdp::SessionDescription& offer,
-                                                  Timestamp now, const std::string& viewer = {});
+                                                  Timestamp now, const std::string& viewer = {},
+                                                  int max_layer = -1);
   // The SFU as offerer toward a publisher: prepare_pull() makes the offer
   // for stream `stream`, complete_pull() takes the publisher's answer and
   // starts the stream (as publish() does). A pull not completed within

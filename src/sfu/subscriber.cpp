@@ -255,7 +255,17 @@ void Subscriber::select_layers(Timestamp now) {
   for (size_t i = 0; i < video_.size(); ++i) {
     auto& rewriter = video_[i];
     if (!rewriter || !mappings_[i].active) continue;
-    const auto points = stream_.operating_points(i, now);
+    auto points = stream_.operating_points(i, now);
+    if (max_layer_ >= 0) {
+      // Only the spatial layers up to the viewer's ceiling, by rank.
+      const auto spatial = stream_.active_layers(i, now);
+      const size_t allowed = std::min(spatial.size(), size_t(max_layer_) + 1);
+      std::erase_if(points, [&](const LayerRate& p) {
+        for (size_t k = 0; k < allowed; ++k)
+          if (spatial[k].layer == spatial_of(p.layer)) return false;
+        return true;
+      });
+    }
     if (points.empty()) continue;  // nothing arriving: keep what it waits for
     const int point = selectors_[i].select(points, estimate_bps(), now);
     const int spatial = spatial_of(point), temporal = temporal_of(point);

@@ -101,6 +101,9 @@ class Subscriber : public webrtc::PeerConnection::Observer {
   // for from, shown until the media path has one.
   SessionSummary summary(Timestamp now) const;
   void set_http_remote(std::string remote) { http_remote_ = std::move(remote); }
+  // The viewer's ceiling (WHEP ?maxLayer=): the rank among the stream's
+  // active spatial layers, slowest first, of the fastest it gets; -1: none.
+  void set_max_layer(int rank) { max_layer_ = rank; }
 
   // PeerConnection::Observer
   void on_connected(webrtc::PeerConnection& pc, Timestamp now) override;
@@ -142,6 +145,7 @@ class Subscriber : public webrtc::PeerConnection::Observer {
   mutable RateMeter rate_out_;  // mutable: reading it ages its buckets
   std::string since_;           // ISO 8601 UTC of the session's creation
   std::string http_remote_;
+  int max_layer_ = -1;
   // Transport-wide congestion control toward this viewer.
   bool twcc_ = false;
   uint16_t twcc_seq_ = 0;

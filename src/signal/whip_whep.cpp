@@ -230,16 +230,28 @@ struct Handlers {
       return respond(
           reply(req, Status::bad_request, "malformed SDP offer: " + offer.error().message));
     }
+    // WHEP ?maxLayer=N: a small player's ceiling, the N-th slowest
+    // simulcast layer (0: the smallest).
+    int max_layer = -1;
+    if (const std::string v = http::query_param(req.target(), "maxLayer");
+        kind == Kind::kWhep && !v.empty()) {
+      if (v.size() > 2 || v.find_first_not_of("0123456789") != std::string::npos) {
+        return respond(reply(req, Status::bad_request,
+                             "maxLayer must be a layer rank: 0 for the smallest, 1, 2"));
+      }
+      max_layer = std::stoi(v);
+    }
     auto shared_offer = std::make_shared<sdp::SessionDescription>(std::move(offer.value()));
     const std::string location_prefix = (kind == Kind::kWhip ? "/whip/" : "/whep/") + name + "/";
     // The publisher's or the viewer's address.
     const std::string remote = ctx.remote.to_string();
     const Handlers* self = this;  // lives as long as the router
-    auto job = [self, req, kind, name, shared_offer, location_prefix, remote,
+    auto job = [self, req, kind, name, shared_offer, location_prefix, remote, max_layer,
                 respond](sfu::Engine& engine) {
       const auto now = Clock::now();
-      auto result = kind == Kind::kWhip ? engine.publish(name, *shared_offer, now, remote)
-                                        : engine.subscribe(name, *shared_offer, now, remote);
+      auto result = kind == Kind::kWhip
+                        ? engine.publish(name, *shared_offer, now, remote)
+                        : engine.subscribe(name, *shared_offer, now, remote, max_layer);
       if (auto* f = std::get_if<sfu::Failure>(&result)) {
         auto res = reply(req, Status(f->status), f->reason);
         // A limit: full now, perhaps not in a moment.

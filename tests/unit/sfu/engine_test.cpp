@@ -360,6 +360,70 @@ TEST_F(EngineTest, SimulcastViewerFollowsTheLayerItsEstimateCarries) {
   EXPECT_GE(stats[0].layer_switches, 1u);
 }
 
+// A small player's ceiling (WHEP ?maxLayer=1): the second-slowest layer at
+// most, whatever its estimate; the others still start on the top.
+TEST_F(EngineTest, AViewersMaxLayerCapsItsLayer) {
+  auto pub = make_peer(5000), capped = make_peer(5001), free_viewer = make_peer(5002);
+  peers_.push_back(pub.get());
+  {
+    auto r =
+        engine_->publish("cam", sdp::parse_sdp(pub->offer(true, 1111, 2222, true)).value(), now_);
+    auto* created = std::get_if<sfu::SessionCreated>(&r);
+    ASSERT_TRUE(created);
+    ASSERT_TRUE(pub->set_answer(created->answer_sdp));
+    pub->send_check(net_);
+    pump();
+    for (int i = 0; i < 5 && !pub->connected(); ++i) advance(std::chrono::milliseconds(20));
+    ASSERT_TRUE(pub->connected());
+  }
+  peers_.push_back(capped.get());
+  {
+    auto r = engine_->subscribe("cam", sdp::parse_sdp(capped->offer(false)).value(), now_, "", 1);
+    auto* created = std::get_if<sfu::SessionCreated>(&r);
+    ASSERT_TRUE(created);
+    ASSERT_TRUE(capped->set_answer(created->answer_sdp));
+    capped->send_check(net_);
+    pump();
+    for (int i = 0; i < 5 && !capped->connected(); ++i) advance(std::chrono::milliseconds(20));
+    ASSERT_TRUE(capped->connected());
+  }
+  connect(*free_viewer, false, "cam");
+  // The rids in an order unlike their rates: the ceiling goes by rate.
+  struct Layer {
+    const char* rid;
+    uint32_t ssrc;
+    size_t size;
+    uint8_t fill;
+    uint16_t seq;
+  };
+  Layer layers[] = {
+      {"q", 100, 1000, 0xa3, 1000}, {"h", 200, 100, 0xa1, 5000}, {"f", 300, 400, 0xa2, 9000}};
+  uint32_t ts = 0;
+  auto send_all = [&](int ms, bool keyframes) {
+    for (int t = 0; t < ms; t += 10) {
+      for (auto& l : layers)
+        pub->send_rtp(
+            make_vp8_layer_packet(l.ssrc, l.seq++, ts, keyframes && t == 0, l.rid, l.size, l.fill),
+            net_);
+      ts += 900;
+      advance(std::chrono::milliseconds(10));
+    }
+  };
+  send_all(10, true);
+  send_all(700, false);
+  send_all(10, true);
+  send_all(300, false);
+  auto fill_of = [](const Bytes& b) {
+    RtpPacket p;
+    EXPECT_TRUE(RtpPacket::parse(const_cast<uint8_t*>(b.data()), b.size(), p));
+    return p.payload().back();
+  };
+  ASSERT_FALSE(capped->rtp_in.empty());
+  ASSERT_FALSE(free_viewer->rtp_in.empty());
+  EXPECT_EQ(fill_of(capped->rtp_in.back()), 0xa2) << "the middle rate (rid f), not the top";
+  EXPECT_EQ(fill_of(free_viewer->rtp_in.back()), 0xa3);
+}
+
 // VP8 with temporal layers (L1T3): a viewer whose estimate cannot carry the
 // whole layer gets its base temporal layer, numbered without gaps.
 TEST_F(EngineTest, AViewerShortOfBandwidthLosesUpperTemporalLayersFirst) {
