@@ -294,10 +294,11 @@ int ServerApp::run() {
                  : !s.config.turn_username.empty() ? "static TURN credentials"
                                                    : "no TURN credentials");
   }
-  signal::register_rest_api(
-      s.router, engines,
-      [control](std::function<void()> fn) { asio::post(*control, std::move(fn)); },
-      s.catalog.get());
+  // Runs a function on the control thread (the front ends' callbacks).
+  const signal::ControlRunner run_on_control = [control](std::function<void()> fn) {
+    asio::post(*control, std::move(fn));
+  };
+  signal::register_rest_api(s.router, engines, run_on_control, s.catalog.get());
   signal::AdminApiOptions admin;
   admin.admin_key = s.config.admin_key;
   // The app hears of an operator's kick (a stream's end it hears anyway).
@@ -307,9 +308,7 @@ int ServerApp::run() {
                                      {"role", publisher ? "publisher" : "viewer"},
                                      {"reason", "ended by an admin"}});
   };
-  admin.post_to_control = [control](std::function<void()> fn) {
-    asio::post(*control, std::move(fn));
-  };
+  admin.post_to_control = run_on_control;
   signal::register_admin_api(s.router, engines, std::move(admin));
   if (s.config.admin_key.empty())
     spdlog::info("admin API (/api/admin/) open to loopback only: set ADMIN_KEY to use it remotely");
@@ -342,8 +341,7 @@ int ServerApp::run() {
     po.server = {s.config.peer_host, s.config.peer_port, s.config.peer_path, s.config.peer_key,
                  s.config.peer_secure};
     s.peerjs = std::make_unique<signal::PeerJsGateway>(
-        s.io, po, engines,
-        [control](std::function<void()> fn) { asio::post(*control, std::move(fn)); },
+        s.io, po, engines, run_on_control,
         [sio](const std::string& socket_id, const std::string& stream_id,
               const std::string& message) {
           sio->emit(socket_id, "stream-error", {{"streamId", stream_id}, {"message", message}});

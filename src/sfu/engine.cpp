@@ -174,7 +174,7 @@ std::optional<Failure> Engine::over_limit(bool new_stream, const Stream* stream)
     return Failure{503, "the server is at its limit of " + std::to_string(options_.max_streams) +
                             " live streams"};
   if (stream && options_.max_viewers_per_stream &&
-      stream->info().viewers >= options_.max_viewers_per_stream)
+      size_t(stream->viewer_count()) >= options_.max_viewers_per_stream)
     return Failure{503, "stream '" + stream->name() + "' is at its limit of " +
                             std::to_string(options_.max_viewers_per_stream) + " viewers"};
   return std::nullopt;

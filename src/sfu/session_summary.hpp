@@ -5,6 +5,8 @@
 #include <optional>
 #include <string>
 
+#include "common/socket_address.hpp"
+
 namespace lss::sfu {
 
 struct SessionSummary {
@@ -23,5 +25,13 @@ struct SessionSummary {
   std::optional<double> rtt_ms;  // viewers (from their receiver reports); unmeasured: empty
   std::string since;             // ISO 8601 UTC of the session's start
 };
+
+// The media path's address as `remote` ("ip:port", the transport apart).
+inline void set_media_address(SessionSummary& s, const SocketAddress& a) {
+  s.transport = a.is_tcp() ? "tcp" : "udp";
+  SocketAddress plain = a;
+  plain.transport = SocketAddress::Transport::kUdp;  // to_string() prefixes TCP with "tcp:"
+  s.remote = plain.to_string();
+}
 
 }  // namespace lss::sfu

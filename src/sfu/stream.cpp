@@ -231,11 +231,7 @@ SessionSummary Stream::publisher_summary(Timestamp now) const {
   s.remote = publisher_label_;
   if (publisher_) {
     s.connected = publisher_->connected();
-    if (auto a = publisher_->remote_address()) {
-      s.remote = a->to_string();
-      s.transport = a->is_tcp() ? "tcp" : "udp";
-      if (a->is_tcp() && s.remote.rfind("tcp:", 0) == 0) s.remote.erase(0, 4);
-    }
+    if (auto a = publisher_->remote_address()) set_media_address(s, *a);
   }
   s.video_codec = i.video_codec;
   s.audio_codec = i.audio_codec;

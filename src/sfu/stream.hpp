@@ -130,6 +130,8 @@ class Stream : public webrtc::PeerConnection::Observer {
   std::vector<LayerRate> active_layers(size_t track, Timestamp now);
   void tick(Timestamp now);
   StreamInfo info(Timestamp now = {}) const;  // bitrate_bps only with `now`
+  // Open viewers here plus those of every relay.
+  int viewer_count() const;
   // The publisher's session, for the admin API (not for relays).
   SessionSummary publisher_summary(Timestamp now) const;
 
@@ -161,8 +163,6 @@ class Stream : public webrtc::PeerConnection::Observer {
   void deliver_sender_report(size_t track, size_t layer, const SenderReport& sr, Timestamp now);
   // Origin: copies a packet to every relay that has viewers.
   void push_to_relays(uint8_t flags, const uint8_t* data, size_t size, Timestamp now);
-  // Open viewers here plus those of every relay.
-  int viewer_count() const;
   void send_feedback(Timestamp now);
   void update_recorded_layer(Timestamp now);
 

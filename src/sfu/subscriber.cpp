@@ -380,11 +380,7 @@ SessionSummary Subscriber::summary(Timestamp now) const {
   s.connected = pc_ && pc_->connected();
   s.remote = http_remote_;
   if (pc_) {
-    if (auto a = pc_->remote_address()) {
-      s.remote = a->to_string();
-      s.transport = a->is_tcp() ? "tcp" : "udp";
-      if (a->is_tcp() && s.remote.rfind("tcp:", 0) == 0) s.remote.erase(0, 4);
-    }
+    if (auto a = pc_->remote_address()) set_media_address(s, *a);
   }
   const auto& tracks = stream_.tracks();
   for (size_t i = 0; i < tracks.size() && i < mappings_.size(); ++i) {

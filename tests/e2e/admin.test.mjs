@@ -12,6 +12,7 @@ import { io } from 'socket.io-client';
 import { launchBrowser, waitFor } from './lib/browser.mjs';
 import { expectDecoding, startPublisher, startViewer, viewerStats } from './lib/media.mjs';
 import { startServer } from './lib/server.mjs';
+import { startReceiver } from './lib/webhook_receiver.mjs';
 
 const KEY = 'admin-test-key';
 const IPV6 = 'fd00:6c73::2';  // on v0 in the test's network namespace (scripts/run-e2e.sh)
@@ -26,22 +27,6 @@ async function admin(server, method, path, key = KEY) {
   });
   const text = await res.text();
   return { status: res.status, headers: res.headers, body: text ? JSON.parse(text) : null };
-}
-
-// A webhook receiver that accepts everything.
-async function startReceiver() {
-  const events = [];
-  const server = http.createServer((req, res) => {
-    const chunks = [];
-    req.on('data', (c) => chunks.push(c));
-    req.on('end', () => { events.push(JSON.parse(Buffer.concat(chunks))); res.writeHead(204).end(); });
-  });
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${server.address().port}/hook`,
-    events,
-    close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(resolve); }),
-  };
 }
 
 test('sessions with live stats; a viewer kicked and a stream ended by the admin reach the peers, Socket.IO and webhooks', { timeout: 120000 }, async () => {
@@ -115,7 +100,7 @@ test('sessions with live stats; a viewer kicked and a stream ended by the admin 
     assert.equal((await admin(server, 'DELETE', `sessions/${kicked}`)).status, 404);
     await waitFor(() => sessionEnded.some((e) => e.id === kicked), { timeout: 5000, what: 'Socket.IO session-ended' });
     assert.deepEqual(sessionEnded.find((e) => e.id === kicked), { streamId: 'admincam', id: kicked, role: 'viewer', reason: 'ended by an admin' });
-    await waitFor(() => hooks.events.some((e) => e.type === 'viewer.left' && e.data.session_id === kicked), { timeout: 10000, what: 'webhook viewer.left' });
+    await waitFor(() => hooks.accepted().some((e) => e.type === 'viewer.left' && e.data.session_id === kicked), { timeout: 10000, what: 'webhook viewer.left' });
     assert.equal((await admin(server, 'GET', 'sessions')).body.sessions.length, 2);
 
     // End the stream: every peer closed, the name free, the app and the webhooks told.
@@ -130,7 +115,7 @@ test('sessions with live stats; a viewer kicked and a stream ended by the admin 
     assert.equal((await admin(server, 'DELETE', 'streams/..%2Fx')).status, 400);
     await waitFor(() => streamEnded.some((e) => e.streamId === 'admincam'), { timeout: 5000, what: 'Socket.IO stream-ended' });
     assert.ok(sessionEnded.some((e) => e.id === publisher.session_id && e.role === 'publisher'));
-    await waitFor(() => hooks.events.some((e) => e.type === 'stream.ended' && e.data.id === publisher.session_id), { timeout: 10000, what: 'webhook stream.ended' });
+    await waitFor(() => hooks.accepted().some((e) => e.type === 'stream.ended' && e.data.id === publisher.session_id), { timeout: 10000, what: 'webhook stream.ended' });
   } finally {
     app.close();
     for (const p of pages) await p.close().catch(() => {});

@@ -4,7 +4,6 @@
 // named.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
@@ -12,25 +11,11 @@ import { after, before, test } from 'node:test';
 import { launchBrowser, sleep, waitFor } from './lib/browser.mjs';
 import { publisherVideo, startPublisher } from './lib/media.mjs';
 import { startServer } from './lib/server.mjs';
+import { startReceiver } from './lib/webhook_receiver.mjs';
 
 let browser;
 before(async () => { browser = await launchBrowser(); });
 after(async () => { await browser?.close(); });
-
-async function startReceiver() {
-  const events = [];
-  const server = http.createServer((req, res) => {
-    const chunks = [];
-    req.on('data', (c) => chunks.push(c));
-    req.on('end', () => { events.push(JSON.parse(Buffer.concat(chunks))); res.writeHead(204).end(); });
-  });
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${server.address().port}/hook`,
-    events,
-    close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(resolve); }),
-  };
-}
 
 test('SIGHUP: LOG_LEVEL and WEBHOOK_URLS from CONFIG_FILE change while a publisher stays on', { timeout: 90000 }, async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lss-reload-'));
@@ -54,7 +39,7 @@ test('SIGHUP: LOG_LEVEL and WEBHOOK_URLS from CONFIG_FILE change while a publish
 
     // The new receiver hears of the next stream; the first publisher is still on.
     const second = await startPublisher(browser, server, 'reloadcam2', 'VP8');
-    await waitFor(() => hooks.events.some((e) => e.type === 'stream.started' && e.data.name === 'reloadcam2'),
+    await waitFor(() => hooks.accepted().some((e) => e.type === 'stream.started' && e.data.name === 'reloadcam2'),
       { timeout: 15000, what: 'stream.started at the receiver added by SIGHUP' });
     const frames = (await publisherVideo(pub)).frames;
     await sleep(1000);
@@ -72,10 +57,10 @@ test('SIGHUP: LOG_LEVEL and WEBHOOK_URLS from CONFIG_FILE change while a publish
     fs.writeFileSync(file, 'LOG_LEVEL=debug\nWEBHOOK_URLS=\n');
     server.child.kill('SIGHUP');
     await waitFor(() => server.log().includes(`no longer delivering to ${hooks.url}`), { timeout: 5000, what: 'the receiver to be dropped' });
-    const seen = hooks.events.length;
+    const seen = hooks.accepted().length;
     await second.evaluate(() => window.pub.stop());
     await sleep(2000);
-    assert.equal(hooks.events.length, seen, 'no events after the receiver was dropped');
+    assert.equal(hooks.accepted().length, seen, 'no events after the receiver was dropped');
     await second.close();
   } finally {
     await pub?.close().catch(() => {});

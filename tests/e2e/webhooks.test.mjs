@@ -5,41 +5,19 @@
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import http from 'node:http';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 
 import { launchBrowser, sleep, waitFor } from './lib/browser.mjs';
 import { expectDecoding, startPublisher, startViewer } from './lib/media.mjs';
 import { freeTcpPort, startServer } from './lib/server.mjs';
+import { startReceiver } from './lib/webhook_receiver.mjs';
 
 const SECRET = 'webhook-test-secret';
 
 let browser;
 before(async () => { browser = await launchBrowser(); });
 after(async () => { await browser?.close(); });
-
-// An HTTP receiver that records every request; the first `failFirst` get 500.
-async function startReceiver({ port = 0, failFirst = 0 } = {}) {
-  const requests = [];
-  const server = http.createServer((req, res) => {
-    const chunks = [];
-    req.on('data', (c) => chunks.push(c));
-    req.on('end', () => {
-      const raw = Buffer.concat(chunks);
-      const status = requests.length < failFirst ? 500 : 204;
-      requests.push({ status, raw, headers: req.headers, event: JSON.parse(raw) });
-      res.writeHead(status).end();
-    });
-  });
-  await new Promise((resolve) => server.listen(port, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${server.address().port}/hook`,
-    requests,
-    accepted: () => requests.filter((r) => r.status === 204).map((r) => r.event),
-    close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(resolve); }),
-  };
-}
 
 // The README's check.
 function signatureValid(r) {

@@ -72,26 +72,42 @@ class EngineTest : public ::testing::Test {
     pump();
   }
 
-  // POSTs an offer and completes ICE + DTLS; returns the session id.
-  std::string connect(TestPeer& peer, bool publisher, const std::string& stream,
-                      sfu::Engine* engine = nullptr) {
-    if (!engine) engine = engine_.get();
+  // Completes ICE + DTLS of `peer` with the engine's answer `r`: the
+  // session, or nullopt when the engine refused.
+  std::optional<sfu::SessionCreated> complete(TestPeer& peer,
+                                              std::variant<sfu::SessionCreated, sfu::Failure> r) {
     peers_.push_back(&peer);
-    auto sd = sdp::parse_sdp(peer.offer(publisher));
-    EXPECT_TRUE(sd.ok());
-    auto r = publisher ? engine->publish(stream, sd.value(), now_)
-                       : engine->subscribe(stream, sd.value(), now_);
     auto* created = std::get_if<sfu::SessionCreated>(&r);
     if (!created) {
       ADD_FAILURE() << "session refused: " << std::get<sfu::Failure>(r).reason;
-      return {};
+      return std::nullopt;
     }
     EXPECT_TRUE(peer.set_answer(created->answer_sdp));
     peer.send_check(net_);
     pump();
     for (int i = 0; i < 5 && !peer.connected(); ++i) advance(std::chrono::milliseconds(20));
     EXPECT_TRUE(peer.connected());
-    return created->session_id;
+    return *created;
+  }
+
+  // POSTs an offer and completes ICE + DTLS; returns the session id.
+  // `max_layer`: a viewer's ceiling (WHEP ?maxLayer=).
+  std::string connect(TestPeer& peer, bool publisher, const std::string& stream,
+                      sfu::Engine* engine = nullptr, int max_layer = -1) {
+    if (!engine) engine = engine_.get();
+    auto sd = sdp::parse_sdp(peer.offer(publisher));
+    EXPECT_TRUE(sd.ok());
+    auto created =
+        complete(peer, publisher ? engine->publish(stream, sd.value(), now_)
+                                 : engine->subscribe(stream, sd.value(), now_, "", max_layer));
+    return created ? created->session_id : std::string();
+  }
+
+  // A simulcast publisher (rids q, h, f on SSRCs 1111/2222 and up).
+  std::optional<sfu::SessionCreated> publish_simulcast(TestPeer& pub, const std::string& stream) {
+    return complete(
+        pub,
+        engine_->publish(stream, sdp::parse_sdp(pub.offer(true, 1111, 2222, true)).value(), now_));
   }
 
   static std::vector<RtcpPacket> parse_rtcp(const std::vector<Bytes>& in) {
@@ -263,19 +279,10 @@ TEST_F(EngineTest, PublisherRepeatsAreNotForwarded) {
 // are served from the layer each packet came from.
 TEST_F(EngineTest, SimulcastViewerFollowsTheLayerItsEstimateCarries) {
   auto pub = make_peer(5000), v = make_peer(5001);
-  peers_.push_back(pub.get());
-  {
-    auto r =
-        engine_->publish("cam", sdp::parse_sdp(pub->offer(true, 1111, 2222, true)).value(), now_);
-    auto* created = std::get_if<sfu::SessionCreated>(&r);
-    ASSERT_TRUE(created);
-    EXPECT_NE(created->answer_sdp.find("a=simulcast:recv q;h;f"), std::string::npos);
-    ASSERT_TRUE(pub->set_answer(created->answer_sdp));
-    pub->send_check(net_);
-    pump();
-    for (int i = 0; i < 5 && !pub->connected(); ++i) advance(std::chrono::milliseconds(20));
-    ASSERT_TRUE(pub->connected());
-  }
+  auto created = publish_simulcast(*pub, "cam");
+  ASSERT_TRUE(created);
+  EXPECT_NE(created->answer_sdp.find("a=simulcast:recv q;h;f"), std::string::npos);
+  ASSERT_TRUE(pub->connected());
   connect(*v, false, "cam");
   struct Layer {
     const char* rid;
@@ -364,29 +371,10 @@ TEST_F(EngineTest, SimulcastViewerFollowsTheLayerItsEstimateCarries) {
 // most, whatever its estimate; the others still start on the top.
 TEST_F(EngineTest, AViewersMaxLayerCapsItsLayer) {
   auto pub = make_peer(5000), capped = make_peer(5001), free_viewer = make_peer(5002);
-  peers_.push_back(pub.get());
-  {
-    auto r =
-        engine_->publish("cam", sdp::parse_sdp(pub->offer(true, 1111, 2222, true)).value(), now_);
-    auto* created = std::get_if<sfu::SessionCreated>(&r);
-    ASSERT_TRUE(created);
-    ASSERT_TRUE(pub->set_answer(created->answer_sdp));
-    pub->send_check(net_);
-    pump();
-    for (int i = 0; i < 5 && !pub->connected(); ++i) advance(std::chrono::milliseconds(20));
-    ASSERT_TRUE(pub->connected());
-  }
-  peers_.push_back(capped.get());
-  {
-    auto r = engine_->subscribe("cam", sdp::parse_sdp(capped->offer(false)).value(), now_, "", 1);
-    auto* created = std::get_if<sfu::SessionCreated>(&r);
-    ASSERT_TRUE(created);
-    ASSERT_TRUE(capped->set_answer(created->answer_sdp));
-    capped->send_check(net_);
-    pump();
-    for (int i = 0; i < 5 && !capped->connected(); ++i) advance(std::chrono::milliseconds(20));
-    ASSERT_TRUE(capped->connected());
-  }
+  ASSERT_TRUE(publish_simulcast(*pub, "cam"));
+  ASSERT_TRUE(pub->connected());
+  ASSERT_FALSE(connect(*capped, false, "cam", nullptr, 1).empty());
+  ASSERT_TRUE(capped->connected());
   connect(*free_viewer, false, "cam");
   // The rids in an order unlike their rates: the ceiling goes by rate.
   struct Layer {
