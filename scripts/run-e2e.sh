@@ -2,13 +2,16 @@
 # End-to-end tests (headless Chromium, GStreamer's webrtcbin, real HTTP/UDP)
 # inside a private network namespace that has only loopback and a veth pair
 # of its own, so no test traffic can leave the machine.
-# Usage: scripts/run-e2e.sh [build-dir]
+# Usage: scripts/run-e2e.sh [build-dir] [test files, from tests/e2e]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build}
-export LSS_BIN="$PWD/$build/live-stream-server"
+shift || true
+root=$PWD
+export LSS_BIN="$root/$build/live-stream-server"
 cd tests/e2e
-tests='exec node --test --test-concurrency=1 --test-reporter=spec ./*.test.mjs'
+# One node process per file, each under a hard time limit (scripts/e2e-each.sh).
+tests="exec $root/scripts/e2e-each.sh $*"
 # libnice (GStreamer) ignores the loopback interface: give it 127.0.0.2 on a
 # veth pair that exists only inside the namespace (gstreamer.test.mjs skips
 # without it). Its UPnP multicast cannot leave the namespace either. The

@@ -117,27 +117,34 @@ describe('the relay on its own', () => {
   });
 
   test('random loss hits ~10 % of RTP; STUN and DTLS pass untouched', async () => {
+    // Counted by the relay itself: on a busy machine the kernel may drop a
+    // few datagrams on loopback before the relay or the server reads them,
+    // which is not what this test is about.
     relay = await startImpairedRelay({ target: { host: '127.0.0.1', port: server.address().port }, up: { lossPct: 10 }, seed: 11 });
     const got = { rtp: 0, stun: 0, dtls: 0 };
     const on = (b) => { got[b[0] === 0 ? 'stun' : b[0] === 22 ? 'dtls' : 'rtp'] += 1; };
     server.on('message', on);
     const N = 3000;
     await sendAll(client, Array.from({ length: N }, (_, i) => rtp(i)), relay.port);
+    await sleep(100);
+    const a = relay.stats().up;
     relay.set('up', { lossPct: 100 });  // now everything that can be lost is
     await sendAll(client, [...Array.from({ length: 300 }, (_, i) => stunRequest(i)),
                            ...Array.from({ length: 300 }, (_, i) => dtlsRecord(i)),
                            ...Array.from({ length: 100 }, (_, i) => rtp(N + i))], relay.port);
     await sleep(200);
     server.off('message', on);
-    const s = relay.stats().up;
-    const lostPct = (100 * s.droppedLoss) / (N + 100);
-    console.log(`loss 10 %: ${s.droppedLoss - 100} of ${N} RTP dropped (${((100 * (s.droppedLoss - 100)) / N).toFixed(1)} %), ` +
-      `${got.stun} STUN and ${got.dtls} DTLS of 300 each arrived`);
-    assert.equal(got.rtp + s.droppedLoss, N + 100, 'every RTP packet is either forwarded or counted as lost');
-    const pct10 = (100 * (s.droppedLoss - 100)) / N;
-    assert.ok(pct10 > 8 && pct10 < 12, `~10 % lost: ${pct10.toFixed(1)} % (${lostPct})`);
-    assert.equal(got.stun, 300, 'STUN is never dropped');
-    assert.equal(got.dtls, 300, 'DTLS is never dropped');
+    const b = relay.stats().up;
+    const pct = (100 * a.droppedLoss) / a.kinds.rtp;
+    console.log(`loss 10 %: ${a.droppedLoss} of ${a.kinds.rtp} RTP dropped (${pct.toFixed(1)} %); ` +
+      `then ${b.kinds.stun} STUN and ${b.kinds.dtls} DTLS reached the relay, ${got.stun} and ${got.dtls} the server`);
+    assert.ok(a.kinds.rtp > N * 0.9, `most RTP reached the relay: ${a.kinds.rtp} of ${N}`);
+    assert.equal(a.forwarded + a.droppedLoss, a.packetsIn, 'every packet is either forwarded or counted as lost');
+    assert.ok(pct > 8 && pct < 12, `~10 % lost: ${pct.toFixed(1)} %`);
+    assert.equal(b.droppedLoss - a.droppedLoss, b.kinds.rtp - a.kinds.rtp, 'at 100 % every RTP packet is lost');
+    assert.equal(b.forwarded - a.forwarded, b.kinds.stun + b.kinds.dtls, 'STUN and DTLS are never dropped');
+    assert.ok(b.kinds.stun > 270 && b.kinds.dtls > 270, JSON.stringify(b.kinds));
+    assert.ok(got.stun > 0 && got.dtls > 0 && got.stun + got.dtls <= b.kinds.stun + b.kinds.dtls);
     await relay.close();
   });
 
