@@ -75,22 +75,21 @@ export async function expectDecoding(page, publisher, { minFrames = 30 } = {}) {
   return viewerStats(page);
 }
 
-// Starts a WHEP viewer whose ICE goes through `relay` (lib/impair.mjs): the
-// server's candidates in the answer are rewritten to the relay's address
-// (any TCP candidate is dropped, so the relay is the only path), and the
-// relay is pointed at the server candidate it replaces (the session's media
-// worker port), and told the answer's RTX payload types (counted as
-// resends), before setRemoteDescription. Plays it like startViewer;
-// window.viewAnswer keeps the rewritten answer.
-export async function startImpairedViewer(browser, server, name, relay) {
-  const page = await openPage(browser, server);
+// Makes window.lssRelayFilter on `page`: an answerFilter that splices
+// `relay` (lib/impair.mjs) into the session. The server's candidates in the
+// answer are rewritten to the relay's address (any TCP candidate is dropped,
+// so the relay is the only path), and the relay is pointed at the server
+// candidate it replaces (the session's media worker port) and told the
+// answer's RTX payload types (counted as resends), before
+// setRemoteDescription.
+async function installRelayFilter(page, relay) {
   await page.exposeFunction('lssRelayTarget', (host, port, rtxPts) => {
     if (!relay.target()) relay.setTarget({ host, port: Number(port) });
     relay.setRtxPayloadTypes(rtxPts);
     return relay.target();
   });
-  await page.evaluate(async ({ name, host, port }) => {
-    const answerFilter = async (sdp) => {
+  await page.evaluate(({ host, port }) => {
+    window.lssRelayFilter = async (sdp) => {
       const cand = /^a=candidate:\S+ \d+ udp \d+ (\S+) (\d+) typ/im.exec(sdp);
       if (!cand) throw new Error('no UDP candidate in the answer');
       const rtx = [...sdp.matchAll(/^a=rtpmap:(\d+) rtx\//gim)].map((m) => Number(m[1]));
@@ -102,8 +101,18 @@ export async function startImpairedViewer(browser, server, name, relay) {
         return [`a=candidate:${m[1]} ${m[2]} ${m[3]} ${m[4]} ${host} ${port} ${m[7]}`];
       }).join('\r\n') + '\r\n';
     };
+  }, { host: relay.host, port: relay.port });
+}
+
+// Starts a WHEP viewer whose ICE goes through `relay` (see
+// installRelayFilter). Plays it like startViewer; window.viewAnswer keeps the
+// rewritten answer.
+export async function startImpairedViewer(browser, server, name, relay) {
+  const page = await openPage(browser, server);
+  await installRelayFilter(page, relay);
+  await page.evaluate(async (name) => {
     window.viewStart = performance.now();
-    window.view = await window.lss.watch(name, { answerFilter });
+    window.view = await window.lss.watch(name, { answerFilter: window.lssRelayFilter });
     window.viewAnswer = window.view.pc.remoteDescription.sdp;
     const el = document.createElement('video');
     el.autoplay = true;
@@ -111,6 +120,17 @@ export async function startImpairedViewer(browser, server, name, relay) {
     el.srcObject = window.view.media;
     document.body.append(el);
     el.play().catch(() => {});
-  }, { name, host: relay.host, port: relay.port });
+  }, name);
+  return page;
+}
+
+// Starts a WHIP publisher (window.pub, like startPublisher) whose ICE goes
+// through `relay` (see installRelayFilter); `opts` go to lss.publish.
+export async function startImpairedPublisher(browser, server, name, relay, opts = {}) {
+  const page = await openPage(browser, server);
+  await installRelayFilter(page, relay);
+  await page.evaluate(async ({ name, opts }) => {
+    window.pub = await window.lss.publish(name, { ...opts, answerFilter: window.lssRelayFilter });
+  }, { name, opts });
   return page;
 }
