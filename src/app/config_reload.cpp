@@ -47,7 +47,8 @@ Result<ReloadableSettings> reload_settings(const EnvEntries& file,
 std::vector<std::string> restart_only_changes(
     const EnvEntries& file, const std::function<const char*(const char*)>& in_force) {
   std::vector<std::string> out;
-  for (const auto& [key, unused] : file) {
+  for (const auto& entry : file) {
+    const std::string& key = entry.first;  // not a structured binding: clang 14 cannot capture one
     if (std::find_if(std::begin(kReloadable), std::end(kReloadable),
                      [&](const char* k) { return key == k; }) != std::end(kReloadable))
       continue;

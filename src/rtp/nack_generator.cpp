@@ -1,5 +1,7 @@
 #include "rtp/nack_generator.hpp"
 
+#include <algorithm>
+
 namespace lss {
 
 void NackGenerator::on_packet(uint16_t seq, Timestamp now) {
@@ -39,6 +41,7 @@ void NackGenerator::remove(uint16_t seq) {
 
 void NackGenerator::collect(Timestamp now, std::vector<uint16_t>& out) {
   if (count_ == 0) return;
+  const Duration retry = retry_interval();
   for (Entry& e : table_) {
     if (!e.used || now < e.next) continue;
     // Entries far behind the newest packet are too old to be useful.
@@ -49,8 +52,13 @@ void NackGenerator::collect(Timestamp now, std::vector<uint16_t>& out) {
     }
     out.push_back(e.seq);
     ++e.tries;
-    e.next = now + retry_;
+    e.next = now + retry;
   }
+}
+
+Duration NackGenerator::retry_interval() const {
+  // A quarter on top of the round trip covers its jitter and the sender's pacing.
+  return std::clamp(rtt_ + rtt_ / 4, retry_, std::max(retry_, kMaxRetryInterval));
 }
 
 }  // namespace lss

@@ -80,6 +80,30 @@ bool parse_twcc(ByteReader& r, TransportCcFeedback& fb) {
   return r.ok();
 }
 
+bool parse_xr(ByteReader& r, ExtendedReport& xr) {
+  xr.sender_ssrc = r.u32();
+  while (r.ok() && r.remaining() >= 4) {
+    const uint8_t type = r.u8();
+    r.skip(1);
+    const size_t words = r.u16();  // the block's length in words, header excluded
+    if (!r.ok() || words * 4 > r.remaining()) return false;
+    if (type == rtcp::kXrRrtr && words == 2) {
+      xr.rrtr_ntp = r.u64();
+    } else if (type == rtcp::kXrDlrr && words % 3 == 0) {
+      for (size_t i = 0; i < words / 3; ++i) {
+        ExtendedReport::Dlrr d;
+        d.ssrc = r.u32();
+        d.lrr = r.u32();
+        d.dlrr = r.u32();
+        xr.dlrr.push_back(d);
+      }
+    } else {
+      r.skip(words * 4);
+    }
+  }
+  return r.ok();
+}
+
 }  // namespace
 
 bool for_each_rtcp(ByteSpan data, const std::function<void(const RtcpPacket&)>& f) {
@@ -185,11 +209,40 @@ bool for_each_rtcp(ByteSpan data, const std::function<void(const RtcpPacket&)>& 
         }
         break;
       }
+      case rtcp::kXR: {
+        ExtendedReport xr;
+        if (!parse_xr(r, xr)) return false;
+        f(xr);
+        break;
+      }
       default:
         f(UnknownRtcp{pt, count});
     }
   }
   return true;
+}
+
+void build_extended_report(const ExtendedReport& xr, Bytes& out) {
+  const size_t at = begin_packet(out, 0, rtcp::kXR);
+  ByteWriter w(out);
+  w.u32(xr.sender_ssrc);
+  if (xr.rrtr_ntp) {
+    w.u8(rtcp::kXrRrtr);
+    w.u8(0);
+    w.u16(2);
+    w.u64(*xr.rrtr_ntp);
+  }
+  if (!xr.dlrr.empty()) {
+    w.u8(rtcp::kXrDlrr);
+    w.u8(0);
+    w.u16(uint16_t(3 * xr.dlrr.size()));
+    for (const auto& d : xr.dlrr) {
+      w.u32(d.ssrc);
+      w.u32(d.lrr);
+      w.u32(d.dlrr);
+    }
+  }
+  end_packet(out, at);
 }
 
 void build_sender_report(const SenderReport& sr, Bytes& out) {

@@ -1,9 +1,11 @@
 #pragma once
 // RTCP (RFC 3550) and its feedback messages (RFC 4585 NACK/PLI, RFC 5104
-// FIR, REMB, transport-cc): a parser for compound and reduced-size packets
-// and builders that append to a buffer.
+// FIR, REMB, transport-cc) and extended reports (RFC 3611 RRTR/DLRR): a
+// parser for compound and reduced-size packets and builders that append to
+// a buffer.
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <variant>
 #include <vector>
 
@@ -13,7 +15,8 @@ namespace lss {
 
 namespace rtcp {
 constexpr uint8_t kSR = 200, kRR = 201, kSDES = 202, kBYE = 203, kAPP = 204;
-constexpr uint8_t kRTPFB = 205, kPSFB = 206;
+constexpr uint8_t kRTPFB = 205, kPSFB = 206, kXR = 207;
+constexpr uint8_t kXrRrtr = 4, kXrDlrr = 5;                // RFC 3611 block types
 constexpr uint8_t kFmtNack = 1, kFmtTwcc = 15;             // RTPFB
 constexpr uint8_t kFmtPli = 1, kFmtFir = 4, kFmtAfb = 15;  // PSFB
 }  // namespace rtcp
@@ -80,6 +83,21 @@ struct TransportCcFeedback {
   std::vector<Packet> packets;
 };
 
+// RFC 3611 extended report. A receiver that sends no media measures its round
+// trip with it: it sends a receiver reference time (RRTR), and the media
+// sender answers with the delay since it got it (DLRR), like LSR/DLSR in
+// the other direction. Other block types are skipped.
+struct ExtendedReport {
+  struct Dlrr {
+    uint32_t ssrc = 0;  // the RRTR's sender
+    uint32_t lrr = 0;   // middle 32 bits of its NTP time
+    uint32_t dlrr = 0;  // 1/65536 s since it arrived
+  };
+  uint32_t sender_ssrc = 0;
+  std::optional<uint64_t> rrtr_ntp;
+  std::vector<Dlrr> dlrr;
+};
+
 struct Bye {
   std::vector<uint32_t> ssrcs;
 };
@@ -89,7 +107,7 @@ struct UnknownRtcp {
 };
 
 using RtcpPacket = std::variant<SenderReport, ReceiverReport, Nack, Pli, Fir, Remb,
-                                TransportCcFeedback, Bye, UnknownRtcp>;
+                                TransportCcFeedback, ExtendedReport, Bye, UnknownRtcp>;
 
 // Calls `f` for each packet of a compound (or reduced-size) RTCP packet.
 // Returns false when a length is inconsistent; packets before it were delivered.
@@ -103,5 +121,6 @@ void build_pli(const Pli& pli, Bytes& out);
 void build_fir(const Fir& fir, Bytes& out);
 void build_remb(const Remb& remb, Bytes& out);
 void build_transport_cc(const TransportCcFeedback& fb, Bytes& out);
+void build_extended_report(const ExtendedReport& xr, Bytes& out);
 
 }  // namespace lss

@@ -22,7 +22,7 @@ struct SessionSummary {
   std::string video_codec, audio_codec;  // empty when the session has none
   uint64_t bitrate_bps = 0;      // over the last second: arriving (publisher) or sent (viewer)
   double loss = 0;               // fraction 0..1 of video packets lost on the way, latest report
-  std::optional<double> rtt_ms;  // viewers (from their receiver reports); unmeasured: empty
+  std::optional<double> rtt_ms;  // viewers: their receiver reports; publishers: NACK to repair; unmeasured: empty
   std::string since;             // ISO 8601 UTC of the session's start
 };
 

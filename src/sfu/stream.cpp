@@ -34,6 +34,15 @@ constexpr auto kLayerCheckInterval = std::chrono::milliseconds(250);
 // Reused for the SRs built per viewer: no allocation once grown.
 thread_local Bytes t_rtcp;
 
+// An NTP-format (32.32 fixed point seconds) time for RRTRs. Only its echo
+// matters, so the steady clock serves: no wall clock is read.
+uint64_t reference_ntp(Timestamp now) {
+  const auto since = now.time_since_epoch();
+  const auto secs = std::chrono::duration_cast<std::chrono::seconds>(since);
+  const auto frac = std::chrono::duration_cast<std::chrono::nanoseconds>(since - secs).count();
+  return (uint64_t(secs.count()) << 32) | uint64_t((uint64_t(frac) << 32) / 1'000'000'000);
+}
+
 }  // namespace
 
 Stream::Stream(std::string name, std::string session_id, std::vector<PublishedTrack> tracks,
@@ -243,6 +252,8 @@ SessionSummary Stream::publisher_summary(Timestamp now) const {
     for (const auto& src : sources_[t]) lost = std::max(lost, src->stats.last_fraction_lost());
   }
   s.loss = lost / 256.0;
+  if (auto rtt = publisher_rtt_.rtt())
+    s.rtt_ms = std::chrono::duration<double, std::milli>(*rtt).count();
   s.since = started_at_;
   return s;
 }
@@ -546,6 +557,10 @@ void Stream::on_rtcp(webrtc::PeerConnection& pc, uint8_t* data, size_t size, Tim
   // Sender reports keep viewers' audio and video in sync: each is passed on
   // with the timestamp in the numbering viewers see.
   for_each_rtcp(ByteSpan(data, size), [&](const RtcpPacket& p) {
+    if (const auto* xr = std::get_if<ExtendedReport>(&p)) {
+      on_publisher_dlrr(*xr, now);
+      return;
+    }
     const auto* sr = std::get_if<SenderReport>(&p);
     if (!sr) return;
     for (size_t i = 0; i < tracks_.size(); ++i) {
@@ -567,6 +582,17 @@ void Stream::on_rtcp(webrtc::PeerConnection& pc, uint8_t* data, size_t size, Tim
       }
     }
   });
+}
+
+void Stream::on_publisher_dlrr(const ExtendedReport& xr, Timestamp now) {
+  for (const auto& d : xr.dlrr) {
+    if (d.ssrc != feedback_ssrc_ || !publisher_rtt_.on_report_block(d.lrr, d.dlrr, now)) continue;
+    // Repairs cannot come back sooner than this: NACK again only after it.
+    for (size_t i = 0; i < tracks_.size(); ++i) {
+      if (!tracks_[i].video) continue;
+      for (auto& src : sources_[i]) src->nack.set_rtt(*publisher_rtt_.rtt());
+    }
+  }
 }
 
 void Stream::on_closed(webrtc::PeerConnection& pc, const std::string& reason) {
@@ -644,6 +670,14 @@ void Stream::send_feedback(Timestamp now) {
     }
     Bytes buf;
     build_receiver_report(rr, buf);
+    // We send no media to the publisher, so no sender report whose echo
+    // would time the round trip: a receiver reference time (RFC 3611) does,
+    // answered by a DLRR in the publisher's next report (libwebrtc does).
+    ExtendedReport xr;
+    xr.sender_ssrc = feedback_ssrc_;
+    xr.rrtr_ntp = reference_ntp(now);
+    build_extended_report(xr, buf);
+    publisher_rtt_.on_sender_report_sent(*xr.rrtr_ntp, now);
     send_publisher_rtcp(buf);
   }
   if (use_twcc_ && now - last_twcc_ >= kTwccInterval) {

@@ -26,6 +26,7 @@
 #include "rtp/receive_stats.hpp"
 #include "rtp/retransmission_buffer.hpp"
 #include "rtp/rtp_packet.hpp"
+#include "rtp/rtt_estimator.hpp"
 #include "rtp/twcc_feedback_builder.hpp"
 #include "sfu/keyframe_requester.hpp"
 #include "sfu/layer_selector.hpp"
@@ -153,6 +154,7 @@ class Stream : public webrtc::PeerConnection::Observer {
   static std::optional<Located> locate(std::vector<PublishedTrack>& tracks, const RtpPacket& pkt);
   void cut_over(Timestamp now);
   void send_publisher_rtcp(Bytes& packet);
+  void on_publisher_dlrr(const ExtendedReport& xr, Timestamp now);
   // Hands one video or audio packet (of source (track, layer)) to the
   // recording and every viewer of this worker.
   void deliver(size_t track, size_t layer, uint8_t* data, size_t size, bool keyframe,
@@ -211,6 +213,8 @@ class Stream : public webrtc::PeerConnection::Observer {
   TwccRecorder twcc_;
   uint32_t feedback_ssrc_;  // our SSRC as an RTCP sender toward the publisher
   Timestamp last_rr_{}, last_twcc_{}, last_remb_{}, last_switch_pli_{};
+  // The publisher's round trip: our RRTRs answered by its DLRRs (RFC 3611).
+  RttEstimator publisher_rtt_;
   bool ended_ = false;
   bool use_twcc_ = false;
   bool switch_expected_ = false;

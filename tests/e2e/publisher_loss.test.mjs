@@ -60,6 +60,10 @@ test('5 % loss and 40 ms delay on the publisher\'s path: the recording keeps 99 
       await sleep(20000);
       const v1 = await viewerSample(viewer);
       const r1 = relay.stats().up;
+      // The server measured the publisher's round trip (80 ms through the
+      // relay) with RTCP XR: its RRTRs answered by Chromium's DLRRs.
+      const sessions = (await (await fetch(`${server.url}/api/admin/sessions?role=publisher`)).json()).sessions;
+      const pubRtt = sessions[0]?.rtt_ms;
       // Stop sending video, let what is in flight (and its repairs) land,
       // then count: every frame sent had its chance to reach the recording.
       await pub.evaluate(() => window.pub.pc.getSenders().find((s) => s.track?.kind === 'video').replaceTrack(null));
@@ -88,12 +92,13 @@ test('5 % loss and 40 ms delay on the publisher\'s path: the recording keeps 99 
       }
       console.log(`publisher path: ${lostPct.toFixed(1)} % of RTP/RTCP lost on the way up, ` +
         `${r1.rtp.resends - r0.rtp.resends} retransmissions reached the relay; publisher: ${p1.framesSent} frames sent, ` +
-        `${p1.nacks} NACKs from the server, ${p1.resent} packets resent, ${p1.plis} PLIs; ` +
+        `${p1.nacks} NACKs from the server, ${p1.resent} packets resent, ${p1.plis} PLIs, round trip ${pubRtt?.toFixed(0)} ms by RTCP XR; ` +
         `recording: ${frames} frames in ${clips.length} clip(s) (${((100 * frames) / Math.max(1, p1.framesSent)).toFixed(1)} %); ` +
         `viewer: ${v.fps.toFixed(1)} fps of the ${pubFps.toFixed(1)} sent, ${v.freezes} freezes (${v.freezeSec.toFixed(2)} s), ${v.lost} lost, ${v.nacks} NACKs`);
 
       assert.ok(lostPct > 3 && lostPct < 7, `the relay lost ~5 %: ${lostPct.toFixed(1)} %`);
       assert.ok(p1.nacks > 0 && p1.resent > 0, 'the server asked for the lost packets and got them again');
+      assert.ok(pubRtt >= 75 && pubRtt < 200, `the publisher's round trip by RTCP XR: ${pubRtt} ms`);
       assert.ok(frames >= 0.99 * p1.framesSent, `the recording holds ${frames} of the ${p1.framesSent} frames sent`);
       assert.deepEqual(errors, [], 'every clip decodes without an error');
       assert.ok(v.fps > 0.9 * pubFps, `the viewer plays: ${v.fps.toFixed(1)} of ${pubFps.toFixed(1)} fps`);

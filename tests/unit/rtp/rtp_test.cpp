@@ -124,6 +124,46 @@ TEST(Rtcp, CompoundSrSdesAndFeedback) {
   EXPECT_TRUE(std::holds_alternative<ReceiverReport>(got[5]));
 }
 
+TEST(Rtcp, ExtendedReportRrtrAndDlrrRoundTrip) {
+  ExtendedReport xr;
+  xr.sender_ssrc = 9;
+  xr.rrtr_ntp = 0x0123456789abcdefULL;
+  xr.dlrr = {{7, 0x456789ab, 0x10000}, {8, 1, 2}};
+  Bytes out;
+  build_receiver_report(ReceiverReport{9, {}}, out);
+  build_extended_report(xr, out);
+  std::vector<RtcpPacket> got;
+  ASSERT_TRUE(for_each_rtcp(out, [&](const RtcpPacket& p) { got.push_back(p); }));
+  ASSERT_EQ(got.size(), 2u);
+  const auto& x = std::get<ExtendedReport>(got[1]);
+  EXPECT_EQ(x.sender_ssrc, 9u);
+  ASSERT_TRUE(x.rrtr_ntp);
+  EXPECT_EQ(*x.rrtr_ntp, 0x0123456789abcdefULL);
+  ASSERT_EQ(x.dlrr.size(), 2u);
+  EXPECT_EQ(x.dlrr[0].ssrc, 7u);
+  EXPECT_EQ(x.dlrr[0].lrr, 0x456789abu);
+  EXPECT_EQ(x.dlrr[0].dlrr, 0x10000u);
+  EXPECT_EQ(x.dlrr[1].dlrr, 2u);
+  // As a browser sends it: RR, then XR with only a DLRR block (type 5,
+  // length 3), then an unknown block type that is skipped.
+  const uint8_t chrome[] = {0x80, 0xcf, 0x00, 0x06, 0,    0, 0,    1,  // XR, 7 words
+                            0x05, 0x00, 0x00, 0x03, 0,    0, 0,    9,    0x12, 0x34,
+                            0x56, 0x78, 0,    0,    0x80, 0, 0x07, 0x00, 0x00, 0x00};
+  got.clear();
+  ASSERT_TRUE(for_each_rtcp(ByteSpan(chrome, sizeof chrome),
+                            [&](const RtcpPacket& p) { got.push_back(p); }));
+  const auto& c = std::get<ExtendedReport>(got.at(0));
+  EXPECT_FALSE(c.rrtr_ntp);
+  ASSERT_EQ(c.dlrr.size(), 1u);
+  EXPECT_EQ(c.dlrr[0].lrr, 0x12345678u);
+  EXPECT_EQ(c.dlrr[0].dlrr, 0x8000u);
+  // A block longer than the packet is malformed.
+  uint8_t bad[sizeof chrome];
+  std::copy(std::begin(chrome), std::end(chrome), bad);
+  bad[11] = 0x09;
+  EXPECT_FALSE(for_each_rtcp(ByteSpan(bad, sizeof bad), [](const RtcpPacket&) {}));
+}
+
 TEST(Rtcp, ReducedSizePliAndBadLengths) {
   const Bytes pli = {0x81, 206, 0, 2, 0, 0, 0, 1, 0, 0, 0, 2};
   int n = 0;
@@ -244,6 +284,29 @@ TEST(NackGenerator, AsksForHolesUntilFilledOrGivenUp) {
     gen.collect(t0 + std::chrono::milliseconds(100 + 40 * i), out);
   }
   EXPECT_EQ(gen.missing(), 0u);  // gave up after kMaxTries
+}
+
+TEST(NackGenerator, RepeatsOnlyAfterTheRoundTrip) {
+  using std::chrono::milliseconds;
+  NackGenerator gen(milliseconds(30));
+  const Timestamp t0 = Timestamp{} + std::chrono::seconds(1);
+  EXPECT_EQ(gen.retry_interval(), milliseconds(30));  // the floor until measured
+  gen.set_rtt(milliseconds(80));
+  EXPECT_EQ(gen.retry_interval(), milliseconds(100));  // 80 ms + a quarter
+  gen.on_packet(10, t0);
+  gen.on_packet(12, t0);  // 11 lost
+  std::vector<uint16_t> out;
+  gen.collect(t0, out);
+  ASSERT_EQ(out, std::vector<uint16_t>{11});
+  out.clear();
+  gen.collect(t0 + milliseconds(60), out);  // the 30 ms floor would ask again here
+  EXPECT_TRUE(out.empty());
+  gen.collect(t0 + milliseconds(100), out);
+  EXPECT_EQ(out, std::vector<uint16_t>{11});
+  gen.set_rtt(milliseconds(2));  // a LAN: the floor again
+  EXPECT_EQ(gen.retry_interval(), milliseconds(30));
+  gen.set_rtt(std::chrono::seconds(2));  // a satellite link: capped
+  EXPECT_EQ(gen.retry_interval(), NackGenerator::kMaxRetryInterval);
 }
 
 TEST(NackGenerator, IgnoresSequenceRestarts) {
