@@ -194,6 +194,28 @@ ConfigOutcome load_config(int argc, const char* const* argv) {
       "viewers of one stream; 0: no limit");
   opt("--max-peers-per-worker", c.max_peers_per_worker, "MAX_PEERS_PER_WORKER",
       "publishers and viewers on one media worker; 0: no limit");
+  opt("--header-timeout", c.header_timeout_s, "HEADER_TIMEOUT",
+      "seconds a request's header may take to arrive, from the connection (first request) or "
+      "the request's first byte (keep-alive); a trickling client is cut off")
+      ->check(CLI::Range(0.1, 3600.0));
+  opt("--body-timeout", c.body_timeout_s, "BODY_TIMEOUT",
+      "seconds a request's body may take to arrive after its header")
+      ->check(CLI::Range(0.1, 3600.0));
+  opt("--http-connections-per-ip", c.http_connections_per_ip, "HTTP_CONNECTIONS_PER_IP",
+      "open HTTP connections per client address (IPv6: per /64; not loopback); past it a new "
+      "one is closed at once; 0: no limit");
+  opt("--http-max-connections", c.http_max_connections, "HTTP_MAX_CONNECTIONS",
+      "open HTTP connections in all; past it a new one is closed at once")
+      ->check(CLI::Range(size_t(1), size_t(10'000'000)));
+  opt("--socketio-connections-per-ip", c.socketio_connections_per_ip, "SOCKETIO_CONNECTIONS_PER_IP",
+      "Socket.IO sessions per client address (IPv6: per /64; not loopback); 0: no limit");
+  opt("--socketio-max-pending-acks", c.socketio_max_pending_acks, "SOCKETIO_MAX_PENDING_ACKS",
+      "events awaiting their ack on one Socket.IO session; past it the session is closed")
+      ->check(CLI::Range(size_t(1), size_t(1'000'000)));
+  opt("--ws-max-message-bytes", c.ws_max_message_bytes, "WS_MAX_MESSAGE_BYTES",
+      "largest Socket.IO packet (WebSocket message, polling POST body); bigger ones close the "
+      "session")
+      ->check(CLI::Range(size_t(1024), size_t(64 * 1024 * 1024)));
   opt("--data-dir", c.data_dir, "DATA_DIR", "folder for recordings, spool and catalog");
   opt("--record-streams", record_streams, "RECORD_STREAMS", "record every stream (true/false)");
   opt("--clip-size", c.clip_size_mb, "CLIP_SIZE", "start a new clip past this many MB (0: off)")

@@ -47,6 +47,14 @@ struct Config {
   size_t max_streams = 1000;           // MAX_STREAMS: live streams on this server
   size_t max_viewers_per_stream = 0;   // MAX_VIEWERS_PER_STREAM
   size_t max_peers_per_worker = 4000;  // MAX_PEERS_PER_WORKER
+  // The HTTP and Socket.IO front end (README "Configuration")
+  double header_timeout_s = 10;             // HEADER_TIMEOUT: a request's header, complete
+  double body_timeout_s = 30;               // BODY_TIMEOUT: a request's body, complete
+  size_t http_connections_per_ip = 100;     // HTTP_CONNECTIONS_PER_IP (IPv6: per /64)
+  size_t http_max_connections = 4096;       // HTTP_MAX_CONNECTIONS: in all (at least 1)
+  size_t socketio_connections_per_ip = 50;  // SOCKETIO_CONNECTIONS_PER_IP
+  size_t socketio_max_pending_acks = 64;    // SOCKETIO_MAX_PENDING_ACKS: per Socket.IO session
+  size_t ws_max_message_bytes = 64 * 1024;  // WS_MAX_MESSAGE_BYTES: Socket.IO packet, WS message
 
   // Storage / recording (seed names; used by the recording issue)
   std::string data_dir = "./data";  // DATA_DIR

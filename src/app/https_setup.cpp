@@ -39,6 +39,16 @@ std::string check_https_config(const Config& c) {
   return {};
 }
 
+http::ServerLimits http_server_limits(const Config& c) {
+  http::ServerLimits l;
+  auto ms = [](double s) { return std::chrono::milliseconds(int64_t(s * 1000.0)); };
+  l.header_timeout = ms(c.header_timeout_s);
+  l.body_timeout = ms(c.body_timeout_s);
+  l.max_connections = c.http_max_connections;
+  l.max_connections_per_address = c.http_connections_per_ip;
+  return l;
+}
+
 struct HttpsFrontEnd::Impl {
   Impl(boost::asio::io_context& io, const Config& c) : io(io), config(c) {}
   boost::asio::io_context& io;
@@ -82,7 +92,8 @@ Status HttpsFrontEnd::start(uint16_t https_port) {
     if (!c.acme_webroot.empty())
       impl_->redirect_router.add(kAcmePrefix, http::static_files_handler(c.acme_webroot));
     impl_->redirect_router.set_fallback(http::https_redirect_handler(https_port));
-    impl_->redirect = std::make_unique<http::HttpServer>(impl_->io, impl_->redirect_router);
+    impl_->redirect = std::make_unique<http::HttpServer>(impl_->io, impl_->redirect_router,
+                                                         http_server_limits(c));
     if (auto st = impl_->redirect->listen(c.listen_address, c.http_redirect_port); !st)
       return make_error(st.message() + " (set HTTP_REDIRECT_PORT)");
     spdlog::info(

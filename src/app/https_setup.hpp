@@ -19,7 +19,12 @@ namespace lss {
 namespace http {
 class HttpServer;
 class Router;
+struct ServerLimits;
 }  // namespace http
+
+// The HTTP ports' limits from HEADER_TIMEOUT, BODY_TIMEOUT,
+// HTTP_CONNECTIONS_PER_IP and HTTP_MAX_CONNECTIONS.
+http::ServerLimits http_server_limits(const Config& config);
 
 // The TLS settings' check at start-up (both files given, readable, a
 // certificate and its unencrypted key): empty when fine, else the error,

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "app/config_reload.hpp"
+#include "app/fd_limit.hpp"
 #include "app/graceful_shutdown.hpp"
 #include "app/https_setup.hpp"
 #include "app/metrics_api.hpp"
@@ -45,7 +46,7 @@ namespace lss {
 namespace asio = boost::asio;
 
 struct ServerApp::Impl {
-  explicit Impl(Config c) : config(std::move(c)), http(io, router, {}) {}
+  explicit Impl(Config c) : config(std::move(c)), http(io, router, http_server_limits(config)) {}
 
   Config config;
   asio::io_context io;  // the control thread
@@ -61,12 +62,30 @@ struct ServerApp::Impl {
   std::unique_ptr<WorkerPool> workers;               // media workers and their engines
 };
 
+namespace {
+void log_fd_limit(const Result<FdLimit>& fds, size_t max_connections) {
+  if (!fds.ok()) return spdlog::warn("open files limit unchanged: {}", fds.error().message);
+  if (fds->now != fds->before) {
+    spdlog::info("open files limit raised from {} to {} (RLIMIT_NOFILE)", fds->before, fds->now);
+  } else {
+    spdlog::info("open files limit: {} (RLIMIT_NOFILE)", fds->now);
+  }
+  if (fds->now != RLIM_INFINITY && fds->now < max_connections) {
+    spdlog::warn(
+        "HTTP_MAX_CONNECTIONS ({}) is above the open files limit ({}): accepts will fail (and "
+        "wait) before it is reached",
+        max_connections, fds->now);
+  }
+}
+}  // namespace
+
 ServerApp::ServerApp(Config config) : impl_(std::make_unique<Impl>(std::move(config))) {}
 ServerApp::~ServerApp() = default;
 
 int ServerApp::run() {
   Impl& s = *impl_;
   std::signal(SIGHUP, SIG_IGN);  // never fatal; reloads the certificate once the server runs
+  log_fd_limit(raise_fd_limit(), s.config.http_max_connections);
   auto cert = DtlsCertificate::generate();
   if (!cert.ok()) {
     spdlog::critical("cannot create the DTLS certificate: {}", cert.error().message);
@@ -160,8 +179,12 @@ int ServerApp::run() {
       spdlog::warn("S3_PART_MB below 5: real S3 refuses parts this small");
     s.store = std::make_unique<storage::S3Store>(o);
   }
-  s.socketio = std::make_unique<signal::SocketIoServer>(
-      s.io, signal::SocketIoServer::Options{s.config.stream_key});
+  signal::SocketIoServer::Options sio_options;
+  sio_options.stream_key = s.config.stream_key;
+  sio_options.max_payload = s.config.ws_max_message_bytes;
+  sio_options.connections_per_address = s.config.socketio_connections_per_ip;
+  sio_options.max_pending_acks = s.config.socketio_max_pending_acks;
+  s.socketio = std::make_unique<signal::SocketIoServer>(s.io, std::move(sio_options));
   signal::SocketIoServer* sio = s.socketio.get();
   asio::io_context* control_io = &s.io;
   s.uploader = std::make_unique<storage::Uploader>(

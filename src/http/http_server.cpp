@@ -11,6 +11,7 @@
 #include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket.hpp>
 
+#include "http/client_key.hpp"
 #include "http/tls_context.hpp"
 
 namespace lss::http {
@@ -19,6 +20,9 @@ namespace beast = boost::beast;
 using tcp = asio::ip::tcp;
 
 namespace {
+
+// Between accepts that failed for want of descriptors or memory.
+constexpr std::chrono::milliseconds kAcceptRetry{100};
 
 SocketAddress to_socket_address(const tcp::endpoint& ep) {
   SocketAddress a;
@@ -42,22 +46,26 @@ SocketAddress to_socket_address(const tcp::endpoint& ep) {
 // repeat while keep-alive. Only one request is in flight at a time. Stream
 // is beast::tcp_stream (HTTP) or TlsStream (HTTPS: a TLS handshake first,
 // with the context current when the connection came, which it keeps).
+// Every read and write runs under a deadline (beast::tcp_stream closes the
+// socket when it passes): the handshake, the first request's header from
+// the start, a later request's first byte within the idle timeout and then
+// its header, the body, each write.
 template <class Stream>
 class Session : public std::enable_shared_from_this<Session<Stream>> {
   static constexpr bool kTls = std::is_same_v<Stream, TlsStream>;
 
  public:
-  Session(tcp::socket socket, std::shared_ptr<asio::ssl::context> tls, const Router& router,
-          const ServerLimits& limits, std::shared_ptr<std::atomic<size_t>> open)
+  Session(tcp::socket socket, SocketAddress remote, std::shared_ptr<asio::ssl::context> tls,
+          const Router& router, const ServerLimits& limits,
+          std::shared_ptr<std::atomic<size_t>> open, ConnectionLimiter::Slot slot)
       : tls_(std::move(tls)),
         stream_(make_stream(std::move(socket), tls_.get())),
         router_(router),
         limits_(limits),
-        open_(std::move(open)) {
+        open_(std::move(open)),
+        slot_(std::move(slot)) {
     open_->fetch_add(1);
-    boost::system::error_code ec;
-    auto ep = tcp_stream().socket().remote_endpoint(ec);
-    if (!ec) ctx_.remote = to_socket_address(ep);
+    ctx_.remote = remote;
   }
 
   ~Session() { open_->fetch_sub(1); }
@@ -69,7 +77,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
           asio::ssl::stream_base::server,
           [self = this->shared_from_this()](beast::error_code ec) { self->on_handshake(ec); });
     } else {
-      read();
+      read_header();
     }
   }
 
@@ -84,7 +92,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   beast::tcp_stream& tcp_stream() { return beast::get_lowest_layer(stream_); }
 
   void on_handshake(beast::error_code ec) {
-    if (!ec) return read();
+    if (!ec) return read_header();
     // Plain HTTP sent to the HTTPS port: say so in plain HTTP, as nginx does,
     // rather than leaving the client with a reset.
     if (ec.category() == asio::error::get_ssl_category() &&
@@ -105,14 +113,48 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     spdlog::debug("https {}: TLS handshake failed: {}", ctx_.remote.to_string(), ec.message());
   }
 
-  void read() {
+  // Between keep-alive requests: wait (idle timeout) for the next one's
+  // first bytes, then give its header the header timeout from there. A
+  // pipelined request already in the buffer starts at once.
+  void await_next_request() {
+    if (buffer_.size() > 0) return read_header();
+    tcp_stream().expires_after(limits_.idle_timeout);
+    stream_.async_read_some(buffer_.prepare(kFirstReadBytes),
+                            [self = this->shared_from_this()](beast::error_code ec, size_t n) {
+                              self->buffer_.commit(n);
+                              if (ec) return self->on_read(ec);
+                              self->read_header();
+                            });
+  }
+
+  void read_header() {
     parser_.emplace();
     parser_->body_limit(limits_.max_body_bytes);
     parser_->header_limit(static_cast<uint32_t>(limits_.max_header_bytes));
-    tcp_stream().expires_after(limits_.idle_timeout);
-    bhttp::async_read(
+    tcp_stream().expires_after(limits_.header_timeout);
+    bhttp::async_read_header(
         stream_, buffer_, *parser_,
-        [self = this->shared_from_this()](beast::error_code ec, size_t) { self->on_read(ec); });
+        [self = this->shared_from_this()](beast::error_code ec, size_t) {
+          if (ec == beast::error::timeout) {
+            spdlog::debug("http {}: request header not complete in {} ms: closed",
+                          self->ctx_.remote.to_string(), self->limits_.header_timeout.count());
+          }
+          if (ec || self->parser_->is_done()) return self->on_read(ec);
+          self->read_body();
+        });
+  }
+
+  void read_body() {
+    tcp_stream().expires_after(limits_.body_timeout);
+    bhttp::async_read(stream_, buffer_, *parser_,
+                      [self = this->shared_from_this()](beast::error_code ec, size_t) {
+                        if (ec == beast::error::timeout) {
+                          spdlog::debug("http {}: request body not complete in {} ms: closed",
+                                        self->ctx_.remote.to_string(),
+                                        self->limits_.body_timeout.count());
+                        }
+                        self->on_read(ec);
+                      });
   }
 
   void on_read(beast::error_code ec) {
@@ -179,7 +221,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
         stream_, *sp,
         [self = this->shared_from_this(), sp, close_after](beast::error_code ec, size_t) {
           if (ec || close_after) return self->close();
-          self->read();
+          self->await_next_request();
         });
   }
 
@@ -197,7 +239,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
           if (ec) return self->close();
           if (!sr->is_done()) return self->write_file_chunk(res, sr);
           if (!res->keep_alive()) return self->close();
-          self->read();
+          self->await_next_request();
         });
   }
 
@@ -213,21 +255,29 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     }
   }
 
+  static constexpr size_t kFirstReadBytes = 4096;
+
   std::shared_ptr<asio::ssl::context> tls_;  // null for plain HTTP; outlives stream_
   Stream stream_;
   beast::flat_buffer buffer_;
   const Router& router_;
-  const ServerLimits& limits_;
+  const ServerLimits limits_;  // a copy: a session may outlive its server
   RequestContext ctx_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   Request request_;
   std::shared_ptr<std::atomic<size_t>> open_;
+  ConnectionLimiter::Slot slot_;  // its place among its address's connections
 };
 
 }  // namespace
 
 HttpServer::HttpServer(asio::io_context& io, const Router& router, ServerLimits limits)
-    : io_(io), router_(router), limits_(limits), acceptor_(io) {}
+    : io_(io),
+      router_(router),
+      limits_(limits),
+      acceptor_(io),
+      accept_retry_(io),
+      per_address_(limits.max_connections_per_address, !limits.limit_loopback) {}
 
 HttpServer::~HttpServer() {
   stop();
@@ -261,28 +311,82 @@ uint16_t HttpServer::local_port() const {
 void HttpServer::stop() {
   boost::system::error_code ec;
   acceptor_.close(ec);
+  accept_retry_.cancel();
 }
 
 void HttpServer::accept() {
   acceptor_.async_accept(asio::make_strand(io_), [this](beast::error_code ec, tcp::socket socket) {
-    if (ec == asio::error::operation_aborted) return;
-    if (!ec && open_connections_->load() >= limits_.max_connections) {
-      spdlog::warn("http: {} connections open, refusing a new one", open_connections_->load());
-      boost::system::error_code ignored;
-      socket.close(ignored);
-    } else if (!ec) {
-      if (tls_) {
-        std::make_shared<Session<TlsStream>>(std::move(socket), tls_->current(), router_, limits_,
-                                             open_connections_)
-            ->start();
-      } else {
-        std::make_shared<Session<beast::tcp_stream>>(std::move(socket), nullptr, router_, limits_,
-                                                     open_connections_)
-            ->start();
-      }
-    }
-    if (acceptor_.is_open()) accept();
+    on_accept(ec, std::move(socket));
   });
+}
+
+void HttpServer::on_accept(boost::system::error_code ec, tcp::socket socket) {
+  if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
+  if (ec && ec != asio::error::connection_aborted) {
+    // Out of descriptors (EMFILE, ENFILE) or memory: the pending connection
+    // stays in the backlog, so accepting again at once would fail again at
+    // once, a busy loop that starves everything else on this thread. Wait a
+    // little instead; connections closing meanwhile free descriptors.
+    ++accept_errors_;
+    if (auto n = accept_error_log_.admit(Clock::now())) {
+      spdlog::error("http: accepting a connection failed: {} ({} times; retrying every {} ms)",
+                    ec.message(), *n, kAcceptRetry.count());
+    }
+    accept_retry_.expires_after(kAcceptRetry);
+    accept_retry_.async_wait([this](const boost::system::error_code& wait_ec) {
+      if (!wait_ec && acceptor_.is_open()) accept();
+    });
+    return;
+  }
+  if (ec) return accept();  // that client gave up before we took it
+  boost::system::error_code ep_ec;
+  const auto ep = socket.remote_endpoint(ep_ec);
+  if (ep_ec) return accept();  // already gone (the socket closes with it)
+  const SocketAddress remote = to_socket_address(ep);
+  if (auto slot = admit(remote)) {
+    if (tls_) {
+      std::make_shared<Session<TlsStream>>(std::move(socket), remote, tls_->current(), router_,
+                                           limits_, open_connections_, std::move(*slot))
+          ->start();
+    } else {
+      std::make_shared<Session<beast::tcp_stream>>(std::move(socket), remote, nullptr, router_,
+                                                   limits_, open_connections_, std::move(*slot))
+          ->start();
+    }
+  } else {
+    // Closed at once, before any read: a refusal costs no more than the
+    // accept, where writing a 429 would let a flood keep sockets busy.
+    boost::system::error_code ignored;
+    socket.close(ignored);
+  }
+  accept();
+}
+
+// A place for a new connection from `remote`, under the global cap and its
+// address's; nullopt (logged, at most a line per kLogInterval) when refused.
+std::optional<ConnectionLimiter::Slot> HttpServer::admit(const SocketAddress& remote) {
+  const auto now = Clock::now();
+  if (open_connections_->load() >= limits_.max_connections) {
+    if (auto n = full_log_.admit(now)) {
+      spdlog::warn(
+          "http: {} connections open (HTTP_MAX_CONNECTIONS): refused {} new connection(s) since "
+          "the last such line",
+          open_connections_->load(), *n);
+    }
+    return std::nullopt;
+  }
+  auto slot = per_address_.acquire(remote);
+  if (!slot) {
+    ++refused_per_address_;
+    if (auto n = refused_log_.admit(now)) {
+      spdlog::warn(
+          "http: refused a connection from {}: {} connections open from {} "
+          "(HTTP_CONNECTIONS_PER_IP={}); {} refused over that limit since the last such line",
+          remote.to_string(), per_address_.open(remote), client_key(remote),
+          per_address_.per_address(), *n);
+    }
+  }
+  return slot;
 }
 
 }  // namespace lss::http

@@ -8,6 +8,7 @@
 
 #include "common/random.hpp"
 #include "common/time.hpp"
+#include "http/client_key.hpp"
 #include "signal/publish_auth.hpp"
 #include "socketio/codec.hpp"
 
@@ -61,6 +62,9 @@ class SocketIoServer::WsConnection : public std::enable_shared_from_this<WsConne
   }
   std::string sid;  // the session it carries (empty while probing an upgrade)
   bool probing = false;
+  // A new WebSocket-only session's place among its address's, until the
+  // session takes it over (a probe belongs to a session that has one).
+  std::optional<http::ConnectionLimiter::Slot> slot;
 
  private:
   template <class F>
@@ -73,6 +77,10 @@ class SocketIoServer::WsConnection : public std::enable_shared_from_this<WsConne
     visit([&](auto& ws) {
       ws.async_read(buffer_, [self](boost::beast::error_code ec, size_t) {
         if (ec) {
+          if (ec == boost::beast::websocket::error::message_too_big) {
+            spdlog::info("socket.io: a WebSocket message over {} bytes (WS_MAX_MESSAGE_BYTES)",
+                         self->server_.options_.max_payload);
+          }
           self->closed_ = true;
           return self->server_.on_ws_closed(self);
         }
@@ -121,6 +129,11 @@ struct SocketIoServer::Session {
   http::Responder poll;  // the pending long-poll GET, if any
   Clock::time_point last_ping{}, last_pong{};
   bool awaiting_pong = false;
+  http::ConnectionLimiter::Slot slot;  // its place among its address's sessions
+  std::weak_ptr<WsConnection> probe;   // an upgrade being probed (one at a time)
+  // Events whose ack is still owed. Atomic: the last copy of an ack may be
+  // dropped on a media worker's thread.
+  std::shared_ptr<std::atomic<size_t>> pending_acks = std::make_shared<std::atomic<size_t>>(0);
 };
 
 namespace {
@@ -137,11 +150,48 @@ http::Response eio_error(const http::Request& req, int code, const char* message
   res.set(bhttp::field::access_control_allow_origin, "*");
   return res;
 }
+http::Response too_many_connections(const http::Request& req) {
+  auto res = http::make_response(
+      req, http::Status::too_many_requests,
+      json{{"code", 3}, {"message", "too many Socket.IO connections from your address"}}.dump(),
+      "application/json");
+  res.set(bhttp::field::access_control_allow_origin, "*");
+  return res;
+}
+
+// Holds one owed ack's place in its session's count until the last copy of
+// the ack callback is gone (answered, or dropped by its handler).
+struct PendingAck {
+  explicit PendingAck(std::shared_ptr<std::atomic<size_t>> n) : n(std::move(n)) {
+    this->n->fetch_add(1);
+  }
+  ~PendingAck() { n->fetch_sub(1); }
+  PendingAck(const PendingAck&) = delete;
+  PendingAck& operator=(const PendingAck&) = delete;
+  std::shared_ptr<std::atomic<size_t>> n;
+};
 }  // namespace
 
 SocketIoServer::SocketIoServer(boost::asio::io_context& io, Options options)
-    : io_(io), options_(std::move(options)), timer_(io) {
+    : io_(io),
+      options_(std::move(options)),
+      timer_(io),
+      per_address_(options_.connections_per_address) {
   tick();
+}
+
+std::optional<http::ConnectionLimiter::Slot> SocketIoServer::admit(const SocketAddress& remote) {
+  auto slot = per_address_.acquire(remote);
+  if (!slot) {
+    if (auto n = refused_log_.admit(Clock::now())) {
+      spdlog::warn(
+          "socket.io: refused a connection from {}: {} sessions open from {} "
+          "(SOCKETIO_CONNECTIONS_PER_IP={}); {} refused over that limit since the last such line",
+          remote.to_string(), per_address_.open(remote), http::client_key(remote),
+          per_address_.per_address(), *n);
+    }
+  }
+  return slot;
 }
 
 SocketIoServer::~SocketIoServer() {
@@ -171,11 +221,23 @@ bool SocketIoServer::take_websocket(http::Request& req, const http::RequestConte
       http::query_param(target, "transport") != "websocket")
     return false;
   const std::string sid = http::query_param(target, "sid");
-  if (!sid.empty() && sessions_.find(sid) == sessions_.end())
-    return false;  // answered 400 over HTTP
+  Session* upgrading = nullptr;
+  std::optional<http::ConnectionLimiter::Slot> slot;
+  if (!sid.empty()) {
+    auto it = sessions_.find(sid);
+    if (it == sessions_.end()) return false;  // answered 400 over HTTP
+    upgrading = it->second.get();
+    // Probes take no place of their own: one at a time per session.
+    if (upgrading->ws || upgrading->probe.lock()) return false;
+  } else {
+    slot = admit(ctx.remote);
+    if (!slot) return false;  // answered 429 over HTTP
+  }
   std::string key = http::query_param(target, "key");
   if (key.empty()) key = http::query_param(target, "streamKey");
   auto ws = std::make_shared<WsConnection>(*this, stream);
+  ws->slot = std::move(slot);
+  if (upgrading) upgrading->probe = ws;
   ws->start(req, sid, ctx.remote, key);
   return true;
 }
@@ -197,6 +259,8 @@ void SocketIoServer::on_ws_open(const std::shared_ptr<WsConnection>& ws, const s
   s->query_key = query_key;
   s->last_pong = s->last_ping = Clock::now();
   s->ws = ws;
+  if (ws->slot) s->slot = std::move(*ws->slot);
+  ws->slot.reset();
   ws->sid = s->sid;
   spdlog::info("socket.io: session {} opened over WebSocket from {}", s->sid, remote.to_string());
   ws->send(open_packet(s->sid, false));
@@ -250,7 +314,10 @@ void SocketIoServer::handle(const http::Request& req, const http::RequestContext
     return respond(eio_error(req, 5, "Unsupported protocol version"));
   const std::string transport = http::query_param(target, "transport");
   if (transport != "polling") {
-    // WebSocket is not offered (upgrades: []); websocket-only clients get a clear refusal.
+    // A WebSocket take_websocket() refused for its address.
+    if (transport == "websocket" && http::query_param(target, "sid").empty() &&
+        per_address_.full(ctx.remote))
+      return respond(too_many_connections(req));
     return respond(eio_error(req, 0, "Transport unknown"));
   }
   const std::string sid = http::query_param(target, "sid");
@@ -289,7 +356,10 @@ void SocketIoServer::handle(const http::Request& req, const http::RequestContext
 
 void SocketIoServer::handshake(const http::Request& req, const http::RequestContext& ctx,
                                http::Responder respond) {
+  auto slot = admit(ctx.remote);
+  if (!slot) return respond(too_many_connections(req));
   auto s = std::make_unique<Session>();
+  s->slot = std::move(*slot);
   s->sid = random_hex(10);
   s->remote = ctx.remote;
   s->query_key = http::query_param(req.target(), "key");
@@ -381,9 +451,15 @@ void SocketIoServer::on_socketio(Session& s, std::string_view text) {
   for (size_t i = 1; i < data.size(); ++i) args.push_back(data[i]);
   Ack ack;
   if (p.ack_id) {
+    if (s.pending_acks->load() >= options_.max_pending_acks) {
+      spdlog::warn("socket.io: session {} from {}: {} acks owed (SOCKETIO_MAX_PENDING_ACKS)", s.sid,
+                   s.remote.to_string(), s.pending_acks->load());
+      return close(s.sid, "too many events awaiting their ack");
+    }
     const std::string sid = s.sid, nsp = p.nsp;
     const uint64_t id = *p.ack_id;
-    ack = [this, sid, nsp, id](const json& reply) {
+    ack = [this, sid, nsp, id,
+           pending = std::make_shared<PendingAck>(s.pending_acks)](const json& reply) {
       auto it = sessions_.find(sid);
       if (it == sessions_.end()) return;
       send(*it->second, ::lss::socketio::encode_message(

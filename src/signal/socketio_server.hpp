@@ -4,6 +4,8 @@
 // socket.io-client stays on polling), Socket.IO v5 namespaces, events and
 // acks. The app proves itself with STREAM_KEY (?key= / ?streamKey= in the
 // handshake query, or key/streamKey/token in the CONNECT auth payload).
+// Bounded per client: sessions per address (IPv6 /64, loopback exempt),
+// packet size, and events awaiting their ack per session.
 // Runs on the control thread.
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -14,6 +16,8 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "common/log_throttle.hpp"
+#include "http/connection_limiter.hpp"
 #include "http/router.hpp"
 
 namespace lss::signal {
@@ -28,7 +32,14 @@ class SocketIoServer {
     std::string stream_key;
     std::chrono::milliseconds ping_interval{25000};
     std::chrono::milliseconds ping_timeout{20000};
-    size_t max_payload = 1'000'000;
+    // Largest Engine.IO packet (WebSocket message or polling POST body);
+    // bigger closes the session. Announced to clients as maxPayload.
+    size_t max_payload = 64 * 1024;
+    size_t connections_per_address = 50;  // Engine.IO sessions; loopback exempt; 0: no limit
+    // Events from one session whose ack the server has not yet answered (a
+    // handler may wait on a media worker or PeerJS): past it, the session
+    // is closed, so a client cannot pile up work faster than it is done.
+    size_t max_pending_acks = 64;
   };
 
   SocketIoServer(boost::asio::io_context& io, Options options);
@@ -62,6 +73,8 @@ class SocketIoServer {
   void close(const std::string& sid, const char* why);
   void tick();
   std::string open_packet(const std::string& sid, bool can_upgrade) const;
+  // A place for a new session from `remote`; nullopt (logged) past the limit.
+  std::optional<http::ConnectionLimiter::Slot> admit(const SocketAddress& remote);
 
   boost::asio::io_context& io_;
   Options options_;
@@ -69,6 +82,8 @@ class SocketIoServer {
   std::map<std::string, std::unique_ptr<Session>> sessions_;
   std::map<std::string, std::string> socket_to_sid_;  // Socket.IO socket id -> Engine.IO sid
   std::map<std::string, EventHandler> handlers_;
+  http::ConnectionLimiter per_address_;
+  LogThrottle refused_log_{std::chrono::seconds(10)};
 };
 
 }  // namespace lss::signal

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/random.hpp"
+#include "http/client_key.hpp"
 #include "sdp/sdp_fragment.hpp"
 #include "sdp/session_description.hpp"
 #include "signal/publish_auth.hpp"
@@ -63,15 +64,6 @@ int64_t unix_now() {
   return std::chrono::duration_cast<std::chrono::seconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
-}
-
-// A client's key for rate limits: its IPv4 address, or its IPv6 /64 (one
-// host often has many addresses in its /64).
-std::string client_key(const SocketAddress& a) {
-  if (a.is_ipv4()) return a.ip_string();
-  SocketAddress net = a;
-  std::fill(net.ip.begin() + 8, net.ip.end(), 0);
-  return net.ip_string() + "/64";
 }
 
 struct Handlers {
@@ -206,7 +198,7 @@ struct Handlers {
               Responder respond) const {
     // Before anything costly, the stream key check included (no guessing at speed).
     if (!ctx.remote.is_loopback()) {
-      if (auto wait = limiter->admit(client_key(ctx.remote), Clock::now())) {
+      if (auto wait = limiter->admit(http::client_key(ctx.remote), Clock::now())) {
         const auto secs =
             std::max<int64_t>(1, std::chrono::ceil<std::chrono::seconds>(*wait).count());
         spdlog::warn("{}: {} over SESSION_RATE: 429", kind == Kind::kWhip ? "whip" : "whep",

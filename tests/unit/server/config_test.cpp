@@ -16,7 +16,12 @@ const char* kVars[] = {"PORT",
                        "AWS_ACCESS_KEY_ID",
                        "STORJ_SECRET_ACCESS_ID",
                        "UDP_PORT",
-                       "STREAM_KEY"};
+                       "STREAM_KEY",
+                       "HEADER_TIMEOUT",
+                       "HTTP_CONNECTIONS_PER_IP",
+                       "HTTP_MAX_CONNECTIONS",
+                       "SOCKETIO_CONNECTIONS_PER_IP",
+                       "WS_MAX_MESSAGE_BYTES"};
 
 class ConfigTest : public ::testing::Test {
  protected:
@@ -86,13 +91,61 @@ TEST_F(ConfigTest, BadValuesNameTheVariable) {
   EXPECT_NE(out.message.find("PUBLIC_IP"), std::string::npos);
 }
 
+TEST_F(ConfigTest, FrontEndLimits) {
+  auto out = load();
+  ASSERT_EQ(out.kind, ConfigOutcome::Kind::kRun);
+  EXPECT_EQ(out.config.header_timeout_s, 10);
+  EXPECT_EQ(out.config.body_timeout_s, 30);
+  EXPECT_EQ(out.config.http_connections_per_ip, 100u);
+  EXPECT_EQ(out.config.http_max_connections, 4096u);
+  EXPECT_EQ(out.config.socketio_connections_per_ip, 50u);
+  EXPECT_EQ(out.config.socketio_max_pending_acks, 64u);
+  EXPECT_EQ(out.config.ws_max_message_bytes, 65536u);
+  setenv("HEADER_TIMEOUT", "2", 1);
+  setenv("HTTP_CONNECTIONS_PER_IP", "50", 1);
+  setenv("SOCKETIO_CONNECTIONS_PER_IP", "0", 1);
+  setenv("WS_MAX_MESSAGE_BYTES", "1000000", 1);
+  out = load();
+  ASSERT_EQ(out.kind, ConfigOutcome::Kind::kRun) << out.message;
+  EXPECT_EQ(out.config.header_timeout_s, 2);
+  EXPECT_EQ(out.config.http_connections_per_ip, 50u);
+  EXPECT_EQ(out.config.socketio_connections_per_ip, 0u);
+  EXPECT_EQ(out.config.ws_max_message_bytes, 1000000u);
+  setenv("HTTP_MAX_CONNECTIONS", "0", 1);  // would refuse everyone
+  out = load();
+  EXPECT_EQ(out.kind, ConfigOutcome::Kind::kExitError);
+  EXPECT_NE(out.message.find("HTTP_MAX_CONNECTIONS"), std::string::npos) << out.message;
+}
+
 TEST_F(ConfigTest, HelpListsVariables) {
   auto out = load({"--help"});
   EXPECT_EQ(out.kind, ConfigOutcome::Kind::kExitOk);
-  for (auto v : {"PORT", "STREAM_KEY", "PEER_HOST", "PEER_PORT", "FILE_HOST", "RECORD_STREAMS",
-                 "REGION", "STORJ_SECRET_ACCESS_ID", "STORJ_SECRET_ACCESS_KEY", "MONGO_USER",
-                 "MONGO_PASSWORD", "MONGO_HOST", "WHITELIST_KEY", "CLIP_SIZE", "CLIP_LENGTH",
-                 "ENVIRONMENT", "UDP_PORT", "PUBLIC_IP", "DATA_DIR"}) {
+  for (auto v : {"PORT",
+                 "STREAM_KEY",
+                 "PEER_HOST",
+                 "PEER_PORT",
+                 "FILE_HOST",
+                 "RECORD_STREAMS",
+                 "REGION",
+                 "STORJ_SECRET_ACCESS_ID",
+                 "STORJ_SECRET_ACCESS_KEY",
+                 "MONGO_USER",
+                 "MONGO_PASSWORD",
+                 "MONGO_HOST",
+                 "WHITELIST_KEY",
+                 "CLIP_SIZE",
+                 "CLIP_LENGTH",
+                 "ENVIRONMENT",
+                 "UDP_PORT",
+                 "PUBLIC_IP",
+                 "DATA_DIR",
+                 "HEADER_TIMEOUT",
+                 "BODY_TIMEOUT",
+                 "HTTP_CONNECTIONS_PER_IP",
+                 "HTTP_MAX_CONNECTIONS",
+                 "SOCKETIO_CONNECTIONS_PER_IP",
+                 "SOCKETIO_MAX_PENDING_ACKS",
+                 "WS_MAX_MESSAGE_BYTES"}) {
     EXPECT_NE(out.message.find(v), std::string::npos) << v;
   }
 }
