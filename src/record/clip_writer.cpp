@@ -9,9 +9,15 @@ extern "C" {
 #include <libavutil/mem.h>
 }
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <cctype>
+#include <cerrno>
 #include <cstring>
 #include <filesystem>
+
+#include "common/durable_file.hpp"
 
 namespace lss::record {
 
@@ -45,6 +51,13 @@ AVCodecID codec_id(const std::string& name) {
   if (n == "AV1") return AV_CODEC_ID_AV1;
   if (n == "OPUS") return AV_CODEC_ID_OPUS;
   return AV_CODEC_ID_NONE;
+}
+
+// fdatasync(2), but a file that cannot be synced (a device such as
+// /dev/full in the tests) is no error.
+lss::Status sync_fd(int fd, const std::string& path) {
+  if (fd < 0 || ::fdatasync(fd) == 0 || errno == EINVAL || errno == EROFS) return {};
+  return make_error("cannot sync " + path + ": " + std::strerror(errno));
 }
 
 lss::Status set_extradata(AVCodecParameters* par, ByteSpan data) {
@@ -107,10 +120,24 @@ Result<std::unique_ptr<ClipWriter>> ClipWriter::open(const std::string& path,
   }
   w->frames_.assign(tracks.size(), 0);
   w->last_track_pts_.assign(tracks.size(), INT64_MIN);
+  w->pkt_ = av_packet_alloc();
+  if (!w->pkt_) return make_error("out of memory");
   rc = avio_open(&w->ctx_->pb, path.c_str(), AVIO_FLAG_WRITE);
   if (rc < 0) return make_error("cannot open " + path + ": " + av_error(rc));
-  rc = avformat_write_header(w->ctx_, nullptr);
+  // fsync works on any descriptor of the file; AVIO keeps its own private.
+  w->sync_fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // The muxer builds each cluster in memory and hands it to AVIO whole: cut
+  // them short, and have AVIO write each one out at once rather than when
+  // its 32 KiB buffer fills (an empty buffer costs no system call).
+  w->ctx_->flush_packets = 1;
+  AVDictionary* options = nullptr;
+  av_dict_set_int(&options, "cluster_time_limit", kClusterMs, 0);
+  rc = avformat_write_header(w->ctx_, &options);
+  const bool ignored = av_dict_count(options) > 0;
+  av_dict_free(&options);
   if (rc < 0) return make_error("cannot write the header of " + path + ": " + av_error(rc));
+  if (ignored) return make_error("the muxer does not take cluster_time_limit");
+  w->file_bytes_ = avio_tell(w->ctx_->pb);
   return w;
 }
 
@@ -124,23 +151,38 @@ lss::Status ClipWriter::write(size_t track, ByteSpan frame, int64_t pts_ms, bool
   // Timestamps must not go backwards within a track (the muxer refuses).
   if (pts_ms <= last_track_pts_[track]) pts_ms = last_track_pts_[track] + 1;
   last_track_pts_[track] = pts_ms;
-  AVPacket* pkt = av_packet_alloc();
-  if (!pkt || av_new_packet(pkt, int(frame.size())) < 0) {
-    av_packet_free(&pkt);
-    return make_error("out of memory");
-  }
-  std::memcpy(pkt->data, frame.data(), frame.size());
+  // The frame is lent, not copied: av_write_frame leaves a packet without a
+  // buffer to its caller and copies whatever the muxer keeps.
   AVStream* st = ctx_->streams[track];
-  pkt->stream_index = int(track);
-  pkt->pts = pkt->dts = av_rescale_q(pts_ms, AVRational{1, 1000}, st->time_base);
-  if (keyframe) pkt->flags |= AV_PKT_FLAG_KEY;
-  const int rc = av_write_frame(ctx_, pkt);
-  av_packet_free(&pkt);
+  pkt_->data = const_cast<uint8_t*>(frame.data());
+  pkt_->size = int(frame.size());
+  pkt_->stream_index = int(track);
+  pkt_->pts = pkt_->dts = av_rescale_q(pts_ms, AVRational{1, 1000}, st->time_base);
+  pkt_->flags = keyframe ? AV_PKT_FLAG_KEY : 0;
+  const int rc = av_write_frame(ctx_, pkt_);
+  pkt_->data = nullptr;
+  pkt_->size = 0;
   if (rc < 0) return make_error("write to " + path_ + " failed: " + av_error(rc));
   frames_[track]++;
   if (first_pts_ms_ < 0 || pts_ms < first_pts_ms_) first_pts_ms_ = pts_ms;
   if (pts_ms > last_pts_ms_) last_pts_ms_ = pts_ms;
+  // The file grows only when a cluster is complete; that is when a sync
+  // is worth its cost (at most one per kSyncMs).
+  const int64_t on_file = avio_tell(ctx_->pb);
+  if (on_file != file_bytes_) {
+    file_bytes_ = on_file;
+    if (pts_ms - last_sync_pts_ms_ >= kSyncMs) {
+      last_sync_pts_ms_ = pts_ms;
+      sync();
+    }
+  }
   return {};
+}
+
+void ClipWriter::sync() {
+  if (sync_fd_ < 0 || !sync_error_.ok()) return;
+  sync_error_ = sync_fd(sync_fd_, path_);
+  syncs_++;
 }
 
 uint64_t ClipWriter::bytes_written() const {
@@ -159,8 +201,13 @@ lss::Status ClipWriter::finish() {
     avformat_free_context(ctx_);
     ctx_ = nullptr;
   }
+  av_packet_free(&pkt_);
+  // A finished clip is renamed and queued next: it must be on disk first.
+  if (rc >= 0) sync();
+  if (sync_fd_ >= 0) ::close(sync_fd_);
+  sync_fd_ = -1;
   if (rc < 0) return make_error("cannot finish " + path_ + ": " + av_error(rc));
-  return {};
+  return sync_error_;
 }
 
 lss::Status remux_clip(const std::string& in_path, const std::string& out_path) {
@@ -191,20 +238,35 @@ lss::Status remux_clip(const std::string& in_path, const std::string& out_path) 
     status = make_error("cannot write header: " + av_error(rc));
   if (status.ok()) {
     AVPacket* pkt = av_packet_alloc();
-    // Read until the data ends; a truncated tail simply ends the clip.
-    while (av_read_frame(in, pkt) >= 0) {
+    // Read until the data ends. A cut tail ends the clip at the last whole
+    // frame: the Matroska demuxer fails on a block cut short (nothing of it
+    // is returned), and a frame it does return flagged corrupt ends the clip
+    // for every track, since the video frames after it would refer to it.
+    while (pkt && av_read_frame(in, pkt) >= 0) {
+      if ((pkt->flags & AV_PKT_FLAG_CORRUPT) || pkt->size <= 0 ||
+          unsigned(pkt->stream_index) >= out->nb_streams) {
+        av_packet_unref(pkt);
+        break;
+      }
       av_packet_rescale_ts(pkt, in->streams[pkt->stream_index]->time_base,
                            out->streams[pkt->stream_index]->time_base);
       pkt->pos = -1;
-      av_interleaved_write_frame(out, pkt);
+      rc = av_interleaved_write_frame(out, pkt);
       av_packet_unref(pkt);
+      if (rc < 0) {
+        status = make_error("cannot write " + out_path + ": " + av_error(rc));
+        break;
+      }
     }
     av_packet_free(&pkt);
-    av_write_trailer(out);
+    if ((rc = av_write_trailer(out)) < 0 && status.ok())
+      status = make_error("cannot finish " + out_path + ": " + av_error(rc));
   }
   if (out->pb) avio_closep(&out->pb);
   avformat_free_context(out);
   avformat_close_input(&in);
+  // The caller deletes the crash leftover next: the clip must be on disk.
+  if (status.ok()) status = sync_file(out_path);
   return status;
 }
 

@@ -5,8 +5,8 @@
 #include <cmath>
 #include <ctime>
 #include <filesystem>
-#include <fstream>
 
+#include "common/durable_file.hpp"
 #include "common/iso8601.hpp"
 #include "rtp/rtp_packet.hpp"
 
@@ -16,21 +16,6 @@ namespace fs = std::filesystem;
 
 namespace {
 constexpr size_t kMaxPendingAudio = 500;  // ~10 s of Opus before the first keyframe
-
-// Writes `text` to `path` atomically (temp file + rename).
-bool write_file_atomic(const fs::path& path, const std::string& text) {
-  const fs::path tmp = path.string() + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) return false;
-    out << text;
-    out.flush();
-    if (!out) return false;
-  }
-  std::error_code ec;
-  fs::rename(tmp, path, ec);
-  return !ec;
-}
 
 // Calls f(nal_type, nal_with_start_code) for each NAL of an Annex B buffer.
 template <typename F>
@@ -282,10 +267,12 @@ void StreamRecorder::close_clip() {
                   ec.message());
     return;
   }
-  // The sidecar marks the clip as ready for upload; written last, atomically.
-  if (!write_file_atomic(current_.file + ".json", to_json(current_).dump(2))) {
-    spdlog::error("recording '{}': cannot write the sidecar of {}", opts_.stream_name,
-                  current_.file);
+  // The sidecar marks the clip as ready for upload; written last, atomically
+  // and durably (with the clip's rename), so a power cut cannot leave a clip
+  // with an empty sidecar that would never be uploaded.
+  if (auto ws = write_file_durably(current_.file + ".json", to_json(current_).dump(2)); !ws) {
+    spdlog::error("recording '{}': cannot write the sidecar of {}: {}", opts_.stream_name,
+                  current_.file, ws.message());
   }
   clips_finished_++;
   spdlog::info("recording '{}': clip {} done ({:.1f} s, {} bytes)", opts_.stream_name,

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "common/durable_file.hpp"
 #include "common/iso8601.hpp"
 #include "record/clip_writer.hpp"
 
@@ -92,8 +93,12 @@ size_t Uploader::recover_partial_clips() {
       fs::remove(final_path, ec);
       continue;
     }
-    std::ofstream(final_path.string() + ".json.tmp") << record::to_json(info).dump(2);
-    fs::rename(final_path.string() + ".json.tmp", final_path.string() + ".json", ec);
+    // Durably, before the leftover goes: remux_clip synced the clip.
+    if (auto ws = write_file_durably(final_path.string() + ".json", record::to_json(info).dump(2));
+        !ws) {
+      spdlog::warn("spool: cannot recover {}: {}", part.string(), ws.message());
+      continue;
+    }
     fs::remove(part, ec);
     spdlog::info("spool: recovered {} ({:.1f} s)", rel, info.duration_s);
     ++recovered;
