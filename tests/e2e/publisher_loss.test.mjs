@@ -5,7 +5,6 @@
 // least 99 % of the frames the publisher sent, every clip decodes without an
 // error, and a viewer on a clean path sees at most a short freeze.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
@@ -14,7 +13,7 @@ import { viewerDelta, viewerSample } from './lib/adapt.mjs';
 import { launchBrowser, sleep, waitFor } from './lib/browser.mjs';
 import { startImpairedRelay } from './lib/impair.mjs';
 import { startImpairedPublisher, startViewer } from './lib/media.mjs';
-import { probe } from './lib/probe.mjs';
+import { decodeErrors, probe } from './lib/probe.mjs';
 import { startServer } from './lib/server.mjs';
 
 const haveFfmpeg = fs.existsSync('/usr/bin/ffmpeg');
@@ -33,13 +32,6 @@ async function publisherSample(page) {
     });
     return out;
   });
-}
-
-// What `ffmpeg -v error` says while decoding every frame of `file` (nothing
-// for a clean clip).
-function decodeErrors(file) {
-  return execFileSync('ffmpeg', ['-v', 'error', '-i', file, '-f', 'null', '-'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })
-    + '';
 }
 
 test('5 % loss and 40 ms delay on the publisher\'s path: the recording keeps 99 % of the frames and decodes cleanly; a viewer barely freezes',
@@ -88,7 +80,7 @@ test('5 % loss and 40 ms delay on the publisher\'s path: the recording keeps 99 
         fs.writeFileSync(file, Buffer.from(await (await fetch(`${server.url}${c.url}`)).arrayBuffer()));
         frames += probe(file).videoFrames;
         const e = decodeErrors(file);
-        if (e.trim()) errors.push(`clip ${c.index}: ${e.trim().split('\n').slice(0, 5).join(' | ')}`);
+        if (e) errors.push(`clip ${c.index}: ${e.split('\n').slice(0, 5).join(' | ')}`);
       }
       console.log(`publisher path: ${lostPct.toFixed(1)} % of RTP/RTCP lost on the way up, ` +
         `${r1.rtp.resends - r0.rtp.resends} retransmissions reached the relay; publisher: ${p1.framesSent} frames sent, ` +
