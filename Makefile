@@ -3,7 +3,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps deps-test build run test unit asan fuzz fuzz-long e2e bench format clean container-test
+.PHONY: all deps deps-test build run test unit san-build asan asan-e2e fuzz fuzz-long e2e bench format clean container-test
 
 all: build
 
@@ -32,17 +32,29 @@ test: deps-test
 unit: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) -L unit
 
-asan:
-	cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DLSS_SANITIZE=ON -DLSS_SERVER=OFF
-	cmake --build build-asan -j $(JOBS)
-	cd build-asan && ctest --output-on-failure -j $(JOBS) -L unit
+# One clang build with ASan+UBSan and libFuzzer coverage (build-san) serves
+# the unit tests, the server's e2e subset and the fuzzers alike.
+SAN_BUILD ?= build-san
+$(SAN_BUILD)/build.ninja:
+	CC=clang CXX=clang++ cmake -S . -B $(SAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DCMAKE_C_FLAGS_RELWITHDEBINFO="-O1 -g" -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g" \
+	  -DLSS_SANITIZE=ON -DLSS_FUZZ=ON
+
+san-build: $(SAN_BUILD)/build.ninja
+	cmake --build $(SAN_BUILD) -j $(JOBS)
+
+asan: san-build
+	cd $(SAN_BUILD) && ctest --output-on-failure -j $(JOBS) -L unit
+
+# The e2e tests that cross every thread (publish/watch, recording, Socket.IO)
+# against the sanitized server; a sanitizer report in its log fails the test.
+asan-e2e: san-build
+	LSS_SANITIZED=1 scripts/run-e2e.sh $(SAN_BUILD) ./publish_watch.test.mjs ./recording.test.mjs ./socketio.test.mjs
 
 # Fuzz each parser for FUZZ_SECONDS (default 20; `make fuzz-long` for 10 minutes each).
 FUZZ_SECONDS ?= 20
-fuzz:
-	CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLSS_FUZZ=ON -DLSS_SERVER=OFF
-	cmake --build build-fuzz -j $(JOBS)
-	scripts/run-fuzzers.sh build-fuzz $(FUZZ_SECONDS)
+fuzz: san-build
+	scripts/run-fuzzers.sh $(SAN_BUILD) $(FUZZ_SECONDS)
 
 fuzz-long:
 	$(MAKE) fuzz FUZZ_SECONDS=600
@@ -69,7 +81,7 @@ format:
 	clang-format -i $$(git ls-files '*.cpp' '*.hpp')
 
 clean:
-	rm -rf build build-asan build-fuzz
+	rm -rf build build-san build-asan build-fuzz
 
 # Fan-out benchmark (one publisher, 100..1000 viewers) and the comparison with
 # Janus; each writes its table into bench/RESULTS.md.

@@ -14,5 +14,7 @@ make --no-print-directory fuzz
 if [ -x scripts/run-e2e.sh ]; then
   echo "== end to end"
   scripts/run-e2e.sh build
+  echo "== end to end, the server under ASan+UBSan"
+  make --no-print-directory asan-e2e
 fi
 echo "== all tests passed"

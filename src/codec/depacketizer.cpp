@@ -379,7 +379,11 @@ std::pair<int, int> h264_sps_dimensions(ByteSpan sps) {
         if (!r.bit()) continue;
         int last = 8, next = 8;
         for (int j = 0; j < (i < 6 ? 16 : 64) && r.ok(); ++j) {
-          if (next != 0) next = (last + r.se() + 256) % 256;
+          if (next != 0) {
+            const int32_t delta = r.se();  // delta_scale: -128..127 (H.264 7.4.2.1.1.1)
+            if (delta < -128 || delta > 127) return {0, 0};
+            next = (last + delta + 256) % 256;
+          }
           last = next == 0 ? last : next;
         }
       }

@@ -197,7 +197,8 @@ void PeerJsGateway::on_message(Call& call, const peerjs::Message& m) {
       auto viewer = call.viewers.extract(m.src);
       if (viewer.empty()) return;
       // A viewer's calls may sit on different workers: each goes to its own.
-      for (const auto& [connection_id, session] : viewer.mapped()) {
+      for (const auto& entry : viewer.mapped()) {
+        const auto& session = entry.second;  // a plain name: clang 14 cannot capture a binding
         engines_.run_for_session(stream_id, session, [stream_id, session](sfu::Engine& e) {
           e.end_session(stream_id, session, false);
         });

@@ -10,6 +10,10 @@ import { fileURLToPath } from 'node:url';
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const repoRoot = path.resolve(here, '../../..');
 const serverBin = process.env.LSS_BIN || path.join(repoRoot, 'build/live-stream-server');
+// The server built with ASan+UBSan (make asan-e2e) starts and stops slower.
+const slow = process.env.LSS_SANITIZED === '1' ? 3 : 1;
+// What a sanitizer prints when it finds something (LeakSanitizer at exit too).
+const SANITIZER_REPORT = /ERROR: (AddressSanitizer|LeakSanitizer)|runtime error: |SUMMARY: UndefinedBehaviorSanitizer/;
 
 export function freeTcpPort() {
   return new Promise((resolve, reject) => {
@@ -92,14 +96,14 @@ export async function startServer(env = {}, { healthz } = {}) {
   child.stderr.on('data', (d) => { log += d; });
   const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
   const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 10000;
+  const deadline = Date.now() + 10000 * slow;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`server exited early:\n${log}`);
     try {
       const status = healthz ? await healthz(port) : (await fetch(`${url}/healthz`)).status;
       if (status === 200) break;
     } catch (_) { /* not listening yet */ }
-    if (Date.now() > deadline) throw new Error(`server not ready in 10 s:\n${log}`);
+    if (Date.now() > deadline) throw new Error(`server not ready in ${10 * slow} s:\n${log}`);
     await new Promise((r) => setTimeout(r, 50));
   }
   return {
@@ -108,12 +112,19 @@ export async function startServer(env = {}, { healthz } = {}) {
     async stop() {
       if (child.exitCode === null) {
         child.kill('SIGTERM');
-        const killer = setTimeout(() => child.kill('SIGKILL'), 5000);
+        const killer = setTimeout(() => child.kill('SIGKILL'), 5000 * slow);
         const r = await exited;
         clearTimeout(killer);
         this.exit = r;
       }
       fs.rmSync(dataDir, { recursive: true, force: true });
+      // A sanitizer's report fails the test that ran this server, even when
+      // everything it checked passed.
+      const report = SANITIZER_REPORT.exec(log);
+      if (report) {
+        const at = log.lastIndexOf('\n', Math.max(0, report.index - 1));
+        throw new Error(`the server's sanitizer reported:\n${log.slice(at + 1, at + 1 + 8000)}`);
+      }
       return this.exit;
     },
   };

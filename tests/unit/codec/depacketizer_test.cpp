@@ -104,6 +104,13 @@ TEST(Depacketizer, H264SpsDimensions) {
   EXPECT_EQ(h264_sps_dimensions(Bytes{0x67}), std::make_pair(0, 0));
 }
 
+// Found by fuzz_depacketizer: a High profile SPS whose scaling list's
+// delta_scale is 2^31 - 1 (the spec allows -128..127) overflowed an int.
+TEST(Depacketizer, H264SpsWithAnOutOfRangeScalingDeltaIsRefused) {
+  const Bytes sps{0x67, 0x64, 0x00, 0x1f, 0xad, 0x80, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xfe};
+  EXPECT_EQ(h264_sps_dimensions(sps), std::make_pair(0, 0));
+}
+
 TEST(Depacketizer, Av1FragmentedObuBecomesSizedObus) {
   Feed f("AV1");
   // Packet 1: N=1, W=2: a sequence header OBU (type 1) with a length, then the

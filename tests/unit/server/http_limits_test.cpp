@@ -249,7 +249,21 @@ TEST_F(HttpLimitsTest, LoopbackIsNotCapped) {
   EXPECT_EQ(server_->refused_per_address(), 0u);
 }
 
+// The sanitizers' runtime needs descriptors of its own (UBSan's vptr check
+// probes memory through a pipe, and reports every object as invalid when it
+// cannot open one), so this test runs in the plain build only.
+#if defined(__SANITIZE_ADDRESS__)
+#define LSS_SANITIZED_BUILD 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define LSS_SANITIZED_BUILD 1
+#endif
+#endif
+
 TEST_F(HttpLimitsTest, AnAcceptOutOfDescriptorsWaitsInsteadOfSpinning) {
+#ifdef LSS_SANITIZED_BUILD
+  GTEST_SKIP() << "the sanitizer runtime itself fails without descriptors";
+#endif
   start({});
   rlimit old{};
   ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &old), 0);
