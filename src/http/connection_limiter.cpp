@@ -1,5 +1,7 @@
 #include "http/connection_limiter.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include "http/client_key.hpp"
 
 namespace lss::http {
@@ -39,6 +41,21 @@ std::optional<ConnectionLimiter::Slot> ConnectionLimiter::acquire(const SocketAd
   if (n >= state_->per_address) return std::nullopt;
   ++n;
   return Slot(state_, std::move(key));
+}
+
+std::optional<ConnectionLimiter::Slot> ConnectionLimiter::admit(const SocketAddress& remote,
+                                                                Refusals& refusals) {
+  auto slot = acquire(remote);
+  if (slot) return slot;
+  ++refusals.count;
+  if (auto n = refusals.log.admit(Clock::now())) {
+    spdlog::warn(
+        "{}: refused a connection from {}: {} {} open from {} ({}={}); {} refused over that limit "
+        "since the last such line",
+        refusals.who, remote.to_string(), open(remote), refusals.what, client_key(remote),
+        refusals.setting, per_address(), *n);
+  }
+  return slot;
 }
 
 bool ConnectionLimiter::full(const SocketAddress& remote) const {

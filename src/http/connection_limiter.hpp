@@ -12,6 +12,7 @@
 #include <string>
 #include <unordered_map>
 
+#include "common/log_throttle.hpp"
 #include "common/socket_address.hpp"
 
 namespace lss::http {
@@ -51,6 +52,18 @@ class ConnectionLimiter {
   // A slot for one more connection from `remote`, or nullopt when its
   // address already has `per_address` open.
   std::optional<Slot> acquire(const SocketAddress& remote);
+  // acquire(), and a refusal counted and logged at most once per
+  // `log_interval` (control thread only), e.g. "http: refused a connection
+  // from ...: 50 connections open from ... (HTTP_CONNECTIONS_PER_IP=50); 3
+  // refused over that limit since the last such line".
+  struct Refusals {
+    const char* who;      // "http", "socket.io"
+    const char* what;     // "connections", "sessions"
+    const char* setting;  // the variable that sets per_address
+    LogThrottle log{std::chrono::seconds(10)};
+    size_t count = 0;
+  };
+  std::optional<Slot> admit(const SocketAddress& remote, Refusals& refusals);
   // Whether acquire() would refuse `remote` now.
   bool full(const SocketAddress& remote) const;
   size_t per_address() const { return state_->per_address; }

@@ -11,7 +11,6 @@
 #include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket.hpp>
 
-#include "http/client_key.hpp"
 #include "http/tls_context.hpp"
 
 namespace lss::http {
@@ -375,18 +374,7 @@ std::optional<ConnectionLimiter::Slot> HttpServer::admit(const SocketAddress& re
     }
     return std::nullopt;
   }
-  auto slot = per_address_.acquire(remote);
-  if (!slot) {
-    ++refused_per_address_;
-    if (auto n = refused_log_.admit(now)) {
-      spdlog::warn(
-          "http: refused a connection from {}: {} connections open from {} "
-          "(HTTP_CONNECTIONS_PER_IP={}); {} refused over that limit since the last such line",
-          remote.to_string(), per_address_.open(remote), client_key(remote),
-          per_address_.per_address(), *n);
-    }
-  }
-  return slot;
+  return per_address_.admit(remote, refused_);
 }
 
 }  // namespace lss::http

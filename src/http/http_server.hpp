@@ -52,7 +52,7 @@ class HttpServer {
   void stop();
 
   // Counters for tests and logs (control thread).
-  size_t refused_per_address() const { return refused_per_address_; }
+  size_t refused_per_address() const { return refused_.count; }
   size_t accept_errors() const { return accept_errors_; }
 
  private:
@@ -71,8 +71,9 @@ class HttpServer {
   std::shared_ptr<TlsContextProvider> tls_;
   std::shared_ptr<std::atomic<size_t>> open_connections_ = std::make_shared<std::atomic<size_t>>(0);
   ConnectionLimiter per_address_;
-  size_t refused_per_address_ = 0, accept_errors_ = 0;
-  LogThrottle refused_log_{kLogInterval}, full_log_{kLogInterval}, accept_error_log_{kLogInterval};
+  ConnectionLimiter::Refusals refused_{"http", "connections", "HTTP_CONNECTIONS_PER_IP"};
+  size_t accept_errors_ = 0;
+  LogThrottle full_log_{kLogInterval}, accept_error_log_{kLogInterval};
 };
 
 }  // namespace lss::http

@@ -8,7 +8,6 @@
 
 #include "common/random.hpp"
 #include "common/time.hpp"
-#include "http/client_key.hpp"
 #include "signal/publish_auth.hpp"
 #include "socketio/codec.hpp"
 
@@ -181,17 +180,7 @@ SocketIoServer::SocketIoServer(boost::asio::io_context& io, Options options)
 }
 
 std::optional<http::ConnectionLimiter::Slot> SocketIoServer::admit(const SocketAddress& remote) {
-  auto slot = per_address_.acquire(remote);
-  if (!slot) {
-    if (auto n = refused_log_.admit(Clock::now())) {
-      spdlog::warn(
-          "socket.io: refused a connection from {}: {} sessions open from {} "
-          "(SOCKETIO_CONNECTIONS_PER_IP={}); {} refused over that limit since the last such line",
-          remote.to_string(), per_address_.open(remote), http::client_key(remote),
-          per_address_.per_address(), *n);
-    }
-  }
-  return slot;
+  return per_address_.admit(remote, refused_);
 }
 
 SocketIoServer::~SocketIoServer() {

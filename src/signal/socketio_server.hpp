@@ -16,7 +16,6 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
-#include "common/log_throttle.hpp"
 #include "http/connection_limiter.hpp"
 #include "http/router.hpp"
 
@@ -83,7 +82,8 @@ class SocketIoServer {
   std::map<std::string, std::string> socket_to_sid_;  // Socket.IO socket id -> Engine.IO sid
   std::map<std::string, EventHandler> handlers_;
   http::ConnectionLimiter per_address_;
-  LogThrottle refused_log_{std::chrono::seconds(10)};
+  http::ConnectionLimiter::Refusals refused_{"socket.io", "sessions",
+                                             "SOCKETIO_CONNECTIONS_PER_IP"};
 };
 
 }  // namespace lss::signal
