@@ -20,24 +20,27 @@ Status write_file_durably(const std::string& path, std::string_view text) {
   const std::string tmp = path + ".tmp";
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return errno_error("cannot create", tmp);
+  // A failure leaves no half-written .tmp behind.
+  auto fail = [&](const char* what) {
+    Error e = errno_error(what, tmp);
+    ::close(fd);
+    ::unlink(tmp.c_str());
+    return e;
+  };
   size_t done = 0;
   while (done < text.size()) {
     const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      Error e = errno_error("cannot write", tmp);
-      ::close(fd);
-      return e;
-    }
+    if (n <= 0) return fail("cannot write");
     done += size_t(n);
   }
-  if (::fdatasync(fd) != 0) {
-    Error e = errno_error("cannot sync", tmp);
-    ::close(fd);
+  if (::fdatasync(fd) != 0) return fail("cannot sync");
+  ::close(fd);
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    Error e = errno_error("cannot rename", tmp);
+    ::unlink(tmp.c_str());
     return e;
   }
-  ::close(fd);
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) return errno_error("cannot rename", tmp);
   return sync_directory(std::filesystem::path(path).parent_path().string());
 }
 

@@ -9,7 +9,8 @@
 
 namespace lss {
 
-// Writes `text` to `path` through `path`.tmp + fsync + rename + folder fsync.
+// Writes `text` to `path` through `path`.tmp + fsync + rename + folder fsync;
+// on failure no .tmp is left.
 Status write_file_durably(const std::string& path, std::string_view text);
 
 // fdatasync of a file written by someone else (e.g. a muxer's own I/O).

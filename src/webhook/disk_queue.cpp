@@ -12,45 +12,17 @@
 #include <sstream>
 #include <vector>
 
+#include "common/durable_file.hpp"
 #include "webhook/event.hpp"
 #include "webhook/queue_naming.hpp"
 
 namespace lss::webhook {
 namespace fs = std::filesystem;
-namespace {
-
-Status write_all_and_sync(const std::string& path, std::string_view data) {
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return make_error("cannot create " + path + ": " + std::strerror(errno));
-  size_t done = 0;
-  while (done < data.size()) {
-    const ssize_t n = ::write(fd, data.data() + done, data.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      const std::string why = std::strerror(errno);
-      ::close(fd);
-      return make_error("cannot write " + path + ": " + why);
-    }
-    done += size_t(n);
-  }
-  if (::fsync(fd) != 0) {
-    const std::string why = std::strerror(errno);
-    ::close(fd);
-    return make_error("cannot fsync " + path + ": " + why);
-  }
-  ::close(fd);
-  return {};
-}
-
-}  // namespace
-
 Result<std::unique_ptr<DiskQueue>> DiskQueue::open(std::string dir, size_t max_events) {
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec) return make_error("cannot create " + dir + ": " + ec.message());
-  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return make_error("cannot open " + dir + ": " + std::strerror(errno));
-  std::unique_ptr<DiskQueue> q(new DiskQueue(dir, fd, std::max<size_t>(max_events, 1)));
+  std::unique_ptr<DiskQueue> q(new DiskQueue(dir, std::max<size_t>(max_events, 1)));
   std::vector<uint64_t> seqs;
   for (auto it = fs::directory_iterator(dir, ec); !ec && it != fs::directory_iterator();
        it.increment(ec)) {
@@ -70,12 +42,10 @@ Result<std::unique_ptr<DiskQueue>> DiskQueue::open(std::string dir, size_t max_e
   return q;
 }
 
-DiskQueue::DiskQueue(std::string dir, int dir_fd, size_t max_events)
-    : dir_(std::move(dir)), dir_fd_(dir_fd), max_events_(max_events) {}
+DiskQueue::DiskQueue(std::string dir, size_t max_events)
+    : dir_(std::move(dir)), max_events_(max_events) {}
 
-DiskQueue::~DiskQueue() {
-  ::close(dir_fd_);
-}
+DiskQueue::~DiskQueue() = default;
 
 std::string DiskQueue::path_of(uint64_t seq) const {
   return dir_ + "/" + queue_file_name(seq);
@@ -85,22 +55,8 @@ Status DiskQueue::push(std::string_view body) {
   // Under the lock: the order of the files is the order of the pushes.
   std::lock_guard lock(mu_);
   const uint64_t seq = next_seq_;
-  const std::string path = path_of(seq);
-  const std::string tmp = path + ".tmp";
-  if (auto st = write_all_and_sync(tmp, body); !st) {
-    std::error_code ec;
-    fs::remove(tmp, ec);
-    return st;
-  }
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    const std::string why = std::strerror(errno);
-    std::error_code ec;
-    fs::remove(tmp, ec);
-    return make_error("cannot rename " + tmp + ": " + why);
-  }
-  // The rename itself is durable only once the folder is synced.
-  if (::fsync(dir_fd_) != 0)
-    return make_error("cannot fsync " + dir_ + ": " + std::strerror(errno));
+  // Written to .tmp, synced, renamed, folder synced: durable once acknowledged.
+  if (auto st = write_file_durably(path_of(seq), body); !st) return st;
   ++next_seq_;
   seqs_.push_back(seq);
   while (seqs_.size() > max_events_) drop_oldest_locked();

@@ -48,12 +48,11 @@ class DiskQueue {
   size_t dropped() const;  // events dropped for the bound since open()
 
  private:
-  DiskQueue(std::string dir, int dir_fd, size_t max_events);
+  DiskQueue(std::string dir, size_t max_events);
   std::string path_of(uint64_t seq) const;
   void drop_oldest_locked();
 
   const std::string dir_;
-  const int dir_fd_;  // kept open to fsync the folder after each rename
   const size_t max_events_;
   mutable std::mutex mu_;
   std::deque<uint64_t> seqs_;  // on disk, oldest first
