@@ -189,6 +189,8 @@ ConfigOutcome load_config(int argc, const char* const* argv) {
   opt("--session-burst", c.session_burst, "SESSION_BURST",
       "session requests a client address may make at once")
       ->check(CLI::Range(1.0, 1e6));
+  opt("--sessions-per-ip", c.sessions_per_ip, "SESSIONS_PER_IP",
+      "open WHIP/WHEP sessions per client address (not loopback); 0: no limit");
   opt("--max-streams", c.max_streams, "MAX_STREAMS", "live streams on this server; 0: no limit");
   opt("--max-viewers-per-stream", c.max_viewers_per_stream, "MAX_VIEWERS_PER_STREAM",
       "viewers of one stream; 0: no limit");

@@ -44,6 +44,7 @@ struct Config {
   // Limits (0: none)
   double session_rate = 10;            // SESSION_RATE: WHIP/WHEP POSTs per client address a second
   double session_burst = 20;           // SESSION_BURST: ...and at once
+  size_t sessions_per_ip = 100;        // SESSIONS_PER_IP: open WHIP/WHEP sessions per address
   size_t max_streams = 1000;           // MAX_STREAMS: live streams on this server
   size_t max_viewers_per_stream = 0;   // MAX_VIEWERS_PER_STREAM
   size_t max_peers_per_worker = 4000;  // MAX_PEERS_PER_WORKER

@@ -308,7 +308,8 @@ int ServerApp::run() {
   signal::register_whip_whep(s.router, engines,
                              {s.config.stream_key,
                               ice_server_options(s.config),
-                              {s.config.session_rate, s.config.session_burst, 100000}});
+                              {s.config.session_rate, s.config.session_burst, 100000},
+                              s.config.sessions_per_ip});
   if (!s.config.ice_servers.empty()) {
     std::string list;
     for (const auto& u : s.config.ice_servers) list += (list.empty() ? "" : ", ") + u;

@@ -50,10 +50,10 @@ std::optional<ConnectionLimiter::Slot> ConnectionLimiter::admit(const SocketAddr
   ++refusals.count;
   if (auto n = refusals.log.admit(Clock::now())) {
     spdlog::warn(
-        "{}: refused a connection from {}: {} {} open from {} ({}={}); {} refused over that limit "
+        "{}: refused {} from {}: {} {} open from {} ({}={}); {} refused over that limit "
         "since the last such line",
-        refusals.who, remote.to_string(), open(remote), refusals.what, client_key(remote),
-        refusals.setting, per_address(), *n);
+        refusals.who, refusals.one, remote.to_string(), open(remote), refusals.what,
+        client_key(remote), refusals.setting, per_address(), *n);
   }
   return slot;
 }

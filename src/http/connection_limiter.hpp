@@ -62,6 +62,7 @@ class ConnectionLimiter {
     const char* setting;  // the variable that sets per_address
     LogThrottle log{std::chrono::seconds(10)};
     size_t count = 0;
+    const char* one = "a connection";  // what was refused
   };
   std::optional<Slot> admit(const SocketAddress& remote, Refusals& refusals);
   // Whether acquire() would refuse `remote` now.

@@ -149,7 +149,7 @@ void Engine::drain_relays(Timestamp now, Timestamp& arrival) {
 std::unique_ptr<webrtc::PeerConnection> Engine::make_peer(
     const sdp::LocalTransport& local, const sdp::RemoteTransport& remote,
     webrtc::PeerConnection::Observer& observer, Timestamp now,
-    std::optional<webrtc::DataChannelConfig> dc) {
+    std::optional<webrtc::DataChannelConfig> dc, std::shared_ptr<void> hold) {
   webrtc::PeerConfig cfg;
   cfg.local_ufrag = local.ice_ufrag;
   cfg.local_pwd = local.ice_pwd;
@@ -161,6 +161,7 @@ std::unique_ptr<webrtc::PeerConnection> Engine::make_peer(
   cfg.data_channel = std::move(dc);
   auto pc = std::make_unique<webrtc::PeerConnection>(cfg, cert_, *this, observer, now);
   by_ufrag_[local.ice_ufrag] = pc.get();
+  if (hold) holds_.emplace(pc.get(), std::move(hold));
   update_peer_count();
   return pc;
 }
@@ -182,26 +183,28 @@ std::optional<Failure> Engine::over_limit(bool new_stream, const Stream* stream)
 
 std::variant<SessionCreated, Failure> Engine::publish(const std::string& name,
                                                       const sdp::SessionDescription& offer,
-                                                      Timestamp now, const std::string& publisher) {
+                                                      Timestamp now, const std::string& publisher,
+                                                      std::shared_ptr<void> hold) {
   if (live_stream(name)) return Failure{409, "stream '" + name + "' is already live"};
   if (auto full = over_limit(true, nullptr)) return *full;
   const auto local = new_local_transport();
   auto answer = sdp::answer_publish(offer, local);
   if (!answer.ok()) return Failure{answer.error().status, answer.error().reason};
 
-  return start_stream(name, new_session_id(), local, answer.value(), now, publisher);
+  return start_stream(name, new_session_id(), local, answer.value(), now, publisher,
+                      std::move(hold));
 }
 
 SessionCreated Engine::start_stream(const std::string& name, const std::string& session_id,
                                     const sdp::LocalTransport& local,
                                     const sdp::PublishAnswer& answer, Timestamp now,
-                                    const std::string& publisher) {
+                                    const std::string& publisher, std::shared_ptr<void> hold) {
   auto stream = std::make_unique<Stream>(name, session_id, make_tracks(answer));
   if (options_.start_recording) {
     stream->set_recording(options_.start_recording(name, session_id, stream->tracks()));
   }
-  stream->attach_publisher(
-      make_peer(local, answer.remote, *stream, now, publisher_data_channel(answer)));
+  stream->attach_publisher(make_peer(local, answer.remote, *stream, now,
+                                     publisher_data_channel(answer), std::move(hold)));
   spdlog::info("stream '{}': publisher session {} created", name, session_id);
   stream->set_publisher_label(publisher);
   if (options_.on_stream_event) {
@@ -262,7 +265,7 @@ std::variant<SessionCreated, Failure> Engine::complete_pull(const std::string& s
 std::variant<SessionCreated, Failure> Engine::subscribe(const std::string& name,
                                                         const sdp::SessionDescription& offer,
                                                         Timestamp now, const std::string& viewer,
-                                                        int max_layer) {
+                                                        int max_layer, std::shared_ptr<void> hold) {
   auto it = streams_.find(name);
   if (it == streams_.end() || it->second->ended()) {
     return Failure{404, "stream '" + name + "' is not live"};
@@ -309,7 +312,7 @@ std::variant<SessionCreated, Failure> Engine::subscribe(const std::string& name,
   if (answer->data_channel) {
     dc = webrtc::DataChannelConfig{sdp::kSctpPort, answer->data_channel->remote_port, false, ""};
   }
-  sub->attach(make_peer(local, answer->remote, *sub, now, dc));
+  sub->attach(make_peer(local, answer->remote, *sub, now, dc, std::move(hold)));
   sub->set_http_remote(viewer);
   sub->set_max_layer(max_layer);
   stream.add_subscriber(std::move(sub));
@@ -332,11 +335,15 @@ bool Engine::end_session(const std::string& name, const std::string& session_id,
     // An ended stream lingers until the next tick: its session is gone already.
     if (stream.is_relay() || stream.session_id() != session_id || stream.ended()) return false;
     stream.end(reason.empty() ? "publisher deleted the session" : reason);
+    // The address's place is free now, not at the next tick's sweep: a
+    // client that ends one session and opens another is not refused.
+    stream.for_each_publisher_peer([this](webrtc::PeerConnection& pc) { holds_.erase(&pc); });
     return true;
   }
   for (auto& sub : stream.subscribers()) {
     if (sub->session_id() == session_id && !sub->closed()) {
       sub->peer().close(reason.empty() ? "viewer deleted the session" : reason);
+      holds_.erase(&sub->peer());
       return true;
     }
   }
@@ -432,6 +439,7 @@ webrtc::PeerConnection* Engine::peer_for_address(const SocketAddress& a) {
 
 void Engine::forget_peer(webrtc::PeerConnection& pc) {
   keep_peer_totals(pc);  // every peer leaves through here, once
+  holds_.erase(&pc);
   by_ufrag_.erase(pc.local_ufrag());
   if (auto o = old_ufrags_.find(&pc); o != old_ufrags_.end()) {
     by_ufrag_.erase(o->second);

@@ -111,15 +111,20 @@ class Engine : public webrtc::PeerConnection::Transport {
   ~Engine() override;
 
   // Control operations (worker thread).
+  // `hold`: kept with the session's peer until the peer goes, whatever ends
+  // it, and dropped at once on a refusal or a DELETE (the front end's
+  // SESSIONS_PER_IP slot of the client's address).
   std::variant<SessionCreated, Failure> publish(const std::string& stream,
                                                 const sdp::SessionDescription& offer, Timestamp now,
-                                                const std::string& publisher = {});
+                                                const std::string& publisher = {},
+                                                std::shared_ptr<void> hold = {});
   // `max_layer`: the viewer's own ceiling, the rank of the fastest
   // simulcast layer it wants (0: the slowest); -1 for none.
   std::variant<SessionCreated, Failure> subscribe(const std::string& stream,
                                                   const sdp::SessionDescription& offer,
                                                   Timestamp now, const std::string& viewer = {},
-                                                  int max_layer = -1);
+                                                  int max_layer = -1,
+                                                  std::shared_ptr<void> hold = {});
   // The SFU as offerer toward a publisher: prepare_pull() makes the offer
   // for stream `stream`, complete_pull() takes the publisher's answer and
   // starts the stream (as publish() does). A pull not completed within
@@ -239,12 +244,14 @@ class Engine : public webrtc::PeerConnection::Transport {
   // Creates and registers the stream once its publisher is negotiated.
   SessionCreated start_stream(const std::string& name, const std::string& session_id,
                               const sdp::LocalTransport& local, const sdp::PublishAnswer& answer,
-                              Timestamp now, const std::string& publisher);
+                              Timestamp now, const std::string& publisher,
+                              std::shared_ptr<void> hold = {});
   std::unique_ptr<webrtc::PeerConnection> make_peer(const sdp::LocalTransport& local,
                                                     const sdp::RemoteTransport& remote,
                                                     webrtc::PeerConnection::Observer& observer,
                                                     Timestamp now,
-                                                    std::optional<webrtc::DataChannelConfig> dc);
+                                                    std::optional<webrtc::DataChannelConfig> dc,
+                                                    std::shared_ptr<void> hold = {});
 
   std::shared_ptr<DtlsCertificate> cert_;
   SendFn send_;
@@ -276,6 +283,9 @@ class Engine : public webrtc::PeerConnection::Transport {
   // Viewer sessions whose join was reported, with their remote address, so
   // viewer.left says where from and is reported once.
   std::unordered_map<std::string, std::string> viewer_remotes_;
+  // What the front end gave to keep with a peer (publish/subscribe `hold`),
+  // dropped in forget_peer.
+  std::unordered_map<const webrtc::PeerConnection*, std::shared_ptr<void>> holds_;
 };
 
 }  // namespace lss::sfu

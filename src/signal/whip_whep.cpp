@@ -7,6 +7,7 @@
 
 #include "common/random.hpp"
 #include "http/client_key.hpp"
+#include "http/connection_limiter.hpp"
 #include "sdp/sdp_fragment.hpp"
 #include "sdp/session_description.hpp"
 #include "signal/publish_auth.hpp"
@@ -70,6 +71,15 @@ struct Handlers {
   EngineRouter* engines;
   WhipWhepOptions options;
   std::shared_ptr<http::RateLimiter> limiter;  // control thread
+  // Open sessions per address (SESSIONS_PER_IP); slots are given back on
+  // the media workers, refusals counted and logged here.
+  struct Sessions {
+    explicit Sessions(size_t per_address) : limiter(per_address) {}
+    http::ConnectionLimiter limiter;
+    http::ConnectionLimiter::Refusals refusals{
+        .who = "whip/whep", .what = "sessions", .setting = "SESSIONS_PER_IP", .one = "a session"};
+  };
+  std::shared_ptr<Sessions> sessions;
 
   // RFC 9725 §4.6: one Link per ICE server; TURN credentials for `user`.
   void add_ice_server_links(Response& res, std::string_view user) const {
@@ -233,17 +243,29 @@ struct Handlers {
       }
       max_layer = std::stoi(v);
     }
+    // One more open session of this address (loopback not counted):
+    // refused before a worker spends anything on it. The slot goes with
+    // the session and comes back when its peer goes.
+    auto slot = sessions->limiter.admit(ctx.remote, sessions->refusals);
+    if (!slot) {
+      auto res = reply(req, Status::too_many_requests,
+                       "your address has " + std::to_string(sessions->limiter.per_address()) +
+                           " sessions open, the most allowed: end one, or retry later");
+      res.set(bhttp::field::retry_after, "10");
+      return respond(std::move(res));
+    }
+    std::shared_ptr<void> hold = std::make_shared<http::ConnectionLimiter::Slot>(std::move(*slot));
     auto shared_offer = std::make_shared<sdp::SessionDescription>(std::move(offer.value()));
     const std::string location_prefix = (kind == Kind::kWhip ? "/whip/" : "/whep/") + name + "/";
     // The publisher's or the viewer's address.
     const std::string remote = ctx.remote.to_string();
     const Handlers* self = this;  // lives as long as the router
-    auto job = [self, req, kind, name, shared_offer, location_prefix, remote, max_layer,
+    auto job = [self, req, kind, name, shared_offer, location_prefix, remote, max_layer, hold,
                 respond](sfu::Engine& engine) {
       const auto now = Clock::now();
       auto result = kind == Kind::kWhip
-                        ? engine.publish(name, *shared_offer, now, remote)
-                        : engine.subscribe(name, *shared_offer, now, remote, max_layer);
+                        ? engine.publish(name, *shared_offer, now, remote, hold)
+                        : engine.subscribe(name, *shared_offer, now, remote, max_layer, hold);
       if (auto* f = std::get_if<sfu::Failure>(&result)) {
         auto res = reply(req, Status(f->status), f->reason);
         // A limit: full now, perhaps not in a moment.
@@ -269,7 +291,9 @@ struct Handlers {
 
 void register_whip_whep(http::Router& router, EngineRouter& engines, WhipWhepOptions options) {
   auto limiter = std::make_shared<http::RateLimiter>(options.session_rate);
-  auto h = std::make_shared<Handlers>(Handlers{&engines, std::move(options), std::move(limiter)});
+  auto sessions = std::make_shared<Handlers::Sessions>(options.sessions_per_ip);
+  auto h = std::make_shared<Handlers>(
+      Handlers{&engines, std::move(options), std::move(limiter), std::move(sessions)});
   router.add("/whip/", [h](const Request& req, const RequestContext& ctx, Responder respond) {
     h->handle(Kind::kWhip, req, ctx, std::move(respond));
   });

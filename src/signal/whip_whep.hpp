@@ -22,6 +22,9 @@ struct WhipWhepOptions {
   // Session-creating POSTs per client address (IPv6: per /64); loopback is
   // not limited (a reverse proxy there limits its own clients).
   http::RateLimiter::Options session_rate;
+  // Open WHIP and WHEP sessions per client address (IPv6: per /64) at once;
+  // 0: no limit. Loopback is not limited.
+  size_t sessions_per_ip = 0;
 };
 
 // Registers /whip/ and /whep/ on `router`; `engines` outlives it.

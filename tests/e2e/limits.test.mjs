@@ -1,6 +1,7 @@
 // Limits on what one client or one stream can take: session requests per
-// client address (429 with Retry-After, loopback not limited), viewers per
-// stream (503 with Retry-After), each from its setting.
+// client address a second and open at once (429 with Retry-After, loopback
+// not limited), viewers per stream (503 with Retry-After), each from its
+// setting.
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import os from 'node:os';
@@ -17,9 +18,9 @@ let browser;
 before(async () => { browser = await launchBrowser(); });
 after(async () => { await browser?.close(); });
 
-function post(host, port, path, body, localAddress) {
+function post(host, port, path, body, localAddress, method = 'POST') {
   return new Promise((resolve, reject) => {
-    const req = http.request({ host, port, path, method: 'POST', localAddress, headers: { 'content-type': 'application/sdp' } }, (res) => {
+    const req = http.request({ host, port, path, method, localAddress, headers: { 'content-type': 'application/sdp' } }, (res) => {
       let text = '';
       res.on('data', (d) => { text += d; });
       res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: text }));
@@ -91,3 +92,49 @@ test('MAX_VIEWERS_PER_STREAM: the viewer past the limit gets 503 with Retry-Afte
     await server.stop();
   }
 });
+
+test('SESSIONS_PER_IP: an address with that many sessions open gets 429 until one ends; loopback is not counted',
+  { skip: !haveIpv6 && `no ${IPV6} here (run through scripts/run-e2e.sh)`, timeout: 90000 }, async () => {
+    const server = await startServer({ LISTEN_ADDRESS: '::', SESSIONS_PER_IP: '2', CONSENT_TIMEOUT: '8' });
+    const pages = [];
+    try {
+      const pub = await startPublisher(browser, server, 'crowd', 'VP8');
+      pages.push(pub);
+      // A real viewer's offer (Chromium's), sent from the other address.
+      const page = await openPage(browser, server);
+      pages.push(page);
+      const offer = await page.evaluate(async () => {
+        const pc = new RTCPeerConnection();
+        pc.addTransceiver('video', { direction: 'recvonly' });
+        pc.addTransceiver('audio', { direction: 'recvonly' });
+        await pc.setLocalDescription(await pc.createOffer());
+        return pc.localDescription.sdp;
+      });
+      const first = await post(IPV6, server.port, '/whep/crowd', offer, IPV6);
+      const second = await post(IPV6, server.port, '/whep/crowd', offer, IPV6);
+      assert.equal(first.status, 201, first.body);
+      assert.equal(second.status, 201, second.body);
+      const third = await post(IPV6, server.port, '/whep/crowd', offer, IPV6);
+      assert.equal(third.status, 429, third.body);
+      assert.match(third.headers['retry-after'], /^[1-9]\d*$/);
+      assert.match(third.body, /2 sessions open/);
+      // Loopback (a reverse proxy, this machine's tools) is not counted.
+      assert.equal((await post('127.0.0.1', server.port, '/whep/crowd', offer)).status, 201);
+      // The address ends one session: its place is free at once.
+      const gone = await post(IPV6, server.port, first.headers.location, '', IPV6, 'DELETE');
+      assert.equal(gone.status, 200, gone.body);
+      const again = await post(IPV6, server.port, '/whep/crowd', offer, IPV6);
+      assert.equal(again.status, 201, again.body);
+      assert.match(server.log(), /whip\/whep: refused a session from \[fd00:6c73::2\]:\d+: 2 sessions open from fd00:6c73::\/64 \(SESSIONS_PER_IP=2\)/);
+      // Sessions that never connect end at the consent timeout and free
+      // their places as well (the admin API lists what is open).
+      await waitFor(async () => {
+        const r = await post(IPV6, server.port, '/whep/crowd', offer, IPV6);
+        if (r.status === 201) await post(IPV6, server.port, r.headers.location, '', IPV6, 'DELETE');
+        return r.status === 201;
+      }, { timeout: 30000, interval: 1000, what: 'the silent sessions to time out' });
+    } finally {
+      for (const p of pages) await p.close().catch(() => {});
+      await server.stop();
+    }
+  });

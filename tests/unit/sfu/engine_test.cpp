@@ -660,6 +660,57 @@ TEST_F(EngineTest, LimitsRefuseWith503) {
   EXPECT_EQ(std::get<sfu::Failure>(refused).status, 503);
 }
 
+// A session keeps what the front end gave it to hold (its address's
+// SESSIONS_PER_IP slot) until its peer goes, however it ends: DELETE (at
+// once), its stream ending, consent timeout; a refusal drops it at once.
+TEST_F(EngineTest, ASessionKeepsItsHoldUntilItsPeerGoes) {
+  auto held = [] { return std::make_shared<int>(0); };
+  auto pub = make_peer(5000), v1 = make_peer(5001), v2 = make_peer(5002);
+  auto pub_hold = held(), v1_hold = held(), v2_hold = held();
+  std::weak_ptr<int> pub_w = pub_hold, v1_w = v1_hold, v2_w = v2_hold;
+  const auto created =
+      complete(*pub, engine_->publish("cam", sdp::parse_sdp(pub->offer(true)).value(), now_, "",
+                                      std::move(pub_hold)));
+  ASSERT_TRUE(created);
+  const auto viewer =
+      complete(*v1, engine_->subscribe("cam", sdp::parse_sdp(v1->offer(false)).value(), now_, "",
+                                       -1, std::move(v1_hold)));
+  ASSERT_TRUE(viewer);
+  complete(*v2, engine_->subscribe("cam", sdp::parse_sdp(v2->offer(false)).value(), now_, "", -1,
+                                   std::move(v2_hold)));
+  advance(std::chrono::seconds(1));
+  EXPECT_FALSE(pub_w.expired() || v1_w.expired() || v2_w.expired());
+
+  // A viewer's DELETE gives its hold back at once, before the next tick.
+  ASSERT_TRUE(engine_->end_session("cam", viewer->session_id, false));
+  EXPECT_TRUE(v1_w.expired());
+  EXPECT_FALSE(v2_w.expired());
+  // A refused offer (no such stream) drops its hold with the refusal.
+  auto refused_hold = held();
+  std::weak_ptr<int> refused_w = refused_hold;
+  auto refused = engine_->subscribe("nope", sdp::parse_sdp(make_peer(5004)->offer(false)).value(),
+                                    now_, "", -1, std::move(refused_hold));
+  EXPECT_TRUE(std::holds_alternative<sfu::Failure>(refused));
+  EXPECT_TRUE(refused_w.expired());
+  // The publisher's DELETE: its own at once, its viewers' as they are closed.
+  ASSERT_TRUE(engine_->end_session("cam", created->session_id, true));
+  EXPECT_TRUE(pub_w.expired());
+  advance(std::chrono::milliseconds(20));
+  EXPECT_TRUE(v2_w.expired());
+
+  // A session that never connects ends at the consent timeout, and its
+  // hold with it.
+  auto pub2 = make_peer(5005);
+  auto silent_hold = held();
+  std::weak_ptr<int> silent_w = silent_hold;
+  auto silent = engine_->publish("quiet", sdp::parse_sdp(pub2->offer(true)).value(), now_, "",
+                                 std::move(silent_hold));
+  ASSERT_TRUE(std::holds_alternative<sfu::SessionCreated>(silent));
+  EXPECT_FALSE(silent_w.expired());
+  for (int i = 0; i < 20; ++i) advance(std::chrono::seconds(1));
+  EXPECT_TRUE(silent_w.expired());
+}
+
 TEST_F(EngineTest, RefusesWithTheRightStatus) {
   auto pub = make_peer(5000);
   connect(*pub, true, "cam");
