@@ -3,18 +3,22 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=$(nproc)
-echo "== build"
+start=$SECONDS
+# Each stage's heading says when it began (seconds since the start), so a
+# slow or failing CI run shows where its time went.
+stage() { echo "== $1 (at $((SECONDS - start)) s, $(date -u +%T))"; }
+stage "build"
 make --no-print-directory build
-echo "== unit tests"
+stage "unit tests"
 (cd build && ctest --output-on-failure -j "$jobs" -L unit)
-echo "== unit tests under ASan+UBSan"
+stage "unit tests under ASan+UBSan"
 make --no-print-directory asan
-echo "== fuzzers (short)"
+stage "fuzzers (short)"
 make --no-print-directory fuzz
 if [ -x scripts/run-e2e.sh ]; then
-  echo "== end to end"
+  stage "end to end"
   scripts/run-e2e.sh build
-  echo "== end to end, the server under ASan+UBSan"
+  stage "end to end, the server under ASan+UBSan"
   make --no-print-directory asan-e2e
 fi
-echo "== all tests passed"
+echo "== all tests passed in $((SECONDS - start)) s"

@@ -270,9 +270,16 @@ void Subscriber::select_layers(Timestamp now) {
     const int point = selectors_[i].select(points, estimate_bps(), now);
     const int spatial = spatial_of(point), temporal = temporal_of(point);
     if (spatial != rewriter->target() || temporal != rewriter->requested_temporal_layer()) {
-      spdlog::debug("stream '{}': viewer {} video layer {}/{} -> {}/{} (estimate {} bps)",
-                    stream_.name(), session_id_, rewriter->target(),
-                    rewriter->requested_temporal_layer(), spatial, temporal, estimate_bps());
+      const auto st = bwe_.stats();
+      spdlog::debug(
+          "stream '{}': viewer {} video layer {}/{} -> {}/{} (estimate {} bps: delay-based {}, "
+          "loss-based {}, acked {}, delay {}, loss {:.3f})",
+          stream_.name(), session_id_, rewriter->target(), rewriter->requested_temporal_layer(),
+          spatial, temporal, estimate_bps(), st.delay_based_bps, st.loss_based_bps, st.acked_bps,
+          st.delay_state == cc::BandwidthUsage::kOverusing    ? "over-using"
+          : st.delay_state == cc::BandwidthUsage::kUnderusing ? "under-using"
+                                                              : "normal",
+          st.loss_fraction);
       rewriter->set_target(spatial);
       // Down at once; up at the next frame the decoder can follow.
       rewriter->set_max_temporal_layer(temporal);

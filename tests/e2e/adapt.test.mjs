@@ -15,7 +15,10 @@
 // Each test prints what it measured; a failure message carries the same
 // table, the viewer's /api/stats entry and its layer switches from the log.
 // The machine's load shows in the CPU line and in the direct viewer, which
-// watches the same stream without impairment.
+// watches the same stream without impairment. A case that fails while the
+// relay (this process) stalled for 100 ms or more is measured once more
+// (lib/adapt.mjs measureAgainIfStalled): the network it ran on was not the
+// one simulated.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -23,7 +26,7 @@ import { performance } from 'node:perf_hooks';
 import { after, before, describe, test } from 'node:test';
 
 import {
-  browserPid, cpuMeter, encodingRates, fmt, formatTable, layerLog, loadAverage, loopStalls, publisherEncodings, relayDownKbps,
+  browserPid, cpuMeter, encodingRates, fmt, formatTable, layerLog, loadAverage, loopStalls, measureAgainIfStalled, publisherEncodings, relayDownKbps,
   serverViewers, startPublisherWith, viewerDelta, viewerLine, viewerSample, viewerSession,
 } from './lib/adapt.mjs';
 import { launchBrowser, sleep, waitFor } from './lib/browser.mjs';
@@ -138,8 +141,8 @@ describe('viewers on slow or lossy networks', { skip: !haveFfmpeg() && 'no ffmpe
     await server?.stop();
   });
 
-  test('a. simulcast: a 1000 kbit/s viewer settles on a lower layer and plays; uncapped it returns to the top; a direct viewer stays on the top', { timeout: 150000 }, async () => {
-    const name = 'adapt-simulcast';
+  test('a. simulcast: a 1000 kbit/s viewer settles on a lower layer and plays; uncapped it returns to the top; a direct viewer stays on the top', { timeout: 300000 }, () => measureAgainIfStalled(loop, async (attempt) => {
+    const name = `adapt-simulcast-${attempt}`;
     const pages = [];
     let relay;
     let samp;
@@ -285,10 +288,10 @@ describe('viewers on slow or lossy networks', { skip: !haveFfmpeg() && 'no ffmpe
       for (const p of pages) await p.close().catch(() => {});
       await relay?.close();
     }
-  });
+  }));
 
-  test('b. one 2.5 Mbit/s layer: the server sends a 1000 kbit/s viewer at most 1.5 Mbit/s and its audio stays clean', { timeout: 120000 }, async () => {
-    const name = 'adapt-single';
+  test('b. one 2.5 Mbit/s layer: the server sends a 1000 kbit/s viewer at most 1.5 Mbit/s and its audio stays clean', { timeout: 240000 }, () => measureAgainIfStalled(loop, async (attempt) => {
+    const name = `adapt-single-${attempt}`;
     const pages = [];
     let relay;
     let samp;
@@ -358,7 +361,7 @@ describe('viewers on slow or lossy networks', { skip: !haveFfmpeg() && 'no ffmpe
       for (const p of pages) await p.close().catch(() => {});
       await relay?.close();
     }
-  });
+  }));
 
   // c. Random loss on the viewer's path (server -> viewer; delay both ways),
   // with the Y4M camera as one 2.5 Mbit/s 720p layer. A direct viewer of
@@ -368,8 +371,8 @@ describe('viewers on slow or lossy networks', { skip: !haveFfmpeg() && 'no ffmpe
     ['c2', '2 % loss and 40 ms delay', { down: { lossPct: 2, delayMs: 40 }, up: { delayMs: 40 } }, 0.5],
   ];
   for (const [id, label, impair, maxFreezeSec] of lossy) {
-    test(`${id}. ${label} on the viewer's path: at most ${maxFreezeSec} s of freezes in 30 s`, { timeout: 120000 }, async () => {
-      const name = `adapt-${id}`;
+    test(`${id}. ${label} on the viewer's path: at most ${maxFreezeSec} s of freezes in 30 s`, { timeout: 240000 }, () => measureAgainIfStalled(loop, async (attempt) => {
+      const name = `adapt-${id}-${attempt}`;
       const pages = [];
       let relay;
       try {
@@ -450,6 +453,6 @@ describe('viewers on slow or lossy networks', { skip: !haveFfmpeg() && 'no ffmpe
         for (const p of pages) await p.close().catch(() => {});
         await relay?.close();
       }
-    });
+    }));
   }
 });

@@ -250,3 +250,22 @@ export function loopStalls({ overMs = 50 } = {}) {
     },
   };
 }
+
+// Runs `body` (one measured case) and, when it fails while this process's
+// event loop stalled for `maxStallMs` or more, once more: the relay is the
+// simulated network, and a stalled relay is a jittery, bursty network the
+// case did not ask for (seen on a CPU-starved machine: 100-300 ms stalls,
+// freezes and layer drops that follow from them). A failure without such a
+// stall, or a second one, fails the test; a retry is logged with its cause.
+export async function measureAgainIfStalled(loop, body, { maxStallMs = 100 } = {}) {
+  const from = performance.now();
+  try {
+    return await body(1);
+  } catch (err) {
+    const worst = Math.max(0, ...loop.stalls.filter((x) => x.t >= from).map((x) => x.ms));
+    if (worst < maxStallMs) throw err;
+    console.log(`\nthe relay's event loop stalled for ${Math.round(worst)} ms during the case (the machine is busy), so the simulated ` +
+      `network was not the one asked for: measuring once more. The first attempt failed with: ${String(err.message).split('\n')[0]}\n`);
+    return body(2);
+  }
+}
