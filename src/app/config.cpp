@@ -214,6 +214,9 @@ ConfigOutcome load_config(int argc, const char* const* argv) {
   opt("--socketio-max-pending-acks", c.socketio_max_pending_acks, "SOCKETIO_MAX_PENDING_ACKS",
       "events awaiting their ack on one Socket.IO session; past it the session is closed")
       ->check(CLI::Range(size_t(1), size_t(1'000'000)));
+  opt("--socketio-max-queued-bytes", c.socketio_max_queued_bytes, "SOCKETIO_MAX_QUEUED_BYTES",
+      "bytes waiting to go to one Socket.IO session that does not read; past it the session is "
+      "closed; 0: no limit");
   opt("--ws-max-message-bytes", c.ws_max_message_bytes, "WS_MAX_MESSAGE_BYTES",
       "largest Socket.IO packet (WebSocket message, polling POST body); bigger ones close the "
       "session")

@@ -55,6 +55,7 @@ struct Config {
   size_t http_max_connections = 4096;       // HTTP_MAX_CONNECTIONS: in all (at least 1)
   size_t socketio_connections_per_ip = 50;  // SOCKETIO_CONNECTIONS_PER_IP
   size_t socketio_max_pending_acks = 64;    // SOCKETIO_MAX_PENDING_ACKS: per Socket.IO session
+  size_t socketio_max_queued_bytes = 1024 * 1024;  // SOCKETIO_MAX_QUEUED_BYTES: unread, per session
   size_t ws_max_message_bytes = 64 * 1024;  // WS_MAX_MESSAGE_BYTES: Socket.IO packet, WS message
 
   // Storage / recording (seed names; used by the recording issue)

@@ -184,6 +184,7 @@ int ServerApp::run() {
   sio_options.max_payload = s.config.ws_max_message_bytes;
   sio_options.connections_per_address = s.config.socketio_connections_per_ip;
   sio_options.max_pending_acks = s.config.socketio_max_pending_acks;
+  sio_options.max_queued_bytes = s.config.socketio_max_queued_bytes;
   s.socketio = std::make_unique<signal::SocketIoServer>(s.io, std::move(sio_options));
   signal::SocketIoServer* sio = s.socketio.get();
   asio::io_context* control_io = &s.io;

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <boost/asio/post.hpp>
 #include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket.hpp>
 #include <variant>
@@ -47,8 +48,21 @@ class SocketIoServer::WsConnection : public std::enable_shared_from_this<WsConne
   }
   void send(std::string text) {
     if (closed_) return;
+    queued_bytes_ += text.size();
     queue_.push_back(std::move(text));
     if (queue_.size() == 1) write();
+  }
+  size_t queued_bytes() const { return queued_bytes_; }
+  // Drops the connection without a closing handshake: a client that does
+  // not read would never take the close frame, which would wait behind the
+  // write already stuck. The pending read fails and reports the close.
+  void abort() {
+    if (closed_) return;
+    closed_ = true;
+    visit([](auto& ws) {
+      boost::beast::error_code ignored;
+      boost::beast::get_lowest_layer(ws).socket().close(ignored);
+    });
   }
   void close() {
     if (closed_) return;
@@ -102,6 +116,7 @@ class SocketIoServer::WsConnection : public std::enable_shared_from_this<WsConne
       ws.text(true);
       ws.async_write(boost::asio::buffer(queue_.front()),
                      [self](boost::beast::error_code ec, size_t) {
+                       self->queued_bytes_ -= self->queue_.front().size();
                        self->queue_.pop_front();
                        if (ec) return;
                        if (!self->queue_.empty()) self->write();
@@ -113,6 +128,7 @@ class SocketIoServer::WsConnection : public std::enable_shared_from_this<WsConne
   std::variant<std::unique_ptr<PlainWs>, std::unique_ptr<TlsWs>> ws_;
   boost::beast::flat_buffer buffer_;
   std::deque<std::string> queue_;
+  size_t queued_bytes_ = 0;  // in queue_
   bool closed_ = false;
 };
 
@@ -124,6 +140,8 @@ struct SocketIoServer::Session {
   std::string query_key;
   std::map<std::string, std::string> namespaces;  // nsp -> socket id
   std::deque<std::string> outbox;
+  size_t outbox_bytes = 0;  // of the events in outbox (send() counts them)
+  bool overflowed = false;  // past max_queued_bytes: being closed
   std::optional<http::Request> poll_request;
   http::Responder poll;  // the pending long-poll GET, if any
   Clock::time_point last_ping{}, last_pong{};
@@ -273,6 +291,7 @@ void SocketIoServer::on_ws_text(const std::shared_ptr<WsConnection>& ws, std::st
       if (s.poll) s.outbox.push_back("6"), flush(s);
       for (auto& p : s.outbox) ws->send(std::move(p));  // packets queued for polling
       s.outbox.clear();
+      s.outbox_bytes = 0;
     } else {
       ws->close();
     }
@@ -465,7 +484,21 @@ void SocketIoServer::on_socketio(Session& s, std::string_view text) {
 }
 
 void SocketIoServer::send(Session& s, std::string packet) {
+  if (s.overflowed) return;
+  const size_t queued = s.ws ? s.ws->queued_bytes() : s.outbox_bytes;
+  if (options_.max_queued_bytes && queued + packet.size() > options_.max_queued_bytes) {
+    spdlog::warn(
+        "socket.io: session {} from {} does not read what it is sent: {} bytes queued "
+        "(SOCKETIO_MAX_QUEUED_BYTES={}); closing it",
+        s.sid, s.remote.to_string(), queued, options_.max_queued_bytes);
+    s.overflowed = true;
+    if (s.ws) s.ws->abort();
+    // Not now: a broadcast may be walking the sessions.
+    boost::asio::post(io_, [this, sid = s.sid] { close(sid, "its client stopped reading"); });
+    return;
+  }
   if (s.ws) return s.ws->send(std::move(packet));
+  s.outbox_bytes += packet.size();
   s.outbox.push_back(std::move(packet));
   flush(s);
 }
@@ -474,6 +507,7 @@ void SocketIoServer::flush(Session& s) {
   if (!s.poll || s.outbox.empty()) return;
   std::vector<std::string> packets(s.outbox.begin(), s.outbox.end());
   s.outbox.clear();
+  s.outbox_bytes = 0;
   auto respond = std::move(s.poll);
   s.poll = nullptr;
   respond(text(*s.poll_request, http::Status::ok, ::lss::socketio::join_payload(packets)));

@@ -5,7 +5,8 @@
 // acks. The app proves itself with STREAM_KEY (?key= / ?streamKey= in the
 // handshake query, or key/streamKey/token in the CONNECT auth payload).
 // Bounded per client: sessions per address (IPv6 /64, loopback exempt),
-// packet size, and events awaiting their ack per session.
+// packet size, events awaiting their ack per session, and bytes queued for
+// a session that does not read.
 // Runs on the control thread.
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -39,6 +40,11 @@ class SocketIoServer {
     // handler may wait on a media worker or PeerJS): past it, the session
     // is closed, so a client cannot pile up work faster than it is done.
     size_t max_pending_acks = 64;
+    // Bytes waiting to go to one session (its WebSocket's write queue or
+    // its polling outbox): a client that stops reading while events keep
+    // coming is closed past it instead of growing the server's memory.
+    // 0: no limit.
+    size_t max_queued_bytes = 1024 * 1024;
   };
 
   SocketIoServer(boost::asio::io_context& io, Options options);

@@ -1,7 +1,7 @@
 // Socket.IO's bounds on one client: Engine.IO sessions per address (IPv6
-// per /64, loopback exempt), events awaiting their ack per session, and the
-// packet size. Driven through the router over long-polling, as a client's
-// HTTP requests would be.
+// per /64, loopback exempt), events awaiting their ack per session, the
+// packet size, and bytes queued for a session that does not read. Driven through the router over
+// long-polling, as a client's HTTP requests would be.
 #include <gtest/gtest.h>
 
 #include <boost/asio/io_context.hpp>
@@ -116,6 +116,37 @@ TEST_F(SocketIoLimitsTest, APacketOverTheLimitEndsTheSession) {
   EXPECT_EQ(post(sid, "42[\"x\",\"" + std::string(2000, 'a') + "\"]").result(),
             http::Status::payload_too_large);
   EXPECT_EQ(server_->sessions(), 0u);
+}
+
+// A polling client that stops fetching while events keep coming: past
+// max_queued_bytes its session is closed; one that fetches is not.
+TEST_F(SocketIoLimitsTest, ASessionThatDoesNotReadIsClosedPastItsQueueBound) {
+  SocketIoServer::Options o;
+  o.max_queued_bytes = 4096;
+  o.stream_key = "k";
+  start(o);
+  const std::string idle = open("192.0.2.1");
+  const std::string reader = open("192.0.2.2");
+  ASSERT_EQ(post(idle, R"(40{"key":"k"})", "192.0.2.1").result(), http::Status::ok);
+  ASSERT_EQ(post(reader, R"(40{"key":"k"})", "192.0.2.2").result(), http::Status::ok);
+  auto poll = [&](const std::string& sid, const char* ip) {
+    return call(Verb::get, "/socket.io/?EIO=4&transport=polling&sid=" + sid, "", addr(ip));
+  };
+  // The CONNECT answers.
+  ASSERT_EQ(poll(idle, "192.0.2.1").body().substr(0, 3), "40{");
+  ASSERT_EQ(poll(reader, "192.0.2.2").body().substr(0, 3), "40{");
+  const nlohmann::json clip = {{"streamId", "cam"}, {"pad", std::string(200, 'x')}};
+  for (int i = 0; i < 40; ++i) {
+    server_->broadcast("clip", clip);
+    if (i % 5 == 4) {
+      auto got = poll(reader, "192.0.2.2");
+      ASSERT_EQ(got.result(), http::Status::ok);
+      EXPECT_NE(got.body().find("clip"), std::string::npos);
+    }
+  }
+  io_.run_for(std::chrono::milliseconds(50));  // the close is posted
+  EXPECT_EQ(server_->sessions(), 1u);
+  EXPECT_EQ(poll(idle, "192.0.2.1").result(), http::Status::bad_request);  // unknown sid
 }
 
 }  // namespace
