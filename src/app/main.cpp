@@ -6,6 +6,7 @@
 
 #include "app/config.hpp"
 #include "app/server_app.hpp"
+#include "common/malloc_tuning.hpp"
 #include "dtls/openssl_memory.hpp"
 
 // Idle DTLS connections keep OpenSSL's large buffers as address space only
@@ -15,6 +16,8 @@ LSS_OPENSSL_MEMORY_PREINIT();
 
 int main(int argc, char** argv) {
   const bool openssl_memory = lss::openssl_memory::installed();
+  // Sessions' large buffers go back to the system when they end.
+  lss::fix_malloc_mmap_threshold();
   auto outcome = lss::load_config(argc, argv);
   if (outcome.kind == lss::ConfigOutcome::Kind::kExitOk) {
     std::fputs(outcome.message.c_str(), stdout);

@@ -457,6 +457,15 @@ void LoadPeer::stop() {
   if (state_ != State::kFailed) state_ = State::kClosed;
 }
 
+void LoadPeer::release() {
+  if (fd_ >= 0) ::close(fd_);
+  if (audio_fd_ >= 0) ::close(audio_fd_);
+  fd_ = audio_fd_ = -1;
+  dtls_.reset();
+  srtp_in_.reset();
+  srtp_out_.reset();
+}
+
 void LoadPeer::on_readable(Timestamp now) {
   if (fd_ < 0) return;
   for (int round = 0; round < 8; ++round) {

@@ -78,6 +78,9 @@ class LoadPeer {
   // Stops sending; the socket stays open until destruction so late packets
   // are not answered with ICMP errors.
   void stop();
+  // After a cycle's DELETE was answered: closes the socket and frees the
+  // DTLS and SRTP state; the statistics stay for the report.
+  void release();
 
   size_t index() const { return index_; }
   Role role() const { return role_; }
@@ -93,6 +96,7 @@ class LoadPeer {
   std::string location;       // resolved resource URL for DELETE
   uint64_t janus_handle = 0;  // Janus plugin handle of this viewer (--janus)
   Timestamp requested_at{};
+  std::optional<Timestamp> left_at;  // --cycles: when it left (stop() before the run's end)
   std::optional<Timestamp> answered_at, connected_at, first_rtp_at, first_video_at, first_audio_at;
 
   // The video codec the remote description settled on ("VP8", "H264"), as written.

@@ -78,6 +78,14 @@ std::string usage(const char* argv0) {
          "  --join-timeout S     a peer not connected (ICE + DTLS) S seconds after its\n"
          "                       POST fails (default 10)\n"
          "  --http-threads N     concurrent WHIP/WHEP requests (default 4)\n"
+         "  --cycles N           join/leave churn: each of the --viewers (or --publishers)\n"
+         "                       places is taken by N sessions in turn; a session stays\n"
+         "                       --hold-ms after its media started (a viewer's first RTP\n"
+         "                       packet, a publisher's connection), leaves with a DELETE,\n"
+         "                       and the next joins once that is answered. The run ends\n"
+         "                       after the last turn (--duration is not used). Viewers or\n"
+         "                       publishers, not both: run two lss-load for that\n"
+         "  --hold-ms M          time in the stream of each --cycles session (default 1000)\n"
          "  --janus ID           viewers watch Janus streaming mountpoint ID through the Janus\n"
          "                       HTTP API at --url (e.g. http://127.0.0.1:8088/janus): one\n"
          "                       session, one streaming handle per viewer; Janus offers, the\n"
@@ -137,7 +145,8 @@ Result<Options> parse_options(int argc, char** argv) {
                                              : o.media_host;
       dst = std::string(v);
     } else if (arg == "--publishers" || arg == "--viewers" || arg == "--bitrate" ||
-               arg == "--server-pid" || arg == "--srtp-sample" || arg == "--http-threads") {
+               arg == "--server-pid" || arg == "--srtp-sample" || arg == "--http-threads" ||
+               arg == "--cycles" || arg == "--hold-ms") {
       int n = 0;
       if (!need(v) || !parse_number(v, n) || n < 0) return bad("needs a non-negative integer");
       if (arg == "--publishers") o.publishers = n;
@@ -146,6 +155,8 @@ Result<Options> parse_options(int argc, char** argv) {
       if (arg == "--server-pid") o.server_pid = n;
       if (arg == "--srtp-sample") o.srtp_sample = n;
       if (arg == "--http-threads") o.http_threads = n;
+      if (arg == "--cycles") o.cycles = n;
+      if (arg == "--hold-ms") o.hold_ms = n;
     } else if (arg == "--codec") {
       if (!need(v)) return bad("needs vp8 or h264");
       o.codec = codec::video_codec_from_name(v);
@@ -185,6 +196,12 @@ Result<Options> parse_options(int argc, char** argv) {
   if (o.rtp_out()) {
     if (o.publishers > 1) return make_error("--rtp-out sends one publisher's RTP");
     o.publishers = 1;
+  }
+  if (o.cycles > 0) {
+    // Viewers of a publisher that leaves are closed with it.
+    if (o.publishers > 0 && o.viewers > 0)
+      return make_error("--cycles churns viewers or publishers, not both");
+    if (o.janus() || o.rtp_out()) return make_error("--cycles works over WHIP/WHEP only");
   }
   if (o.janus() && o.stream.empty()) o.stream = "janus";
   if (o.rtp_out() && o.stream.empty()) o.stream = "rtp-out";

@@ -30,6 +30,10 @@ struct Options {
   int srtp_sample = 16;    // viewers unprotect every Nth RTP packet (and all RTCP)
   double join_timeout_s = 10;
   int http_threads = 4;
+  // --cycles N: every publisher or viewer place is taken by N sessions in
+  // turn, each staying hold_ms after its media started (cycles.hpp).
+  int cycles = 0;
+  int hold_ms = 1000;
   // --janus ID: viewers watch Janus streaming mountpoint ID through Janus'
   // HTTP API at --url (e.g. http://127.0.0.1:8088/janus) instead of WHEP.
   int64_t janus_mountpoint = -1;

@@ -55,6 +55,8 @@ json build_report(const RunData& d) {
                  {"bitrate_kbps", o.bitrate_kbps},
                  {"codec", codec::video_codec_name(o.codec)},
                  {"srtp_sample", o.srtp_sample},
+                 {"cycles", o.cycles},
+                 {"hold_ms", o.hold_ms},
                  {"clip", ctx.clip ? ctx.clip->source : ""},
                  {"clip_video_kbps", ctx.clip ? round3(ctx.clip->video_kbps()) : 0.0},
                  {"clip_audio_kbps", ctx.clip ? round3(ctx.clip->audio_kbps()) : 0.0}};
@@ -72,7 +74,7 @@ json build_report(const RunData& d) {
 
   // Publishers.
   {
-    size_t connected = 0, failed = 0;
+    size_t connected = 0, failed = 0, with_media = 0;
     uint64_t vp = 0, ap = 0, bytes = 0, keyframes = 0, kf_requests = 0, nacks = 0;
     double send_s = 0;
     for (const auto& p : d.publishers) {
@@ -80,13 +82,14 @@ json build_report(const RunData& d) {
       failed += p->failed();
       if (p->failed()) ++errors["publisher: " + p->error()];
       if (p->sender) {
+        with_media += p->sender->video_packets > 0 && p->sender->audio_packets > 0;
         vp += p->sender->video_packets;
         ap += p->sender->audio_packets;
         bytes += p->sender->video_bytes + p->sender->audio_bytes;
         keyframes += p->sender->keyframes;
         kf_requests += p->rtcp_pli_in;
         nacks += p->rtcp_nack_in;
-        send_s += ms_between(*p->connected_at, d.ended) / 1000.0;
+        send_s += ms_between(*p->connected_at, p->left_at.value_or(d.ended)) / 1000.0;
       }
     }
     uint64_t vbytes = 0;
@@ -96,6 +99,7 @@ json build_report(const RunData& d) {
         {"requested", d.publishers.size()},
         {"connected", connected},
         {"failed", failed},
+        {"with_media", with_media},  // sent both video and audio
         {"video_packets_sent", vp},
         {"audio_packets_sent", ap},
         {"bytes_sent", bytes},
@@ -168,7 +172,7 @@ json build_report(const RunData& d) {
     if (v->video_rx.packets > 1) vjit.push_back(v->video_rx.jitter_ms());
     if (v->audio_rx.packets > 1) ajit.push_back(v->audio_rx.jitter_ms());
     if (v->first_video_at) {
-      const double s = ms_between(*v->first_video_at, d.ended) / 1000.0;
+      const double s = ms_between(*v->first_video_at, v->left_at.value_or(d.ended)) / 1000.0;
       if (s > 0.5) video_kbps.push_back(double(v->video_rx.bytes) * 8 / s / 1000.0);
     }
   }

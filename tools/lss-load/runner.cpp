@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 #include <unordered_map>
 
+#include "cycles.hpp"
 #include "whip_client.hpp"
 
 namespace lss::load {
@@ -25,6 +26,9 @@ void on_signal(int) {
 }
 
 constexpr uint64_t kHttpTag = ~uint64_t(0);
+// Peer ids (epoll data, HTTP tags): a viewer's index, or a publisher's with
+// this bit; --cycles adds peers to both lists as it goes.
+constexpr uint64_t kPublisherBit = uint64_t(1) << 40;
 
 // HTTP tags of Janus API requests: kind in the top 16 bits, viewer index
 // below (WHIP/WHEP requests use the bare peer id, kind 0).
@@ -68,11 +72,29 @@ class Loop {
   enum class Phase { kPublishers, kRamp, kHold, kDone };
 
   LoadPeer& peer(uint64_t id) {
-    return id < d_.publishers.size() ? *d_.publishers[id] : *d_.viewers[id - d_.publishers.size()];
+    return id & kPublisherBit ? *d_.publishers[id & ~kPublisherBit] : *d_.viewers[id];
   }
   uint64_t id_of(const LoadPeer& p) const {
-    return p.role() == LoadPeer::Role::kPublisher ? p.index() : d_.publishers.size() + p.index();
+    return p.role() == LoadPeer::Role::kPublisher ? kPublisherBit | p.index() : p.index();
   }
+  std::vector<std::unique_ptr<LoadPeer>>& peers(LoadPeer::Role role) {
+    return role == LoadPeer::Role::kPublisher ? d_.publishers : d_.viewers;
+  }
+  CyclePlaces& places(LoadPeer::Role role) {
+    return role == LoadPeer::Role::kPublisher ? publisher_places_ : viewer_places_;
+  }
+  // A new peer for `place` (its first session, or with --cycles its next).
+  LoadPeer& join(LoadPeer::Role role, size_t place) {
+    auto& list = peers(role);
+    list.push_back(std::make_unique<LoadPeer>(list.size(), role, stream_for(place), ctx_));
+    if (o_.cycles > 0) places(role).assign(place, list.size() - 1);
+    return *list.back();
+  }
+  // --cycles: sends the peers whose turn is over on their way (DELETE)...
+  void take_turns(Timestamp now);
+  void leave(LoadPeer& p, Timestamp now);
+  // ... and, once it is answered, starts their place's next session.
+  void next_turn(LoadPeer& p, Timestamp now);
   std::string stream_for(size_t i) const {
     if (o_.publishers <= 1) return o_.stream;
     return o_.stream + "-" + std::to_string(i % size_t(o_.publishers));
@@ -113,7 +135,43 @@ class Loop {
   Timestamp next_keepalive_{};
   int poll_failures_ = 0;
   bool stopping_ = false;
+  size_t ramped_ = 0;  // viewer places started
+  CyclePlaces publisher_places_{o_.cycles}, viewer_places_{o_.cycles};
 };
+
+void Loop::take_turns(Timestamp now) {
+  const Duration hold = milliseconds(o_.hold_ms);
+  for (auto role : {LoadPeer::Role::kPublisher, LoadPeer::Role::kViewer}) {
+    CyclePlaces& pl = places(role);
+    for (size_t i = 0; i < pl.places(); ++i) {
+      if (pl.leaving(i) || pl.done(i)) continue;
+      LoadPeer& p = *peers(role)[pl.peer(i)];
+      if (turn_over(p, now, hold, ctx_.connect_timeout)) leave(p, now);
+    }
+  }
+}
+
+void Loop::leave(LoadPeer& p, Timestamp now) {
+  p.stop();
+  p.left_at = now;
+  // Refused, or never answered: nothing to delete on the server.
+  if (p.location.empty()) return next_turn(p, now);
+  places(p.role()).set_leaving(places(p.role()).place_of(p.index()));
+  HttpRequest r;
+  r.tag = id_of(p);
+  r.method = "DELETE";
+  r.url = p.location;
+  if (p.role() == LoadPeer::Role::kPublisher) r.bearer = o_.key;
+  p.location.clear();  // not deleted again at teardown
+  ++d_.deletes_sent;
+  http_.submit(std::move(r));
+}
+
+void Loop::next_turn(LoadPeer& p, Timestamp now) {
+  p.release();
+  const size_t place = places(p.role()).place_of(p.index());
+  if (places(p.role()).left(place)) request(join(p.role(), place), now);
+}
 
 void Loop::watch_fd(LoadPeer& p) {
   epoll_event ev{};
@@ -244,6 +302,7 @@ void Loop::on_http(HttpResponse& r, Timestamp now) {
   if (r.tag >> 48) return on_janus(r, now);
   if (r.method == "DELETE") {
     if (r.status >= 200 && r.status < 300) ++d_.deletes_ok;
+    if (o_.cycles > 0) next_turn(peer(r.tag), now);
     return;
   }
   LoadPeer& p = peer(r.tag);
@@ -282,9 +341,7 @@ void Loop::run() {
   const Timestamp t0 = Clock::now();
   d_.started = t0;
   for (int i = 0; i < o_.publishers; ++i) {
-    d_.publishers.push_back(std::make_unique<LoadPeer>(size_t(i), LoadPeer::Role::kPublisher,
-                                                       stream_for(size_t(i)), ctx_));
-    LoadPeer& p = *d_.publishers.back();
+    LoadPeer& p = join(LoadPeer::Role::kPublisher, size_t(i));
     if (o_.rtp_out()) {
       auto video = SocketAddress::parse(o_.rtp_out_host, o_.rtp_out_video_port);
       auto audio = SocketAddress::parse(o_.rtp_out_host, o_.rtp_out_audio_port);
@@ -315,8 +372,11 @@ void Loop::run() {
     if (phase == Phase::kPublishers) {
       // Viewers join once every publisher sends media (or gave up), so join
       // times measure the server, not the publishers' set-up.
+      // With --cycles there are no viewers to hold back, and publishers come
+      // and go.
       bool settled = true;
       for (const auto& p : d_.publishers) settled &= p->connected() || p->failed();
+      settled |= o_.cycles > 0;
       if (o_.janus()) {
         if (!d_.janus_error.empty()) {
           spdlog::error("Janus: {}", d_.janus_error);
@@ -327,7 +387,8 @@ void Loop::run() {
       }
       if (settled || now - t0 > ctx_.connect_timeout + seconds(2)) {
         for (const auto& p : d_.publishers)
-          if (!p->connected()) p->fail(p->error().empty() ? "not connected in time" : p->error());
+          if (!p->connected() && o_.cycles == 0)
+            p->fail(p->error().empty() ? "not connected in time" : p->error());
         if (o_.publishers > 0 && o_.viewers > 0) {
           size_t ok = 0;
           for (const auto& p : d_.publishers) ok += p->connected();
@@ -341,21 +402,19 @@ void Loop::run() {
     if (phase == Phase::kRamp) {
       const double elapsed = seconds_between(d_.ramp_started, now);
       const size_t due = std::min(size_t(o_.viewers), size_t(elapsed * o_.ramp_per_s) + 1);
-      while (d_.viewers.size() < due) {
-        const size_t i = d_.viewers.size();
-        d_.viewers.push_back(
-            std::make_unique<LoadPeer>(i, LoadPeer::Role::kViewer, stream_for(i), ctx_));
+      while (ramped_ < due) {
+        LoadPeer& v = join(LoadPeer::Role::kViewer, ramped_++);
         if (o_.janus()) {
-          d_.viewers.back()->on_requested(now);
-          janus_post(kJanusAttach, i, "/" + std::to_string(d_.janus_session),
+          v.on_requested(now);
+          janus_post(kJanusAttach, v.index(), "/" + std::to_string(d_.janus_session),
                      {{"janus", "attach"},
                       {"plugin", "janus.plugin.streaming"},
                       {"transaction", janus_transaction()}});
         } else {
-          request(*d_.viewers.back(), now);
+          request(v, now);
         }
       }
-      if (d_.viewers.size() == size_t(o_.viewers)) {
+      if (ramped_ == size_t(o_.viewers)) {
         phase = Phase::kHold;
         d_.hold_started = now;
         d_.proc_hold_start = sample_server();
@@ -365,7 +424,9 @@ void Loop::run() {
           d_.rtp_at_hold_start += v->video_rx.packets + v->audio_rx.packets;
       }
     }
-    if (phase == Phase::kHold && seconds_between(d_.hold_started, now) >= o_.duration_s) {
+    const bool over = o_.cycles > 0 ? publisher_places_.finished() && viewer_places_.finished()
+                                    : seconds_between(d_.hold_started, now) >= o_.duration_s;
+    if (phase == Phase::kHold && over) {
       phase = Phase::kDone;
       break;
     }
@@ -387,6 +448,7 @@ void Loop::run() {
       // a coarser timer is plenty and keeps thousands of them cheap.
       next_viewer_tick = now + milliseconds(10);
       for (auto& v : d_.viewers) v->tick(now);
+      if (o_.cycles > 0) take_turns(now);
     }
     if (d_.janus_session && now >= next_keepalive_) {
       next_keepalive_ = now + seconds(25);
