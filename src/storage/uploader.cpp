@@ -171,13 +171,13 @@ Status Uploader::upload(const std::string& sidecar, catalog::ClipRecord& rec) {
   std::ifstream in(sidecar);
   std::stringstream text;
   text << in.rdbuf();
-  auto json = nlohmann::json::parse(text.str(), nullptr, false);
-  record::ClipInfo info;
-  if (json.is_discarded() || !record::from_json(json, info)) {
+  const auto parsed = record::parse_sidecar(text.str());
+  if (!parsed) {
     std::error_code ec;
     fs::rename(sidecar, sidecar + ".broken", ec);
     return make_error("unreadable sidecar (set aside as .broken)");
   }
+  const record::ClipInfo& info = *parsed;
   const std::string clip_path = sidecar.substr(0, sidecar.size() - 5);
   rec.stream_id = info.stream_id;
   rec.stream_name = info.stream_name;
