@@ -7,6 +7,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "../support/one_engine.hpp"
+
 namespace lss::signal {
 namespace {
 
@@ -14,26 +16,6 @@ namespace bhttp = boost::beast::http;
 using http::Request;
 using http::Response;
 using http::Verb;
-
-// Runs every job at once on its one engine, as a pool of one worker would.
-class OneEngine : public EngineRouter {
- public:
-  OneEngine()
-      : engine_(
-            DtlsCertificate::generate().value(), [](ByteSpan, const SocketAddress&) {},
-            sfu::EngineOptions{}) {}
-  void run_for_stream(const std::string&, Job job) override { job(engine_); }
-  void run_for_new_stream(const std::string&, Job job) override { job(engine_); }
-  void run_for_viewer(const std::string&, Job job) override { job(engine_); }
-  void run_for_session(const std::string&, const std::string&, Job job) override { job(engine_); }
-  void run_on_all(Job job, std::function<void()> done) override {
-    job(engine_);
-    done();
-  }
-
- private:
-  sfu::Engine engine_;
-};
 
 const SocketAddress kLoopback = SocketAddress::ipv4(0x7f000001, 50000);
 const SocketAddress kRemote = SocketAddress::ipv4(0xC0000201, 50000);  // 192.0.2.1
