@@ -51,13 +51,17 @@ asan: san-build
 asan-e2e: san-build
 	LSS_SANITIZED=1 scripts/run-e2e.sh $(SAN_BUILD) ./publish_watch.test.mjs ./recording.test.mjs ./socketio.test.mjs
 
-# Fuzz each parser for FUZZ_SECONDS (default 20; `make fuzz-long` for 10 minutes each).
+# Fuzz each parser for FUZZ_SECONDS (default 20). `make fuzz-long`: each
+# until 10^7 executions or 10 minutes, whichever first, its new finds merged
+# into fuzz/corpus/<name>/ (commit them). FUZZERS="fuzz_a fuzz_b" runs only those.
 FUZZ_SECONDS ?= 20
+FUZZ_LONG_SECONDS ?= 600
+FUZZ_LONG_RUNS ?= 10000000
 fuzz: san-build
 	scripts/run-fuzzers.sh $(SAN_BUILD) $(FUZZ_SECONDS)
 
-fuzz-long:
-	$(MAKE) fuzz FUZZ_SECONDS=600
+fuzz-long: san-build
+	scripts/run-fuzzers.sh $(SAN_BUILD) $(FUZZ_LONG_SECONDS) $(FUZZ_LONG_RUNS)
 
 e2e: build
 	scripts/run-e2e.sh $(BUILD)
