@@ -3,7 +3,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps deps-test build run test unit san-build asan asan-e2e fuzz fuzz-long e2e bench format clean container-test
+.PHONY: all deps deps-test build run test unit san-build asan asan-e2e tsan-build tsan-e2e fuzz fuzz-long e2e bench format clean container-test
 
 all: build
 
@@ -51,10 +51,26 @@ asan: san-build
 asan-e2e: san-build
 	LSS_SANITIZED=1 scripts/run-e2e.sh $(SAN_BUILD) ./publish_watch.test.mjs ./recording.test.mjs ./socketio.test.mjs
 
-# Fuzz each parser for FUZZ_SECONDS (default 20). `make fuzz-long`: each
+# ThreadSanitizer: the server alone (build-tsan, clang), running the e2e test
+# where streams and their viewers' relays cross both media workers, the
+# recording thread and the uploader; a TSan report in its log fails it.
+TSAN_BUILD ?= build-tsan
+$(TSAN_BUILD)/build.ninja:
+	CC=clang CXX=clang++ cmake -S . -B $(TSAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DCMAKE_C_FLAGS_RELWITHDEBINFO="-O1 -g" -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g" -DLSS_TSAN=ON
+
+tsan-build: $(TSAN_BUILD)/build.ninja
+	cmake --build $(TSAN_BUILD) --target live-stream-server -j $(JOBS)
+
+# lss-load (the crowd of viewers) comes from the normal build: it is not under test.
+tsan-e2e: tsan-build
+	cmake --build $(BUILD) --target lss-load -j $(JOBS)
+	LSS_SANITIZED=tsan LSS_LOAD_BIN=$(CURDIR)/$(BUILD)/lss-load scripts/run-e2e.sh $(TSAN_BUILD) ./workers.test.mjs
+
+# Fuzz each parser for FUZZ_SECONDS (default 12). `make fuzz-long`: each
 # until 10^7 executions or 10 minutes, whichever first, its new finds merged
 # into fuzz/corpus/<name>/ (commit them). FUZZERS="fuzz_a fuzz_b" runs only those.
-FUZZ_SECONDS ?= 20
+FUZZ_SECONDS ?= 12
 FUZZ_LONG_SECONDS ?= 600
 FUZZ_LONG_RUNS ?= 10000000
 fuzz: san-build
@@ -85,7 +101,7 @@ format:
 	clang-format -i $$(git ls-files '*.cpp' '*.hpp')
 
 clean:
-	rm -rf build build-san build-asan build-fuzz
+	rm -rf build build-san build-tsan build-asan build-fuzz
 
 # Fan-out benchmark (one publisher, 100..1000 viewers) and the comparison with
 # Janus; each writes its table into bench/RESULTS.md.

@@ -20,5 +20,7 @@ if [ -x scripts/run-e2e.sh ]; then
   scripts/run-e2e.sh build
   stage "end to end, the server under ASan+UBSan"
   make --no-print-directory asan-e2e
+  stage "end to end, the server under ThreadSanitizer"
+  make --no-print-directory tsan-e2e
 fi
 echo "== all tests passed in $((SECONDS - start)) s"

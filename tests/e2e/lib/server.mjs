@@ -10,10 +10,15 @@ import { fileURLToPath } from 'node:url';
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const repoRoot = path.resolve(here, '../../..');
 const serverBin = process.env.LSS_BIN || path.join(repoRoot, 'build/live-stream-server');
-// The server built with ASan+UBSan (make asan-e2e) starts and stops slower.
-const slow = process.env.LSS_SANITIZED === '1' ? 3 : 1;
+// The server built with ASan+UBSan (make asan-e2e, LSS_SANITIZED=1) or
+// ThreadSanitizer (make tsan-e2e, LSS_SANITIZED=tsan) starts and stops slower.
+const sanitized = process.env.LSS_SANITIZED || '';
+const slow = sanitized === 'tsan' ? 4 : sanitized ? 3 : 1;
 // What a sanitizer prints when it finds something (LeakSanitizer at exit too).
-const SANITIZER_REPORT = /ERROR: (AddressSanitizer|LeakSanitizer)|runtime error: |SUMMARY: UndefinedBehaviorSanitizer/;
+const SANITIZER_REPORT = /ERROR: (AddressSanitizer|LeakSanitizer)|runtime error: |SUMMARY: UndefinedBehaviorSanitizer|WARNING: ThreadSanitizer/;
+// TSan goes on after a report (every race is listed, the test fails at the
+// end) and, like the other sanitizers, writes to the log we keep.
+const sanitizerEnv = sanitized === 'tsan' ? { TSAN_OPTIONS: 'halt_on_error=0 second_deadlock_stack=1 history_size=4' } : {};
 
 export function freeTcpPort() {
   return new Promise((resolve, reject) => {
@@ -81,6 +86,7 @@ export async function startServer(env = {}, { healthz } = {}) {
   const child = spawn(serverBin, [], {
     env: {
       ...process.env,
+      ...sanitizerEnv,
       PORT: String(port),
       UDP_PORT: String(udpPort),
       MEDIA_WORKERS: String(workers),
