@@ -38,6 +38,10 @@ void for_each_nal(ByteSpan b, F&& f) {
     i = j;
   }
 }
+uint64_t frames_of(const ClipInfo& info) {
+  return info.video_frames + info.audio_frames;
+}
+
 }  // namespace
 
 Bytes h264_parameter_sets(ByteSpan annexb) {
@@ -339,27 +343,44 @@ bool StreamRecorder::space_to_resume() const {
   return space.available >= need;
 }
 
+lss::Status StreamRecorder::drop_unfinished(const std::string& why) {
+  const ClipInfo& info = unfinished_->info;
+  std::error_code ec;
+  fs::remove(info.file + ".part", ec);
+  spdlog::warn("recording '{}': clip {} dropped: {}", opts_.stream_name, info.index, why);
+  // No clip was opened after it (that waits for this one): its number is
+  // reused, so clip numbers stay without a hole.
+  if (next_index_ == info.index + 1) next_index_ = info.index;
+  unfinished_.reset();
+  return {};
+}
+
 lss::Status StreamRecorder::finish_unfinished() {
   if (!unfinished_) return {};
   Unfinished& u = *unfinished_;
   const std::string part = u.info.file + ".part";
   std::error_code ec;
   if (u.remux) {
+    // Only what reached the disk counts, not what the muxer took: it holds
+    // a cluster in memory, and a disk that filled up during the header
+    // leaves a file without one whole frame (or without a readable header).
+    ClipInfo on_disk = u.info;
+    if (auto st = probe_clip(part, on_disk); !st || frames_of(on_disk) == 0)
+      return drop_unfinished(st ? "no whole frame reached the disk" : st.message());
     // The clip plays up to the last frame that reached the disk.
     if (auto st = remux_clip(part, u.info.file); !st) {
       fs::remove(u.info.file, ec);
       return st;
     }
     ClipInfo probed = u.info;
-    if (auto st = probe_clip(u.info.file, probed); st) u.info = probed;
+    if (auto st = probe_clip(u.info.file, probed); !st || frames_of(probed) == 0) {
+      fs::remove(u.info.file, ec);
+      return drop_unfinished(st ? "its remux holds no frame" : st.message());
+    }
+    u.info = probed;
     fs::remove(part, ec);
     u.remux = false;
     u.renamed = true;
-    if (u.info.video_frames + u.info.audio_frames == 0) {
-      fs::remove(u.info.file, ec);
-      unfinished_.reset();
-      return {};
-    }
   } else if (!u.renamed) {
     fs::rename(part, u.info.file, ec);
     if (ec) return make_error("cannot finish " + u.info.file + ": " + ec.message());

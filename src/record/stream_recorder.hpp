@@ -106,6 +106,8 @@ class StreamRecorder {
   bool ready_to_resume(bool can_start);
   bool space_to_resume() const;
   lss::Status finish_unfinished();
+  // The unfinished clip has nothing worth keeping: it goes, and so does its number.
+  lss::Status drop_unfinished(const std::string& why);
 
   // A clip closed but not yet published: it waits for the disk.
   struct Unfinished {

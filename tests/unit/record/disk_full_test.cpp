@@ -10,10 +10,12 @@ extern "C" {
 #include <libavformat/avformat.h>
 }
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <filesystem>
 #include <thread>
+#include <utility>
 
 #include "record/recording_service.hpp"
 #include "record/stream_recorder.hpp"
@@ -33,16 +35,36 @@ class FakeDisk : public FileIo {
   std::atomic<int> delay_ms{0};
   std::atomic<int> writes{0}, failed{0};
 
+  // Armed: the next clip's header (an EBML header) reaches the disk whole,
+  // then only a few bytes of its first cluster, and the disk is full.
+  std::atomic<bool> full_after_next_header{false};
+
   int write(int fd, const uint8_t* data, size_t size) override {
     writes++;
     if (const int ms = delay_ms.load()) std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+    static constexpr uint8_t kEbml[] = {0x1a, 0x45, 0xdf, 0xa3};
+    if (full_after_next_header && size >= 4 && std::equal(kEbml, kEbml + 4, data)) {
+      full_after_next_header = false;
+      const int err = FileIo::write(fd, data, size);
+      full = true;
+      partial_ = 10;
+      return err;
+    }
     if (full) {
+      if (partial_) {
+        failed++;
+        (void)FileIo::write(fd, data, std::min(size, std::exchange(partial_, size_t(0))));
+        return ENOSPC;
+      }
       failed++;
       (void)FileIo::write(fd, data, size / 2);
       return ENOSPC;
     }
     return FileIo::write(fd, data, size);
   }
+
+ private:
+  size_t partial_ = 0;  // bytes the next failing write still gets down
 };
 
 using test::rtp;
@@ -220,6 +242,46 @@ TEST_F(DiskFull, FailingFromTheFirstClipNeverPublishesAnEmptyOne) {
   for (const auto& e : fs::recursive_directory_iterator(dir_)) {
     EXPECT_FALSE(e.is_regular_file()) << e.path();
   }
+}
+
+// The disk fills up right after a new clip's header: its file holds no
+// whole frame (the muxer had them all in memory), so nothing of it is
+// published and the next clip takes its number.
+TEST_F(DiskFull, AClipCutBeforeItsFirstFrameIsDroppedAndItsNumberReused) {
+  FakeDisk disk;
+  RecorderOptions o = options("full4", {{true, "VP8", 90000}, {false, "opus", 48000}}, disk);
+  o.limits.max_duration_ms = 2000;
+  std::vector<ClipInfo> clips;
+  StreamRecorder rec(o, [&](const ClipInfo& c) { clips.push_back(c); });
+  const Timestamp t0 = Clock::now();
+  uint16_t vseq = 1, aseq = 1;
+  // Clip 0 is cut at the keyframe at 2 s; the disk has room again at 5 s.
+  for (int i = 0; i < 240; ++i) {
+    const Timestamp at = t0 + std::chrono::milliseconds(i * 100 / 3);
+    if (i == 59) disk.full_after_next_header = true;
+    if (i == 150) disk.full = false;
+    Bytes v = rtp(96, vseq++, uint32_t(i * 3000), true, i % 30 == 0 ? kKey : kDelta);
+    rec.on_packet(0, v.data(), v.size(), at);
+    Bytes a = rtp(111, aseq++, uint32_t(i * 1600), false, kOpus);
+    rec.on_packet(1, a.data(), a.size(), at);
+  }
+  rec.finish();
+  EXPECT_EQ(count_lines(*log_, "recording 'cam': clip 1 dropped: no whole frame reached the disk"),
+            1);
+  EXPECT_EQ(count_lines(*log_, "paused"), 1);
+  EXPECT_EQ(count_lines(*log_, "resumed"), 1);
+  ASSERT_GE(clips.size(), 2u);
+  for (size_t i = 0; i < clips.size(); ++i) {
+    EXPECT_EQ(clips[i].index, int(i));  // no hole where the dropped clip was
+    const Demuxed d = demux(clips[i].file);
+    EXPECT_TRUE(d.ok) << clips[i].file;
+    EXPECT_GT(d.video, 0) << clips[i].file;
+    EXPECT_EQ(uint64_t(d.video), clips[i].video_frames) << clips[i].file;
+  }
+  EXPECT_EQ(clips[0].video_frames, 60u);
+  size_t files = 0;  // each clip and its sidecar: no .part, no half remux
+  for (const auto& e : fs::recursive_directory_iterator(dir_)) files += e.is_regular_file();
+  EXPECT_EQ(files, 2 * clips.size());
 }
 
 // Every write takes 200 ms: the recording thread falls behind, the ring
