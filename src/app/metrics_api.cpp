@@ -111,6 +111,26 @@ void write_storage(metrics::TextWriter& w, const MetricsSources& src) {
             double(src.catalog.write_errors()));
 }
 
+void write_recording(metrics::TextWriter& w, const record::RecordingStats* stats) {
+  const auto get = [stats](auto member) {
+    return stats ? double((stats->*member).load(std::memory_order_relaxed)) : 0.0;
+  };
+  w.gauge("lss_recording_paused",
+          "Streams whose recording is paused because the spool cannot be written (a full disk).",
+          get(&record::RecordingStats::paused));
+  w.counter("lss_recording_write_errors_total",
+            "Clip writes that failed (each pause, and each retry that failed, at most one a "
+            "second per stream).",
+            get(&record::RecordingStats::write_errors));
+  w.counter("lss_recording_frames_not_recorded_total",
+            "Frames not recorded because their stream's recording was paused.",
+            get(&record::RecordingStats::frames_not_recorded));
+  w.counter("lss_recording_packets_dropped_total",
+            "Packets not handed to the recorder because it was behind (a slow disk); "
+            "forwarding never waits for it.",
+            get(&record::RecordingStats::packets_dropped));
+}
+
 }  // namespace
 
 metrics::Histogram latency_seconds(
@@ -148,6 +168,7 @@ void register_metrics_api(http::Router& router, MetricsSources src) {
           write_media(w, *samples, src.workers);
           write_http(w, src.router.request_counts());
           write_storage(w, src);
+          write_recording(w, src.recording);
           respond(http::make_response(req, http::Status::ok, w.text(),
                                       std::string(metrics::TextWriter::kContentType)));
         });

@@ -12,6 +12,7 @@
 #include "http/router.hpp"
 #include "metrics/text_writer.hpp"
 #include "net/latency_histogram.hpp"
+#include "record/recording_stats.hpp"
 #include "storage/uploader.hpp"
 
 namespace lss {
@@ -21,6 +22,7 @@ struct MetricsSources {
   const http::Router& router;  // for its request counts
   const storage::Uploader& uploader;
   const catalog::CountingCatalog& catalog;
+  const record::RecordingStats* recording = nullptr;  // null: RECORD_STREAMS off
 };
 
 void register_metrics_api(http::Router& router, MetricsSources sources);

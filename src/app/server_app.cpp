@@ -305,7 +305,8 @@ int ServerApp::run() {
                  respond(http::make_response(req, http::Status::ok, "ok\n"));
                });
   register_stats_api(s.router, engines);
-  register_metrics_api(s.router, {engines, s.router, *s.uploader, catalog_counts});
+  register_metrics_api(s.router, {engines, s.router, *s.uploader, catalog_counts,
+                                  s.recording ? &s.recording->stats() : nullptr});
   signal::register_whip_whep(s.router, engines,
                              {s.config.stream_key,
                               ice_server_options(s.config),

@@ -10,6 +10,7 @@ extern "C" {
 }
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cctype>
@@ -55,10 +56,20 @@ AVCodecID codec_id(const std::string& name) {
 
 // fdatasync(2), but a file that cannot be synced (a device such as
 // /dev/full in the tests) is no error.
-lss::Status sync_fd(int fd, const std::string& path) {
-  if (fd < 0 || ::fdatasync(fd) == 0 || errno == EINVAL || errno == EROFS) return {};
-  return make_error("cannot sync " + path + ": " + std::strerror(errno));
+lss::Status sync_fd(FileIo& io, int fd, const std::string& path) {
+  if (fd < 0) return {};
+  const int err = io.sync(fd);
+  if (err == 0 || err == EINVAL || err == EROFS) return {};
+  return make_error("cannot sync " + path + ": " + std::strerror(err));
 }
+
+constexpr int kAvioBufferSize = 32 * 1024;
+// AVIO's write callback took a non-const buffer before FFmpeg 7.
+#if LIBAVFORMAT_VERSION_MAJOR >= 61
+using AvioBytes = const uint8_t*;
+#else
+using AvioBytes = uint8_t*;
+#endif
 
 lss::Status set_extradata(AVCodecParameters* par, ByteSpan data) {
   if (data.empty()) return {};
@@ -88,11 +99,29 @@ std::string container_extension(const std::vector<TrackSpec>& tracks) {
   return ".webm";
 }
 
+int ClipWriter::avio_write(void* self, const uint8_t* data, int size) {
+  auto* w = static_cast<ClipWriter*>(self);
+  const int err = w->io_->write(w->fd_, data, size_t(size));
+  return err ? AVERROR(err) : size;
+}
+
+int64_t ClipWriter::avio_seek(void* self, int64_t offset, int whence) {
+  auto* w = static_cast<ClipWriter*>(self);
+  if (whence & AVSEEK_SIZE) {
+    struct stat st {};
+    return ::fstat(w->fd_, &st) == 0 ? int64_t(st.st_size) : AVERROR(errno);
+  }
+  const off_t at = ::lseek(w->fd_, off_t(offset), whence & ~AVSEEK_FORCE);
+  return at < 0 ? AVERROR(errno) : int64_t(at);
+}
+
 Result<std::unique_ptr<ClipWriter>> ClipWriter::open(const std::string& path,
-                                                     const std::vector<TrackSpec>& tracks) {
+                                                     const std::vector<TrackSpec>& tracks,
+                                                     FileIo& io) {
   quiet_libav();
   std::unique_ptr<ClipWriter> w(new ClipWriter());
   w->path_ = path;
+  w->io_ = &io;
   const bool webm = container_extension(tracks) == ".webm";
   int rc =
       avformat_alloc_output_context2(&w->ctx_, nullptr, webm ? "webm" : "matroska", path.c_str());
@@ -122,10 +151,20 @@ Result<std::unique_ptr<ClipWriter>> ClipWriter::open(const std::string& path,
   w->last_track_pts_.assign(tracks.size(), INT64_MIN);
   w->pkt_ = av_packet_alloc();
   if (!w->pkt_) return make_error("out of memory");
-  rc = avio_open(&w->ctx_->pb, path.c_str(), AVIO_FLAG_WRITE);
-  if (rc < 0) return make_error("cannot open " + path + ": " + av_error(rc));
-  // fsync works on any descriptor of the file; AVIO keeps its own private.
-  w->sync_fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  w->fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (w->fd_ < 0) return make_error("cannot open " + path + ": " + std::strerror(errno));
+  auto* buffer = static_cast<unsigned char*>(av_malloc(kAvioBufferSize));
+  // AVIO over our descriptor (not avio_open) so the bytes pass through io.
+  auto write_cb = [](void* self, AvioBytes data, int size) { return avio_write(self, data, size); };
+  if (buffer) {
+    w->pb_ = avio_alloc_context(buffer, kAvioBufferSize, 1, w.get(), nullptr, write_cb,
+                                &ClipWriter::avio_seek);
+  }
+  if (!w->pb_) {
+    av_free(buffer);
+    return make_error("out of memory");
+  }
+  w->ctx_->pb = w->pb_;
   // The muxer builds each cluster in memory and hands it to AVIO whole: cut
   // them short, and have AVIO write each one out at once rather than when
   // its 32 KiB buffer fills (an empty buffer costs no system call).
@@ -180,13 +219,13 @@ lss::Status ClipWriter::write(size_t track, ByteSpan frame, int64_t pts_ms, bool
 }
 
 void ClipWriter::sync() {
-  if (sync_fd_ < 0 || !sync_error_.ok()) return;
-  sync_error_ = sync_fd(sync_fd_, path_);
+  if (fd_ < 0 || !sync_error_.ok()) return;
+  sync_error_ = sync_fd(*io_, fd_, path_);
   syncs_++;
 }
 
 uint64_t ClipWriter::bytes_written() const {
-  return ctx_ && ctx_->pb ? uint64_t(avio_tell(ctx_->pb)) : 0;
+  return pb_ ? uint64_t(avio_tell(pb_)) : 0;
 }
 
 lss::Status ClipWriter::finish() {
@@ -194,18 +233,23 @@ lss::Status ClipWriter::finish() {
   finished_ = true;
   int rc = 0;
   if (ctx_) {
-    if (ctx_->pb) {
-      rc = av_write_trailer(ctx_);
-      avio_closep(&ctx_->pb);
-    }
+    // Only after a header: the muxer is not set up before it.
+    if (file_bytes_ > 0) rc = av_write_trailer(ctx_);
+    ctx_->pb = nullptr;  // ours, freed below
     avformat_free_context(ctx_);
     ctx_ = nullptr;
+  }
+  if (pb_) {
+    avio_flush(pb_);
+    if (rc >= 0 && pb_->error < 0) rc = pb_->error;
+    av_freep(&pb_->buffer);
+    avio_context_free(&pb_);
   }
   av_packet_free(&pkt_);
   // A finished clip is renamed and queued next: it must be on disk first.
   if (rc >= 0) sync();
-  if (sync_fd_ >= 0) ::close(sync_fd_);
-  sync_fd_ = -1;
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
   if (rc < 0) return make_error("cannot finish " + path_ + ": " + av_error(rc));
   return sync_error_;
 }

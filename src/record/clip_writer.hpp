@@ -19,8 +19,10 @@
 #include "common/bytes.hpp"
 #include "common/result.hpp"
 #include "record/clip_info.hpp"
+#include "record/file_io.hpp"
 
 struct AVFormatContext;
+struct AVIOContext;
 struct AVPacket;
 
 namespace lss::record {
@@ -42,15 +44,19 @@ class ClipWriter {
   // fdatasync cadence (media time): what a power loss can lose on top.
   static constexpr int64_t kSyncMs = 2000;
 
+  // The file's bytes go through `io` (the disk itself unless a test says).
   static Result<std::unique_ptr<ClipWriter>> open(const std::string& path,
-                                                  const std::vector<TrackSpec>& tracks);
+                                                  const std::vector<TrackSpec>& tracks,
+                                                  FileIo& io = system_file_io());
   ~ClipWriter();
   ClipWriter(const ClipWriter&) = delete;
   ClipWriter& operator=(const ClipWriter&) = delete;
 
   // `pts_ms` is the presentation time in milliseconds from the clip's start.
   lss::Status write(size_t track, ByteSpan frame, int64_t pts_ms, bool keyframe);
-  // Writes the trailer (index, durations) and closes the file.
+  // Writes the trailer (index, durations) and closes the file. After a
+  // failed write the file keeps what reached the disk before it; only
+  // remux_clip makes that a complete clip.
   lss::Status finish();
 
   uint64_t bytes_written() const;
@@ -62,10 +68,14 @@ class ClipWriter {
  private:
   ClipWriter() = default;
   void sync();
+  static int avio_write(void* self, const uint8_t* data, int size);
+  static int64_t avio_seek(void* self, int64_t offset, int whence);
 
   AVFormatContext* ctx_ = nullptr;
-  AVPacket* pkt_ = nullptr;  // reused: writing a frame allocates nothing here
-  int sync_fd_ = -1;         // the file again, for fdatasync (AVIO hides its own fd)
+  AVIOContext* pb_ = nullptr;  // ours: AVIO writes through io_ to fd_
+  AVPacket* pkt_ = nullptr;    // reused: writing a frame allocates nothing here
+  FileIo* io_ = nullptr;
+  int fd_ = -1;
   std::string path_;
   std::vector<uint64_t> frames_;
   std::vector<int64_t> last_track_pts_;

@@ -7,8 +7,8 @@
 namespace lss::record {
 
 RecordingService::RecordingService(std::string spool_dir, ClipLimits limits,
-                                   StreamRecorder::ClipCallback on_clip)
-    : spool_dir_(std::move(spool_dir)), limits_(limits), on_clip_(std::move(on_clip)) {
+                                   StreamRecorder::ClipCallback on_clip, FileIo& io)
+    : spool_dir_(std::move(spool_dir)), limits_(limits), on_clip_(std::move(on_clip)), io_(io) {
   thread_ = std::thread([this] {
     pthread_setname_np(pthread_self(), "recorder");
     run();
@@ -35,6 +35,8 @@ std::shared_ptr<RecordingSink> RecordingService::start(const std::string& stream
   o.started = std::chrono::system_clock::now();
   o.limits = limits_;
   o.tracks = std::move(tracks);
+  o.io = &io_;
+  o.stats = &stats_;
   Entry e{std::make_shared<RecordingSink>(),
           std::make_unique<StreamRecorder>(std::move(o), on_clip_)};
   auto sink = e.sink;
@@ -65,6 +67,10 @@ void RecordingService::run() {
         }
         e.recorder->on_packet(s.track, s.data, s.size, s.arrival);
       });
+      if (const uint64_t dropped = e.sink->ring.dropped(); dropped != e.dropped_seen) {
+        stats_.packets_dropped.fetch_add(dropped - e.dropped_seen, std::memory_order_relaxed);
+        e.dropped_seen = dropped;
+      }
       if (e.recorder->keyframe_wanted()) {
         e.sink->keyframe_wanted.store(true, std::memory_order_relaxed);
         e.recorder->keyframe_requested();

@@ -23,24 +23,31 @@ struct RecordingSink {
 
 class RecordingService {
  public:
-  RecordingService(std::string spool_dir, ClipLimits limits, StreamRecorder::ClipCallback on_clip);
+  // Clips are written through `io` (the disk itself unless a test says).
+  RecordingService(std::string spool_dir, ClipLimits limits, StreamRecorder::ClipCallback on_clip,
+                   FileIo& io = system_file_io());
   ~RecordingService();  // finishes every open clip
 
   // Thread-safe. Returns the sink the stream pushes its packets into.
   std::shared_ptr<RecordingSink> start(const std::string& stream_name, const std::string& stream_id,
                                        std::vector<RecordedTrack> tracks);
   void stop();
+  // Thread-safe: read by /metrics.
+  const RecordingStats& stats() const { return stats_; }
 
  private:
   struct Entry {
     std::shared_ptr<RecordingSink> sink;
     std::unique_ptr<StreamRecorder> recorder;
+    uint64_t dropped_seen = 0;  // of sink->ring.dropped(), already in stats_
   };
   void run();
 
   std::string spool_dir_;
   ClipLimits limits_;
   StreamRecorder::ClipCallback on_clip_;
+  FileIo& io_;
+  RecordingStats stats_;
   std::mutex mu_;  // guards incoming_ only (control path)
   std::vector<Entry> incoming_;
   std::vector<Entry> active_;  // recording thread only

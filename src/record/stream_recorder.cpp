@@ -2,7 +2,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <cerrno>
 #include <cmath>
+#include <cstring>
 #include <ctime>
 #include <filesystem>
 
@@ -36,6 +38,10 @@ void for_each_nal(ByteSpan b, F&& f) {
     i = j;
   }
 }
+uint64_t frames_of(const ClipInfo& info) {
+  return info.video_frames + info.audio_frames;
+}
+
 }  // namespace
 
 Bytes h264_parameter_sets(ByteSpan annexb) {
@@ -70,7 +76,11 @@ Bytes av1_sequence_header(ByteSpan obus) {
 }
 
 StreamRecorder::StreamRecorder(RecorderOptions options, ClipCallback on_clip)
-    : opts_(std::move(options)), on_clip_(std::move(on_clip)), policy_(opts_.limits) {
+    : opts_(std::move(options)),
+      on_clip_(std::move(on_clip)),
+      policy_(opts_.limits),
+      io_(opts_.io ? opts_.io : &system_file_io()),
+      stats_(opts_.stats ? opts_.stats : &own_stats_) {
   for (const auto& spec : opts_.tracks) {
     TrackState t;
     t.spec = spec;
@@ -155,6 +165,7 @@ void StreamRecorder::on_sender_report(uint8_t track, uint64_t ntp, uint32_t rtp_
 
 void StreamRecorder::on_frame(size_t track, codec::EncodedFrame& frame, Timestamp arrival) {
   TrackState& t = tracks_[track];
+  now_ = arrival;
   const int64_t pts = frame_pts_ms(t, frame.rtp_timestamp, arrival);
   if (t.spec.video && frame.keyframe) {
     if (frame.width) t.width = frame.width, t.height = frame.height;
@@ -167,6 +178,11 @@ void StreamRecorder::on_frame(size_t track, codec::EncodedFrame& frame, Timestam
     }
   }
   const bool can_start = t.spec.video ? frame.keyframe : !has_video_;
+  auto skip = [&] {
+    frames_not_recorded_++;
+    stats_->frames_not_recorded.fetch_add(1, std::memory_order_relaxed);
+  };
+  if (paused_ && !ready_to_resume(can_start)) return skip();
   if (!writer_) {
     if (!can_start) {
       if (t.spec.video) {
@@ -177,29 +193,33 @@ void StreamRecorder::on_frame(size_t track, codec::EncodedFrame& frame, Timestam
       }
       return;
     }
-    if (!open_clip(pts)) return;
+    if (!open_clip(pts)) return skip();
   } else if (policy_.should_cut(writer_->bytes_written(), pts - clip_start_pts_, can_start)) {
     close_clip();
-    if (!open_clip(pts)) return;
+    if (paused_ || !open_clip(pts)) return skip();
   }
-  write(track, frame, pts);
+  if (!write(track, frame, pts)) return;
+  if (paused_) {
+    paused_ = false;
+    stats_->paused.fetch_sub(1, std::memory_order_relaxed);
+    spdlog::info(
+        "recording of stream '{}' resumed after {:.1f} s with clip {} ({} frames not recorded)",
+        opts_.stream_name, std::chrono::duration<double>(arrival - paused_at_).count(),
+        current_.index, frames_not_recorded_ - not_recorded_at_pause_);
+  }
 }
 
-void StreamRecorder::write(size_t track, const codec::EncodedFrame& frame, int64_t pts_ms) {
+bool StreamRecorder::write(size_t track, const codec::EncodedFrame& frame, int64_t pts_ms) {
+  if (!writer_) return false;
   auto st = writer_->write(track, frame.data, std::max<int64_t>(0, pts_ms - clip_start_pts_),
                            frame.keyframe);
   if (!st.ok()) {
-    // A full disk fails every write: say so once per clip, keep going (the
-    // stream is still forwarded; the clip keeps what was written).
-    if (write_errors_++ == 0) {
-      last_error_ = st.message();
-      spdlog::error("recording '{}': clip {} cannot be written: {}", opts_.stream_name,
-                    current_.index, last_error_);
-    }
-    return;
+    interrupt(st.message());
+    return false;
   }
   (tracks_[track].spec.video ? current_.video_frames : current_.audio_frames)++;
   (tracks_[track].spec.video ? video_frames_total_ : audio_frames_total_)++;
+  return true;
 }
 
 bool StreamRecorder::open_clip(int64_t start_pts_ms) {
@@ -212,7 +232,7 @@ bool StreamRecorder::open_clip(int64_t start_pts_ms) {
   current_ = ClipInfo{};
   current_.stream_name = opts_.stream_name;
   current_.stream_id = opts_.stream_id;
-  current_.index = next_index_++;
+  current_.index = next_index_;
   current_.object_key = dir_key_ + "/" + std::to_string(current_.index) + ext;
   current_.file = (fs::path(opts_.spool_dir) / current_.object_key).string();
   current_.started_at = iso8601_utc(std::chrono::system_clock::now(), false);
@@ -222,28 +242,28 @@ bool StreamRecorder::open_clip(int64_t start_pts_ms) {
   }
   std::error_code ec;
   fs::create_directories(fs::path(current_.file).parent_path(), ec);
-  auto w = ClipWriter::open(current_.file + ".part", specs);
+  auto w = ClipWriter::open(current_.file + ".part", specs, *io_);
   if (!w.ok()) {
-    last_error_ = w.error().message;
-    spdlog::error("recording '{}': cannot start clip {}: {}", opts_.stream_name, current_.index,
-                  last_error_);
+    fs::remove(current_.file + ".part", ec);
+    pause("cannot start clip " + std::to_string(current_.index) + ": " + w.error().message);
     return false;
   }
+  next_index_++;
   writer_ = std::move(w.value());
-  write_errors_ = 0;
   // Audio captured before the first keyframe starts the clip a little earlier
   // than the video does, rather than being squeezed onto its start.
   clip_start_pts_ =
       pending_audio_.empty() ? start_pts_ms : std::min(start_pts_ms, pending_audio_.front().second);
   // Audio that came before the first keyframe opens the first clip.
-  while (!pending_audio_.empty()) {
+  while (!pending_audio_.empty() && writer_) {
     auto& [f, pts] = pending_audio_.front();
     for (size_t i = 0; i < tracks_.size(); ++i) {
       if (!tracks_[i].spec.video) write(i, f, pts);
     }
     pending_audio_.pop_front();
   }
-  return true;
+  pending_audio_.clear();
+  return writer_ != nullptr;
 }
 
 void StreamRecorder::close_clip() {
@@ -259,29 +279,148 @@ void StreamRecorder::close_clip() {
     fs::remove(current_.file + ".part", ec);
     return;
   }
-  if (!st.ok()) spdlog::warn("recording '{}': {}", opts_.stream_name, st.message());
   current_.bytes = fs::file_size(current_.file + ".part", ec);
-  fs::rename(current_.file + ".part", current_.file, ec);
-  if (ec) {
-    spdlog::error("recording '{}': cannot finish {}: {}", opts_.stream_name, current_.file,
-                  ec.message());
-    return;
+  // A failed trailer or sync leaves a file only remux_clip can complete,
+  // once there is room for it.
+  unfinished_ = Unfinished{current_, !st.ok(), false};
+  if (!st.ok()) return pause(st.message());
+  if (auto done = finish_unfinished(); !done) pause(done.message());
+}
+
+void StreamRecorder::interrupt(const std::string& error) {
+  const uint64_t frames = current_.video_frames + current_.audio_frames;
+  (void)writer_->finish();  // nothing more reaches the disk: AVIO's error sticks
+  writer_.reset();
+  current_.ended_at = iso8601_utc(std::chrono::system_clock::now(), false);
+  std::error_code ec;
+  if (frames == 0) {
+    fs::remove(current_.file + ".part", ec);
+    next_index_ = current_.index;  // nothing of it was kept: clip numbers stay without a hole
+  } else {
+    unfinished_ = Unfinished{current_, true, false};
+  }
+  pause(error);
+}
+
+void StreamRecorder::pause(const std::string& error) {
+  last_error_ = error;
+  stats_->write_errors.fetch_add(1, std::memory_order_relaxed);
+  retry_at_ = now_ + kRetryInterval;
+  resume_ready_ = false;
+  if (paused_) return;  // a retry that failed: said already
+  paused_ = true;
+  paused_at_ = now_;
+  not_recorded_at_pause_ = frames_not_recorded_;
+  stats_->paused.fetch_add(1, std::memory_order_relaxed);
+  const bool full = error.find(std::strerror(ENOSPC)) != std::string::npos;
+  spdlog::warn("recording of stream '{}' paused: {} ({}); retrying every {} s", opts_.stream_name,
+               full ? "no space left on device" : error, opts_.spool_dir,
+               std::chrono::seconds(kRetryInterval).count());
+}
+
+bool StreamRecorder::ready_to_resume(bool can_start) {
+  if (now_ >= retry_at_) {
+    retry_at_ = now_ + kRetryInterval;
+    if (space_to_resume()) {
+      if (auto st = finish_unfinished(); !st) {
+        pause(st.message());
+      } else {
+        resume_ready_ = true;
+        if (has_video_) keyframe_wanted_ = true;  // the next clip starts with one
+      }
+    }
+  }
+  return resume_ready_ && can_start;
+}
+
+bool StreamRecorder::space_to_resume() const {
+  std::error_code ec;
+  const auto space = fs::space(opts_.spool_dir, ec);
+  if (ec) return true;  // cannot tell: let the write say
+  uint64_t need = kResumeFreeBytes;
+  if (unfinished_ && unfinished_->remux)
+    need += fs::file_size(unfinished_->info.file + ".part", ec);
+  return space.available >= need;
+}
+
+lss::Status StreamRecorder::drop_unfinished(const std::string& why) {
+  const ClipInfo& info = unfinished_->info;
+  std::error_code ec;
+  fs::remove(info.file + ".part", ec);
+  spdlog::warn("recording '{}': clip {} dropped: {}", opts_.stream_name, info.index, why);
+  // No clip was opened after it (that waits for this one): its number is
+  // reused, so clip numbers stay without a hole.
+  if (next_index_ == info.index + 1) next_index_ = info.index;
+  unfinished_.reset();
+  return {};
+}
+
+lss::Status StreamRecorder::finish_unfinished() {
+  if (!unfinished_) return {};
+  Unfinished& u = *unfinished_;
+  const std::string part = u.info.file + ".part";
+  std::error_code ec;
+  if (u.remux) {
+    // Only what reached the disk counts, not what the muxer took: it holds
+    // a cluster in memory, and a disk that filled up during the header
+    // leaves a file without one whole frame (or without a readable header).
+    ClipInfo on_disk = u.info;
+    if (auto st = probe_clip(part, on_disk); !st || frames_of(on_disk) == 0)
+      return drop_unfinished(st ? "no whole frame reached the disk" : st.message());
+    // The clip plays up to the last frame that reached the disk.
+    if (auto st = remux_clip(part, u.info.file); !st) {
+      fs::remove(u.info.file, ec);
+      return st;
+    }
+    ClipInfo probed = u.info;
+    if (auto st = probe_clip(u.info.file, probed); !st || frames_of(probed) == 0) {
+      fs::remove(u.info.file, ec);
+      return drop_unfinished(st ? "its remux holds no frame" : st.message());
+    }
+    u.info = probed;
+    fs::remove(part, ec);
+    u.remux = false;
+    u.renamed = true;
+  } else if (!u.renamed) {
+    fs::rename(part, u.info.file, ec);
+    if (ec) return make_error("cannot finish " + u.info.file + ": " + ec.message());
+    u.renamed = true;
   }
   // The sidecar marks the clip as ready for upload; written last, atomically
   // and durably (with the clip's rename), so a power cut cannot leave a clip
   // with an empty sidecar that would never be uploaded.
-  if (auto ws = write_file_durably(current_.file + ".json", to_json(current_).dump(2)); !ws) {
-    spdlog::error("recording '{}': cannot write the sidecar of {}: {}", opts_.stream_name,
-                  current_.file, ws.message());
+  if (auto ws = write_file_durably(u.info.file + ".json", to_json(u.info).dump(2)); !ws) {
+    return make_error("cannot write the sidecar of " + u.info.file + ": " + ws.message());
   }
+  const ClipInfo done = std::move(u.info);
+  unfinished_.reset();
   clips_finished_++;
-  spdlog::info("recording '{}': clip {} done ({:.1f} s, {} bytes)", opts_.stream_name,
-               current_.index, current_.duration_s, current_.bytes);
-  if (on_clip_) on_clip_(current_);
+  spdlog::info("recording '{}': clip {} done ({:.1f} s, {} bytes)", opts_.stream_name, done.index,
+               done.duration_s, done.bytes);
+  if (on_clip_) on_clip_(done);
+  return {};
 }
 
 void StreamRecorder::finish() {
   close_clip();
+  if (unfinished_ && space_to_resume()) {
+    if (auto st = finish_unfinished(); !st) last_error_ = st.message();
+  }
+  if (unfinished_) {
+    // The uploader's start-up recovery completes a .part left in the spool.
+    std::error_code ec;
+    if (unfinished_->renamed)
+      fs::rename(unfinished_->info.file, unfinished_->info.file + ".part", ec);
+    spdlog::warn(
+        "recording of stream '{}': clip {} left unfinished in the spool ({}); it is "
+        "recovered at the next start",
+        opts_.stream_name, unfinished_->info.index, last_error_);
+    unfinished_.reset();
+  }
+  if (paused_) {
+    paused_ = false;
+    stats_->paused.fetch_sub(1, std::memory_order_relaxed);
+  }
 }
 
 }  // namespace lss::record

@@ -4,10 +4,17 @@
 // keyframes, so every frame lands in exactly one clip. Finished clips are left
 // in the spool with a JSON sidecar for the uploader. Runs on the recording
 // thread only.
+//
+// When the spool cannot be written (a full disk), the recording pauses: the
+// clip in progress keeps what reached the disk, frames are skipped, and every
+// kRetryInterval it tries again: first to finish that clip (remux_clip, as
+// after a crash), then to start a new one at a keyframe. One log line says
+// it paused, one that it resumed.
 #include <chrono>
 #include <deque>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -16,6 +23,8 @@
 #include "record/clip_info.hpp"
 #include "record/clip_policy.hpp"
 #include "record/clip_writer.hpp"
+#include "record/file_io.hpp"
+#include "record/recording_stats.hpp"
 #include "record/reorder_buffer.hpp"
 
 namespace lss::record {
@@ -32,11 +41,17 @@ struct RecorderOptions {
   std::chrono::system_clock::time_point started;
   ClipLimits limits;
   std::vector<RecordedTrack> tracks;
+  FileIo* io = nullptr;             // the disk itself unless a test says
+  RecordingStats* stats = nullptr;  // shared by a service's recorders; own if null
 };
 
 class StreamRecorder {
  public:
   using ClipCallback = std::function<void(const ClipInfo&)>;
+  // How often a paused recording tries the disk again.
+  static constexpr auto kRetryInterval = std::chrono::seconds(1);
+  // Free space a paused recording waits for (on top of a clip to remux).
+  static constexpr uint64_t kResumeFreeBytes = 1 << 20;
 
   StreamRecorder(RecorderOptions options, ClipCallback on_clip);
   ~StreamRecorder();
@@ -56,6 +71,9 @@ class StreamRecorder {
     return video ? video_frames_total_ : audio_frames_total_;
   }
   uint64_t frames_dropped() const { return frames_dropped_; }
+  // Frames skipped because the recording was paused.
+  uint64_t frames_not_recorded() const { return frames_not_recorded_; }
+  bool paused() const { return paused_; }
   const std::string& last_error() const { return last_error_; }
 
  private:
@@ -77,9 +95,26 @@ class StreamRecorder {
 
   void on_frame(size_t track, codec::EncodedFrame& frame, Timestamp arrival);
   int64_t frame_pts_ms(TrackState& t, uint32_t rtp_ts, Timestamp arrival);
-  void write(size_t track, const codec::EncodedFrame& frame, int64_t pts_ms);
+  bool write(size_t track, const codec::EncodedFrame& frame, int64_t pts_ms);
   bool open_clip(int64_t start_pts_ms);
   void close_clip();
+  // A write failed: keep what the clip has on disk and pause.
+  void interrupt(const std::string& error);
+  void pause(const std::string& error);
+  // While paused: true once the retry timer has finished the interrupted
+  // clip and this frame can start the next one.
+  bool ready_to_resume(bool can_start);
+  bool space_to_resume() const;
+  lss::Status finish_unfinished();
+  // The unfinished clip has nothing worth keeping: it goes, and so does its number.
+  lss::Status drop_unfinished(const std::string& why);
+
+  // A clip closed but not yet published: it waits for the disk.
+  struct Unfinished {
+    ClipInfo info;
+    bool remux = false;    // cut by a failed write: only remux_clip completes it
+    bool renamed = false;  // at its final name, only the sidecar is missing
+  };
 
   RecorderOptions opts_;
   ClipCallback on_clip_;
@@ -101,7 +136,15 @@ class StreamRecorder {
   bool keyframe_wanted_ = true;
   uint64_t video_frames_total_ = 0, audio_frames_total_ = 0, frames_dropped_ = 0;
   std::string last_error_;
-  uint64_t write_errors_ = 0;  // in the current clip
+  FileIo* io_;
+  RecordingStats own_stats_;
+  RecordingStats* stats_;
+  Timestamp now_{};  // arrival of the frame being handled
+  bool paused_ = false;
+  bool resume_ready_ = false;
+  Timestamp paused_at_{}, retry_at_{};
+  uint64_t frames_not_recorded_ = 0, not_recorded_at_pause_ = 0;
+  std::optional<Unfinished> unfinished_;
 };
 
 // Parameter sets a muxer needs as extradata: H264 SPS+PPS (Annex B) and the

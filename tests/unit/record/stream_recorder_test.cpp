@@ -11,28 +11,14 @@ extern "C" {
 
 #include "record/clip_policy.hpp"
 #include "record/reorder_buffer.hpp"
+#include "rtp_packet_builder.hpp"
 
 namespace lss::record {
 namespace {
 
 namespace fs = std::filesystem;
 
-Bytes rtp(uint8_t pt, uint16_t seq, uint32_t ts, bool marker, ByteSpan payload) {
-  Bytes p = {0x80,
-             uint8_t(pt | (marker ? 0x80 : 0)),
-             uint8_t(seq >> 8),
-             uint8_t(seq),
-             uint8_t(ts >> 24),
-             uint8_t(ts >> 16),
-             uint8_t(ts >> 8),
-             uint8_t(ts),
-             0,
-             0,
-             0,
-             1};
-  p.insert(p.end(), payload.begin(), payload.end());
-  return p;
-}
+using test::rtp;
 
 int64_t count_packets(const std::string& path, int* video_keyframes_first = nullptr) {
   AVFormatContext* in = nullptr;
