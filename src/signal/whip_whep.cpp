@@ -7,6 +7,7 @@
 
 #include "common/random.hpp"
 #include "http/client_key.hpp"
+#include "common/log_throttle.hpp"
 #include "http/connection_limiter.hpp"
 #include "sdp/sdp_fragment.hpp"
 #include "sdp/session_description.hpp"
@@ -80,6 +81,8 @@ struct Handlers {
         .who = "whip/whep", .what = "sessions", .setting = "SESSIONS_PER_IP", .one = "a session"};
   };
   std::shared_ptr<Sessions> sessions;
+  // A flood of requests over SESSION_RATE is one line per 10 s, not one a request.
+  std::shared_ptr<LogThrottle> rate_log = std::make_shared<LogThrottle>(std::chrono::seconds(10));
 
   // RFC 9725 §4.6: one Link per ICE server; TURN credentials for `user`.
   void add_ice_server_links(Response& res, std::string_view user) const {
@@ -211,8 +214,11 @@ struct Handlers {
       if (auto wait = limiter->admit(http::client_key(ctx.remote), Clock::now())) {
         const auto secs =
             std::max<int64_t>(1, std::chrono::ceil<std::chrono::seconds>(*wait).count());
-        spdlog::warn("{}: {} over SESSION_RATE: 429", kind == Kind::kWhip ? "whip" : "whep",
-                     ctx.remote.to_string());
+        if (const auto n = rate_log->admit(Clock::now())) {
+          spdlog::warn("{}: {} over SESSION_RATE: 429 ({} refused over SESSION_RATE since the "
+                       "last such line)",
+                       kind == Kind::kWhip ? "whip" : "whep", ctx.remote.to_string(), *n);
+        }
         auto res = reply(
             req, Status::too_many_requests,
             "too many session requests from your address: retry in " + std::to_string(secs) + " s");

@@ -54,12 +54,16 @@ test('malformed SDP is a 400 with the reason', async () => {
   assert.equal(res.status, 400);
 });
 
-test('oversized bodies are a 413, wrong content types a 415', async () => {
+test('oversized bodies are a 413, oversized headers a 431, wrong content types a 415', async () => {
   const big = 'v=0\r\n' + 'a=x\r\n'.repeat(14 * 1024);  // 70 KiB
   let res = await post(open, '/whip/big', big);
   assert.equal(res.status, 413);
   res = await post(open, '/whip/ct', offer, { 'Content-Type': 'text/plain' });
   assert.equal(res.status, 415);
+  // Headers are held to 16 KiB: 431, and the server goes on.
+  res = await fetch(`${open.url}/healthz`, { headers: { 'X-Padding': 'p'.repeat(20 * 1024) } });
+  assert.equal(res.status, 431);
+  assert.equal((await fetch(`${open.url}/healthz`)).status, 200);
 });
 
 test('unknown streams and sessions are 404, a second publisher is 409', async () => {

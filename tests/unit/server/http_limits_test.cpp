@@ -228,6 +228,38 @@ TEST_F(HttpLimitsTest, OneAddressPastItsCapIsRefusedWhileAnotherGetsIn) {
   EXPECT_EQ(server_->refused_per_address(), 1u);
 }
 
+// HTTP_MAX_CONNECTIONS: past the server-wide cap every new connection is
+// closed unanswered, loopback included; a place that frees up is taken again.
+TEST_F(HttpLimitsTest, PastTheServerWideCapNewConnectionsAreClosedUntilOneLeaves) {
+  ServerLimits limits;
+  limits.max_connections = 3;
+  limits.header_timeout = std::chrono::seconds(10);
+  start(limits);
+  std::vector<std::unique_ptr<Client>> held;
+  for (int i = 0; i < 3; ++i) {
+    held.push_back(std::make_unique<Client>(port_, i % 2 ? "127.0.0.2" : "127.0.0.1"));
+    ASSERT_TRUE(held.back()->connected());
+  }
+  run_for(milliseconds(100));
+  for (const char* from : {"127.0.0.1", "127.0.0.2"}) {
+    Client extra(port_, from);
+    ASSERT_TRUE(extra.connected());
+    (void)extra.send(kGet);
+    EXPECT_TRUE(run_until([&] { return extra.closed; }, milliseconds(1000), {&extra})) << from;
+    EXPECT_EQ(extra.received, "") << from;
+  }
+  // The held ones are still served.
+  ASSERT_TRUE(held[1]->send(kGet));
+  EXPECT_TRUE(run_until([&] { return held[1]->received.find("hi\n") != std::string::npos; },
+                        milliseconds(2000), {held[1].get()}));
+  held[0].reset();
+  run_for(milliseconds(100));
+  Client again(port_);
+  ASSERT_TRUE(again.send(kGet));
+  EXPECT_TRUE(run_until([&] { return again.received.find("hi\n") != std::string::npos; },
+                        milliseconds(2000), {&again}));
+}
+
 TEST_F(HttpLimitsTest, LoopbackIsNotCapped) {
   ServerLimits limits;
   limits.max_connections_per_address = 2;
