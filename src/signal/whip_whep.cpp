@@ -5,9 +5,9 @@
 #include <chrono>
 #include <nlohmann/json.hpp>
 
+#include "common/log_throttle.hpp"
 #include "common/random.hpp"
 #include "http/client_key.hpp"
-#include "common/log_throttle.hpp"
 #include "http/connection_limiter.hpp"
 #include "sdp/sdp_fragment.hpp"
 #include "sdp/session_description.hpp"
@@ -215,9 +215,10 @@ struct Handlers {
         const auto secs =
             std::max<int64_t>(1, std::chrono::ceil<std::chrono::seconds>(*wait).count());
         if (const auto n = rate_log->admit(Clock::now())) {
-          spdlog::warn("{}: {} over SESSION_RATE: 429 ({} refused over SESSION_RATE since the "
-                       "last such line)",
-                       kind == Kind::kWhip ? "whip" : "whep", ctx.remote.to_string(), *n);
+          spdlog::warn(
+              "{}: {} over SESSION_RATE: 429 ({} refused over SESSION_RATE since the "
+              "last such line)",
+              kind == Kind::kWhip ? "whip" : "whep", ctx.remote.to_string(), *n);
         }
         auto res = reply(
             req, Status::too_many_requests,
