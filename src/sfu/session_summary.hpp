@@ -20,10 +20,11 @@ struct SessionSummary {
   std::string transport;  // "udp" or "tcp" once connected; empty before
   bool connected = false;
   std::string video_codec, audio_codec;  // empty when the session has none
-  uint64_t bitrate_bps = 0;      // over the last second: arriving (publisher) or sent (viewer)
-  double loss = 0;               // fraction 0..1 of video packets lost on the way, latest report
-  std::optional<double> rtt_ms;  // viewers: their receiver reports; publishers: NACK to repair; unmeasured: empty
-  std::string since;             // ISO 8601 UTC of the session's start
+  uint64_t bitrate_bps = 0;  // over the last second: arriving (publisher) or sent (viewer)
+  double loss = 0;           // fraction 0..1 of video packets lost on the way, latest report
+  std::optional<double>
+      rtt_ms;  // viewers: their receiver reports; publishers: NACK to repair; unmeasured: empty
+  std::string since;  // ISO 8601 UTC of the session's start
 };
 
 // The media path's address as `remote` ("ip:port", the transport apart).
