@@ -16,7 +16,7 @@ RUN apt-get update \
       build-essential cmake ninja-build pkg-config \
       libboost-dev libboost-system-dev libssl-dev libsrtp2-dev libusrsctp-dev \
       libavformat-dev libcurl4-openssl-dev libsqlite3-dev libmongoc-dev libpq-dev \
-      nlohmann-json3-dev libspdlog-dev libcli11-dev \
+      nlohmann-json3-dev libspdlog-dev libcli11-dev libhiredis-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY CMakeLists.txt ./

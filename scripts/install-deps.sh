@@ -12,12 +12,13 @@ if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 build_pkgs=(build-essential cmake ninja-build ccache pkg-config
   libboost-dev libboost-system-dev libssl-dev libsrtp2-dev libusrsctp-dev
   libavformat-dev libcurl4-openssl-dev libsqlite3-dev libmongoc-dev libpq-dev
-  nlohmann-json3-dev libspdlog-dev libcli11-dev)
+  nlohmann-json3-dev libspdlog-dev libcli11-dev libhiredis-dev)
 test_pkgs=(libgtest-dev libgmock-dev libbenchmark-dev clang libclang-rt-14-dev
   chromium ffmpeg nodejs npm iproute2 util-linux postgresql python3
   firefox-esr gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
   gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-nice gstreamer1.0-libav
   python3-gst-1.0 gir1.2-gst-plugins-bad-1.0 coturn nftables
+  redis-server  # the cluster's coordination (tests/unit/cluster)
   prometheus)  # promtool checks GET /metrics (tests/e2e/metrics.test.mjs)
 
 pkgs=("${build_pkgs[@]}")

@@ -1,0 +1,47 @@
+#pragma once
+// The cluster's members, in Redis: each node keeps a record under
+// <prefix>node:<id> with a TTL it renews (announce), and its id in the set
+// <prefix>nodes so the others can list it without a SCAN. A node that stops
+// renewing (killed, partitioned) disappears when its record expires; the
+// listing sweeps its id out of the set.
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "cluster/redis_client.hpp"
+#include "common/result.hpp"
+
+namespace lss::cluster {
+
+struct NodeInfo {
+  std::string id;   // NODE_ID
+  std::string url;  // NODE_URL: where other nodes and redirected clients reach it
+  std::vector<std::string> media_addresses;  // its public ip:port for media
+  uint64_t peers = 0;
+  uint64_t streams = 0;
+  double cpu = 0;  // share of its cores busy, 0..1
+};
+
+std::string to_json_text(const NodeInfo& n);
+Result<NodeInfo> node_from_json_text(const std::string& text);
+
+class NodeRegistry {
+ public:
+  NodeRegistry(RedisClient& redis, std::string prefix = "lss:") : redis_(redis), prefix_(prefix) {}
+
+  // Writes (or refreshes) this node's record for `ttl`.
+  Status announce(const NodeInfo& self, std::chrono::milliseconds ttl);
+  // Every node whose record has not expired, sorted by id.
+  Result<std::vector<NodeInfo>> nodes();
+  // Leaves at once (a clean shutdown), rather than at the TTL.
+  Status withdraw(const std::string& id);
+
+ private:
+  std::string key(const std::string& id) const { return prefix_ + "node:" + id; }
+
+  RedisClient& redis_;
+  std::string prefix_;
+};
+
+}  // namespace lss::cluster
