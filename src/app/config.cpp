@@ -7,6 +7,7 @@
 #include "app/env_file.hpp"
 #include "app/https_setup.hpp"
 #include "app/public_ip.hpp"
+#include "cluster/redis_url.hpp"
 #include "signal/ice_servers.hpp"
 
 namespace lss {
@@ -271,6 +272,14 @@ ConfigOutcome load_config(int argc, const char* const* argv) {
       "key of the webhooks' X-Signature (HMAC-SHA256 of the body); required with WEBHOOK_URLS");
   opt("--webhook-viewer-events", webhook_viewer_events, "WEBHOOK_VIEWER_EVENTS",
       "send viewer.joined and viewer.left too (true/false)");
+  opt("--redis-url", c.redis_url, "REDIS_URL",
+      "cluster mode: the Redis the nodes share, redis://[user:password@]host[:port][/db] or "
+      "unix:///path (unset: this node alone)");
+  opt("--node-id", c.node_id, "NODE_ID",
+      "this node's id in the cluster, unique per process (default: host name and PORT)");
+  opt("--node-url", c.node_url, "NODE_URL",
+      "where other nodes and redirected clients reach this node (default: "
+      "http(s)://<first PUBLIC_IP>:<PORT>)");
   std::string config_file_flag;
   opt("--config-file", config_file_flag, "CONFIG_FILE",
       "KEY=VALUE file of these settings (over the environment); read again on SIGHUP for "
@@ -327,6 +336,16 @@ ConfigOutcome load_config(int argc, const char* const* argv) {
   if (int(c.udp_port) + int(c.media_workers) - 1 > 65535)
     return fail("invalid UDP_PORT: UDP_PORT + MEDIA_WORKERS - 1 exceeds 65535");
   if (std::string tls = check_https_config(c); !tls.empty()) return fail(tls);
+  if (!c.redis_url.empty()) {
+    if (auto r = cluster::parse_redis_url(c.redis_url); !r) return fail(r.error().message);
+  }
+  if (c.node_id.size() > 128 ||
+      c.node_id.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+                                  "-_.:") != std::string::npos)
+    return fail("invalid NODE_ID: letters, digits and - _ . : only, at most 128");
+  if (!c.node_url.empty() && c.node_url.rfind("http://", 0) != 0 &&
+      c.node_url.rfind("https://", 0) != 0)
+    return fail("invalid NODE_URL: expected an http:// or https:// URL, got '" + c.node_url + "'");
   auto urls = parse_webhook_urls(webhook_urls);
   if (!urls.ok()) return fail(urls.error().message);
   c.webhook_urls = std::move(urls.value());

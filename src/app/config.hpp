@@ -95,6 +95,11 @@ struct Config {
   std::string webhook_secret;             // WEBHOOK_SECRET: HMAC-SHA256 key of X-Signature
   bool webhook_viewer_events = true;      // WEBHOOK_VIEWER_EVENTS: viewer.joined / viewer.left
 
+  // Cluster mode (README "Cluster"): unset REDIS_URL, one node alone
+  std::string redis_url;  // REDIS_URL: redis://[user:password@]host[:port][/db], unix:///path
+  std::string node_id;    // NODE_ID: unique per process (default: host name and PORT)
+  std::string node_url;   // NODE_URL: where other nodes reach it (default: first PUBLIC_IP, PORT)
+
   std::string log_level = "info";  // LOG_LEVEL
   std::string config_file;         // CONFIG_FILE: KEY=VALUE settings, read again on SIGHUP
 };

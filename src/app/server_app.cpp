@@ -9,6 +9,8 @@
 #include <future>
 #include <nlohmann/json.hpp>
 
+#include "app/cluster_api.hpp"
+#include "app/cluster_node.hpp"
 #include "app/config_reload.hpp"
 #include "app/fd_limit.hpp"
 #include "app/graceful_shutdown.hpp"
@@ -305,6 +307,8 @@ int ServerApp::run() {
                  respond(http::make_response(req, http::Status::ok, "ok\n"));
                });
   register_stats_api(s.router, engines);
+  std::unique_ptr<ClusterNode> cluster_node;  // REDIS_URL: made once the ports are known
+  register_cluster_api(s.router, cluster_node);
   register_metrics_api(s.router, {engines, s.router, *s.uploader, catalog_counts,
                                   s.recording ? &s.recording->stats() : nullptr});
   signal::register_whip_whep(s.router, engines,
@@ -429,6 +433,30 @@ int ServerApp::run() {
     return 1;
   }
   s.workers->start();
+  if (!s.config.redis_url.empty()) {
+    const uint16_t port = s.http.local_port();
+    cluster::NodeInfo self;
+    self.id = s.config.node_id.empty() ? default_node_id(port) : s.config.node_id;
+    self.url = s.config.node_url.empty() ? default_node_url(ips, port, !s.config.tls_cert.empty())
+                                         : s.config.node_url;
+    for (const auto& ip : ips) {
+      const std::string host = ip.find(':') != std::string::npos ? "[" + ip + "]" : ip;
+      for (size_t i = 0; i < s.workers->size(); ++i)
+        self.media_addresses.push_back(host + ":" + std::to_string(s.workers->worker(i).port()));
+    }
+    // Read on the cluster thread: atomics only.
+    auto live = opts.live_streams;
+    const WorkerPool* pool = s.workers.get();
+    auto cpu = std::make_shared<CpuMeter>();
+    cluster_node =
+        std::make_unique<ClusterNode>(cluster::parse_redis_url(s.config.redis_url).value(),
+                                      std::move(self), [live, pool, cpu](cluster::NodeInfo& n) {
+                                        n.peers = pool->peer_count();
+                                        n.streams = live->load();
+                                        n.cpu = cpu->sample();
+                                      });
+    cluster_node->start();
+  }
   // SIGHUP: LOG_LEVEL and the webhooks from CONFIG_FILE (the TLS front end
   // reloads its certificate on the same signal).
   asio::signal_set hup(s.io, SIGHUP);
@@ -446,6 +474,8 @@ int ServerApp::run() {
   // signal stops at once.
   GracefulShutdown::Steps steps;
   steps.end_sessions = [&](std::function<void()> done) {
+    // A draining node takes no new sessions: it leaves the cluster now.
+    if (cluster_node) cluster_node->stop();
     if (s.peerjs) s.peerjs->stop();
     engines.run_on_all([](sfu::Engine& e) { e.shutdown(); }, std::move(done));
   };
@@ -471,6 +501,7 @@ int ServerApp::run() {
                s.workers->size() == 1 ? "" : "s", ports, where);
   spdlog::info("live-stream-server ready: open {}", https.page_url(s.http.local_port()));
   s.io.run();
+  if (cluster_node) cluster_node->stop();  // leaves the cluster before the peers go
   if (s.peerjs) s.peerjs->stop();
 
   s.workers->stop();                     // every peer gets a DTLS close first

@@ -100,6 +100,12 @@ void WorkerPool::run_counted(size_t worker, Job job) {
   });
 }
 
+size_t WorkerPool::peer_count() const {
+  size_t n = 0;
+  for (const auto& slot : slots_) n += slot.engine->peer_count();
+  return n;
+}
+
 std::vector<size_t> WorkerPool::loads() const {
   std::vector<size_t> load(slots_.size(), 0);
   for (size_t i = 0; i < slots_.size(); ++i) {

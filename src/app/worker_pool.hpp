@@ -40,6 +40,8 @@ class WorkerPool : public signal::EngineRouter {
 
   size_t size() const { return slots_.size(); }
   net::MediaWorker& worker(size_t i) { return *slots_[i].worker; }
+  // Open peers on every worker; from any thread once the workers are added.
+  size_t peer_count() const;
 
   // EngineRouter (control thread)
   void run_for_stream(const std::string& name, Job job) override;

@@ -306,7 +306,9 @@ TEST_F(DiskFull, ASlowDiskNeverBlocksTheMediaWorker) {
     }
     std::this_thread::sleep_for(1ms);
   }
-  EXPECT_LT(longest, 20ms);  // a wait on the disk would be 200 ms
+  // A wait on the disk would be 200 ms; a busy machine may preempt a push
+  // for a few ms, never for most of a write.
+  EXPECT_LT(longest, 100ms);
   EXPECT_GT(disk.writes.load(), 2);
   EXPECT_GT(sink->ring.dropped(), pushed / 4);
   disk.delay_ms = 0;  // let stop() drain what is left quickly

@@ -21,7 +21,10 @@ const char* kVars[] = {"PORT",
                        "HTTP_CONNECTIONS_PER_IP",
                        "HTTP_MAX_CONNECTIONS",
                        "SOCKETIO_CONNECTIONS_PER_IP",
-                       "WS_MAX_MESSAGE_BYTES"};
+                       "WS_MAX_MESSAGE_BYTES",
+                       "REDIS_URL",
+                       "NODE_ID",
+                       "NODE_URL"};
 
 class ConfigTest : public ::testing::Test {
  protected:
@@ -89,6 +92,27 @@ TEST_F(ConfigTest, BadValuesNameTheVariable) {
   out = load();
   EXPECT_EQ(out.kind, ConfigOutcome::Kind::kExitError);
   EXPECT_NE(out.message.find("PUBLIC_IP"), std::string::npos);
+}
+
+TEST_F(ConfigTest, ClusterSettings) {
+  auto out = load();
+  EXPECT_TRUE(out.config.redis_url.empty());  // one node alone
+  setenv("REDIS_URL", "redis://:pw@10.0.0.5:6380/1", 1);
+  setenv("NODE_ID", "edge-7.eu:8080", 1);
+  setenv("NODE_URL", "https://edge7.example.com", 1);
+  out = load();
+  ASSERT_EQ(out.kind, ConfigOutcome::Kind::kRun) << out.message;
+  EXPECT_EQ(out.config.redis_url, "redis://:pw@10.0.0.5:6380/1");
+  EXPECT_EQ(out.config.node_id, "edge-7.eu:8080");
+  EXPECT_EQ(out.config.node_url, "https://edge7.example.com");
+  for (auto [var, value] : std::vector<std::pair<const char*, const char*>>{
+           {"REDIS_URL", "http://redis"}, {"NODE_ID", "a/b"}, {"NODE_URL", "edge7:8080"}}) {
+    setenv(var, value, 1);
+    out = load();
+    EXPECT_EQ(out.kind, ConfigOutcome::Kind::kExitError) << var;
+    EXPECT_NE(out.message.find(var), std::string::npos) << out.message;
+    SetUp();
+  }
 }
 
 TEST_F(ConfigTest, FrontEndLimits) {
