@@ -53,7 +53,8 @@ asan-e2e: san-build
 
 # ThreadSanitizer: the server alone (build-tsan, clang), running the e2e test
 # where streams and their viewers' relays cross both media workers, the
-# recording thread and the uploader; a TSan report in its log fails it.
+# recording thread and the uploader, and the cluster test (its Redis
+# thread); a TSan report in its log fails it.
 TSAN_BUILD ?= build-tsan
 $(TSAN_BUILD)/build.ninja:
 	CC=clang CXX=clang++ cmake -S . -B $(TSAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
@@ -65,7 +66,7 @@ tsan-build: $(TSAN_BUILD)/build.ninja
 # lss-load (the crowd of viewers) comes from the normal build: it is not under test.
 tsan-e2e: tsan-build
 	cmake --build $(BUILD) --target lss-load -j $(JOBS)
-	LSS_SANITIZED=tsan LSS_LOAD_BIN=$(CURDIR)/$(BUILD)/lss-load scripts/run-e2e.sh $(TSAN_BUILD) ./workers.test.mjs
+	LSS_SANITIZED=tsan LSS_LOAD_BIN=$(CURDIR)/$(BUILD)/lss-load scripts/run-e2e.sh $(TSAN_BUILD) ./workers.test.mjs ./cluster.test.mjs
 
 # Fuzz each parser for FUZZ_SECONDS (default 12). `make fuzz-long`: each
 # until 10^7 executions or 10 minutes, whichever first, its new finds merged
