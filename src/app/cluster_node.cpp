@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "cluster/redis_client.hpp"
+#include "common/socket_address.hpp"
 
 namespace lss {
 
@@ -87,9 +88,8 @@ std::string default_node_id(uint16_t port) {
 }
 
 std::string default_node_url(const std::vector<std::string>& public_ips, uint16_t port, bool tls) {
-  std::string host = public_ips.empty() ? "127.0.0.1" : public_ips.front();
-  if (host.find(':') != std::string::npos) host = "[" + host + "]";
-  return std::string(tls ? "https://" : "http://") + host + ":" + std::to_string(port);
+  return std::string(tls ? "https://" : "http://") +
+         host_port(public_ips.empty() ? "127.0.0.1" : public_ips.front(), port);
 }
 
 double CpuMeter::sample() {

@@ -27,6 +27,7 @@
 #include "catalog/postgres_catalog.hpp"
 #include "catalog/sqlite_catalog.hpp"
 #include "common/iso8601.hpp"
+#include "common/socket_address.hpp"
 #include "dtls/dtls_certificate.hpp"
 #include "http/http_server.hpp"
 #include "http/router.hpp"
@@ -440,9 +441,8 @@ int ServerApp::run() {
     self.url = s.config.node_url.empty() ? default_node_url(ips, port, !s.config.tls_cert.empty())
                                          : s.config.node_url;
     for (const auto& ip : ips) {
-      const std::string host = ip.find(':') != std::string::npos ? "[" + ip + "]" : ip;
       for (size_t i = 0; i < s.workers->size(); ++i)
-        self.media_addresses.push_back(host + ":" + std::to_string(s.workers->worker(i).port()));
+        self.media_addresses.push_back(host_port(ip, s.workers->worker(i).port()));
     }
     // Read on the cluster thread: atomics only.
     auto live = opts.live_streams;

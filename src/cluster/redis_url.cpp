@@ -1,15 +1,14 @@
 #include "cluster/redis_url.hpp"
 
-#include <charconv>
+#include "common/parse_number.hpp"
+#include "common/socket_address.hpp"
 
 namespace lss::cluster {
 namespace {
 
 bool to_int(std::string_view s, int lo, int hi, int& out) {
-  if (s.empty()) return false;
   int v = 0;
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc() || p != s.data() + s.size() || v < lo || v > hi) return false;
+  if (!parse_number(s, v) || v < lo || v > hi) return false;
   out = v;
   return true;
 }
@@ -43,8 +42,7 @@ std::string RedisUrl::redacted() const {
   std::string s = socket_path.empty() ? "redis://" : "unix://";
   if (!user.empty() || !password.empty()) s += user + (password.empty() ? "@" : ":***@");
   if (socket_path.empty()) {
-    s += (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" +
-         std::to_string(port);
+    s += host_port(host, uint16_t(port));
     if (db) s += "/" + std::to_string(db);
   } else {
     s += socket_path;

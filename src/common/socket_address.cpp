@@ -45,9 +45,13 @@ std::string SocketAddress::ip_string() const {
   return buf;
 }
 
+std::string host_port(std::string_view host, uint16_t port) {
+  const bool v6 = host.find(':') != std::string_view::npos;
+  return (v6 ? "[" + std::string(host) + "]" : std::string(host)) + ":" + std::to_string(port);
+}
+
 std::string SocketAddress::to_string() const {
-  std::string s = is_ipv4() ? ip_string() + ":" + std::to_string(port)
-                            : "[" + ip_string() + "]:" + std::to_string(port);
+  const std::string s = host_port(ip_string(), port);
   return is_tcp() ? "tcp:" + s : s;
 }
 

@@ -13,6 +13,10 @@
 
 namespace lss {
 
+// "host:port", an IPv6 literal in brackets ("[::1]:5"), as URLs and
+// log lines write an endpoint; `host` is a name or a bare literal.
+std::string host_port(std::string_view host, uint16_t port);
+
 struct SocketAddress {
   enum class Family : uint8_t { kIPv4 = 4, kIPv6 = 6 };
   enum class Transport : uint8_t { kUdp, kTcp };

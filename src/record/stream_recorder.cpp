@@ -288,7 +288,7 @@ void StreamRecorder::close_clip() {
 }
 
 void StreamRecorder::interrupt(const std::string& error) {
-  const uint64_t frames = current_.video_frames + current_.audio_frames;
+  const uint64_t frames = frames_of(current_);
   (void)writer_->finish();  // nothing more reaches the disk: AVIO's error sticks
   writer_.reset();
   current_.ended_at = iso8601_utc(std::chrono::system_clock::now(), false);
