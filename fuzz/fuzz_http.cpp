@@ -90,12 +90,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     parser.header_limit(static_cast<uint32_t>(limits.max_header_bytes));
     parser.eager(true);
     boost::beast::error_code ec;
+    // As Beast's read loop does: after need_more the server reads more bytes
+    // before it calls put() again (calling it again on the same bytes breaks
+    // the parser's invariants), so here need_more means the input ended.
     while (!parser.is_done()) {
       const size_t used = parser.put(boost::asio::buffer(data, size), ec);
       data += used;
       size -= used;
-      if (ec == bhttp::error::need_more && used > 0 && size > 0) continue;
-      if (ec || !parser.is_done()) return 0;  // the server answers 4xx, or waits for more
+      if (ec || (used == 0 && !parser.is_done())) return 0;  // the server answers 4xx, or waits
     }
     Request req = parser.release();
     server.router.dispatch(req, ctx, [](Response res) { check_answer(res.result_int()); });

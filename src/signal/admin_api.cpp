@@ -86,7 +86,9 @@ struct Handlers {
   void handle(const Request& req, const RequestContext& ctx, Responder respond) const {
     if (!authorized(req, ctx, respond)) return;
     const std::string_view path = http::target_path(req.target());
-    const std::string_view rest = path.substr(kPrefix.size());
+    // The router also sends "/api/admin" (no slash) here.
+    const std::string_view rest =
+        path.size() > kPrefix.size() ? path.substr(kPrefix.size()) : std::string_view();
     if (rest == kSessions) {
       if (req.method() != bhttp::verb::get && req.method() != bhttp::verb::head) {
         return not_allowed(req, "GET", std::move(respond));

@@ -86,6 +86,9 @@ TEST(AdminApi, RoutesMethodsAndUnknowns) {
   EXPECT_EQ(call(Verb::get, "/api/admin/streams/cam1").result(), http::Status::method_not_allowed);
   EXPECT_EQ(call(Verb::get, "/api/admin/sessions?role=admin").result(), http::Status::bad_request);
   EXPECT_EQ(call(Verb::get, "/api/admin/nothing").result(), http::Status::not_found);
+  // The router sends the bare prefix here too (found by fuzz_http: it threw).
+  EXPECT_EQ(call(Verb::get, "/api/admin").result(), http::Status::not_found);
+  EXPECT_EQ(call(Verb::delete_, "/api/admin?x=1").result(), http::Status::not_found);
   EXPECT_TRUE(api.ended.empty());
 }
 
