@@ -12,15 +12,16 @@
 
 namespace lss {
 
-ClusterNode::ClusterNode(cluster::RedisUrl redis, cluster::NodeInfo self,
-                         std::function<void(cluster::NodeInfo&)> load)
-    : redis_url_(std::move(redis)), self_(std::move(self)), load_(std::move(load)) {}
+ClusterNode::ClusterNode(cluster::RedisUrl redis, std::function<void(cluster::NodeInfo&)> load,
+                         Poster post)
+    : redis_url_(std::move(redis)), load_(std::move(load)), post_(std::move(post)) {}
 
 ClusterNode::~ClusterNode() {
   stop();
 }
 
-void ClusterNode::start() {
+void ClusterNode::start(cluster::NodeInfo self) {
+  self_ = std::move(self);
   spdlog::info("cluster: node '{}' at {} joins through {}", self_.id, self_.url,
                redis_url_.redacted());
   thread_ = std::thread([this] { run(); });
@@ -41,40 +42,163 @@ std::vector<cluster::NodeInfo> ClusterNode::nodes() const {
   return nodes_;
 }
 
+std::string ClusterNode::url_of(const std::string& node_id) const {
+  std::lock_guard lock(mu_);
+  for (const auto& n : nodes_) {
+    if (n.id == node_id) return n.url;
+  }
+  return {};
+}
+
+bool ClusterNode::enqueue(Job job) {
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_) return false;  // the thread is gone or going: nobody would run it
+    jobs_.push_back(std::move(job));
+  }
+  cv_.notify_all();
+  return true;
+}
+
+void ClusterNode::claim(const std::string& stream, Done done) {
+  const bool queued = enqueue(
+      [this, stream, done](cluster::StreamLeases& leases) { do_claim(leases, stream, done); });
+  if (queued) return;
+  // Stopping (draining): answer at once rather than never.
+  const signal::StreamClaim unknown;
+  if (post_) return post_([done, unknown] { done(unknown); });
+  done(unknown);
+}
+
+void ClusterNode::settle(const std::string& stream, bool live) {
+  enqueue([this, stream, live](cluster::StreamLeases& leases) {
+    auto it = leases_.find(stream);
+    if (it == leases_.end()) return;
+    if (it->second.pending > 0) --it->second.pending;
+    if (live) it->second.live = true;
+    release_if_unused(leases, stream);
+  });
+}
+
+void ClusterNode::ended(const std::string& stream) {
+  enqueue([this, stream](cluster::StreamLeases& leases) {
+    auto it = leases_.find(stream);
+    if (it == leases_.end()) return;
+    it->second.live = false;
+    release_if_unused(leases, stream);
+  });
+}
+
+void ClusterNode::do_claim(cluster::StreamLeases& leases, const std::string& stream,
+                           const Done& done) {
+  signal::StreamClaim c;
+  auto r = leases.acquire(stream, self_.id,
+                          std::chrono::duration_cast<std::chrono::milliseconds>(kLeaseTtl));
+  if (!r.ok()) {
+    // Publish here all the same; the renewal takes the lease once Redis is back.
+    spdlog::warn("cluster: stream '{}' published without a lease: {}", stream, r.error().message);
+    c.outcome = signal::StreamClaim::Outcome::kUnknown;
+  } else if (r->acquired) {
+    c.outcome = signal::StreamClaim::Outcome::kOurs;
+  } else {
+    c.outcome = signal::StreamClaim::Outcome::kElsewhere;
+    c.owner = r->owner;
+    c.owner_url = url_of(r->owner);
+  }
+  if (c.outcome != signal::StreamClaim::Outcome::kElsewhere) {
+    ++leases_[stream].pending;
+    leases_held_.store(leases_.size());
+  }
+  if (post_) {
+    post_([done, c] { done(c); });
+  } else {
+    done(c);
+  }
+}
+
+void ClusterNode::release_if_unused(cluster::StreamLeases& leases, const std::string& stream) {
+  auto it = leases_.find(stream);
+  if (it == leases_.end() || it->second.live || it->second.pending > 0) return;
+  leases_.erase(it);
+  leases_held_.store(leases_.size());
+  // Not reaching Redis here only delays the name's freedom to the lease's TTL.
+  if (auto r = leases.release(stream, self_.id); !r.ok()) {
+    spdlog::debug("cluster: lease of '{}' not released: {}", stream, r.error().message);
+  }
+}
+
+void ClusterNode::renew_all(cluster::StreamLeases& leases) {
+  const auto ttl = std::chrono::duration_cast<std::chrono::milliseconds>(kLeaseTtl);
+  for (auto& [stream, lease] : leases_) {
+    auto renewed = leases.renew(stream, self_.id, ttl);
+    if (!renewed.ok()) return;  // Redis is away: the announcement said so already
+    if (*renewed) continue;
+    // Gone (Redis restarted, or its TTL passed during an outage): take it
+    // again. Someone else having it means two publishers of one name.
+    auto again = leases.acquire(stream, self_.id, ttl);
+    if (!again.ok()) return;
+    if (again->acquired) {
+      if (lease.contested) spdlog::info("cluster: stream '{}' is this node's again", stream);
+      lease.contested = false;
+    } else if (!lease.contested) {
+      lease.contested = true;
+      spdlog::warn(
+          "cluster: stream '{}' is published here and on node '{}' (its lease went there while "
+          "Redis was away); the other node's viewers see that one",
+          stream, again->owner);
+    }
+  }
+}
+
 void ClusterNode::run() {
   cluster::RedisClient redis(redis_url_, std::chrono::seconds(1));
   cluster::NodeRegistry registry(redis);
+  cluster::StreamLeases leases(redis);
   bool ever_ok = false, warned = false;
+  auto next_announce = std::chrono::steady_clock::now();
   for (;;) {
-    cluster::NodeInfo me = self_;
-    if (load_) load_(me);
-    auto st =
-        registry.announce(me, std::chrono::duration_cast<std::chrono::milliseconds>(kNodeTtl));
-    std::string error = st.ok() ? "" : st.message();
-    if (st.ok()) {
-      if (auto list = registry.nodes(); list.ok()) {
-        std::lock_guard lock(mu_);
-        nodes_ = std::move(list.value());
-      } else {
-        error = list.error().message;
+    if (std::chrono::steady_clock::now() >= next_announce) {
+      next_announce = std::chrono::steady_clock::now() + kAnnounceInterval;
+      cluster::NodeInfo me = self_;
+      if (load_) load_(me);
+      auto st =
+          registry.announce(me, std::chrono::duration_cast<std::chrono::milliseconds>(kNodeTtl));
+      std::string error = st.ok() ? "" : st.message();
+      if (st.ok()) {
+        if (auto list = registry.nodes(); list.ok()) {
+          std::lock_guard lock(mu_);
+          nodes_ = std::move(list.value());
+        } else {
+          error = list.error().message;
+        }
+      }
+      // One line when Redis goes away, one when it is back: not one a second.
+      if (error.empty()) {
+        if (!redis_ok_.exchange(true)) {
+          spdlog::info("cluster: node '{}' {} ({} nodes)", self_.id,
+                       ever_ok ? "reaches redis again" : "registered", nodes().size());
+        }
+        ever_ok = true;
+        renew_all(leases);
+      } else if (redis_ok_.exchange(false) || !warned) {
+        spdlog::warn("cluster: {} (retrying every {} s)", error,
+                     std::chrono::seconds(kAnnounceInterval).count());
+        warned = true;
       }
     }
-    // One line when Redis goes away, one when it is back: not one a second.
-    if (error.empty()) {
-      if (!redis_ok_.exchange(true)) {
-        spdlog::info("cluster: node '{}' {} ({} nodes)", self_.id,
-                     ever_ok ? "reaches redis again" : "registered", nodes().size());
-      }
-      ever_ok = true;
-    } else if (redis_ok_.exchange(false) || !warned) {
-      spdlog::warn("cluster: {} (retrying every {} s)", error,
-                   std::chrono::seconds(kAnnounceInterval).count());
-      warned = true;
+    std::deque<Job> jobs;
+    {
+      std::unique_lock lock(mu_);
+      cv_.wait_until(lock, next_announce, [this] { return stopping_ || !jobs_.empty(); });
+      jobs.swap(jobs_);
+      if (stopping_ && jobs.empty()) break;
     }
-    std::unique_lock lock(mu_);
-    if (cv_.wait_for(lock, kAnnounceInterval, [this] { return stopping_; })) break;
+    for (auto& job : jobs) job(leases);
   }
-  // A clean stop leaves at once, not at the record's TTL.
+  // A clean stop frees this node's names and leaves at once, not at the TTLs.
+  for (const auto& [stream, lease] : leases_) (void)leases.release(stream, self_.id);
+  leases_.clear();
+  leases_held_.store(0);
   if (auto st = registry.withdraw(self_.id); st.ok()) {
     spdlog::info("cluster: node '{}' left the cluster", self_.id);
   }

@@ -1,14 +1,23 @@
 #pragma once
-// Cluster mode (REDIS_URL set): this node's membership. A thread of its own
-// (Redis calls block, for at most the client's timeout) announces the node
-// every kAnnounceInterval with a kNodeTtl record, lists the cluster's nodes
-// and keeps that list for the control thread (GET /api/cluster); at stop
-// the node withdraws at once. A Redis outage is logged once, with one line
-// when it ends; the node keeps serving meanwhile.
+// Cluster mode (REDIS_URL set): this node's membership and the leases of
+// the streams published on it. A thread of its own (Redis calls block, for
+// at most the client's timeout) announces the node every kAnnounceInterval
+// with a kNodeTtl record, lists the cluster's nodes and keeps that list for
+// the control thread (GET /api/cluster), and renews the leases of the
+// streams live or being published here; at stop it gives the leases back
+// and withdraws at once. Claims are answered as soon as the thread is free
+// (between two announcements), not at the next tick.
+//
+// A Redis outage is logged once, with one line when it ends; the node keeps
+// serving meanwhile, and new publishers publish here without a lease (a
+// cluster that cannot be asked must not stop a stream); their leases are
+// taken when Redis is back.
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <deque>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -16,42 +25,76 @@
 
 #include "cluster/node_registry.hpp"
 #include "cluster/redis_url.hpp"
+#include "cluster/stream_lease.hpp"
+#include "signal/stream_claims.hpp"
 
 namespace lss {
 
-class ClusterNode {
+class ClusterNode : public signal::StreamClaims {
  public:
   static constexpr auto kAnnounceInterval = std::chrono::seconds(1);
   // A node that stops renewing leaves the list this long after its last word.
   static constexpr auto kNodeTtl = std::chrono::seconds(5);
+  // A dead node's streams are free again this long after its last renewal.
+  static constexpr auto kLeaseTtl = std::chrono::seconds(5);
+
+  using Poster = std::function<void(std::function<void()>)>;
 
   // `load` fills peers/streams/cpu; it runs on the cluster thread, so it
-  // may only read atomics.
-  ClusterNode(cluster::RedisUrl redis, cluster::NodeInfo self,
-              std::function<void(cluster::NodeInfo&)> load);
-  ~ClusterNode();
+  // may only read atomics. `post` runs claims' answers on the control
+  // thread (unset: on the cluster thread).
+  ClusterNode(cluster::RedisUrl redis, std::function<void(cluster::NodeInfo&)> load,
+              Poster post = {});
+  ~ClusterNode() override;
   ClusterNode(const ClusterNode&) = delete;
   ClusterNode& operator=(const ClusterNode&) = delete;
 
-  void start();
-  void stop();  // withdraws the node (if Redis answers) and joins
+  // `self`'s URL and media addresses are known once the ports are bound;
+  // claims made before wait for it.
+  void start(cluster::NodeInfo self);
+  void stop();  // gives back the leases and withdraws the node (if Redis answers), joins
+
+  // signal::StreamClaims
+  void claim(const std::string& stream, Done done) override;
+  void settle(const std::string& stream, bool live) override;
+  void ended(const std::string& stream) override;
 
   const cluster::NodeInfo& self() const { return self_; }
   // The last list read from Redis (this node included once announced).
   std::vector<cluster::NodeInfo> nodes() const;
   bool redis_ok() const { return redis_ok_.load(); }
+  // Streams whose leases this node keeps (live here or being published).
+  size_t leases_held() const { return leases_held_.load(); }
 
  private:
+  // A name this node keeps the lease of: while a publish of it is pending
+  // or it is live here.
+  struct Lease {
+    int pending = 0;
+    bool live = false;
+    bool contested = false;  // another node took it meanwhile: said once
+  };
+  using Job = std::function<void(cluster::StreamLeases&)>;
+
   void run();
+  bool enqueue(Job job);  // false once stopping
+  void do_claim(cluster::StreamLeases& leases, const std::string& stream, const Done& done);
+  void release_if_unused(cluster::StreamLeases& leases, const std::string& stream);
+  void renew_all(cluster::StreamLeases& leases);
+  std::string url_of(const std::string& node_id) const;
 
   cluster::RedisUrl redis_url_;
-  cluster::NodeInfo self_;
+  cluster::NodeInfo self_;  // set by start(), then read-only
   std::function<void(cluster::NodeInfo&)> load_;
+  Poster post_;
   std::thread thread_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
   bool stopping_ = false;
+  std::deque<Job> jobs_;  // under mu_
   std::vector<cluster::NodeInfo> nodes_;
+  std::map<std::string, Lease> leases_;  // the cluster thread's
+  std::atomic<size_t> leases_held_{0};
   std::atomic<bool> redis_ok_{false};
 };
 

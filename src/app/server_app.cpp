@@ -237,8 +237,14 @@ int ServerApp::run() {
   catalog::Catalog* catalog_ptr = s.catalog.get();
   asio::io_context* control = &s.io;
   std::unique_ptr<signal::PeerJsGateway>* peerjs = &s.peerjs;
-  opts.on_stream_event = [catalog_ptr, control, sio, peerjs, hooks](const sfu::StreamEvent& e) {
-    asio::post(*control, [catalog_ptr, sio, peerjs, hooks, e] {
+  // Cluster mode (REDIS_URL): made before the front ends (they claim
+  // stream names through it), started once the ports are known.
+  std::unique_ptr<ClusterNode> cluster_node;
+  std::unique_ptr<ClusterNode>* cluster = &cluster_node;
+  opts.on_stream_event = [catalog_ptr, control, sio, peerjs, hooks,
+                          cluster](const sfu::StreamEvent& e) {
+    asio::post(*control, [catalog_ptr, sio, peerjs, hooks, e, cluster] {
+      if (e.kind == sfu::StreamEvent::Kind::kEnded && *cluster) (*cluster)->ended(e.info.name);
       if (e.kind == sfu::StreamEvent::Kind::kStarted) {
         nlohmann::json started = {
             {"streamId", e.info.name}, {"id", e.info.session_id}, {"whep", "/whep/" + e.info.name}};
@@ -308,7 +314,24 @@ int ServerApp::run() {
                  respond(http::make_response(req, http::Status::ok, "ok\n"));
                });
   register_stats_api(s.router, engines);
-  std::unique_ptr<ClusterNode> cluster_node;  // REDIS_URL: made once the ports are known
+  // Runs a function on the control thread (the front ends' callbacks).
+  const signal::ControlRunner run_on_control = [control](std::function<void()> fn) {
+    asio::post(*control, std::move(fn));
+  };
+  if (!s.config.redis_url.empty()) {
+    // Read on the cluster thread: atomics only.
+    auto live = opts.live_streams;
+    const WorkerPool* pool = s.workers.get();
+    auto cpu = std::make_shared<CpuMeter>();
+    cluster_node = std::make_unique<ClusterNode>(
+        cluster::parse_redis_url(s.config.redis_url).value(),
+        [live, pool, cpu](cluster::NodeInfo& n) {
+          n.peers = pool->peer_count();
+          n.streams = live->load();
+          n.cpu = cpu->sample();
+        },
+        run_on_control);
+  }
   register_cluster_api(s.router, cluster_node);
   register_metrics_api(s.router, {engines, s.router, *s.uploader, catalog_counts,
                                   s.recording ? &s.recording->stats() : nullptr});
@@ -316,7 +339,8 @@ int ServerApp::run() {
                              {s.config.stream_key,
                               ice_server_options(s.config),
                               {s.config.session_rate, s.config.session_burst, 100000},
-                              s.config.sessions_per_ip});
+                              s.config.sessions_per_ip,
+                              cluster_node.get()});
   if (!s.config.ice_servers.empty()) {
     std::string list;
     for (const auto& u : s.config.ice_servers) list += (list.empty() ? "" : ", ") + u;
@@ -325,10 +349,6 @@ int ServerApp::run() {
                  : !s.config.turn_username.empty() ? "static TURN credentials"
                                                    : "no TURN credentials");
   }
-  // Runs a function on the control thread (the front ends' callbacks).
-  const signal::ControlRunner run_on_control = [control](std::function<void()> fn) {
-    asio::post(*control, std::move(fn));
-  };
   signal::register_rest_api(s.router, engines, run_on_control, s.catalog.get());
   signal::AdminApiOptions admin;
   admin.admin_key = s.config.admin_key;
@@ -371,6 +391,7 @@ int ServerApp::run() {
     signal::PeerJsGateway::Options po;
     po.server = {s.config.peer_host, s.config.peer_port, s.config.peer_path, s.config.peer_key,
                  s.config.peer_secure};
+    po.claims = cluster_node.get();
     s.peerjs = std::make_unique<signal::PeerJsGateway>(
         s.io, po, engines, run_on_control,
         [sio](const std::string& socket_id, const std::string& stream_id,
@@ -391,7 +412,8 @@ int ServerApp::run() {
                                                                     : std::string();
     };
     const std::string stream_id = str("streamId");
-    auto refuse = [&](const std::string& message) {
+    // By value: with a cluster, start_stream answers later (after its claim).
+    auto refuse = [sio, socket_id, stream_id, ack](const std::string& message) {
       sio->emit(socket_id, "stream-error", {{"streamId", stream_id}, {"message", message}});
       if (ack) ack(nlohmann::json{{"error", message}});
     };
@@ -434,7 +456,7 @@ int ServerApp::run() {
     return 1;
   }
   s.workers->start();
-  if (!s.config.redis_url.empty()) {
+  if (cluster_node) {
     const uint16_t port = s.http.local_port();
     cluster::NodeInfo self;
     self.id = s.config.node_id.empty() ? default_node_id(port) : s.config.node_id;
@@ -444,18 +466,7 @@ int ServerApp::run() {
       for (size_t i = 0; i < s.workers->size(); ++i)
         self.media_addresses.push_back(host_port(ip, s.workers->worker(i).port()));
     }
-    // Read on the cluster thread: atomics only.
-    auto live = opts.live_streams;
-    const WorkerPool* pool = s.workers.get();
-    auto cpu = std::make_shared<CpuMeter>();
-    cluster_node =
-        std::make_unique<ClusterNode>(cluster::parse_redis_url(s.config.redis_url).value(),
-                                      std::move(self), [live, pool, cpu](cluster::NodeInfo& n) {
-                                        n.peers = pool->peer_count();
-                                        n.streams = live->load();
-                                        n.cpu = cpu->sample();
-                                      });
-    cluster_node->start();
+    cluster_node->start(std::move(self));
   }
   // SIGHUP: LOG_LEVEL and the webhooks from CONFIG_FILE (the TLS front end
   // reloads its certificate on the same signal).

@@ -21,6 +21,7 @@ struct PeerJsGateway::Call {
   std::string session_id;    // the live stream's session
   bool offered = false, live = false;
   bool switching = false;                     // a clip-dance call to a new source is under way
+  bool claim_open = false;                    // claimed the name (cluster), not yet settled
   std::vector<peerjs::Message> early_offers;  // viewers calling before the stream is live
   // Viewer PeerJS id -> its calls' connection ids -> engine session ids.
   std::map<std::string, std::map<std::string, std::string>> viewers;
@@ -91,7 +92,29 @@ void PeerJsGateway::start_stream(const std::string& socket_id, const std::string
   call->connection_id = peerjs::new_connection_id();
   Call& c = *call;
   calls_[stream_id] = std::move(call);
+  if (!options_.claims) return dial(c, done);
+  // The cluster first: the call stays reserved here (a second start-stream
+  // of the name is "already starting") while its name is claimed.
+  const uint64_t serial = c.serial;
+  options_.claims->claim(stream_id, [this, stream_id, serial, done](const StreamClaim& claim) {
+    const bool ours = claim.outcome != StreamClaim::Outcome::kElsewhere;
+    Call* c = find(stream_id, serial);
+    if (!c) {  // stopped meanwhile
+      if (ours) options_.claims->settle(stream_id, false);
+      return done(std::nullopt, "stream '" + stream_id + "' was stopped while starting");
+    }
+    if (!ours) {
+      forget(stream_id);
+      return done(std::nullopt, live_elsewhere_reason(stream_id, claim));
+    }
+    c->claim_open = true;
+    dial(*c, done);
+  });
+}
 
+// Registers the stream's PeerJS peer; the call goes out once it is open.
+void PeerJsGateway::dial(Call& c, const StartDone& done) {
+  const std::string stream_id = c.stream_id;
   const uint64_t serial = c.serial;
   PeerJsClient::Handlers h;
   h.on_open = [this, stream_id, serial] {
@@ -108,7 +131,8 @@ void PeerJsGateway::start_stream(const std::string& socket_id, const std::string
                                 std::move(h), options_.timing);
   c.peer->start();
   arm_answer_timer(c);
-  spdlog::info("peerjs: stream '{}': calling streamer {} as {}", stream_id, streamer, c.peer->id());
+  spdlog::info("peerjs: stream '{}': calling streamer {} as {}", stream_id, c.streamer,
+               c.peer->id());
   done(Started{stream_id, c.peer->id()}, "");
 }
 
@@ -233,6 +257,8 @@ void PeerJsGateway::on_answer(Call& call, const peerjs::Message& m) {
         return;
       }
       c->live = true;
+      if (c->claim_open) options_.claims->settle(stream_id, true);
+      c->claim_open = false;
       c->session_id = std::get<sfu::SessionCreated>(r).session_id;
       auto early = std::move(c->early_offers);
       for (const auto& o : early) on_viewer_offer(*c, o);
@@ -299,6 +325,7 @@ void PeerJsGateway::forget(const std::string& stream_id) {
     for (const auto& [viewer, calls] : c.viewers) c.peer->send(peerjs::leave(viewer));
   }
   if (c.answer_timer) c.answer_timer->cancel();
+  if (c.claim_open) options_.claims->settle(stream_id, false);  // it never went live
   // Give the LEAVEs a moment to go out before the socket closes.
   auto peer = c.peer;
   auto timer = std::make_shared<boost::asio::steady_timer>(io_, std::chrono::milliseconds(200));

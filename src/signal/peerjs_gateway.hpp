@@ -18,6 +18,7 @@
 
 #include "signal/engine_router.hpp"
 #include "signal/peerjs_client.hpp"
+#include "signal/stream_claims.hpp"
 
 namespace lss::signal {
 
@@ -38,6 +39,9 @@ class PeerJsGateway {
     PeerJsServer server;
     std::chrono::milliseconds answer_timeout{30000};
     PeerJsTiming timing;
+    // Cluster mode: a new stream first claims its name (refused when it is
+    // live on another node). Null: no claims. Outlives the gateway.
+    StreamClaims* claims = nullptr;
   };
 
   // `engines` outlives the gateway.
@@ -57,6 +61,7 @@ class PeerJsGateway {
 
  private:
   struct Call;
+  void dial(Call& call, const StartDone& done);
   void on_open(Call& call);
   void place_call(Call& call, bool switch_source);
   void arm_answer_timer(Call& call);

@@ -267,12 +267,14 @@ struct Handlers {
     // The publisher's or the viewer's address.
     const std::string remote = ctx.remote.to_string();
     const Handlers* self = this;  // lives as long as the router
+    StreamClaims* claims = kind == Kind::kWhip ? options.claims : nullptr;
     auto job = [self, req, kind, name, shared_offer, location_prefix, remote, max_layer, hold,
-                respond](sfu::Engine& engine) {
+                respond, claims](sfu::Engine& engine) {
       const auto now = Clock::now();
       auto result = kind == Kind::kWhip
                         ? engine.publish(name, *shared_offer, now, remote, hold)
                         : engine.subscribe(name, *shared_offer, now, remote, max_layer, hold);
+      if (claims) claims->settle(name, std::holds_alternative<sfu::SessionCreated>(result));
       if (auto* f = std::get_if<sfu::Failure>(&result)) {
         auto res = reply(req, Status(f->status), f->reason);
         // A limit: full now, perhaps not in a moment.
@@ -286,7 +288,16 @@ struct Handlers {
       self->add_ice_server_links(res, created.session_id);
       respond(std::move(res));
     };
-    if (kind == Kind::kWhip) {
+    if (kind == Kind::kWhip && claims) {
+      // The cluster first: a name live on another node is refused here.
+      claims->claim(name, [engines = engines, name, req, respond,
+                           job = std::move(job)](const StreamClaim& c) mutable {
+        if (c.outcome == StreamClaim::Outcome::kElsewhere) {
+          return respond(reply(req, Status::conflict, live_elsewhere_reason(name, c)));
+        }
+        engines->run_for_new_stream(name, std::move(job));
+      });
+    } else if (kind == Kind::kWhip) {
       engines->run_for_new_stream(name, std::move(job));
     } else {
       engines->run_for_viewer(name, std::move(job));

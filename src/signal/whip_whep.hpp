@@ -11,6 +11,7 @@
 #include "sfu/engine.hpp"
 #include "signal/engine_router.hpp"
 #include "signal/ice_servers.hpp"
+#include "signal/stream_claims.hpp"
 
 namespace lss::signal {
 
@@ -25,6 +26,9 @@ struct WhipWhepOptions {
   // Open WHIP and WHEP sessions per client address (IPv6: per /64) at once;
   // 0: no limit. Loopback is not limited.
   size_t sessions_per_ip = 0;
+  // Cluster mode: a WHIP publish first claims its stream name (409 when it
+  // is live on another node). Null: one node, no claims. Outlives the router.
+  StreamClaims* claims = nullptr;
 };
 
 // Registers /whip/ and /whep/ on `router`; `engines` outlives it.

@@ -1,11 +1,16 @@
 // Cluster mode (REDIS_URL): three nodes on this machine and a real
 // redis-server. Each node registers itself and sees the others; a node
 // killed with SIGKILL leaves the list within its record's TTL (5 s); a node
-// stopped with SIGTERM leaves at once.
+// stopped with SIGTERM leaves at once. A stream name belongs to the node its
+// publisher is on: a second publisher on another node gets 409 naming it,
+// and the name is free again when the stream ends or its node dies.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { io } from 'socket.io-client';
 
-import { waitFor } from './lib/browser.mjs';
+import { launchBrowser, openPage, waitFor } from './lib/browser.mjs';
+import { startPublisher } from './lib/media.mjs';
+import { startPeerServer, startPeerStreamer } from './lib/peerjs.mjs';
 import { redisMissing, startRedis } from './lib/redis.mjs';
 import { startServer } from './lib/server.mjs';
 
@@ -67,6 +72,99 @@ test('three nodes see each other; a killed node leaves within the TTL, a stopped
   assert.ok(Date.now() - stoppedAt < 4000);
   await stopping;
   assert.match(n2.log(), /cluster: node 'node-2' left the cluster/);
+});
+
+// Publishes `name` from a page of `server`; resolves to 'ok' or the error's text.
+async function tryPublish(page, name) {
+  return page.evaluate(async (name) => {
+    try {
+      window.pub = await window.lss.publish(name);
+      return 'ok';
+    } catch (e) {
+      return e.message;
+    }
+  }, name);
+}
+
+test('a stream belongs to its publisher\'s node: 409 elsewhere, free again when it ends or its node dies', { skip: redisMissing, timeout: 90000 }, async () => {
+  const r = await startRedis();
+  const started = [];
+  const browser = await launchBrowser();
+  try {
+    for (let i = 1; i <= 2; ++i) {
+      started.push(await startServer({ REDIS_URL: r.url, NODE_ID: `lease-${i}`, MEDIA_WORKERS: '1' }));
+    }
+    const [a, b] = started;
+    await waitFor(async () => (await cluster(b)).nodes.length === 2, { timeout: 10000, what: 'both nodes listed' });
+    await startPublisher(browser, a, 'cam');
+    // The same name on the other node: refused, naming the owner.
+    const other = await openPage(browser, b);
+    const refused = await tryPublish(other, 'cam');
+    assert.match(refused, /^409 .*stream 'cam' is live on node 'lease-1' \(http:\/\/127\.0\.0\.1:\d+\)/, refused);
+    // Other names are free anywhere.
+    assert.equal(await tryPublish(other, 'cam2'), 'ok');
+    await other.evaluate(() => window.pub.stop());
+
+    // The publisher stops: the name is free at once, on any node.
+    const pubPage = browser.contexts()[0].pages()[0];
+    await pubPage.evaluate(() => window.pub.stop());
+    await waitFor(async () => (await tryPublish(other, 'cam')) === 'ok', { timeout: 5000, interval: 300, what: "'cam' free on lease-2 after its end" });
+
+    // Now lease-2 owns it; kill -9 of lease-2 frees it within the lease's TTL.
+    assert.match(await tryPublish(pubPage, 'cam'), /^409 .*lease-2/);
+    const killedAt = Date.now();
+    b.child.kill('SIGKILL');
+    await waitFor(async () => (await tryPublish(pubPage, 'cam')) === 'ok', { timeout: 12000, interval: 500, what: "'cam' free on lease-1 after lease-2 died" });
+    const freed = (Date.now() - killedAt) / 1000;
+    assert.ok(freed <= 8, `the dead node's name was free after ${freed.toFixed(1)} s`);
+  } finally {
+    await browser.close();
+    for (const n of started) await n.stop().catch(() => {});
+    await r.stop();
+  }
+});
+
+test('the original app\'s start-stream claims its name in the cluster too', { skip: redisMissing, timeout: 90000 }, async () => {
+  const r = await startRedis();
+  const peerServer = await startPeerServer();
+  const started = [];
+  const browser = await launchBrowser();
+  let app;
+  try {
+    const peerEnv = { PEER_HOST: '127.0.0.1', PEER_PORT: String(peerServer.port), REDIS_URL: r.url, MEDIA_WORKERS: '1' };
+    started.push(await startServer({ ...peerEnv, NODE_ID: 'pj-1' }));
+    started.push(await startServer({ ...peerEnv, NODE_ID: 'pj-2' }));
+    const [a, b] = started;
+    await waitFor(async () => (await cluster(b)).nodes.length === 2, { timeout: 10000, what: 'both nodes listed' });
+    app = io(b.url, { reconnection: false, timeout: 5000 });
+    await new Promise((resolve, reject) => { app.on('connect', resolve); app.on('connect_error', reject); });
+    const errors = [];
+    app.on('stream-error', (e) => errors.push(e));
+
+    // A WHIP stream on node 1: start-stream of its name on node 2 is refused.
+    await startPublisher(browser, a, 'cam');
+    const refused = await app.timeout(10000).emitWithAck('start-stream', { peerId: 'streamer-x', streamId: 'cam' });
+    assert.match(refused.error ?? '', /stream 'cam' is live on node 'pj-1'/, JSON.stringify(refused));
+    assert.ok(errors.some((e) => e.streamId === 'cam' && /live on node 'pj-1'/.test(e.message)));
+
+    // A PeerJS stream started on node 2 owns its name: WHIP on node 1 gets 409.
+    await startPeerStreamer(browser, b, peerServer, 'streamer-two');
+    const ok = await app.timeout(10000).emitWithAck('start-stream', { peerId: 'streamer-two', streamId: 'peercam' });
+    assert.equal(ok.ok, true, JSON.stringify(ok));
+    await waitFor(async () => {
+      const { streams } = await (await fetch(`${b.url}/api/streams?status=live`)).json();
+      return streams.some((s) => s.name === 'peercam');
+    }, { timeout: 15000, what: 'peercam live on node 2' });
+    const whip = await openPage(browser, a);
+    assert.match(await tryPublish(whip, 'peercam'), /^409 .*stream 'peercam' is live on node 'pj-2'/);
+  } finally {
+    if (process.env.LSS_E2E_LOGS) for (const n of started) console.log(n.log());
+    app?.close();
+    await browser.close();
+    for (const n of started) await n.stop().catch(() => {});
+    await peerServer.stop();
+    await r.stop();
+  }
 });
 
 test('a Redis outage is one log line; the node is back in the list when Redis is', { skip: redisMissing, timeout: 60000 }, async () => {
