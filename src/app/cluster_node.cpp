@@ -42,6 +42,11 @@ std::vector<cluster::NodeInfo> ClusterNode::nodes() const {
   return nodes_;
 }
 
+void ClusterNode::set_live(std::vector<cluster::LiveStream> live) {
+  std::lock_guard lock(mu_);
+  live_ = std::move(live);
+}
+
 std::string ClusterNode::url_of(const std::string& node_id) const {
   std::lock_guard lock(mu_);
   for (const auto& n : nodes_) {
@@ -161,6 +166,10 @@ void ClusterNode::run() {
       next_announce = std::chrono::steady_clock::now() + kAnnounceInterval;
       cluster::NodeInfo me = self_;
       if (load_) load_(me);
+      {
+        std::lock_guard lock(mu_);
+        me.live = live_;
+      }
       auto st =
           registry.announce(me, std::chrono::duration_cast<std::chrono::milliseconds>(kNodeTtl));
       std::string error = st.ok() ? "" : st.message();

@@ -63,6 +63,8 @@ class ClusterNode : public signal::StreamClaims {
   // The last list read from Redis (this node included once announced).
   std::vector<cluster::NodeInfo> nodes() const;
   bool redis_ok() const { return redis_ok_.load(); }
+  // This node's live streams, for its next announcements (any thread).
+  void set_live(std::vector<cluster::LiveStream> live);
   // Streams whose leases this node keeps (live here or being published).
   size_t leases_held() const { return leases_held_.load(); }
 
@@ -93,7 +95,8 @@ class ClusterNode : public signal::StreamClaims {
   bool stopping_ = false;
   std::deque<Job> jobs_;  // under mu_
   std::vector<cluster::NodeInfo> nodes_;
-  std::map<std::string, Lease> leases_;  // the cluster thread's
+  std::vector<cluster::LiveStream> live_;  // under mu_
+  std::map<std::string, Lease> leases_;    // the cluster thread's
   std::atomic<size_t> leases_held_{0};
   std::atomic<bool> redis_ok_{false};
 };

@@ -11,6 +11,7 @@
 
 #include "app/cluster_api.hpp"
 #include "app/cluster_node.hpp"
+#include "app/cluster_streams.hpp"
 #include "app/config_reload.hpp"
 #include "app/fd_limit.hpp"
 #include "app/graceful_shutdown.hpp"
@@ -241,6 +242,7 @@ int ServerApp::run() {
   // stream names through it), started once the ports are known.
   std::unique_ptr<ClusterNode> cluster_node;
   std::unique_ptr<ClusterNode>* cluster = &cluster_node;
+  std::unique_ptr<ClusterStreamFeed> stream_feed;  // this node's live streams into its record
   opts.on_stream_event = [catalog_ptr, control, sio, peerjs, hooks,
                           cluster](const sfu::StreamEvent& e) {
     asio::post(*control, [catalog_ptr, sio, peerjs, hooks, e, cluster] {
@@ -349,7 +351,9 @@ int ServerApp::run() {
                  : !s.config.turn_username.empty() ? "static TURN credentials"
                                                    : "no TURN credentials");
   }
-  signal::register_rest_api(s.router, engines, run_on_control, s.catalog.get());
+  signal::register_rest_api(
+      s.router, engines, run_on_control, s.catalog.get(),
+      cluster_node ? cluster_streams(cluster_node) : signal::ClusterStreams{});
   signal::AdminApiOptions admin;
   admin.admin_key = s.config.admin_key;
   // The app hears of an operator's kick (a stream's end it hears anyway).
@@ -467,6 +471,8 @@ int ServerApp::run() {
         self.media_addresses.push_back(host_port(ip, s.workers->worker(i).port()));
     }
     cluster_node->start(std::move(self));
+    stream_feed = std::make_unique<ClusterStreamFeed>(s.io, engines, *cluster_node);
+    stream_feed->start();
   }
   // SIGHUP: LOG_LEVEL and the webhooks from CONFIG_FILE (the TLS front end
   // reloads its certificate on the same signal).
@@ -486,6 +492,7 @@ int ServerApp::run() {
   GracefulShutdown::Steps steps;
   steps.end_sessions = [&](std::function<void()> done) {
     // A draining node takes no new sessions: it leaves the cluster now.
+    if (stream_feed) stream_feed->stop();
     if (cluster_node) cluster_node->stop();
     if (s.peerjs) s.peerjs->stop();
     engines.run_on_all([](sfu::Engine& e) { e.shutdown(); }, std::move(done));

@@ -5,10 +5,35 @@
 
 namespace lss::cluster {
 
+namespace {
+
+std::string string_at(const nlohmann::json& j, const char* key) {
+  auto it = j.find(key);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+uint64_t count_at(const nlohmann::json& j, const char* key) {
+  auto it = j.find(key);
+  return it != j.end() && it->is_number_unsigned() ? it->get<uint64_t>() : 0;
+}
+
+}  // namespace
+
 std::string to_json_text(const NodeInfo& n) {
+  auto live = nlohmann::json::array();
+  for (const auto& s : n.live) {
+    live.push_back({{"id", s.id},
+                    {"name", s.name},
+                    {"started_at", s.started_at},
+                    {"viewers", s.viewers},
+                    {"video_codec", s.video_codec},
+                    {"audio_codec", s.audio_codec},
+                    {"bitrate_bps", s.bitrate_bps}});
+  }
   return nlohmann::json{{"id", n.id},       {"url", n.url},         {"media", n.media_addresses},
-                        {"peers", n.peers}, {"streams", n.streams}, {"cpu", n.cpu}}
-      .dump();
+                        {"peers", n.peers}, {"streams", n.streams}, {"cpu", n.cpu},
+                        {"live", live}}
+      .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 Result<NodeInfo> node_from_json_text(const std::string& text) {
@@ -29,6 +54,14 @@ Result<NodeInfo> node_from_json_text(const std::string& text) {
   if (auto it = j.find("streams"); it != j.end() && it->is_number_unsigned())
     n.streams = it->get<uint64_t>();
   if (auto it = j.find("cpu"); it != j.end() && it->is_number()) n.cpu = it->get<double>();
+  if (auto it = j.find("live"); it != j.end() && it->is_array()) {
+    for (const auto& s : *it) {
+      if (!s.is_object() || string_at(s, "name").empty()) continue;
+      n.live.push_back({string_at(s, "id"), string_at(s, "name"), string_at(s, "started_at"),
+                        count_at(s, "viewers"), string_at(s, "video_codec"),
+                        string_at(s, "audio_codec"), count_at(s, "bitrate_bps")});
+    }
+  }
   return n;
 }
 

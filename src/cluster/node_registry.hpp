@@ -14,13 +14,24 @@
 
 namespace lss::cluster {
 
+// A stream live on a node, as its record tells the others (a second old
+// at most): what /api/streams shows of it.
+struct LiveStream {
+  std::string id, name;    // the publisher's session id, the stream's name
+  std::string started_at;  // ISO 8601 UTC
+  uint64_t viewers = 0;
+  std::string video_codec, audio_codec;
+  uint64_t bitrate_bps = 0;
+};
+
 struct NodeInfo {
   std::string id;   // NODE_ID
   std::string url;  // NODE_URL: where other nodes and redirected clients reach it
   std::vector<std::string> media_addresses;  // its public ip:port for media
   uint64_t peers = 0;
   uint64_t streams = 0;
-  double cpu = 0;  // share of its cores busy, 0..1
+  double cpu = 0;                // share of its cores busy, 0..1
+  std::vector<LiveStream> live;  // its live streams
 };
 
 std::string to_json_text(const NodeInfo& n);

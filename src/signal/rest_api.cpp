@@ -45,26 +45,70 @@ json live_json(const sfu::StreamInfo& s) {
           {"bitrate_bps", s.bitrate_bps}};
 }
 
+// A live stream and, in a cluster, the node it is on.
+struct Live {
+  sfu::StreamInfo info;
+  std::string node, node_url;  // empty: no cluster
+};
+
+json live_json(const Live& l) {
+  json j = live_json(l.info);
+  if (!l.node.empty()) {
+    j["node"] = l.node;
+    j["node_url"] = l.node_url;
+  }
+  return j;
+}
+
+// What a live stream adds to its catalog row.
+void add_live(json& j, const Live& l) {
+  j["viewers"] = l.info.viewers;
+  j["bitrate_bps"] = l.info.bitrate_bps;
+  if (!l.node.empty()) {
+    j["node"] = l.node;
+    j["node_url"] = l.node_url;
+  }
+}
+
 struct Api {
   EngineRouter* engines;
   ControlRunner run_on_control;
   catalog::Catalog* catalog;
+  ClusterStreams cluster;
 
-  // Collects the live streams of every worker, then finishes on the control
-  // thread.
-  void with_live(std::function<void(std::map<std::string, sfu::StreamInfo>)> then) const {
+  // Collects the live streams of every worker (and, in a cluster, of the
+  // other nodes), by session id, then finishes on the control thread.
+  void with_live(std::function<void(std::map<std::string, Live>)> then) const {
     struct Gathered {
       std::mutex mutex;  // workers add their streams concurrently
-      std::map<std::string, sfu::StreamInfo> live;
+      std::map<std::string, Live> live;
     };
     auto g = std::make_shared<Gathered>();
     engines->run_on_all(
         [g](sfu::Engine& engine) {
           auto streams = engine.streams(Clock::now());
           std::lock_guard lock(g->mutex);
-          for (auto& s : streams) g->live[s.session_id] = std::move(s);
+          for (auto& s : streams) {
+            const std::string id = s.session_id;
+            g->live[id] = Live{std::move(s), {}, {}};
+          }
         },
-        [g, then] { then(std::move(g->live)); });
+        [g, then, view = cluster.view] {
+          if (view) {
+            auto v = view();
+            for (auto& [id, l] : g->live) {
+              l.node = v.node;
+              l.node_url = v.node_url;
+            }
+            // A stream this node has is shown as this node sees it now.
+            for (auto& r : v.others) {
+              const std::string id = r.info.session_id;
+              g->live.try_emplace(
+                  id, Live{std::move(r.info), std::move(r.node), std::move(r.node_url)});
+            }
+          }
+          then(std::move(g->live));
+        });
   }
 
   void streams(const Request& req, Responder respond) const {
@@ -73,7 +117,7 @@ struct Api {
       return respond(error_reply(req, Status::bad_request, "status must be live or ended"));
     }
     const catalog::Page page = page_of(req);
-    with_live([this, req, respond, status, page](std::map<std::string, sfu::StreamInfo> live) {
+    with_live([this, req, respond, status, page](std::map<std::string, Live> live) {
       json list = json::array();
       if (!catalog || status == "live") {
         // Live streams come from the engine, which knows viewer counts.
@@ -84,11 +128,7 @@ struct Api {
           return respond(error_reply(req, Status::internal_server_error, rows.error().message));
         for (const auto& r : *rows) {
           json j = catalog::to_json(r);
-          auto it = live.find(r.id);
-          if (it != live.end()) {
-            j["viewers"] = it->second.viewers;
-            j["bitrate_bps"] = it->second.bitrate_bps;
-          }
+          if (auto it = live.find(r.id); it != live.end()) add_live(j, it->second);
           list.push_back(std::move(j));
         }
       }
@@ -98,7 +138,7 @@ struct Api {
   }
 
   void stream(const Request& req, const std::string& id, Responder respond) const {
-    with_live([this, req, respond, id](std::map<std::string, sfu::StreamInfo> live) {
+    with_live([this, req, respond, id](std::map<std::string, Live> live) {
       json out;
       if (catalog) {
         auto row = catalog->get_stream(id);
@@ -109,8 +149,7 @@ struct Api {
       auto it = live.find(id);
       if (it != live.end()) {
         if (out.is_null()) out = live_json(it->second);
-        out["viewers"] = it->second.viewers;
-        out["bitrate_bps"] = it->second.bitrate_bps;
+        add_live(out, it->second);
       }
       if (out.is_null()) return respond(error_reply(req, Status::not_found, "unknown stream id"));
       json clips = json::array();
@@ -153,8 +192,9 @@ bool only_get(const Request& req, Responder& respond) {
 }  // namespace
 
 void register_rest_api(http::Router& router, EngineRouter& engines, ControlRunner run_on_control,
-                       catalog::Catalog* catalog) {
-  auto api = std::make_shared<Api>(Api{&engines, std::move(run_on_control), catalog});
+                       catalog::Catalog* catalog, ClusterStreams cluster) {
+  auto api =
+      std::make_shared<Api>(Api{&engines, std::move(run_on_control), catalog, std::move(cluster)});
   router.add("/api/streams/", [api](const Request& req, const RequestContext&, Responder respond) {
     if (!only_get(req, respond)) return;
     const std::string path(http::target_path(req.target()));

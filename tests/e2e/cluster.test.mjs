@@ -97,6 +97,20 @@ test('a stream belongs to its publisher\'s node: 409 elsewhere, free again when 
     const [a, b] = started;
     await waitFor(async () => (await cluster(b)).nodes.length === 2, { timeout: 10000, what: 'both nodes listed' });
     await startPublisher(browser, a, 'cam');
+    // Every node lists every live stream, with the node it is on.
+    const liveOn = async (n) => (await (await fetch(`${n.url}/api/streams?status=live`)).json()).streams;
+    await waitFor(async () => (await liveOn(b)).some((x) => x.name === 'cam'), { timeout: 5000, what: "'cam' listed on lease-2" });
+    const [remote] = (await liveOn(b)).filter((x) => x.name === 'cam');
+    assert.equal(remote.node, 'lease-1');
+    assert.equal(remote.node_url, `http://127.0.0.1:${a.port}`);
+    assert.equal(remote.status, 'live');
+    assert.match(remote.id, /^[0-9a-f]+$/);
+    const [local] = (await liveOn(a)).filter((x) => x.name === 'cam');
+    assert.equal(local.node, 'lease-1');
+    assert.equal(local.id, remote.id);
+    // The catalog's view (no status filter) carries the node too.
+    const all = (await (await fetch(`${a.url}/api/streams`)).json()).streams;
+    assert.equal(all.find((x) => x.id === local.id)?.node, 'lease-1');
     // The same name on the other node: refused, naming the owner.
     const other = await openPage(browser, b);
     const refused = await tryPublish(other, 'cam');

@@ -75,6 +75,33 @@ TEST_F(Coordination, ARecordWrittenByAnythingElseIsSkippedNotTrusted) {
   ASSERT_TRUE(odd.ok());
   EXPECT_EQ(odd->peers, 0u);
   EXPECT_EQ(odd->media_addresses, std::vector<std::string>{"a:1"});
+  // Live streams with bad fields keep what is sound; one without a name goes.
+  auto streams = node_from_json_text(
+      R"({"id":"n","live":[{"name":"cam","id":"ab","viewers":"x"},{"id":"cd"},7]})");
+  ASSERT_TRUE(streams.ok());
+  ASSERT_EQ(streams->live.size(), 1u);
+  EXPECT_EQ(streams->live[0].name, "cam");
+  EXPECT_EQ(streams->live[0].viewers, 0u);
+}
+
+TEST_F(Coordination, LiveStreamsTravelInTheRecord) {
+  RedisClient a(url());
+  NodeRegistry r(a);
+  NodeInfo n = node("node-01");
+  n.live.push_back({"00ab", "cam", "2026-12-03T10:00:00Z", 12, "H264", "opus", 2500000});
+  ASSERT_TRUE(r.announce(n, 10s).ok());
+  auto all = r.nodes();
+  ASSERT_TRUE(all.ok());
+  ASSERT_EQ(all->size(), 1u);
+  ASSERT_EQ((*all)[0].live.size(), 1u);
+  const auto& s = (*all)[0].live[0];
+  EXPECT_EQ(s.id, "00ab");
+  EXPECT_EQ(s.name, "cam");
+  EXPECT_EQ(s.started_at, "2026-12-03T10:00:00Z");
+  EXPECT_EQ(s.viewers, 12u);
+  EXPECT_EQ(s.video_codec, "H264");
+  EXPECT_EQ(s.audio_codec, "opus");
+  EXPECT_EQ(s.bitrate_bps, 2500000u);
 }
 
 TEST_F(Coordination, AStreamHasOneOwnerAcrossNodes) {
