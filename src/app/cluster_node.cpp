@@ -42,6 +42,15 @@ std::vector<cluster::NodeInfo> ClusterNode::nodes() const {
   return nodes_;
 }
 
+void ClusterNode::publish(std::string channel, std::string message) {
+  enqueue([channel = std::move(channel), message = std::move(message)](cluster::RedisClient& redis,
+                                                                       cluster::StreamLeases&) {
+    if (auto r = redis.checked({"PUBLISH", channel, message}); !r.ok()) {
+      spdlog::debug("cluster: event not published: {}", r.error().message);
+    }
+  });
+}
+
 void ClusterNode::set_live(std::vector<cluster::LiveStream> live) {
   std::lock_guard lock(mu_);
   live_ = std::move(live);
@@ -66,8 +75,10 @@ bool ClusterNode::enqueue(Job job) {
 }
 
 void ClusterNode::claim(const std::string& stream, Done done) {
-  const bool queued = enqueue(
-      [this, stream, done](cluster::StreamLeases& leases) { do_claim(leases, stream, done); });
+  const bool queued =
+      enqueue([this, stream, done](cluster::RedisClient&, cluster::StreamLeases& leases) {
+        do_claim(leases, stream, done);
+      });
   if (queued) return;
   // Stopping (draining): answer at once rather than never.
   const signal::StreamClaim unknown;
@@ -76,7 +87,7 @@ void ClusterNode::claim(const std::string& stream, Done done) {
 }
 
 void ClusterNode::settle(const std::string& stream, bool live) {
-  enqueue([this, stream, live](cluster::StreamLeases& leases) {
+  enqueue([this, stream, live](cluster::RedisClient&, cluster::StreamLeases& leases) {
     auto it = leases_.find(stream);
     if (it == leases_.end()) return;
     if (it->second.pending > 0) --it->second.pending;
@@ -86,7 +97,7 @@ void ClusterNode::settle(const std::string& stream, bool live) {
 }
 
 void ClusterNode::ended(const std::string& stream) {
-  enqueue([this, stream](cluster::StreamLeases& leases) {
+  enqueue([this, stream](cluster::RedisClient&, cluster::StreamLeases& leases) {
     auto it = leases_.find(stream);
     if (it == leases_.end()) return;
     it->second.live = false;
@@ -202,7 +213,7 @@ void ClusterNode::run() {
       jobs.swap(jobs_);
       if (stopping_ && jobs.empty()) break;
     }
-    for (auto& job : jobs) job(leases);
+    for (auto& job : jobs) job(redis, leases);
   }
   // A clean stop frees this node's names and leaves at once, not at the TTLs.
   for (const auto& [stream, lease] : leases_) (void)leases.release(stream, self_.id);

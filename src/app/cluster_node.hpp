@@ -63,6 +63,9 @@ class ClusterNode : public signal::StreamClaims {
   // The last list read from Redis (this node included once announced).
   std::vector<cluster::NodeInfo> nodes() const;
   bool redis_ok() const { return redis_ok_.load(); }
+  // Says `message` on Redis channel `channel` (pub/sub), from the cluster
+  // thread, soon; lost if Redis is away. Any thread.
+  void publish(std::string channel, std::string message);
   // This node's live streams, for its next announcements (any thread).
   void set_live(std::vector<cluster::LiveStream> live);
   // Streams whose leases this node keeps (live here or being published).
@@ -76,7 +79,7 @@ class ClusterNode : public signal::StreamClaims {
     bool live = false;
     bool contested = false;  // another node took it meanwhile: said once
   };
-  using Job = std::function<void(cluster::StreamLeases&)>;
+  using Job = std::function<void(cluster::RedisClient&, cluster::StreamLeases&)>;
 
   void run();
   bool enqueue(Job job);  // false once stopping

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "app/cluster_api.hpp"
+#include "app/cluster_events.hpp"
 #include "app/cluster_node.hpp"
 #include "app/cluster_streams.hpp"
 #include "app/config_reload.hpp"
@@ -191,16 +192,27 @@ int ServerApp::run() {
   sio_options.max_queued_bytes = s.config.socketio_max_queued_bytes;
   s.socketio = std::make_unique<signal::SocketIoServer>(s.io, std::move(sio_options));
   signal::SocketIoServer* sio = s.socketio.get();
+  // Cluster mode (REDIS_URL): made before the front ends (they claim
+  // stream names through it), started once the ports are known.
+  std::unique_ptr<ClusterNode> cluster_node;
+  std::unique_ptr<ClusterEvents> cluster_events;
+  // The app's events (Socket.IO): to this node's apps and, in a cluster,
+  // to every other node's. Control thread.
+  const auto tell_app = [sio, events = &cluster_events](const std::string& event,
+                                                        const nlohmann::json& data) {
+    sio->broadcast(event, data);
+    if (*events) (*events)->publish(event, data);
+  };
   asio::io_context* control_io = &s.io;
   s.uploader = std::make_unique<storage::Uploader>(
-      spool, *s.store, *s.catalog, [sio, control_io, hooks](const catalog::ClipRecord& c) {
+      spool, *s.store, *s.catalog, [tell_app, control_io, hooks](const catalog::ClipRecord& c) {
         spdlog::info("clip {} of '{}' is available at {}", c.index, c.stream_name, c.url);
         if (hooks) publish_clip_stored(*hooks, c);
         // Tell the app (Socket.IO `clip`), from the control thread.
-        asio::post(*control_io, [sio, c] {
+        asio::post(*control_io, [tell_app, c] {
           nlohmann::json j = catalog::to_json(c);
           j["streamId"] = c.stream_name;
-          sio->broadcast("clip", j);
+          tell_app("clip", j);
         });
       });
   if (hooks) {
@@ -238,14 +250,11 @@ int ServerApp::run() {
   catalog::Catalog* catalog_ptr = s.catalog.get();
   asio::io_context* control = &s.io;
   std::unique_ptr<signal::PeerJsGateway>* peerjs = &s.peerjs;
-  // Cluster mode (REDIS_URL): made before the front ends (they claim
-  // stream names through it), started once the ports are known.
-  std::unique_ptr<ClusterNode> cluster_node;
   std::unique_ptr<ClusterNode>* cluster = &cluster_node;
   std::unique_ptr<ClusterStreamFeed> stream_feed;  // this node's live streams into its record
-  opts.on_stream_event = [catalog_ptr, control, sio, peerjs, hooks,
+  opts.on_stream_event = [catalog_ptr, control, tell_app, peerjs, hooks,
                           cluster](const sfu::StreamEvent& e) {
-    asio::post(*control, [catalog_ptr, sio, peerjs, hooks, e, cluster] {
+    asio::post(*control, [catalog_ptr, tell_app, peerjs, hooks, e, cluster] {
       if (e.kind == sfu::StreamEvent::Kind::kEnded && *cluster) (*cluster)->ended(e.info.name);
       if (e.kind == sfu::StreamEvent::Kind::kStarted) {
         nlohmann::json started = {
@@ -255,15 +264,15 @@ int ServerApp::run() {
             started["viewerPeerId"] = id;
           }
         }
-        sio->broadcast("stream-started", started);
+        tell_app("stream-started", started);
       } else {
         if (*peerjs) (*peerjs)->stream_ended(e.info.name);
         nlohmann::json clips = nlohmann::json::array();
         if (auto rows = catalog_ptr->list_clips(e.info.session_id, "", {500, 0}); rows.ok()) {
           for (const auto& c : *rows) clips.push_back(catalog::to_json(c));
         }
-        sio->broadcast("stream-ended",
-                       {{"streamId", e.info.name}, {"id", e.info.session_id}, {"clips", clips}});
+        tell_app("stream-ended",
+                 {{"streamId", e.info.name}, {"id", e.info.session_id}, {"clips", clips}});
       }
       if (e.kind == sfu::StreamEvent::Kind::kStarted) {
         catalog::StreamRecord r;
@@ -357,11 +366,11 @@ int ServerApp::run() {
   signal::AdminApiOptions admin;
   admin.admin_key = s.config.admin_key;
   // The app hears of an operator's kick (a stream's end it hears anyway).
-  admin.on_ended = [sio](const std::string& stream, const std::string& id, bool publisher) {
-    sio->broadcast("session-ended", {{"streamId", stream},
-                                     {"id", id},
-                                     {"role", publisher ? "publisher" : "viewer"},
-                                     {"reason", "ended by an admin"}});
+  admin.on_ended = [tell_app](const std::string& stream, const std::string& id, bool publisher) {
+    tell_app("session-ended", {{"streamId", stream},
+                               {"id", id},
+                               {"role", publisher ? "publisher" : "viewer"},
+                               {"reason", "ended by an admin"}});
   };
   admin.post_to_control = run_on_control;
   signal::register_admin_api(s.router, engines, std::move(admin));
@@ -473,6 +482,12 @@ int ServerApp::run() {
     cluster_node->start(std::move(self));
     stream_feed = std::make_unique<ClusterStreamFeed>(s.io, engines, *cluster_node);
     stream_feed->start();
+    cluster_events = std::make_unique<ClusterEvents>(
+        cluster::parse_redis_url(s.config.redis_url).value(), *cluster_node, run_on_control,
+        [sio](const std::string& event, const nlohmann::json& data) {
+          sio->broadcast(event, data);
+        });
+    cluster_events->start();
   }
   // SIGHUP: LOG_LEVEL and the webhooks from CONFIG_FILE (the TLS front end
   // reloads its certificate on the same signal).
@@ -493,6 +508,7 @@ int ServerApp::run() {
   steps.end_sessions = [&](std::function<void()> done) {
     // A draining node takes no new sessions: it leaves the cluster now.
     if (stream_feed) stream_feed->stop();
+    if (cluster_events) cluster_events->stop();
     if (cluster_node) cluster_node->stop();
     if (s.peerjs) s.peerjs->stop();
     engines.run_on_all([](sfu::Engine& e) { e.shutdown(); }, std::move(done));
@@ -519,6 +535,7 @@ int ServerApp::run() {
                s.workers->size() == 1 ? "" : "s", ports, where);
   spdlog::info("live-stream-server ready: open {}", https.page_url(s.http.local_port()));
   s.io.run();
+  if (cluster_events) cluster_events->stop();
   if (cluster_node) cluster_node->stop();  // leaves the cluster before the peers go
   if (s.peerjs) s.peerjs->stop();
 

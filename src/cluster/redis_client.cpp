@@ -1,7 +1,11 @@
 #include "cluster/redis_client.hpp"
 
 #include <hiredis/hiredis.h>
+#include <poll.h>
 #include <sys/time.h>
+
+#include <algorithm>
+#include <cerrno>
 
 namespace lss::cluster {
 namespace {
@@ -108,6 +112,31 @@ Result<RedisReply> RedisClient::command(const std::vector<std::string>& args) {
   RedisReply out = copy(reply);
   freeReplyObject(reply);
   return out;
+}
+
+Result<std::optional<RedisReply>> RedisClient::next_push(std::chrono::milliseconds wait) {
+  if (!ctx_) return make_error("redis " + url_.redacted() + ": not connected");
+  // hiredis's own read would fail the context at its timeout; a poll()
+  // first waits without harming it.
+  for (;;) {
+    void* raw = nullptr;
+    if (redisGetReplyFromReader(ctx_, &raw) != REDIS_OK) break;
+    if (raw) {
+      auto* reply = static_cast<redisReply*>(raw);
+      RedisReply out = copy(reply);
+      freeReplyObject(reply);
+      return std::optional<RedisReply>(std::move(out));
+    }
+    pollfd p{ctx_->fd, POLLIN, 0};
+    const int n = ::poll(&p, 1, int(std::max<int64_t>(0, wait.count())));
+    if (n == 0) return std::optional<RedisReply>();
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 || redisBufferRead(ctx_) != REDIS_OK) break;
+    wait = std::chrono::milliseconds(0);  // what arrived is read; no second wait
+  }
+  std::string why = ctx_->errstr[0] ? ctx_->errstr : "connection lost";
+  drop();
+  return make_error("redis " + url_.redacted() + ": " + why);
 }
 
 Result<RedisReply> RedisClient::checked(const std::vector<std::string>& args) {

@@ -6,6 +6,7 @@
 // Not thread-safe: one owner thread.
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -44,6 +45,11 @@ class RedisClient {
   Result<RedisReply> command(const std::vector<std::string>& args);
   // The same, failing on an error reply too (its text as the message).
   Result<RedisReply> checked(const std::vector<std::string>& args);
+
+  // On a connection that SUBSCRIBEd: the next message Redis pushes, or
+  // nullopt when none came within `wait` (not an error: the connection
+  // stays). An I/O error drops the connection, as command() does.
+  Result<std::optional<RedisReply>> next_push(std::chrono::milliseconds wait);
 
   bool connected() const { return ctx_ != nullptr; }
   const RedisUrl& url() const { return url_; }

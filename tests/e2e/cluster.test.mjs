@@ -86,17 +86,24 @@ async function tryPublish(page, name) {
   }, name);
 }
 
-test('a stream belongs to its publisher\'s node: 409 elsewhere, free again when it ends or its node dies', { skip: redisMissing, timeout: 90000 }, async () => {
+test('a stream belongs to its publisher\'s node: 409 elsewhere, free again when it ends or its node dies; apps on every node hear of it', { skip: redisMissing, timeout: 90000 }, async () => {
   const r = await startRedis();
   const started = [];
   const browser = await launchBrowser();
+  let app;
   try {
     for (let i = 1; i <= 2; ++i) {
       started.push(await startServer({ REDIS_URL: r.url, NODE_ID: `lease-${i}`, MEDIA_WORKERS: '1' }));
     }
     const [a, b] = started;
     await waitFor(async () => (await cluster(b)).nodes.length === 2, { timeout: 10000, what: 'both nodes listed' });
+    // An app on node 2 hears of streams on node 1 (Redis pub/sub).
+    app = io(b.url, { reconnection: false, timeout: 5000 });
+    await new Promise((resolve, reject) => { app.on('connect', resolve); app.on('connect_error', reject); });
+    const heard = [];
+    for (const ev of ['stream-started', 'stream-ended']) app.on(ev, (d) => heard.push({ ev, ...d }));
     await startPublisher(browser, a, 'cam');
+    await waitFor(() => heard.some((h) => h.ev === 'stream-started' && h.streamId === 'cam'), { timeout: 5000, what: "node 2's app to hear of 'cam' starting on node 1" });
     // Every node lists every live stream, with the node it is on.
     const liveOn = async (n) => (await (await fetch(`${n.url}/api/streams?status=live`)).json()).streams;
     await waitFor(async () => (await liveOn(b)).some((x) => x.name === 'cam'), { timeout: 5000, what: "'cam' listed on lease-2" });
@@ -122,6 +129,9 @@ test('a stream belongs to its publisher\'s node: 409 elsewhere, free again when 
     // The publisher stops: the name is free at once, on any node.
     const pubPage = browser.contexts()[0].pages()[0];
     await pubPage.evaluate(() => window.pub.stop());
+    await waitFor(() => heard.some((h) => h.ev === 'stream-ended' && h.streamId === 'cam'), { timeout: 5000, what: "node 2's app to hear of 'cam' ending" });
+    // Its own node's events reach it once, not again through Redis.
+    assert.equal(heard.filter((h) => h.ev === 'stream-started' && h.streamId === 'cam2').length, 1);
     await waitFor(async () => (await tryPublish(other, 'cam')) === 'ok', { timeout: 5000, interval: 300, what: "'cam' free on lease-2 after its end" });
 
     // Now lease-2 owns it; kill -9 of lease-2 frees it within the lease's TTL.
@@ -132,6 +142,7 @@ test('a stream belongs to its publisher\'s node: 409 elsewhere, free again when 
     const freed = (Date.now() - killedAt) / 1000;
     assert.ok(freed <= 8, `the dead node's name was free after ${freed.toFixed(1)} s`);
   } finally {
+    app?.close();
     await browser.close();
     for (const n of started) await n.stop().catch(() => {});
     await r.stop();

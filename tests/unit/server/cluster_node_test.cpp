@@ -7,11 +7,13 @@
 #include <thread>
 
 #include "../cluster/redis_server.hpp"
+#include "../support/eventually.hpp"
 
 namespace lss {
 namespace {
 
 using namespace std::chrono_literals;
+using testing::eventually;
 
 TEST(ClusterNode, DefaultIdAndUrl) {
   EXPECT_TRUE(default_node_id(8080).ends_with("-8080"));
@@ -80,14 +82,6 @@ std::string lease_owner(const cluster::RedisUrl& url, const std::string& stream)
   cluster::RedisClient check(url);
   auto r = check.command({"GET", "lss:stream:" + stream});
   return r.ok() && !r->nil() ? r->str : std::string();
-}
-
-bool eventually(const std::function<bool()>& cond, std::chrono::milliseconds limit = 3s) {
-  for (auto end = std::chrono::steady_clock::now() + limit; std::chrono::steady_clock::now() < end;
-       std::this_thread::sleep_for(20ms)) {
-    if (cond()) return true;
-  }
-  return cond();
 }
 
 TEST(ClusterNode, OneOwnerPerStreamAcrossNodes) {
