@@ -142,7 +142,9 @@ async function exchange(url, pc, key, answerFilter) {
   // offer, kept for the next gathering (an ICE restart).
   const linked = parseIceServerLinks(res.headers.get('Link'));
   if (!iceServers.length && linked.length) pc.setConfiguration({ ...pc.getConfiguration(), iceServers: linked });
-  return new URL(res.headers.get('Location'), url).toString();
+  // Relative to where the answer came from: a cluster node may have
+  // redirected the offer (307) to the node that has the stream.
+  return new URL(res.headers.get('Location'), res.url || url).toString();
 }
 
 function preferCodec(transceiver, codec) {

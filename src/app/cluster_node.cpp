@@ -74,16 +74,32 @@ bool ClusterNode::enqueue(Job job) {
   return true;
 }
 
+void ClusterNode::answer(const Done& done, const signal::StreamClaim& c) {
+  if (post_) return post_([done, c] { done(c); });
+  done(c);
+}
+
 void ClusterNode::claim(const std::string& stream, Done done) {
   const bool queued =
       enqueue([this, stream, done](cluster::RedisClient&, cluster::StreamLeases& leases) {
         do_claim(leases, stream, done);
       });
-  if (queued) return;
-  // Stopping (draining): answer at once rather than never.
-  const signal::StreamClaim unknown;
-  if (post_) return post_([done, unknown] { done(unknown); });
-  done(unknown);
+  if (!queued) answer(done, {});  // stopping (draining): at once rather than never
+}
+
+void ClusterNode::locate(const std::string& stream, Done done) {
+  const bool queued =
+      enqueue([this, stream, done](cluster::RedisClient&, cluster::StreamLeases& leases) {
+        signal::StreamClaim c;
+        if (auto owner = leases.owner(stream); owner.ok() && owner->has_value()) {
+          c.owner = **owner;
+          c.outcome = c.owner == self_.id ? signal::StreamClaim::Outcome::kOurs
+                                          : signal::StreamClaim::Outcome::kElsewhere;
+          c.owner_url = url_of(c.owner);
+        }
+        answer(done, c);
+      });
+  if (!queued) answer(done, {});
 }
 
 void ClusterNode::settle(const std::string& stream, bool live) {
@@ -125,11 +141,7 @@ void ClusterNode::do_claim(cluster::StreamLeases& leases, const std::string& str
     ++leases_[stream].pending;
     leases_held_.store(leases_.size());
   }
-  if (post_) {
-    post_([done, c] { done(c); });
-  } else {
-    done(c);
-  }
+  answer(done, c);
 }
 
 void ClusterNode::release_if_unused(cluster::StreamLeases& leases, const std::string& stream) {

@@ -58,6 +58,7 @@ class ClusterNode : public signal::StreamClaims {
   void claim(const std::string& stream, Done done) override;
   void settle(const std::string& stream, bool live) override;
   void ended(const std::string& stream) override;
+  void locate(const std::string& stream, Done done) override;
 
   const cluster::NodeInfo& self() const { return self_; }
   // The last list read from Redis (this node included once announced).
@@ -84,6 +85,7 @@ class ClusterNode : public signal::StreamClaims {
   void run();
   bool enqueue(Job job);  // false once stopping
   void do_claim(cluster::StreamLeases& leases, const std::string& stream, const Done& done);
+  void answer(const Done& done, const signal::StreamClaim& c);
   void release_if_unused(cluster::StreamLeases& leases, const std::string& stream);
   void renew_all(cluster::StreamLeases& leases);
   std::string url_of(const std::string& node_id) const;

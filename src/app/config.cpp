@@ -280,6 +280,10 @@ ConfigOutcome load_config(int argc, const char* const* argv) {
   opt("--node-url", c.node_url, "NODE_URL",
       "where other nodes and redirected clients reach this node (default: "
       "http(s)://<first PUBLIC_IP>:<PORT>)");
+  opt("--cluster-viewers", c.cluster_viewers, "CLUSTER_VIEWERS",
+      "a viewer of a stream on another node: relay (this node pulls it) or redirect (307 to the "
+      "owner's WHEP URL)")
+      ->check(CLI::IsMember({"relay", "redirect"}));
   std::string config_file_flag;
   opt("--config-file", config_file_flag, "CONFIG_FILE",
       "KEY=VALUE file of these settings (over the environment); read again on SIGHUP for "

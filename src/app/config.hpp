@@ -99,6 +99,10 @@ struct Config {
   std::string redis_url;  // REDIS_URL: redis://[user:password@]host[:port][/db], unix:///path
   std::string node_id;    // NODE_ID: unique per process (default: host name and PORT)
   std::string node_url;   // NODE_URL: where other nodes reach it (default: first PUBLIC_IP, PORT)
+  // CLUSTER_VIEWERS: how a viewer of a stream on another node is served:
+  // "relay" (this node pulls it; not built yet: redirects meanwhile) or
+  // "redirect" (307 to the owner's WHEP URL).
+  std::string cluster_viewers = "relay";
 
   std::string log_level = "info";  // LOG_LEVEL
   std::string config_file;         // CONFIG_FILE: KEY=VALUE settings, read again on SIGHUP

@@ -330,6 +330,11 @@ int ServerApp::run() {
     asio::post(*control, std::move(fn));
   };
   if (!s.config.redis_url.empty()) {
+    if (s.config.cluster_viewers == "relay") {
+      spdlog::info(
+          "cluster: CLUSTER_VIEWERS=relay is not built yet: viewers of streams on other nodes are "
+          "redirected (307) to them");
+    }
     // Read on the cluster thread: atomics only.
     auto live = opts.live_streams;
     const WorkerPool* pool = s.workers.get();
@@ -351,7 +356,9 @@ int ServerApp::run() {
                               ice_server_options(s.config),
                               {s.config.session_rate, s.config.session_burst, 100000},
                               s.config.sessions_per_ip,
-                              cluster_node.get()});
+                              cluster_node.get(),
+                              // Until the relay is built, "relay" redirects too.
+                              cluster_node != nullptr});
   if (!s.config.ice_servers.empty()) {
     std::string list;
     for (const auto& u : s.config.ice_servers) list += (list.empty() ? "" : ", ") + u;

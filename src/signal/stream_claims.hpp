@@ -34,6 +34,10 @@ class StreamClaims {
   // The stream ended here: its lease goes back unless a new claim of the
   // name is pending. Callable from any thread.
   virtual void ended(const std::string& stream) = 0;
+  // Where `stream` is live: kOurs (this node), kElsewhere (with the owner
+  // and, when known, its URL) or kUnknown (nowhere, or Redis is away).
+  // Takes nothing. `done` runs later, on the control thread; any thread.
+  virtual void locate(const std::string& stream, Done done) = 0;
 };
 
 // "stream 'x' is live on node 'b' (http://...)": the 409's reason.

@@ -40,6 +40,20 @@ Response reply(const Request& req, Status status, std::string body,
   return res;
 }
 
+// CLUSTER_VIEWERS=redirect: 307 (the method and the offer stay) to the
+// owner's WHEP URL, absolute, with the query (maxLayer) kept.
+Response redirect_to_owner(const Request& req, const std::string& name, const StreamClaim& c) {
+  std::string url = c.owner_url;
+  while (!url.empty() && url.back() == '/') url.pop_back();
+  url += "/whep/" + name;
+  const std::string_view target = req.target();
+  if (const size_t q = target.find('?'); q != std::string_view::npos) url += target.substr(q);
+  auto res = reply(req, Status::temporary_redirect,
+                   "stream '" + name + "' is on node '" + c.owner + "': " + url);
+  res.set(bhttp::field::location, url);
+  return res;
+}
+
 // "/whip/<name>" or "/whip/<name>/<session>" -> parts; false on anything else.
 bool split_path(std::string_view path, std::string_view prefix, std::string& name,
                 std::string& session) {
@@ -268,13 +282,24 @@ struct Handlers {
     const std::string remote = ctx.remote.to_string();
     const Handlers* self = this;  // lives as long as the router
     StreamClaims* claims = kind == Kind::kWhip ? options.claims : nullptr;
+    // Cluster mode: a viewer of a stream live on another node goes there.
+    StreamClaims* locate =
+        kind == Kind::kWhep && options.redirect_viewers ? options.claims : nullptr;
     auto job = [self, req, kind, name, shared_offer, location_prefix, remote, max_layer, hold,
-                respond, claims](sfu::Engine& engine) {
+                respond, claims, locate](sfu::Engine& engine) {
       const auto now = Clock::now();
       auto result = kind == Kind::kWhip
                         ? engine.publish(name, *shared_offer, now, remote, hold)
                         : engine.subscribe(name, *shared_offer, now, remote, max_layer, hold);
       if (claims) claims->settle(name, std::holds_alternative<sfu::SessionCreated>(result));
+      if (auto* f = std::get_if<sfu::Failure>(&result); f && f->status == 404 && locate) {
+        return locate->locate(
+            name, [req, respond, name, not_here = f->reason](const StreamClaim& c) {
+              if (c.outcome != StreamClaim::Outcome::kElsewhere || c.owner_url.empty())
+                return respond(reply(req, Status::not_found, not_here));
+              respond(redirect_to_owner(req, name, c));
+            });
+      }
       if (auto* f = std::get_if<sfu::Failure>(&result)) {
         auto res = reply(req, Status(f->status), f->reason);
         // A limit: full now, perhaps not in a moment.

@@ -29,6 +29,9 @@ struct WhipWhepOptions {
   // Cluster mode: a WHIP publish first claims its stream name (409 when it
   // is live on another node). Null: one node, no claims. Outlives the router.
   StreamClaims* claims = nullptr;
+  // With claims: a WHEP viewer of a stream live on another node gets 307 to
+  // that node's WHEP URL (CLUSTER_VIEWERS=redirect), not 404.
+  bool redirect_viewers = false;
 };
 
 // Registers /whip/ and /whep/ on `router`; `engines` outlives it.

@@ -9,7 +9,7 @@ import { after, before, test } from 'node:test';
 import { io } from 'socket.io-client';
 
 import { launchBrowser, openPage, waitFor } from './lib/browser.mjs';
-import { startPublisher } from './lib/media.mjs';
+import { startPublisher, startViewer, viewerStats } from './lib/media.mjs';
 import { startPeerServer, startPeerStreamer } from './lib/peerjs.mjs';
 import { redisMissing, startRedis } from './lib/redis.mjs';
 import { startServer } from './lib/server.mjs';
@@ -118,6 +118,24 @@ test('a stream belongs to its publisher\'s node: 409 elsewhere, free again when 
     // The catalog's view (no status filter) carries the node too.
     const all = (await (await fetch(`${a.url}/api/streams`)).json()).streams;
     assert.equal(all.find((x) => x.id === local.id)?.node, 'lease-1');
+    // A viewer on the other node is sent to the stream's node (307) and decodes.
+    const offer = await (await openPage(browser, b)).evaluate(async () => {
+      const pc = new RTCPeerConnection();
+      pc.addTransceiver('video', { direction: 'recvonly' });
+      await pc.setLocalDescription(await pc.createOffer());
+      return pc.localDescription.sdp;
+    });
+    const redirect = await fetch(`${b.url}/whep/cam?maxLayer=1`, { method: 'POST', headers: { 'Content-Type': 'application/sdp' }, body: offer, redirect: 'manual' });
+    assert.equal(redirect.status, 307);
+    assert.equal(redirect.headers.get('location'), `http://127.0.0.1:${a.port}/whep/cam?maxLayer=1`);
+    assert.equal(redirect.headers.get('access-control-allow-origin'), '*');
+    const viewer = await startViewer(browser, b, 'cam');
+    await waitFor(async () => (await viewerStats(viewer)).framesDecoded >= 20, { timeout: 15000, what: 'the redirected viewer decoding' });
+    assert.match(await viewer.evaluate(() => window.view.location), new RegExp(`^http://127\\.0\\.0\\.1:${a.port}/whep/cam/`));
+    await viewer.evaluate(() => window.view.stop());
+    // A name live nowhere is still 404 there.
+    const nowhere = await fetch(`${b.url}/whep/nothing`, { method: 'POST', headers: { 'Content-Type': 'application/sdp' }, body: offer, redirect: 'manual' });
+    assert.equal(nowhere.status, 404);
     // The same name on the other node: refused, naming the owner.
     const other = await openPage(browser, b);
     const refused = await tryPublish(other, 'cam');
