@@ -112,6 +112,16 @@ int64_t LivePlaylist::last_complete_msn() const {
   return int64_t(current_.msn) - 1;
 }
 
+uint64_t LivePlaylist::first_msn_with_parts() const {
+  const int64_t from_ms = duration_ms() - 3 * target_duration_s() * 1000;
+  int64_t end_of_segment = 0;
+  for (const auto& s : segments_) {
+    end_of_segment += s.duration_ms;
+    if (end_of_segment > from_ms) return s.msn;
+  }
+  return current_.msn;
+}
+
 std::string LivePlaylist::render(bool delta) const {
   const int64_t target_s = target_duration_s();
   const int64_t skip_until_ms = 6 * target_s * 1000;
@@ -142,14 +152,11 @@ std::string LivePlaylist::render(bool delta) const {
   out += "#EXT-X-INDEPENDENT-SEGMENTS\n";
   if (skipped > 0) out += "#EXT-X-SKIP:SKIPPED-SEGMENTS=" + std::to_string(skipped) + "\n";
   out += "#EXT-X-MAP:URI=\"" + init_name(session_) + "\"\n";
-  const int64_t parts_from_ms = total_ms - 3 * target_s * 1000;  // list parts after this
-  int64_t end_of_segment = 0;
-  for (size_t i = 0; i < segments_.size(); ++i) {
+  const uint64_t parts_from = first_msn_with_parts();
+  for (size_t i = skipped; i < segments_.size(); ++i) {
     const PlaylistSegment& s = segments_[i];
-    end_of_segment += s.duration_ms;
-    if (i < skipped) continue;
     out += "#EXT-X-PROGRAM-DATE-TIME:" + iso8601_ms(s.start) + "\n";
-    if (end_of_segment > parts_from_ms) {
+    if (s.msn >= parts_from) {
       for (const auto& p : s.parts) append_part(out, session_, p);
     }
     out += "#EXTINF:" + seconds(s.duration_ms) + ",\n";

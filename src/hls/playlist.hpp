@@ -82,6 +82,9 @@ class LivePlaylist {
   // the last part of a completed segment means part 0 of the next one
   // (§6.2.5.2), which "a later part is published" already covers.
   bool reached(uint64_t msn, uint64_t part) const;
+  // The oldest segment whose EXT-X-PART tags are listed (3 target
+  // durations from the end); the segment in progress if none is.
+  uint64_t first_msn_with_parts() const;
   // The msn of the last completed segment, or -1 if none.
   int64_t last_complete_msn() const;
 
