@@ -242,6 +242,7 @@ lss::Status Fmp4Muxer::write(size_t track, ByteSpan frame, int64_t pts_ms, bool 
     started_ = true;
     origin_ms_ = pts_ms;
     part_independent_ = true;
+    last_key_ms_ = 0;
     // Those from the keyframe's time on belong to the stream.
     std::deque<Early> early = std::move(early_);
     early_.clear();
@@ -260,9 +261,18 @@ lss::Status Fmp4Muxer::write(size_t track, ByteSpan frame, int64_t pts_ms, bool 
   }
   if (track == lead_ && t.have_held) {
     // The held frame closes the part in progress; does this one open the next?
-    const bool new_segment = independent && at - segment_start_ms_ >= options_.segment_target_ms;
-    const bool new_part =
-        new_segment || at + t.held.duration_ms - part_start_ms_ > options_.part_target_ms;
+    const int64_t interval = t.held.duration_ms;
+    const int64_t elapsed = at - segment_start_ms_;  // the segment if cut here
+    const int64_t longest = max_segment_ms(options_.segment_target_ms);
+    bool new_segment = false;
+    if (independent) {
+      // The GOP this keyframe ends stands for the next one.
+      const int64_t gop = at - last_key_ms_;
+      new_segment = elapsed >= options_.segment_target_ms || elapsed + gop > longest;
+      last_key_ms_ = at;
+    }
+    if (elapsed + interval > longest) new_segment = true;  // no keyframe in time
+    const bool new_part = new_segment || at + interval - part_start_ms_ > options_.part_target_ms;
     if (auto s = write_packet(track, t.held); !s) return s;
     part_has_frames_ = true;
     if (new_part) {

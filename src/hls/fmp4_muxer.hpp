@@ -17,9 +17,19 @@
 // every written sample has its exact duration (the tfdt of each fragment
 // is then the sample times themselves, with no drift between tracks).
 //
-// Cutting (media time of the lead track):
-//  - a new segment starts at the first keyframe at least segment_target_ms
-//    after the segment's start, with a new part (independent);
+// Cutting (media time of the lead track). The playlist's TARGETDURATION is
+// the segment target in whole seconds and must not change (§4.4.3.1), so
+// no segment may round above it: segments last at most max_segment_ms
+// (target rounded + 400 ms, margin for timing jitter).
+//  - a new segment starts at a keyframe once the segment reached its
+//    target, or earlier if waiting for the next keyframe (one more GOP, as
+//    long as the last one) would pass max_segment_ms: with a 1.5 s GOP and
+//    a 2 s target, segments are 1.5 s, each starting with a keyframe;
+//  - without a keyframe in time (a WebRTC encoder sends them only when
+//    asked: the server should ask every segment target), the segment is cut
+//    anyway before it passes max_segment_ms, and the new one does not start
+//    independent (its first part is not INDEPENDENT; players join at the
+//    next independent part);
 //  - otherwise a part is cut before the frame that would take it past
 //    part_target_ms (parts stay at most the target, and at least the target
 //    minus one frame interval: the 85 % the spec asks for at 30 fps and
@@ -46,12 +56,21 @@ struct Fmp4Options {
   int64_t segment_target_ms = 2000;
 };
 
+// TARGETDURATION for a segment target: whole seconds, at least 1.
+inline int64_t target_duration_s(int64_t segment_target_ms) {
+  return segment_target_ms < 1000 ? 1 : (segment_target_ms + 500) / 1000;
+}
+// The longest segment the muxer cuts for a segment target.
+inline int64_t max_segment_ms(int64_t segment_target_ms) {
+  return target_duration_s(segment_target_ms) * 1000 + 400;
+}
+
 struct Fmp4Part {
   uint64_t msn = 0;      // the segment it belongs to (0, 1, ...)
   uint32_t index = 0;    // its index in that segment
   int64_t start_ms = 0;  // media time of its start (lead track, from the stream's start)
   int64_t duration_ms = 0;
-  bool independent = false;  // starts with a keyframe (always so for index 0)
+  bool independent = false;  // starts with a keyframe
   Bytes data;                // moof+mdat
 
   double duration_s() const { return double(duration_ms) / 1000.0; }
@@ -133,6 +152,7 @@ class Fmp4Muxer {
   uint32_t part_index_ = 0;
   int64_t part_start_ms_ = 0;
   int64_t segment_start_ms_ = 0;
+  int64_t last_key_ms_ = 0;  // the lead track's last keyframe
   bool part_independent_ = false;
   bool part_has_frames_ = false;
   uint64_t frames_written_ = 0;

@@ -148,8 +148,13 @@ std::string LivePlaylist::render(bool delta) const {
       ",CAN-SKIP-UNTIL=" + seconds(skip_until_ms) + "\n";
   out += "#EXT-X-PART-INF:PART-TARGET=" + seconds(part_target_ms_) + "\n";
   out += "#EXT-X-MEDIA-SEQUENCE:" + std::to_string(media_sequence()) + "\n";
-  // Every segment starts with a keyframe (the muxer cuts them there).
-  out += "#EXT-X-INDEPENDENT-SEGMENTS\n";
+  // Segments start with a keyframe unless one was missing in time (see
+  // Fmp4Muxer); the tag is there only while every listed one does.
+  bool all_independent = current_.parts.empty() || current_.parts.front().independent;
+  for (size_t i = skipped; i < segments_.size(); ++i) {
+    all_independent = all_independent && segments_[i].parts.front().independent;
+  }
+  if (all_independent) out += "#EXT-X-INDEPENDENT-SEGMENTS\n";
   if (skipped > 0) out += "#EXT-X-SKIP:SKIPPED-SEGMENTS=" + std::to_string(skipped) + "\n";
   out += "#EXT-X-MAP:URI=\"" + init_name(session_) + "\"\n";
   const uint64_t parts_from = first_msn_with_parts();

@@ -117,7 +117,9 @@ TEST_F(Fmp4MuxerTest, PartsAndSegmentsOfARealStream) {
   EXPECT_EQ((*m)->frames_written(), 270u + uint64_t(audio));
   ASSERT_FALSE(parts.empty());
 
-  // Segments start at the first keyframe 2 s after the last start: 0, 3, 6 s.
+  // A 2 s target with a 1.5 s GOP: waiting for the keyframe after 2 s would
+  // make 3 s segments, past what TARGETDURATION 2 allows (2.4 s); each
+  // keyframe starts one.
   std::vector<int64_t> segment_starts;
   int64_t total_ms = 0;
   for (size_t i = 0; i < parts.size(); ++i) {
@@ -147,7 +149,7 @@ TEST_F(Fmp4MuxerTest, PartsAndSegmentsOfARealStream) {
       EXPECT_TRUE(pp.first_video_key);
     }
   }
-  EXPECT_EQ(segment_starts, (std::vector<int64_t>{0, 3000, 6000}));
+  EXPECT_EQ(segment_starts, (std::vector<int64_t>{0, 1500, 3000, 4500, 6000, 7500}));
   EXPECT_NEAR(double(total_ms), 9000, 40);
 
   // init + every part is one playable fragmented MP4 with every frame.
@@ -163,6 +165,30 @@ TEST_F(Fmp4MuxerTest, PartsAndSegmentsOfARealStream) {
   EXPECT_EQ(probe.packets[1], audio);
   EXPECT_EQ(probe.first_pts_ms[0], 0);
   EXPECT_NEAR(probe.duration_s, 9.0, 0.1);
+}
+
+TEST_F(Fmp4MuxerTest, SegmentsAreCutInTimeWithoutKeyframes) {
+  // Only the very first frame is a keyframe (a WebRTC encoder nobody asked
+  // for another one). Segments must still end by 2.4 s.
+  auto m = Fmp4Muxer::open(clip_.tracks);
+  ASSERT_TRUE(m.ok());
+  std::vector<Fmp4Part> parts;
+  bool first = true;
+  for (const auto& f : looped(clip_, 2)) {
+    const bool key = f.track == 0 && f.keyframe && first;
+    if (key) first = false;
+    ASSERT_TRUE((*m)->write(f.track, f.data, f.pts_ms, key, parts).ok());
+  }
+  ASSERT_TRUE((*m)->finish(parts).ok());
+  std::vector<int64_t> durations;
+  for (const auto& p : parts) {
+    if (p.index == 0) durations.push_back(0);
+    durations.back() += p.duration_ms;
+    EXPECT_EQ(p.independent, p.msn == 0 && p.index == 0);
+  }
+  ASSERT_GE(durations.size(), 3u);
+  for (int64_t d : durations) EXPECT_LE(d, max_segment_ms(2000));
+  EXPECT_GE(durations[0], 2000);
 }
 
 TEST_F(Fmp4MuxerTest, FramesBeforeTheFirstKeyframeAreDropped) {

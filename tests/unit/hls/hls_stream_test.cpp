@@ -127,17 +127,19 @@ TEST_F(HlsStreamTest, BlockingReloadIsAnsweredWhenThePartIsPublished) {
   auto now = s.serve(req("index.m3u8?_HLS_msn=0&_HLS_part=2"), t0_, nullptr);
   ASSERT_TRUE(now);
   EXPECT_EQ(now->status, 200);
+  // Segment 0 (1.5 s, one GOP) has parts 0-5.
   Got next_segment;
-  EXPECT_FALSE(s.serve(req("index.m3u8?_HLS_msn=0&_HLS_part=11"), t0_, next_segment.callback()));
+  EXPECT_FALSE(s.serve(req("index.m3u8?_HLS_msn=0&_HLS_part=6"), t0_, next_segment.callback()));
   ASSERT_TRUE(feed_until(s, [&] { return next_segment.calls > 0; }));
-  EXPECT_NE(text_of(next_segment.response).find("#EXTINF:3.000,\nseg-t1-0.mp4\n"),
-            std::string::npos);
+  const std::string next_text = text_of(next_segment.response);
+  EXPECT_NE(next_text.find("#EXTINF:1.500,\nseg-t1-0.mp4\n"), std::string::npos) << next_text;
+  EXPECT_NE(next_text.find("URI=\"part-t1-6.mp4\",INDEPENDENT=YES"), std::string::npos);
   auto seg = s.serve(req("seg-t1-0.mp4"), t0_, nullptr);
   ASSERT_TRUE(seg);
   EXPECT_EQ(seg->status, 200);
   // The segment is its parts, in order.
   Bytes joined;
-  for (int i = 0; i <= 10; ++i) {
+  for (int i = 0; i <= 5; ++i) {
     auto p = s.serve(req("part-t1-" + std::to_string(i) + ".mp4"), t0_, nullptr);
     ASSERT_TRUE(p);
     ASSERT_EQ(p->status, 200);
@@ -231,7 +233,7 @@ TEST_F(HlsStreamTest, DestroyingTheStreamAnswersWaiters) {
 }
 
 TEST_F(HlsStreamTest, TheWindowSlidesAndMemoryStaysBounded) {
-  options_.window_ms = 1000;  // raised to 8 target durations (24 s with 3 s segments)
+  options_.window_ms = 1000;  // raised to 8 target durations (16 s)
   HlsStream s(options_);
   ASSERT_TRUE(s.start(clip_.tracks).ok());
   frames_ = looped(clip_, 40);  // 120 s
@@ -239,21 +241,24 @@ TEST_F(HlsStreamTest, TheWindowSlidesAndMemoryStaysBounded) {
   auto pl = s.serve(req("index.m3u8"), t0_, nullptr);
   ASSERT_TRUE(pl);
   const std::string text = text_of(*pl);
-  // 39 complete segments of 3 s (msn 39 in progress); the playlist keeps
-  // 24 s of them: 31-38.
-  EXPECT_NE(text.find("#EXT-X-TARGETDURATION:3\n"), std::string::npos);
-  EXPECT_NE(text.find("#EXT-X-MEDIA-SEQUENCE:31\n"), std::string::npos) << text;
-  EXPECT_EQ(s.serve(req("seg-t1-30.mp4"), t0_, nullptr)->status, 200);  // just removed: kept
-  EXPECT_EQ(s.serve(req("seg-t1-10.mp4"), t0_, nullptr)->status, 404);  // long gone
+  // 1.5 s segments: 0-78 complete, 79 in progress; the playlist keeps at
+  // least 16 s of them: 68-78 (16.5 s).
+  EXPECT_NE(text.find("#EXT-X-TARGETDURATION:2\n"), std::string::npos);
+  EXPECT_NE(text.find("#EXT-X-MEDIA-SEQUENCE:68\n"), std::string::npos) << text;
+  EXPECT_EQ(s.serve(req("seg-t1-67.mp4"), t0_, nullptr)->status, 200);  // just removed: kept
+  EXPECT_EQ(s.serve(req("seg-t1-30.mp4"), t0_, nullptr)->status, 404);  // long gone
   EXPECT_EQ(s.serve(req("part-t1-0.mp4"), t0_, nullptr)->status, 404);
-  // About 48 s of segments (window + availability) and 15 s of parts at
+  // About 33 s of segments (window + availability) and 10 s of parts at
   // ~1 Mbit/s, far from 120 s of it.
-  EXPECT_LT(s.bytes(), 9u * 1000 * 1000);
-  // Delta updates skip what is older than 6 target durations (18 s).
+  EXPECT_LT(s.bytes(), 6u * 1000 * 1000);
+  // Delta updates skip what ends 6 target durations (12 s) before the end
+  // (18 s in all): msn 68-70.
   auto delta = s.serve(req("index.m3u8?_HLS_skip=YES"), t0_, nullptr);
   ASSERT_TRUE(delta);
-  EXPECT_NE(text_of(*delta).find("#EXT-X-SKIP:SKIPPED-SEGMENTS=2\n"), std::string::npos)
+  EXPECT_NE(text_of(*delta).find("#EXT-X-SKIP:SKIPPED-SEGMENTS=3\n"), std::string::npos)
       << text_of(*delta);
+  EXPECT_EQ(text_of(*delta).find("seg-t1-70.mp4"), std::string::npos);
+  EXPECT_NE(text_of(*delta).find("seg-t1-71.mp4"), std::string::npos);
 }
 
 TEST_F(HlsStreamTest, ByteCapEvictsOldestFirst) {

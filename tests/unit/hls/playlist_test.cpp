@@ -196,3 +196,18 @@ TEST(LivePlaylist, ReachedFollowsPublishedParts) {
 
 }  // namespace
 }  // namespace lss::hls
+
+namespace lss::hls {
+namespace {
+
+TEST(LivePlaylist, IndependentSegmentsOnlyWhileEverySegmentStartsWithAKeyframe) {
+  LivePlaylist pl("s", 1000, 500);
+  pl.add_part(0, 500, true, kT0);
+  pl.add_part(0, 500, false, kT0);
+  EXPECT_NE(pl.render(false).find("#EXT-X-INDEPENDENT-SEGMENTS\n"), std::string::npos);
+  pl.add_part(1, 500, false, kT0);  // cut without a keyframe in time
+  EXPECT_EQ(pl.render(false).find("#EXT-X-INDEPENDENT-SEGMENTS\n"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace lss::hls
