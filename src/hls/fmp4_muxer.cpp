@@ -13,6 +13,8 @@ extern "C" {
 #include <cstring>
 #include <string>
 
+#include "codec/depacketizer.hpp"
+
 namespace lss::hls {
 
 namespace {
@@ -49,6 +51,34 @@ constexpr AVRational kVideoTimeBase{1, 90000};
 constexpr AVRational kMs{1, 1000};
 
 }  // namespace
+
+bool h264_dimensions(ByteSpan annexb, int& width, int& height) {
+  // NAL units between start codes (00 00 01, or 00 00 00 01).
+  size_t i = 0;
+  auto next_start = [&](size_t from) {
+    for (size_t k = from; k + 3 <= annexb.size(); ++k) {
+      if (annexb[k] == 0 && annexb[k + 1] == 0 && annexb[k + 2] == 1) return k;
+    }
+    return annexb.size();
+  };
+  i = next_start(0);
+  while (i < annexb.size()) {
+    const size_t begin = i + 3;
+    size_t end = next_start(begin);
+    const size_t next = end;
+    while (end > begin && annexb[end - 1] == 0) end--;  // 4-byte start code, trailing zeros
+    if (end > begin && (annexb[begin] & 0x1f) == 7) {
+      auto [w, h] = codec::h264_sps_dimensions(annexb.subspan(begin, end - begin));
+      if (w > 0 && h > 0) {
+        width = w;
+        height = h;
+        return true;
+      }
+    }
+    i = next;
+  }
+  return false;
+}
 
 bool parse_audio_specific_config(ByteSpan asc, int& sample_rate, int& channels) {
   static constexpr int kRates[] = {96000, 88200, 64000, 48000, 44100, 32000, 24000,
@@ -97,8 +127,10 @@ Result<std::unique_ptr<Fmp4Muxer>> Fmp4Muxer::open(const std::vector<record::Tra
       if (++videos > 1) return make_error("HLS takes one video track");
       par->codec_type = AVMEDIA_TYPE_VIDEO;
       par->codec_id = AV_CODEC_ID_H264;
+      // The SPS knows better than the spec (the recorder defaults to 640x480).
       par->width = t.width > 0 ? t.width : 640;
       par->height = t.height > 0 ? t.height : 480;
+      h264_dimensions(t.extradata, par->width, par->height);
       st->time_base = kVideoTimeBase;
       track.default_duration_ms = 33;
       m->lead_ = i;

@@ -158,6 +158,9 @@ class Fmp4Muxer {
   uint64_t frames_written_ = 0;
 };
 
+// Width and height from the SPS in Annex B H264 (false if there is none).
+bool h264_dimensions(ByteSpan annexb, int& width, int& height);
+
 // Sample rate and channel count from an AAC AudioSpecificConfig (false if
 // it is too short or uses an explicit frequency we do not handle).
 bool parse_audio_specific_config(ByteSpan asc, int& sample_rate, int& channels);

@@ -19,6 +19,14 @@
 // executor. The HTTP side calls sweep(now) (or HlsRegistry::sweep) every
 // 100-250 ms.
 //
+// An HTTP handler for GET /hls/{stream}/{target}, in outline:
+//   auto req = parse_hls_request(target);      // 400/404 + kNoStore on error
+//   auto stream = registry.find(stream_name);  // 404 when none
+//   auto reply = [weak, executor](HlsResponse r) { post(executor, write r) };
+//   if (auto r = stream->serve(*req, Clock::now(), reply)) reply(std::move(*r));
+// with status, content_type, cache_control and body() as the response
+// (body() stays valid while the HlsResponse lives: it shares the bytes).
+//
 // Memory: the playlist lists at least `window_ms` of segments (and more
 // than the skip boundary so delta updates skip something); a segment that
 // left the playlist stays available for its duration plus the window

@@ -23,7 +23,7 @@ struct Probe {
   std::vector<int64_t> packets;
   std::vector<int64_t> first_pts_ms;
   bool first_video_key = false;
-  int width = 0;
+  int width = 0, height = 0;
   double duration_s = 0;
 };
 
@@ -42,7 +42,10 @@ Probe probe_bytes(const Bytes& bytes) {
     avformat_find_stream_info(in, nullptr);
     for (unsigned i = 0; i < in->nb_streams; ++i) {
       p.codecs.push_back(in->streams[i]->codecpar->codec_id);
-      if (in->streams[i]->codecpar->width) p.width = in->streams[i]->codecpar->width;
+      if (in->streams[i]->codecpar->width) {
+        p.width = in->streams[i]->codecpar->width;
+        p.height = in->streams[i]->codecpar->height;
+      }
     }
     p.packets.assign(in->nb_streams, 0);
     p.first_pts_ms.assign(in->nb_streams, -1);
@@ -231,6 +234,31 @@ TEST_F(Fmp4MuxerTest, AudioOnlyAac) {
   ASSERT_TRUE((*m)->finish(parts).ok());
   ASSERT_GE(parts.size(), 7u);
   for (const auto& p : parts) EXPECT_TRUE(p.independent);
+}
+
+TEST_F(Fmp4MuxerTest, DimensionsComeFromTheSps) {
+  int w = 0, h = 0;
+  ASSERT_TRUE(h264_dimensions(clip_.tracks[0].extradata, w, h));
+  EXPECT_EQ(w, 640);
+  EXPECT_EQ(h, 360);
+  EXPECT_FALSE(h264_dimensions(Bytes{0, 0, 0, 1, 0x68, 0xce}, w, h));  // a PPS alone
+  auto tracks = clip_.tracks;
+  tracks[0].width = 640;  // the recorder's default when it does not know
+  tracks[0].height = 480;
+  auto m = Fmp4Muxer::open(tracks);
+  ASSERT_TRUE(m.ok());
+  std::vector<Fmp4Part> parts;
+  for (const auto& f : clip_.frames) {
+    ASSERT_TRUE((*m)->write(f.track, f.data, f.pts_ms, f.keyframe, parts).ok());
+  }
+  ASSERT_TRUE((*m)->finish(parts).ok());
+  Bytes all = (*m)->init_segment();
+  for (const auto& p : parts) all.insert(all.end(), p.data.begin(), p.data.end());
+  // The container says 640x360 (avc1 and tkhd), not what the spec said.
+  const Probe probe = probe_bytes(all);
+  ASSERT_TRUE(probe.opened);
+  EXPECT_EQ(probe.width, 640);
+  EXPECT_EQ(probe.height, 360);
 }
 
 TEST(AudioSpecificConfig, Parses) {
