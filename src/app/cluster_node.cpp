@@ -51,6 +51,15 @@ void ClusterNode::publish(std::string channel, std::string message) {
   });
 }
 
+std::optional<cluster::NodeInfo> ClusterNode::better_node(const cluster::LoadLimits& limits) const {
+  std::lock_guard lock(mu_);
+  auto me = std::find_if(nodes_.begin(), nodes_.end(),
+                         [this](const cluster::NodeInfo& n) { return n.id == self_.id; });
+  if (me == nodes_.end() || !limits.over(*me)) return std::nullopt;
+  if (const auto* n = cluster::least_loaded(nodes_, limits, self_.id)) return *n;
+  return std::nullopt;
+}
+
 void ClusterNode::set_live(std::vector<cluster::LiveStream> live) {
   std::lock_guard lock(mu_);
   live_ = std::move(live);
@@ -234,6 +243,16 @@ void ClusterNode::run() {
   if (auto st = registry.withdraw(self_.id); st.ok()) {
     spdlog::info("cluster: node '{}' left the cluster", self_.id);
   }
+}
+
+std::function<std::string()> publisher_placement(const std::unique_ptr<ClusterNode>& node,
+                                                 cluster::LoadLimits limits) {
+  if (!limits.max_peers && limits.max_cpu <= 0) return {};
+  return [&node, limits]() -> std::string {
+    if (!node) return {};
+    auto better = node->better_node(limits);
+    return better ? better->url : std::string();
+  };
 }
 
 std::string default_node_id(uint16_t port) {

@@ -18,7 +18,9 @@
 #include <deque>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -64,6 +66,10 @@ class ClusterNode : public signal::StreamClaims {
   // The last list read from Redis (this node included once announced).
   std::vector<cluster::NodeInfo> nodes() const;
   bool redis_ok() const { return redis_ok_.load(); }
+  // Placement: when this node is over `limits` (as its last announcement
+  // said), the least-loaded node under them; nothing when this node may
+  // take more, or no other node can.
+  std::optional<cluster::NodeInfo> better_node(const cluster::LoadLimits& limits) const;
   // Says `message` on Redis channel `channel` (pub/sub), from the cluster
   // thread, soon; lost if Redis is away. Any thread.
   void publish(std::string channel, std::string message);
@@ -105,6 +111,12 @@ class ClusterNode : public signal::StreamClaims {
   std::atomic<size_t> leases_held_{0};
   std::atomic<bool> redis_ok_{false};
 };
+
+// WHIP's placement (WhipWhepOptions::place_publisher) through `node`: the
+// URL of a node to send a new publisher to while this one is over
+// `limits`. Empty without a cluster or without such a node.
+std::function<std::string()> publisher_placement(const std::unique_ptr<ClusterNode>& node,
+                                                 cluster::LoadLimits limits);
 
 // NODE_ID's default: the host's name and the HTTP port, unique per process
 // on one host as long as the ports differ.

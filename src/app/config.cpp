@@ -284,6 +284,12 @@ ConfigOutcome load_config(int argc, const char* const* argv) {
       "a viewer of a stream on another node: relay (this node pulls it) or redirect (307 to the "
       "owner's WHEP URL)")
       ->check(CLI::IsMember({"relay", "redirect"}));
+  opt("--cluster-max-peers", c.cluster_max_peers, "CLUSTER_MAX_PEERS",
+      "a node with this many peers sends new publishers to the least-loaded node (307); 0: no "
+      "limit");
+  opt("--cluster-max-cpu", c.cluster_max_cpu, "CLUSTER_MAX_CPU",
+      "the same past this share of the host's cores busy with this node (0..1; 0: no limit)")
+      ->check(CLI::Range(0.0, 1.0));
   std::string config_file_flag;
   opt("--config-file", config_file_flag, "CONFIG_FILE",
       "KEY=VALUE file of these settings (over the environment); read again on SIGHUP for "

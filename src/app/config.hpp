@@ -103,6 +103,10 @@ struct Config {
   // "relay" (this node pulls it; not built yet: redirects meanwhile) or
   // "redirect" (307 to the owner's WHEP URL).
   std::string cluster_viewers = "relay";
+  // Placement: a node over either sends new publishers (307) to the
+  // least-loaded node under both. 0: no limit.
+  uint64_t cluster_max_peers = 0;  // CLUSTER_MAX_PEERS
+  double cluster_max_cpu = 0.9;    // CLUSTER_MAX_CPU: share of the host's cores
 
   std::string log_level = "info";  // LOG_LEVEL
   std::string config_file;         // CONFIG_FILE: KEY=VALUE settings, read again on SIGHUP

@@ -351,14 +351,16 @@ int ServerApp::run() {
   register_cluster_api(s.router, cluster_node);
   register_metrics_api(s.router, {engines, s.router, *s.uploader, catalog_counts,
                                   s.recording ? &s.recording->stats() : nullptr});
-  signal::register_whip_whep(s.router, engines,
-                             {s.config.stream_key,
-                              ice_server_options(s.config),
-                              {s.config.session_rate, s.config.session_burst, 100000},
-                              s.config.sessions_per_ip,
-                              cluster_node.get(),
-                              // Until the relay is built, "relay" redirects too.
-                              cluster_node != nullptr});
+  signal::register_whip_whep(
+      s.router, engines,
+      {s.config.stream_key,
+       ice_server_options(s.config),
+       {s.config.session_rate, s.config.session_burst, 100000},
+       s.config.sessions_per_ip,
+       cluster_node.get(),
+       // Until the relay is built, "relay" redirects too.
+       cluster_node != nullptr,
+       publisher_placement(cluster_node, {s.config.cluster_max_peers, s.config.cluster_max_cpu})});
   if (!s.config.ice_servers.empty()) {
     std::string list;
     for (const auto& u : s.config.ice_servers) list += (list.empty() ? "" : ", ") + u;

@@ -19,6 +19,16 @@ uint64_t count_at(const nlohmann::json& j, const char* key) {
 
 }  // namespace
 
+const NodeInfo* least_loaded(const std::vector<NodeInfo>& nodes, const LoadLimits& limits,
+                             const std::string& except) {
+  const NodeInfo* best = nullptr;
+  for (const auto& n : nodes) {
+    if (n.id == except || n.url.empty() || limits.over(n)) continue;
+    if (!best || n.cpu < best->cpu || (n.cpu == best->cpu && n.peers < best->peers)) best = &n;
+  }
+  return best;
+}
+
 std::string to_json_text(const NodeInfo& n) {
   auto live = nlohmann::json::array();
   for (const auto& s : n.live) {

@@ -34,6 +34,19 @@ struct NodeInfo {
   std::vector<LiveStream> live;  // its live streams
 };
 
+// How much a node takes before new publishers go elsewhere (0: no limit).
+struct LoadLimits {
+  uint64_t max_peers = 0;
+  double max_cpu = 0;  // share of its host's cores, 0..1
+  bool over(const NodeInfo& n) const {
+    return (max_peers && n.peers >= max_peers) || (max_cpu > 0 && n.cpu >= max_cpu);
+  }
+};
+// The node under `limits` with the least load (CPU, then peers), other
+// than `except`; nullptr when none.
+const NodeInfo* least_loaded(const std::vector<NodeInfo>& nodes, const LoadLimits& limits,
+                             const std::string& except);
+
 std::string to_json_text(const NodeInfo& n);
 Result<NodeInfo> node_from_json_text(const std::string& text);
 

@@ -40,18 +40,23 @@ Response reply(const Request& req, Status status, std::string body,
   return res;
 }
 
-// CLUSTER_VIEWERS=redirect: 307 (the method and the offer stay) to the
-// owner's WHEP URL, absolute, with the query (maxLayer) kept.
-Response redirect_to_owner(const Request& req, const std::string& name, const StreamClaim& c) {
-  std::string url = c.owner_url;
-  while (!url.empty() && url.back() == '/') url.pop_back();
-  url += "/whep/" + name;
+// 307 (the method and the offer stay) to `path` on another node, an
+// absolute URL with the request's query kept (RFC 9725 §4.5).
+Response redirect(const Request& req, std::string base, const std::string& path,
+                  const std::string& why) {
+  while (!base.empty() && base.back() == '/') base.pop_back();
+  std::string url = base + path;
   const std::string_view target = req.target();
   if (const size_t q = target.find('?'); q != std::string_view::npos) url += target.substr(q);
-  auto res = reply(req, Status::temporary_redirect,
-                   "stream '" + name + "' is on node '" + c.owner + "': " + url);
+  auto res = reply(req, Status::temporary_redirect, why);
   res.set(bhttp::field::location, url);
   return res;
+}
+
+// CLUSTER_VIEWERS=redirect: to the WHEP URL of the node that has the stream.
+Response redirect_to_owner(const Request& req, const std::string& name, const StreamClaim& c) {
+  return redirect(req, c.owner_url, "/whep/" + name,
+                  "stream '" + name + "' is on node '" + c.owner + "'");
 }
 
 // "/whip/<name>" or "/whip/<name>/<session>" -> parts; false on anything else.
@@ -242,6 +247,14 @@ struct Handlers {
       }
     }
     if (kind == Kind::kWhip && !authorized(req, ctx, respond)) return;
+    if (kind == Kind::kWhip && options.place_publisher) {
+      if (const std::string elsewhere = options.place_publisher(); !elsewhere.empty()) {
+        spdlog::info("whip: publisher of '{}' sent to {} (this node is over its load)", name,
+                     elsewhere);
+        return respond(redirect(req, elsewhere, "/whip/" + name,
+                                "this node is full: publish at " + elsewhere));
+      }
+    }
     if (!is_content_type(req, "application/sdp")) {
       return respond(reply(req, Status::unsupported_media_type,
                            "the offer must be sent with Content-Type: application/sdp"));

@@ -32,6 +32,9 @@ struct WhipWhepOptions {
   // With claims: a WHEP viewer of a stream live on another node gets 307 to
   // that node's WHEP URL (CLUSTER_VIEWERS=redirect), not 404.
   bool redirect_viewers = false;
+  // Placement: the base URL of a node to send a new publisher to (307)
+  // when this one is over its load; empty: publish here. Control thread.
+  std::function<std::string()> place_publisher;
 };
 
 // Registers /whip/ and /whep/ on `router`; `engines` outlives it.

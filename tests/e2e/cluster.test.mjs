@@ -210,6 +210,40 @@ test('the original app\'s start-stream claims its name in the cluster too', { sk
   }
 });
 
+test('a full node sends new publishers to the least-loaded node (307)', { skip: redisMissing, timeout: 60000 }, async () => {
+  const r = await startRedis();
+  const started = [];
+  const browser = await launchBrowser();
+  try {
+    started.push(await startServer({ REDIS_URL: r.url, NODE_ID: 'full', CLUSTER_MAX_PEERS: '1', MEDIA_WORKERS: '1' }));
+    started.push(await startServer({ REDIS_URL: r.url, NODE_ID: 'roomy', MEDIA_WORKERS: '1' }));
+    const [full, roomy] = started;
+    await waitFor(async () => (await cluster(full)).nodes.length === 2, { timeout: 10000, what: 'both nodes listed' });
+    await startPublisher(browser, full, 'first');
+    // Its next announcement says it has its one peer.
+    await waitFor(async () => (await cluster(full)).nodes.find((n) => n.id === 'full')?.peers >= 1, { timeout: 5000, what: 'the full node announcing its peer' });
+    const res = await fetch(`${full.url}/whip/second?x=1`, { method: 'POST', headers: { 'Content-Type': 'application/sdp' }, body: 'v=0\r\n', redirect: 'manual' });
+    assert.equal(res.status, 307);
+    assert.equal(res.headers.get('location'), `http://127.0.0.1:${roomy.port}/whip/second?x=1`);
+    assert.match(await res.text(), /this node is full/);
+    // A browser follows it and publishes on the roomy node.
+    const page = await openPage(browser, full);
+    assert.equal(await tryPublish(page, 'second'), 'ok');
+    assert.match(await page.evaluate(() => window.pub.location ?? ''), new RegExp(`^http://127\\.0\\.0\\.1:${roomy.port}/whip/second/`));
+    const live = (await (await fetch(`${full.url}/api/streams?status=live`)).json()).streams;
+    await waitFor(async () => {
+      const streams = (await (await fetch(`${full.url}/api/streams?status=live`)).json()).streams;
+      return streams.find((x) => x.name === 'second')?.node === 'roomy';
+    }, { timeout: 5000, what: "'second' listed on node roomy" });
+    assert.ok(live.some((x) => x.name === 'first' && x.node === 'full'));
+    assert.match(full.log(), /whip: publisher of 'second' sent to http:\/\/127\.0\.0\.1:\d+ \(this node is over its load\)/);
+  } finally {
+    await browser.close();
+    for (const n of started) await n.stop().catch(() => {});
+    await r.stop();
+  }
+});
+
 test('a Redis outage is one log line; the node is back in the list when Redis is', { skip: redisMissing, timeout: 60000 }, async () => {
   const r = await startRedis();
   let r2;

@@ -84,6 +84,27 @@ TEST_F(Coordination, ARecordWrittenByAnythingElseIsSkippedNotTrusted) {
   EXPECT_EQ(streams->live[0].viewers, 0u);
 }
 
+TEST(Placement, LeastLoadedUnderTheLimits) {
+  auto n = [](std::string id, uint64_t peers, double cpu) {
+    NodeInfo x;
+    x.id = id;
+    x.url = "http://" + id;
+    x.peers = peers;
+    x.cpu = cpu;
+    return x;
+  };
+  const std::vector<NodeInfo> nodes{n("a", 10, 0.5), n("b", 3, 0.2), n("c", 1, 0.2),
+                                    n("d", 0, 0.95)};
+  LoadLimits limits{8, 0.9};
+  EXPECT_TRUE(limits.over(nodes[0]));  // peers
+  EXPECT_TRUE(limits.over(nodes[3]));  // cpu
+  EXPECT_FALSE(limits.over(nodes[1]));
+  EXPECT_EQ(least_loaded(nodes, limits, "a")->id, "c");                 // equal CPU: fewer peers
+  EXPECT_EQ(least_loaded(nodes, limits, "c")->id, "b");                 // never itself
+  EXPECT_EQ(least_loaded({nodes[0], nodes[3]}, limits, "a"), nullptr);  // nobody can
+  EXPECT_FALSE(LoadLimits{}.over(nodes[3]));                            // 0: no limit
+}
+
 TEST_F(Coordination, LiveStreamsTravelInTheRecord) {
   RedisClient a(url());
   NodeRegistry r(a);

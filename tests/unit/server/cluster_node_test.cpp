@@ -173,6 +173,30 @@ TEST(ClusterNode, RedisDownPublishesHereAndClaimsLater) {
   EXPECT_TRUE(eventually([&] { return lease_owner(url, "cam") == "node-a"; }, 6s));
 }
 
+TEST(ClusterNode, AFullNodeNamesTheLeastLoadedOne) {
+  testing::RedisServer redis;
+  if (!redis.running()) GTEST_SKIP() << redis.why_not();
+  const auto url = cluster::parse_redis_url(redis.url()).value();
+  std::atomic<uint64_t> peers_a{5};
+  ClusterNode a(url, [&](cluster::NodeInfo& n) { n.peers = peers_a.load(); });
+  ClusterNode b(url, [](cluster::NodeInfo& n) { n.peers = 1; });
+  a.start(info("node-a"));
+  b.start(info("node-b"));
+  ASSERT_TRUE(eventually([&] { return a.nodes().size() == 2; }));
+  const cluster::LoadLimits limits{3, 0};
+  auto better = a.better_node(limits);
+  ASSERT_TRUE(better.has_value());
+  EXPECT_EQ(better->id, "node-b");
+  EXPECT_FALSE(b.better_node(limits).has_value());  // under its limit: publishes there
+  // Its load falls: it takes publishers again (from its next announcement).
+  peers_a = 2;
+  EXPECT_TRUE(eventually([&] { return !a.better_node(limits).has_value(); }));
+  // The placement function the WHIP front end gets.
+  std::unique_ptr<ClusterNode> none;
+  EXPECT_FALSE(publisher_placement(none, {}));  // no limits: no function
+  EXPECT_EQ(publisher_placement(none, limits)(), "");
+}
+
 TEST(ClusterNode, ClaimsAfterStopAreAnswered) {
   testing::RedisServer redis;
   if (!redis.running()) GTEST_SKIP() << redis.why_not();

@@ -24,7 +24,10 @@ const char* kVars[] = {"PORT",
                        "WS_MAX_MESSAGE_BYTES",
                        "REDIS_URL",
                        "NODE_ID",
-                       "NODE_URL"};
+                       "NODE_URL",
+                       "CLUSTER_VIEWERS",
+                       "CLUSTER_MAX_PEERS",
+                       "CLUSTER_MAX_CPU"};
 
 class ConfigTest : public ::testing::Test {
  protected:
@@ -105,8 +108,24 @@ TEST_F(ConfigTest, ClusterSettings) {
   EXPECT_EQ(out.config.redis_url, "redis://:pw@10.0.0.5:6380/1");
   EXPECT_EQ(out.config.node_id, "edge-7.eu:8080");
   EXPECT_EQ(out.config.node_url, "https://edge7.example.com");
-  for (auto [var, value] : std::vector<std::pair<const char*, const char*>>{
-           {"REDIS_URL", "http://redis"}, {"NODE_ID", "a/b"}, {"NODE_URL", "edge7:8080"}}) {
+  EXPECT_EQ(out.config.cluster_viewers, "relay");
+  EXPECT_EQ(out.config.cluster_max_peers, 0u);
+  EXPECT_DOUBLE_EQ(out.config.cluster_max_cpu, 0.9);
+  setenv("CLUSTER_VIEWERS", "redirect", 1);
+  setenv("CLUSTER_MAX_PEERS", "500", 1);
+  setenv("CLUSTER_MAX_CPU", "0.75", 1);
+  out = load();
+  ASSERT_EQ(out.kind, ConfigOutcome::Kind::kRun) << out.message;
+  EXPECT_EQ(out.config.cluster_viewers, "redirect");
+  EXPECT_EQ(out.config.cluster_max_peers, 500u);
+  EXPECT_DOUBLE_EQ(out.config.cluster_max_cpu, 0.75);
+  SetUp();
+  for (auto [var, value] :
+       std::vector<std::pair<const char*, const char*>>{{"REDIS_URL", "http://redis"},
+                                                        {"NODE_ID", "a/b"},
+                                                        {"NODE_URL", "edge7:8080"},
+                                                        {"CLUSTER_VIEWERS", "teleport"},
+                                                        {"CLUSTER_MAX_CPU", "1.5"}}) {
     setenv(var, value, 1);
     out = load();
     EXPECT_EQ(out.kind, ConfigOutcome::Kind::kExitError) << var;
