@@ -150,7 +150,12 @@ function showLive(li, s) {
   const bitrate = document.createElement('span');
   bitrate.className = 'bitrate';
   bitrate.textContent = formatBitrate(s.bitrate_bps);
-  info.replaceChildren(`${codecs} · `, viewers, ...(bitrate.textContent ? [' · ', bitrate] : []));
+  // In a cluster: the node the stream is on (watching it here still works).
+  const node = document.createElement('span');
+  node.className = 'node';
+  node.textContent = s.node ? `on ${s.node}` : '';
+  info.replaceChildren(`${codecs} · `, viewers, ...(bitrate.textContent ? [' · ', bitrate] : []),
+    ...(node.textContent ? [' · ', node] : []));
 }
 
 // Updated in place (by name) so a selection or a "Copied" stays put.

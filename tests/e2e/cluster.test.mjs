@@ -133,6 +133,17 @@ test('a stream belongs to its publisher\'s node: 409 elsewhere, free again when 
     await waitFor(async () => (await viewerStats(viewer)).framesDecoded >= 20, { timeout: 15000, what: 'the redirected viewer decoding' });
     assert.match(await viewer.evaluate(() => window.view.location), new RegExp(`^http://127\\.0\\.0\\.1:${a.port}/whep/cam/`));
     await viewer.evaluate(() => window.view.stop());
+    // The built-in page on node 2 lists it with its node; Watch plays it.
+    const ui = await browser.newPage();
+    await ui.goto(`${b.url}/`);
+    const row = ui.locator('#live-list li[data-stream="cam"]');
+    await row.locator('.node').filter({ hasText: 'on lease-1' }).waitFor({ timeout: 10000 });
+    await row.locator('button.watch').click();
+    await ui.waitForFunction(() => {
+      const v = document.querySelector('#players video');
+      return v && v.videoWidth > 0 && v.currentTime > 0.5;
+    }, null, { timeout: 15000 });
+    await ui.close();
     // A name live nowhere is still 404 there.
     const nowhere = await fetch(`${b.url}/whep/nothing`, { method: 'POST', headers: { 'Content-Type': 'application/sdp' }, body: offer, redirect: 'manual' });
     assert.equal(nowhere.status, 404);
