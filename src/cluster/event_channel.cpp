@@ -12,6 +12,7 @@ std::string events_channel(const RedisUrl& url, const std::string& prefix) {
 
 std::string to_message(const ClusterEvent& e) {
   auto data = nlohmann::json::parse(e.data, nullptr, false);
+  if (data.is_discarded()) data = nullptr;
   return nlohmann::json{{"node", e.node}, {"event", e.name}, {"data", data}}.dump(
       -1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
@@ -24,7 +25,8 @@ Result<ClusterEvent> event_from_message(const std::string& text) {
   if (node == j.end() || !node->is_string() || name == j.end() || !name->is_string() ||
       name->get_ref<const std::string&>().empty() || data == j.end())
     return make_error("an event without node, event and data");
-  return ClusterEvent{node->get<std::string>(), name->get<std::string>(), data->dump()};
+  return ClusterEvent{node->get<std::string>(), name->get<std::string>(),
+                      data->dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)};
 }
 
 EventSubscriber::EventSubscriber(RedisUrl url, std::string channel,
