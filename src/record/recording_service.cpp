@@ -27,7 +27,9 @@ void RecordingService::stop() {
 
 std::shared_ptr<RecordingSink> RecordingService::start(const std::string& stream_name,
                                                        const std::string& stream_id,
-                                                       std::vector<RecordedTrack> tracks) {
+                                                       std::vector<RecordedTrack> tracks,
+                                                       std::shared_ptr<FrameTap> tap,
+                                                       bool write_clips) {
   RecorderOptions o;
   o.spool_dir = spool_dir_;
   o.stream_name = stream_name;
@@ -37,6 +39,8 @@ std::shared_ptr<RecordingSink> RecordingService::start(const std::string& stream
   o.tracks = std::move(tracks);
   o.io = &io_;
   o.stats = &stats_;
+  o.tap = std::move(tap);
+  o.write_clips = write_clips;
   Entry e{std::make_shared<RecordingSink>(),
           std::make_unique<StreamRecorder>(std::move(o), on_clip_)};
   auto sink = e.sink;

@@ -29,8 +29,13 @@ class RecordingService {
   ~RecordingService();  // finishes every open clip
 
   // Thread-safe. Returns the sink the stream pushes its packets into.
+  // `tap` (e.g. live HLS) gets the stream's frames too; without
+  // `write_clips` the stream is only depacketized for the tap, so one thread
+  // and one code path serve recording, HLS, or both.
   std::shared_ptr<RecordingSink> start(const std::string& stream_name, const std::string& stream_id,
-                                       std::vector<RecordedTrack> tracks);
+                                       std::vector<RecordedTrack> tracks,
+                                       std::shared_ptr<FrameTap> tap = nullptr,
+                                       bool write_clips = true);
   void stop();
   // Thread-safe: read by /metrics.
   const RecordingStats& stats() const { return stats_; }

@@ -177,6 +177,9 @@ void StreamRecorder::on_frame(size_t track, codec::EncodedFrame& frame, Timestam
       if (!sh.empty()) t.extradata = std::move(sh);
     }
   }
+  // The tap sees every frame, before (and whatever) the clip logic decides.
+  if (opts_.tap) opts_.tap->on_frame(track, frame.data, pts, frame.keyframe);
+  if (!opts_.write_clips) return;
   const bool can_start = t.spec.video ? frame.keyframe : !has_video_;
   auto skip = [&] {
     frames_not_recorded_++;
@@ -402,6 +405,10 @@ lss::Status StreamRecorder::finish_unfinished() {
 }
 
 void StreamRecorder::finish() {
+  if (opts_.tap && !tap_ended_) {
+    tap_ended_ = true;
+    opts_.tap->end();
+  }
   close_clip();
   if (unfinished_ && space_to_resume()) {
     if (auto st = finish_unfinished(); !st) last_error_ = st.message();

@@ -24,6 +24,7 @@
 #include "record/clip_policy.hpp"
 #include "record/clip_writer.hpp"
 #include "record/file_io.hpp"
+#include "record/frame_tap.hpp"
 #include "record/recording_stats.hpp"
 #include "record/reorder_buffer.hpp"
 
@@ -43,6 +44,10 @@ struct RecorderOptions {
   std::vector<RecordedTrack> tracks;
   FileIo* io = nullptr;             // the disk itself unless a test says
   RecordingStats* stats = nullptr;  // shared by a service's recorders; own if null
+  // Whether clips are written: without, the recorder only depacketizes for
+  // `tap` (a server that serves HLS but records nothing).
+  bool write_clips = true;
+  std::shared_ptr<FrameTap> tap;  // sees every frame; may be null
 };
 
 class StreamRecorder {
@@ -64,7 +69,10 @@ class StreamRecorder {
   void finish();
 
   // The recorder needs a keyframe (to start, to cut, or after a loss).
-  bool keyframe_wanted() const { return keyframe_wanted_ || policy_.keyframe_wanted(); }
+  bool keyframe_wanted() const {
+    return keyframe_wanted_ || (opts_.write_clips && policy_.keyframe_wanted()) ||
+           (opts_.tap && opts_.tap->keyframe_wanted());
+  }
   void keyframe_requested() { keyframe_wanted_ = false; }
   int clips_finished() const { return clips_finished_; }
   uint64_t frames_written(bool video) const {
@@ -145,6 +153,7 @@ class StreamRecorder {
   Timestamp paused_at_{}, retry_at_{};
   uint64_t frames_not_recorded_ = 0, not_recorded_at_pause_ = 0;
   std::optional<Unfinished> unfinished_;
+  bool tap_ended_ = false;
 };
 
 // Parameter sets a muxer needs as extradata: H264 SPS+PPS (Annex B) and the
