@@ -132,6 +132,7 @@ ConfigOutcome load_config(int argc, const char* const* argv) {
       "Every option can also be set by the environment variable shown."};
   app.get_formatter()->column_width(44);
   std::string record_streams = "true", peer_secure = "false", public_ip, s3_path_style = "true";
+  std::string hls = "true";
   std::string ice_servers, stun_servers;
 
   auto opt = [&](const char* flag, auto& var, const char* env, const char* help) {
@@ -229,6 +230,11 @@ ConfigOutcome load_config(int argc, const char* const* argv) {
   opt("--clip-length", c.clip_length_s, "CLIP_LENGTH",
       "start a new clip past this many seconds (0: off)")
       ->check(CLI::Range(0.0, 1e7));
+  opt("--hls", hls, "HLS", "LL-HLS of H264 streams at /hls/{stream}/index.m3u8 (true/false)");
+  opt("--hls-part-ms", c.hls_part_ms, "HLS_PART_MS", "LL-HLS part target in ms")
+      ->check(CLI::Range(int64_t(100), int64_t(1000)));
+  opt("--hls-segment-ms", c.hls_segment_ms, "HLS_SEGMENT_MS", "LL-HLS segment target in ms")
+      ->check(CLI::Range(int64_t(1000), int64_t(10000)));
   opt("--file-host", c.file_host, "FILE_HOST", "public URL prefix of stored clips");
   opt("--region", c.region, "REGION", "S3 region (alias AWS_REGION)");
   opt("--s3-access-id", c.s3_access_id, "STORJ_SECRET_ACCESS_ID",
@@ -325,6 +331,10 @@ ConfigOutcome load_config(int argc, const char* const* argv) {
 
   if (!parse_bool(record_streams, c.record_streams))
     return fail("invalid RECORD_STREAMS: expected true or false, got '" + record_streams + "'");
+  if (!parse_bool(hls, c.hls))
+    return fail("invalid HLS: expected true or false, got '" + hls + "'");
+  if (c.hls_segment_ms < 2 * c.hls_part_ms)
+    return fail("invalid HLS_SEGMENT_MS: must be at least twice HLS_PART_MS");
   if (!parse_bool(s3_path_style, c.s3_path_style))
     return fail("invalid S3_PATH_STYLE: expected true or false, got '" + s3_path_style + "'");
   if (!c.s3_endpoint.empty() && c.s3_endpoint.rfind("http://", 0) != 0 &&

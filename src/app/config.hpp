@@ -63,12 +63,16 @@ struct Config {
   bool record_streams = true;       // RECORD_STREAMS (seed: lowercase boolean)
   double clip_size_mb = 0;          // CLIP_SIZE (seed)
   double clip_length_s = 0;         // CLIP_LENGTH (seed)
-  std::string file_host;            // FILE_HOST (seed)
-  std::string region;               // REGION (seed)
-  std::string s3_access_id;         // STORJ_SECRET_ACCESS_ID (seed) / AWS_ACCESS_KEY_ID
-  std::string s3_secret;            // STORJ_SECRET_ACCESS_KEY (seed) / AWS_SECRET_ACCESS_KEY
-  std::string s3_endpoint;          // S3_ENDPOINT
-  std::string s3_bucket;            // S3_BUCKET
+  // LL-HLS of H264 streams at /hls/{stream}/index.m3u8 (HLS, HLS_PART_MS, HLS_SEGMENT_MS).
+  bool hls = true;
+  int64_t hls_part_ms = 300;
+  int64_t hls_segment_ms = 2000;
+  std::string file_host;        // FILE_HOST (seed)
+  std::string region;           // REGION (seed)
+  std::string s3_access_id;     // STORJ_SECRET_ACCESS_ID (seed) / AWS_ACCESS_KEY_ID
+  std::string s3_secret;        // STORJ_SECRET_ACCESS_KEY (seed) / AWS_SECRET_ACCESS_KEY
+  std::string s3_endpoint;      // S3_ENDPOINT
+  std::string s3_bucket;        // S3_BUCKET
   bool s3_path_style = true;    // S3_PATH_STYLE: endpoint/bucket/key (false: bucket.endpoint/key)
   double s3_multipart_mb = 16;  // S3_MULTIPART_MB: clips above this go up in parts
   double s3_part_mb = 8;        // S3_PART_MB: part size (S3 wants >= 5 but for the last)

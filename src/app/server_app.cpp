@@ -16,6 +16,7 @@
 #include "app/config_reload.hpp"
 #include "app/fd_limit.hpp"
 #include "app/graceful_shutdown.hpp"
+#include "app/hls_api.hpp"
 #include "app/https_setup.hpp"
 #include "app/metrics_api.hpp"
 #include "app/stats_api.hpp"
@@ -228,7 +229,17 @@ int ServerApp::run() {
                                        : s.config.data_dir + "/catalog.sqlite";
   spdlog::info("clips stored in {}, catalog in {}", s.store->describe(), catalog_name);
 
-  if (s.config.record_streams) {
+  // LL-HLS (HLS=true) is fed by the recording thread, which depacketizes
+  // every stream anyway: with RECORD_STREAMS=false it runs for HLS alone
+  // and writes no clips.
+  std::unique_ptr<HlsService> hls;
+  if (s.config.hls) {
+    HlsSettings hs;
+    hs.stream.part_target_ms = s.config.hls_part_ms;
+    hs.stream.segment_target_ms = s.config.hls_segment_ms;
+    hls = std::make_unique<HlsService>(s.io, hs);
+  }
+  if (s.config.record_streams || hls) {
     record::ClipLimits limits;
     limits.max_bytes = uint64_t(s.config.clip_size_mb * 1'000'000.0);
     limits.max_duration_ms = int64_t(s.config.clip_length_s * 1000.0);
@@ -236,14 +247,18 @@ int ServerApp::run() {
     s.recording = std::make_unique<record::RecordingService>(
         spool, limits, [up](const record::ClipInfo&) { up->notify(); });
     record::RecordingService* rec = s.recording.get();
-    opts.start_recording = [rec](const std::string& name, const std::string& id,
-                                 const std::vector<sfu::PublishedTrack>& tracks) {
+    opts.start_recording = [rec, hls = hls.get(), clips = s.config.record_streams](
+                               const std::string& name, const std::string& id,
+                               const std::vector<sfu::PublishedTrack>& tracks) {
       std::vector<record::RecordedTrack> rt;
       for (const auto& t : tracks) {
         rt.push_back({t.video, t.negotiated.codec.name, t.negotiated.codec.clock_rate});
       }
-      return rec->start(name, id, std::move(rt));
+      auto tap = hls ? hls->open(name, rt) : nullptr;
+      return rec->start(name, id, std::move(rt), std::move(tap), clips);
     };
+  }
+  if (s.config.record_streams) {
     spdlog::info("recording streams into {} (clips: {} MB / {} s, 0 = no limit)", spool,
                  s.config.clip_size_mb, s.config.clip_length_s);
   }
@@ -461,6 +476,16 @@ int ServerApp::run() {
   });
   // Clips in the local store, at the URLs the catalog gives them.
   s.router.add("/recordings/", http::static_files_handler(s.config.data_dir));
+  if (hls) {
+    hls->register_routes(s.router);  // /hls/{stream}/index.m3u8
+    hls->start();
+  } else {
+    s.router.add("/hls/", [](const http::Request& req, const http::RequestContext&,
+                             http::Responder respond) {
+      respond(http::make_response(req, http::Status::not_found,
+                                  "HLS is off on this server (HLS=false)\n"));
+    });
+  }
   s.router.add(kWatchPagePrefix, watch_page_handler(s.config.web_dir));  // /watch/{stream}
   s.router.set_fallback(http::static_files_handler(s.config.web_dir));
 
