@@ -1,0 +1,204 @@
+// LL-HLS end to end: a Chromium publisher sends H264, a second Chromium page
+// plays /hls/{stream}/index.m3u8 with hls.js in low-latency mode; the
+// latency (the playing frame's PROGRAM-DATE-TIME against the page's wall
+// clock) stays under 3 s and playback goes on for 30 s without a stall.
+// Plain fetches check the HTTP side: blocking reloads, preload hints, delta
+// updates, Cache-Control per object, and the 404s (VP8, HLS=false).
+import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
+import { after, before, test } from 'node:test';
+
+import { launchBrowser, openPage, sleep, waitFor } from './lib/browser.mjs';
+import { startPublisher } from './lib/media.mjs';
+import { startServer } from './lib/server.mjs';
+
+const require = createRequire(import.meta.url);
+const hlsBundle = require.resolve('hls.js/dist/hls.min.js');
+
+let browser;
+before(async () => { browser = await launchBrowser(); });
+after(async () => { await browser?.close(); });
+
+// The playlist's position: the segment in progress and how many parts it has.
+function nextPart(text) {
+  const lines = text.split('\n');
+  const base = Number(/#EXT-X-MEDIA-SEQUENCE:(\d+)/.exec(text)[1]);
+  const skipped = Number(/#EXT-X-SKIP:SKIPPED-SEGMENTS=(\d+)/.exec(text)?.[1] || 0);
+  let done = 0, parts = 0;
+  for (const l of lines) {
+    if (l.startsWith('#EXTINF')) { done++; parts = 0; } else if (l.startsWith('#EXT-X-PART:')) parts++;
+  }
+  return { msn: base + skipped + done, part: parts };
+}
+
+async function firstPlaylist(url) {
+  let res;
+  await waitFor(async () => {
+    res = await fetch(url);
+    if (res.status !== 200) await res.text();
+    return res.status === 200;
+  }, { timeout: 15000, what: `200 from ${url}` });
+  return { res, text: await res.text() };
+}
+
+test('H264: hls.js plays LL-HLS under 3 s of latency for 30 s without a stall', async () => {
+  const server = await startServer();
+  try {
+    const name = 'hls-cam';
+    const publisher = await startPublisher(browser, server, name, 'H264');
+    const base = `${server.url}/hls/${name}`;
+
+    // --- the HTTP side ---
+    const { res: plRes, text: pl } = await firstPlaylist(`${base}/index.m3u8`);
+    assert.equal(plRes.headers.get('content-type'), 'application/vnd.apple.mpegurl');
+    assert.equal(plRes.headers.get('access-control-allow-origin'), '*');
+    const plainCache = plRes.headers.get('cache-control');
+    assert.match(pl, /#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK=/);
+    assert.match(pl, /#EXT-X-PART-INF:PART-TARGET=/);
+    assert.match(pl, /#EXT-X-PART:DURATION=/);
+    assert.match(pl, /#EXT-X-PROGRAM-DATE-TIME:/);
+    const hint = /#EXT-X-PRELOAD-HINT:TYPE=PART,URI="([^"]+)"/.exec(pl);
+    assert.ok(hint, pl);
+    const init = /#EXT-X-MAP:URI="([^"]+)"/.exec(pl)[1];
+
+    // A blocking reload for the part not published yet answers once it is.
+    const want = nextPart(pl);
+    let t0 = Date.now();
+    const blocked = await fetch(`${base}/index.m3u8?_HLS_msn=${want.msn}&_HLS_part=${want.part}`);
+    const blockedMs = Date.now() - t0;
+    assert.equal(blocked.status, 200);
+    const blockingCache = blocked.headers.get('cache-control');
+    const after = await blocked.text();
+    const got = nextPart(after);
+    assert.ok(got.msn > want.msn || got.part > want.part, `asked ${JSON.stringify(want)}, got ${JSON.stringify(got)}`);
+    // The preload-hinted part: its request waits for it too.
+    t0 = Date.now();
+    const hinted = await fetch(`${base}/${hint[1]}`);
+    const hintedMs = Date.now() - t0;
+    assert.equal(hinted.status, 200);
+    assert.equal(hinted.headers.get('content-type'), 'video/mp4');
+    const partCache = hinted.headers.get('cache-control');
+    assert.match(partCache, /immutable/);
+    assert.ok((await hinted.arrayBuffer()).byteLength > 0);
+    const initRes = await fetch(`${base}/${init}`);
+    assert.equal(initRes.status, 200);
+    const initCache = initRes.headers.get('cache-control');
+    assert.match(initCache, /immutable/);
+    const head = await fetch(`${base}/${init}`, { method: 'HEAD' });
+    assert.equal(head.status, 200);
+    assert.equal(head.headers.get('content-length'), String((await initRes.arrayBuffer()).byteLength));
+    console.log(`Cache-Control: playlist "${plainCache}", blocking reload "${blockingCache}", part "${partCache}", init "${initCache}"`);
+    console.log(`blocking reload answered in ${blockedMs} ms, preload-hinted part in ${hintedMs} ms`);
+    assert.match(blockingCache, /max-age=\d+/);
+
+    // --- the player ---
+    const player = await openPage(browser, server);
+    await player.addScriptTag({ path: hlsBundle });
+    await player.evaluate((src) => {
+      const video = document.createElement('video');
+      video.muted = true;
+      video.autoplay = true;
+      video.playsInline = true;
+      document.body.append(video);
+      const hls = new window.Hls({ lowLatencyMode: true });
+      window.hlsState = { stalls: 0, fatal: [], errors: [] };
+      hls.on(window.Hls.Events.ERROR, (_e, d) => {
+        if (d.details === 'bufferStalledError') window.hlsState.stalls++;
+        if (d.fatal) window.hlsState.fatal.push(`${d.type}/${d.details}`);
+        window.hlsState.errors.push(d.details);
+      });
+      hls.loadSource(src);
+      hls.attachMedia(video);
+      video.play().catch(() => {});
+      window.hls = hls;
+      window.video = video;
+    }, `${base}/index.m3u8`);
+    await waitFor(() => player.evaluate(() => window.video.currentTime > 0.5), { timeout: 20000, what: 'playback to start' });
+    const sample = () => player.evaluate(() => ({
+      t: window.video.currentTime,
+      pdt: window.hls.playingDate ? (Date.now() - window.hls.playingDate.getTime()) / 1000 : null,
+      hlsLatency: window.hls.latency,
+      stalls: window.hlsState.stalls,
+      fatal: window.hlsState.fatal,
+      width: window.video.videoWidth,
+    }));
+    const first = await sample();
+    const samples = [first];
+    for (let i = 0; i < 30; ++i) {
+      await sleep(1000);
+      samples.push(await sample());
+    }
+    const last = samples[samples.length - 1];
+    const lat = samples.map((s) => s.pdt).filter((x) => x !== null);
+    const sorted = [...lat].sort((a, b) => a - b);
+    console.log(`latency (wall clock - PROGRAM-DATE-TIME of the playing frame): median ${sorted[sorted.length >> 1].toFixed(2)} s, max ${sorted[sorted.length - 1].toFixed(2)} s; hls.js latency ${last.hlsLatency.toFixed(2)} s; ${samples.length} samples over 30 s; ${last.width} px wide`);
+    console.log(`hls.js errors: ${JSON.stringify(await player.evaluate(() => window.hlsState.errors))}`);
+    assert.deepEqual(last.fatal, []);
+    assert.equal(last.stalls, 0, 'bufferStalledError events');
+    assert.ok(last.width > 0);
+    for (let i = 1; i < samples.length; ++i) {
+      assert.ok(samples[i].t > samples[i - 1].t + 0.5, `currentTime ${samples[i - 1].t} -> ${samples[i].t} at sample ${i}`);
+    }
+    assert.ok(last.t - first.t > 28, `played ${last.t - first.t} s in 30 s`);
+    assert.equal(lat.length, samples.length, 'hls.playingDate known');
+    for (const l of lat) assert.ok(l < 3, `latency ${l} s`);
+
+    // The playlist is long enough now for a delta update.
+    const full = await (await fetch(`${base}/index.m3u8`)).text();
+    const pos = nextPart(full);
+    const delta = await fetch(`${base}/index.m3u8?_HLS_msn=${pos.msn}&_HLS_part=${Math.max(0, pos.part - 1)}&_HLS_skip=YES`);
+    assert.equal(delta.status, 200);
+    const deltaText = await delta.text();
+    assert.match(deltaText, /#EXT-X-SKIP:SKIPPED-SEGMENTS=\d+/);
+    assert.ok(deltaText.length < full.length);
+
+    // The publisher leaves: ENDLIST.
+    await publisher.evaluate(() => window.pub.stop());
+    await waitFor(async () => (await (await fetch(`${base}/index.m3u8`)).text()).includes('#EXT-X-ENDLIST'),
+      { timeout: 10000, what: 'ENDLIST' });
+    await player.close();
+    await publisher.close();
+  } finally {
+    await server.stop();
+  }
+});
+
+test('a VP8 stream has no HLS: 404 saying why', async () => {
+  const server = await startServer();
+  try {
+    const publisher = await startPublisher(browser, server, 'hls-vp8', 'VP8');
+    await waitFor(async () => (await (await fetch(`${server.url}/api/streams?status=live`)).json()).streams.length === 1,
+      { what: 'the stream to be live' });
+    const res = await fetch(`${server.url}/hls/hls-vp8/index.m3u8`);
+    assert.equal(res.status, 404);
+    const body = await res.text();
+    assert.match(body, /stream 'hls-vp8' is VP8: HLS here carries H264 only/);
+    assert.equal(res.headers.get('cache-control'), 'no-store');
+    await publisher.close();
+  } finally {
+    await server.stop();
+  }
+});
+
+test('HLS without recording (RECORD_STREAMS=false), and HLS=false', async () => {
+  let server = await startServer({ RECORD_STREAMS: 'false' });
+  try {
+    const publisher = await startPublisher(browser, server, 'hls-only', 'H264');
+    const { text } = await firstPlaylist(`${server.url}/hls/hls-only/index.m3u8`);
+    assert.match(text, /#EXT-X-PART:DURATION=/);
+    await publisher.close();
+  } finally {
+    await server.stop();
+  }
+  server = await startServer({ HLS: 'false' });
+  try {
+    const publisher = await startPublisher(browser, server, 'no-hls', 'H264');
+    await sleep(2000);
+    const res = await fetch(`${server.url}/hls/no-hls/index.m3u8`);
+    assert.equal(res.status, 404);
+    assert.match(await res.text(), /HLS=false/);
+    await publisher.close();
+  } finally {
+    await server.stop();
+  }
+});
