@@ -27,7 +27,10 @@ const char* kVars[] = {"PORT",
                        "NODE_URL",
                        "CLUSTER_VIEWERS",
                        "CLUSTER_MAX_PEERS",
-                       "CLUSTER_MAX_CPU"};
+                       "CLUSTER_MAX_CPU",
+                       "HLS",
+                       "HLS_PART_MS",
+                       "HLS_SEGMENT_MS"};
 
 class ConfigTest : public ::testing::Test {
  protected:
@@ -48,6 +51,30 @@ TEST_F(ConfigTest, EmbeddedDefaults) {
   EXPECT_EQ(out.config.data_dir, "./data");
   EXPECT_TRUE(out.config.record_streams);
   EXPECT_TRUE(out.config.stream_key.empty());
+}
+
+TEST_F(ConfigTest, HlsIsOnByDefaultAndFalseTurnsItOff) {
+  auto out = load();
+  ASSERT_EQ(out.kind, ConfigOutcome::Kind::kRun);
+  EXPECT_TRUE(out.config.hls);
+  EXPECT_EQ(out.config.hls_part_ms, 300);
+  EXPECT_EQ(out.config.hls_segment_ms, 2000);
+  setenv("HLS", "false", 1);
+  setenv("HLS_PART_MS", "500", 1);
+  setenv("HLS_SEGMENT_MS", "4000", 1);
+  out = load();
+  ASSERT_EQ(out.kind, ConfigOutcome::Kind::kRun) << out.message;
+  EXPECT_FALSE(out.config.hls);
+  EXPECT_EQ(out.config.hls_part_ms, 500);
+  EXPECT_EQ(out.config.hls_segment_ms, 4000);
+  setenv("HLS", "yes please", 1);
+  out = load();
+  EXPECT_EQ(out.kind, ConfigOutcome::Kind::kExitError);
+  EXPECT_NE(out.message.find("HLS"), std::string::npos);
+  setenv("HLS", "true", 1);
+  setenv("HLS_PART_MS", "900", 1);
+  setenv("HLS_SEGMENT_MS", "1000", 1);
+  EXPECT_EQ(load().kind, ConfigOutcome::Kind::kExitError);  // under two parts a segment
 }
 
 TEST_F(ConfigTest, SeedVariablesKeepTheirMeaning) {
