@@ -2,7 +2,7 @@
 // as the server does (Beast's parser with the server's header and body
 // limits), and route each request that parses, pipelined ones included,
 // through the server's own front ends (WHIP/WHEP, REST and admin API, the
-// watch page, static files) over an engine that runs every job at once. No
+// watch page, LL-HLS, static files) over an engine that runs every job at once. No
 // sockets, no threads: the router is called directly.
 #include <spdlog/spdlog.h>
 
@@ -13,6 +13,7 @@
 #include <memory>
 
 #include "../tests/unit/support/one_engine.hpp"
+#include "app/hls_api.hpp"
 #include "app/watch_page.hpp"
 #include "catalog/sqlite_catalog.hpp"
 #include "dtls/dtls_certificate.hpp"
@@ -58,11 +59,20 @@ struct Server {
     admin.admin_key = "admin-key";
     admin.post_to_control = now;
     lss::signal::register_admin_api(router, engines, std::move(admin));
+    // LL-HLS: an H264 stream with no part yet (its requests wait, and are
+    // answered 404 when the service goes) and a VP8 one HLS refuses.
+    (void)hls.open("cam", {{true, "H264", 90000}, {false, "opus", 48000}});
+    (void)hls.open("vp8cam", {{true, "VP8", 90000}});
+    hls.register_routes(router);
     router.add(lss::kWatchPagePrefix, lss::watch_page_handler(LSS_DEFAULT_WEB_DIR));
     router.set_fallback(lss::http::static_files_handler(LSS_DEFAULT_WEB_DIR));
   }
+  // Never run: no timers fire. First, so that it outlives the HLS state the
+  // router's handler holds (its timer).
+  boost::asio::io_context io;
   lss::signal::OneEngine engines;
   lss::http::Router router;
+  lss::HlsService hls{io, {}};
 };
 
 void check_answer(unsigned status) {
