@@ -14,37 +14,18 @@ extern "C" {
 #include <string>
 
 #include "codec/depacketizer.hpp"
+#include "record/libav_support.hpp"
 
 namespace lss::hls {
 
 namespace {
 
-std::string av_error(int code) {
-  char buf[AV_ERROR_MAX_STRING_SIZE] = {};
-  av_strerror(code, buf, sizeof buf);
-  return buf;
-}
-
-std::string upper(std::string s) {
-  for (char& c : s) c = char(std::toupper(static_cast<unsigned char>(c)));
-  return s;
-}
+using record::av_error;
+using record::AvioBytes;
+using record::set_extradata;
+using record::upper;
 
 constexpr int kAvioBufferSize = 64 * 1024;
-// AVIO's write callback took a non-const buffer before FFmpeg 7.
-#if LIBAVFORMAT_VERSION_MAJOR >= 61
-using AvioBytes = const uint8_t*;
-#else
-using AvioBytes = uint8_t*;
-#endif
-
-lss::Status set_extradata(AVCodecParameters* par, ByteSpan data) {
-  par->extradata = static_cast<uint8_t*>(av_mallocz(data.size() + AV_INPUT_BUFFER_PADDING_SIZE));
-  if (!par->extradata) return make_error("out of memory");
-  std::memcpy(par->extradata, data.data(), data.size());
-  par->extradata_size = int(data.size());
-  return {};
-}
 
 // Video in 90 kHz (what players expect for video; exact for ms times).
 constexpr AVRational kVideoTimeBase{1, 90000};

@@ -19,6 +19,7 @@ extern "C" {
 #include <filesystem>
 
 #include "common/durable_file.hpp"
+#include "record/libav_support.hpp"
 
 namespace lss::record {
 
@@ -31,17 +32,6 @@ void quiet_libav() {
     return true;
   }();
   (void)done;
-}
-
-std::string av_error(int code) {
-  char buf[AV_ERROR_MAX_STRING_SIZE] = {};
-  av_strerror(code, buf, sizeof buf);
-  return buf;
-}
-
-std::string upper(std::string s) {
-  for (char& c : s) c = char(std::toupper(static_cast<unsigned char>(c)));
-  return s;
 }
 
 AVCodecID codec_id(const std::string& name) {
@@ -64,21 +54,6 @@ lss::Status sync_fd(FileIo& io, int fd, const std::string& path) {
 }
 
 constexpr int kAvioBufferSize = 32 * 1024;
-// AVIO's write callback took a non-const buffer before FFmpeg 7.
-#if LIBAVFORMAT_VERSION_MAJOR >= 61
-using AvioBytes = const uint8_t*;
-#else
-using AvioBytes = uint8_t*;
-#endif
-
-lss::Status set_extradata(AVCodecParameters* par, ByteSpan data) {
-  if (data.empty()) return {};
-  par->extradata = static_cast<uint8_t*>(av_mallocz(data.size() + AV_INPUT_BUFFER_PADDING_SIZE));
-  if (!par->extradata) return make_error("out of memory");
-  std::memcpy(par->extradata, data.data(), data.size());
-  par->extradata_size = int(data.size());
-  return {};
-}
 }  // namespace
 
 Bytes opus_head(int channels, int sample_rate, int pre_skip) {
