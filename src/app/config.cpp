@@ -290,6 +290,9 @@ ConfigOutcome load_config(int argc, const char* const* argv) {
       "a viewer of a stream on another node: relay (this node pulls it) or redirect (307 to the "
       "owner's WHEP URL)")
       ->check(CLI::IsMember({"relay", "redirect"}));
+  opt("--cluster-secret", c.cluster_secret, "CLUSTER_SECRET",
+      "shared by the nodes: a node's pull of another node's stream presents it, and is then not "
+      "held to SESSION_RATE or SESSIONS_PER_IP (unset: pulls count as viewers)");
   opt("--cluster-max-peers", c.cluster_max_peers, "CLUSTER_MAX_PEERS",
       "a node with this many peers sends new publishers to the least-loaded node (307); 0: no "
       "limit");

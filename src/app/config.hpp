@@ -104,9 +104,11 @@ struct Config {
   std::string node_id;    // NODE_ID: unique per process (default: host name and PORT)
   std::string node_url;   // NODE_URL: where other nodes reach it (default: first PUBLIC_IP, PORT)
   // CLUSTER_VIEWERS: how a viewer of a stream on another node is served:
-  // "relay" (this node pulls it; not built yet: redirects meanwhile) or
-  // "redirect" (307 to the owner's WHEP URL).
+  // "relay" (this node pulls it from the owner's WHEP, once, and serves it)
+  // or "redirect" (307 to the owner's WHEP URL).
   std::string cluster_viewers = "relay";
+  // CLUSTER_SECRET: a pull presenting it is not held to per-address limits.
+  std::string cluster_secret;
   // Placement: a node over either sends new publishers (307) to the
   // least-loaded node under both. 0: no limit.
   uint64_t cluster_max_peers = 0;  // CLUSTER_MAX_PEERS

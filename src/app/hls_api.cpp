@@ -63,6 +63,7 @@ struct HlsService::State {
   uint64_t next_generation = 1;
   asio::steady_timer timer;  // control thread
   bool stopped = false;
+  signal::StreamClaims* claims = nullptr;  // set before serving
 
   std::string refused_reason(std::string_view name) {
     std::lock_guard lock(mu);
@@ -242,8 +243,22 @@ http::Handler HlsService::handler() const {
     auto stream = state->registry.find(name);
     if (!stream) {
       std::string reason = state->refused_reason(name);
-      if (reason.empty()) reason = "stream '" + std::string(name) + "' is not live";
-      return respond(text_response(req, http::Status::not_found, reason + "\n"));
+      if (!reason.empty() || !state->claims) {
+        if (reason.empty()) reason = "stream '" + std::string(name) + "' is not live";
+        return respond(text_response(req, http::Status::not_found, reason + "\n"));
+      }
+      // Perhaps on another node: its own HLS is there (a pulled stream has none here).
+      return state->claims->locate(std::string(name), [req, respond, name = std::string(name)](
+                                                          const signal::StreamClaim& c) {
+        if (c.outcome != signal::StreamClaim::Outcome::kElsewhere || c.owner_url.empty()) {
+          return respond(
+              text_response(req, http::Status::not_found, "stream '" + name + "' is not live\n"));
+        }
+        auto res = text_response(req, http::Status::temporary_redirect,
+                                 "stream '" + name + "' is on node '" + c.owner + "'\n");
+        res.set(bhttp::field::location, c.owner_url + std::string(req.target()));
+        respond(std::move(res));
+      });
     }
     auto reply = [version = req.version(), keep_alive = req.keep_alive(), head,
                   respond](hls::HlsResponse r) {
@@ -252,6 +267,10 @@ http::Handler HlsService::handler() const {
     };
     if (auto r = stream->serve(*parsed, Clock::now(), reply)) reply(std::move(*r));
   };
+}
+
+void HlsService::set_claims(signal::StreamClaims* claims) {
+  state_->claims = claims;
 }
 
 void HlsService::register_routes(http::Router& router) const {

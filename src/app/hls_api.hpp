@@ -19,6 +19,7 @@
 #include "http/router.hpp"
 #include "record/frame_tap.hpp"
 #include "record/stream_recorder.hpp"
+#include "signal/stream_claims.hpp"
 
 namespace lss {
 
@@ -44,6 +45,10 @@ class HlsService {
   // cannot carry gets a tap that only says when the stream ends).
   std::shared_ptr<record::FrameTap> open(const std::string& name,
                                          const std::vector<record::RecordedTrack>& tracks);
+  // Cluster mode: a request for a stream live on another node is sent
+  // there (307; a CDN in front follows it). Before the routes serve; null:
+  // one node.
+  void set_claims(signal::StreamClaims* claims);
   // GET and HEAD under /hls/ (register_routes adds it as "/hls/").
   http::Handler handler() const;
   void register_routes(http::Router& router) const;

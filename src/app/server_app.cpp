@@ -12,6 +12,7 @@
 #include "app/cluster_api.hpp"
 #include "app/cluster_events.hpp"
 #include "app/cluster_node.hpp"
+#include "app/cluster_relays.hpp"
 #include "app/cluster_streams.hpp"
 #include "app/config_reload.hpp"
 #include "app/fd_limit.hpp"
@@ -197,6 +198,7 @@ int ServerApp::run() {
   // stream names through it), started once the ports are known.
   std::unique_ptr<ClusterNode> cluster_node;
   std::unique_ptr<ClusterEvents> cluster_events;
+  std::unique_ptr<ClusterRelays> cluster_relays;  // CLUSTER_VIEWERS=relay
   // The app's events (Socket.IO): to this node's apps and, in a cluster,
   // to every other node's. Control thread.
   const auto tell_app = [sio, events = &cluster_events](const std::string& event,
@@ -346,9 +348,7 @@ int ServerApp::run() {
   };
   if (!s.config.redis_url.empty()) {
     if (s.config.cluster_viewers == "relay") {
-      spdlog::info(
-          "cluster: CLUSTER_VIEWERS=relay is not built yet: viewers of streams on other nodes are "
-          "redirected (307) to them");
+      cluster_relays = std::make_unique<ClusterRelays>(s.io, engines, s.config.cluster_secret);
     }
     // Read on the cluster thread: atomics only.
     auto live = opts.live_streams;
@@ -373,8 +373,9 @@ int ServerApp::run() {
        {s.config.session_rate, s.config.session_burst, 100000},
        s.config.sessions_per_ip,
        cluster_node.get(),
-       // Until the relay is built, "relay" redirects too.
-       cluster_node != nullptr,
+       cluster_node != nullptr && s.config.cluster_viewers == "redirect",
+       cluster_relays.get(),
+       s.config.cluster_secret,
        publisher_placement(cluster_node, {s.config.cluster_max_peers, s.config.cluster_max_cpu})});
   if (!s.config.ice_servers.empty()) {
     std::string list;
@@ -477,7 +478,8 @@ int ServerApp::run() {
   // Clips in the local store, at the URLs the catalog gives them.
   s.router.add("/recordings/", http::static_files_handler(s.config.data_dir));
   if (hls) {
-    hls->register_routes(s.router);  // /hls/{stream}/index.m3u8
+    hls->set_claims(cluster_node.get());  // another node's stream: 307 there
+    hls->register_routes(s.router);       // /hls/{stream}/index.m3u8
     hls->start();
   } else {
     s.router.add("/hls/", [](const http::Request& req, const http::RequestContext&,

@@ -37,10 +37,13 @@ Status WorkerPool::add_worker(uint16_t port, std::shared_ptr<DtlsCertificate> ce
   auto forward = std::move(options.on_stream_event);
   options.on_stream_event = [this, index, forward](const sfu::StreamEvent& e) {
     asio::post(control_, [this, index, e] { on_stream_event(index, e); });
-    if (forward) forward(e);
+    // A stream pulled from its node is that node's to announce.
+    if (forward && !e.info.pulled) forward(e);
   };
   options.worker_index = uint8_t(index);
   net::MediaWorker* w = worker.get();
+  options.open_link = [w] { return w->open_link(); };
+  options.close_link = [w](uint16_t id) { w->close_link(id); };
   auto engine = std::make_unique<sfu::Engine>(
       std::move(cert), [w](ByteSpan d, const SocketAddress& to) { w->send(d, to); },
       std::move(options));

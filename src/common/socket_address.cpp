@@ -51,7 +51,8 @@ std::string host_port(std::string_view host, uint16_t port) {
 }
 
 std::string SocketAddress::to_string() const {
-  const std::string s = host_port(ip_string(), port);
+  std::string s = host_port(ip_string(), port);
+  if (link) s += "/link " + std::to_string(link);
   return is_tcp() ? "tcp:" + s : s;
 }
 

@@ -24,6 +24,10 @@ struct SocketAddress {
   Transport transport = Transport::kUdp;
   std::array<uint8_t, 16> ip{};  // IPv4 uses the first 4 bytes, network order
   uint16_t port = 0;             // host order
+  // The node-to-node link socket a datagram came through or goes out of
+  // (see net::MediaWorker::open_link); 0: the worker's shared socket. Part
+  // of the identity: two links to one remote address are two peers.
+  uint16_t link = 0;
 
   static SocketAddress ipv4(uint32_t host_order_ip, uint16_t port);
   // "1.2.3.4" or "::1" (no brackets, no port); nullopt when not a literal.
@@ -33,12 +37,13 @@ struct SocketAddress {
   bool is_tcp() const { return transport == Transport::kTcp; }
   bool is_loopback() const;
   std::string ip_string() const;
-  std::string to_string() const;  // "1.2.3.4:5" or "[::1]:5" (TCP: "tcp:" first)
+  std::string to_string()
+      const;  // "1.2.3.4:5" or "[::1]:5" (TCP: "tcp:" first; link: "/link N" after)
 
   friend bool operator==(const SocketAddress& a, const SocketAddress& b) {
     const size_t n = a.is_ipv4() ? 4 : 16;
     return a.family == b.family && a.transport == b.transport && a.port == b.port &&
-           std::memcmp(a.ip.data(), b.ip.data(), n) == 0;
+           a.link == b.link && std::memcmp(a.ip.data(), b.ip.data(), n) == 0;
   }
 };
 
@@ -49,6 +54,7 @@ struct SocketAddressHash {
     for (size_t i = 0; i < n; ++i) h = (h ^ a.ip[i]) * 1099511628211ull;
     h = (h ^ a.port) * 1099511628211ull;
     h = (h ^ uint8_t(a.transport)) * 1099511628211ull;
+    h = (h ^ a.link) * 1099511628211ull;
     return size_t(h);
   }
 };

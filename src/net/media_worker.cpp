@@ -255,7 +255,32 @@ void MediaWorker::drain() {
   }
 }
 
+std::optional<uint16_t> MediaWorker::open_link() {
+  if (!links_) {
+    links_ = std::make_unique<LinkSockets>(
+        io_, [this](uint8_t* data, size_t size, const SocketAddress& from, Timestamp now) {
+          counters_.datagrams_in++;
+          counters_.bytes_in += size;
+          if (on_datagram_) gathered(now, [&] { on_datagram_(data, size, from, now); });
+        });
+  }
+  return links_->open();
+}
+
+void MediaWorker::close_link(uint16_t id) {
+  if (links_) links_->close(id);
+}
+
 void MediaWorker::send(ByteSpan data, const SocketAddress& to) {
+  if (to.link) {
+    if (!links_ || !links_->send(data, to)) {
+      counters_.send_errors++;
+      return;
+    }
+    counters_.datagrams_out++;
+    counters_.bytes_out += data.size();
+    return;
+  }
   if (to.is_tcp()) {
     // Queued on its connection at once (never blocks; a full queue drops).
     if (!tcp_ || !tcp_->send(data, to)) {

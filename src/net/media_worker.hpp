@@ -24,6 +24,7 @@
 #include "common/socket_address.hpp"
 #include "common/time.hpp"
 #include "net/latency_histogram.hpp"
+#include "net/link_sockets.hpp"
 #include "net/tcp_media_server.hpp"
 
 namespace lss::net {
@@ -80,7 +81,12 @@ class MediaWorker {
   bool on_worker_thread() const { return std::this_thread::get_id() == thread_.get_id(); }
 
   // Worker thread only. Copies `data`: the caller's buffer may be reused.
+  // An address with a link goes out through that link socket, at once.
   void send(ByteSpan data, const SocketAddress& to);
+  // A node-to-node link socket (see link_sockets.hpp), worker thread only:
+  // what arrives on it reaches the datagram handler with `from.link` set.
+  std::optional<uint16_t> open_link();
+  void close_link(uint16_t id);
   // Sends what send() gathered (done after each batch and tick).
   void flush();
 
@@ -138,6 +144,7 @@ class MediaWorker {
   LatencyHistogram forwarding_latency_;
   std::atomic<uint64_t> busy_ns_{0};
   std::unique_ptr<TcpMediaServer> tcp_;  // after io_: destroyed before it
+  std::unique_ptr<LinkSockets> links_;   // likewise
   // Where each remote sent to (a local address, v4-mapped on a dual-stack
   // socket), learnt from received datagrams when pktinfo_ is on.
   bool pktinfo_ = false;

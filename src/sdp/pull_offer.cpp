@@ -37,6 +37,7 @@ std::string offer_pull(const LocalTransport& local, const PullOfferOptions& opti
   if (options.data_channel) bundle.push_back("2");
   SessionHeader header;
   header.bundle = bundle;
+  header.ice_lite = options.ice_lite;
   std::string sdp = session_header(header);
 
   sdp += "m=audio 9 UDP/TLS/RTP/SAVPF 111\r\n";

@@ -14,11 +14,13 @@ namespace lss::sdp {
 struct PullOfferOptions {
   // Add an SCTP data channel section (mid "2").
   bool data_channel = false;
+  // a=ice-lite; false when we run the checks (a node pulling from a node).
+  bool ice_lite = true;
 };
 
 // mids "0" (audio) and "1" (video), recvonly, every codec the SFU forwards
 // and records (VP8 first, the browsers' default), BUNDLE, rtcp-mux,
-// a=setup:actpass and a=ice-lite.
+// a=setup:actpass and (unless told otherwise) a=ice-lite.
 std::string offer_pull(const LocalTransport& local, const PullOfferOptions& options = {});
 
 // The streamer's answer to offer_pull(): its tracks (codec, SSRCs,

@@ -36,7 +36,7 @@ std::string session_header(const SessionHeader& h) {
     s += "\r\n";
   }
   if (h.extmap_allow_mixed) s += "a=extmap-allow-mixed\r\n";
-  s += "a=ice-lite\r\n";
+  if (h.ice_lite) s += "a=ice-lite\r\n";
   if (h.transport) {
     s += "a=ice-ufrag:" + h.transport->ice_ufrag + "\r\n";
     s += "a=ice-pwd:" + h.transport->ice_pwd + "\r\n";

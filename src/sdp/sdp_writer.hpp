@@ -40,6 +40,9 @@ struct SessionHeader {
   // (GStreamer's webrtcbin) look there for every section, rejected ones included.
   const LocalTransport* transport = nullptr;
   SetupLine setup = SetupLine::kActpass;
+  // We answer every browser as ICE-lite; a node pulling from another node
+  // is a full agent (it checks: see webrtc::PeerConfig::controlling).
+  bool ice_lite = true;
 };
 
 std::string session_header(const SessionHeader& header);

@@ -7,6 +7,7 @@
 #include <charconv>
 
 #include "common/random.hpp"
+#include "sdp/candidates.hpp"
 #include "sdp/pull_offer.hpp"
 #include "sdp/sdp_writer.hpp"
 #include "sfu/session_etag.hpp"
@@ -100,7 +101,7 @@ Engine::StreamMap::iterator Engine::remove_stream(StreamMap::iterator it) {
   // Its viewers leave before it ends, in the events too.
   for (auto& sub : s.subscribers()) viewer_left(s, *sub);
   if (!s.is_relay()) {
-    options_.live_streams->fetch_sub(1, std::memory_order_relaxed);
+    if (!s.pulled()) options_.live_streams->fetch_sub(1, std::memory_order_relaxed);
     spdlog::info("stream '{}' ended", s.name());
     if (options_.on_stream_event) {
       options_.on_stream_event(
@@ -149,7 +150,8 @@ void Engine::drain_relays(Timestamp now, Timestamp& arrival) {
 std::unique_ptr<webrtc::PeerConnection> Engine::make_peer(
     const sdp::LocalTransport& local, const sdp::RemoteTransport& remote,
     webrtc::PeerConnection::Observer& observer, Timestamp now,
-    std::optional<webrtc::DataChannelConfig> dc, std::shared_ptr<void> hold) {
+    std::optional<webrtc::DataChannelConfig> dc, std::shared_ptr<void> hold,
+    std::optional<webrtc::PeerConfig::Controlling> controlling) {
   webrtc::PeerConfig cfg;
   cfg.local_ufrag = local.ice_ufrag;
   cfg.local_pwd = local.ice_pwd;
@@ -159,8 +161,14 @@ std::unique_ptr<webrtc::PeerConnection> Engine::make_peer(
   cfg.remote_fingerprint = remote.fingerprint_value;
   cfg.consent_timeout = options_.consent_timeout;
   cfg.data_channel = std::move(dc);
+  cfg.controlling = std::move(controlling);
   auto pc = std::make_unique<webrtc::PeerConnection>(cfg, cert_, *this, observer, now);
   by_ufrag_[local.ice_ufrag] = pc.get();
+  // Answers to our checks carry no ufrag of ours: they find the peer by
+  // where they come from (a link's addresses are this peer's alone).
+  if (cfg.controlling) {
+    for (const auto& c : cfg.controlling->candidates) by_address_[c] = pc.get();
+  }
   if (hold) holds_.emplace(pc.get(), std::move(hold));
   update_peer_count();
   return pc;
@@ -198,25 +206,37 @@ std::variant<SessionCreated, Failure> Engine::publish(const std::string& name,
 SessionCreated Engine::start_stream(const std::string& name, const std::string& session_id,
                                     const sdp::LocalTransport& local,
                                     const sdp::PublishAnswer& answer, Timestamp now,
-                                    const std::string& publisher, std::shared_ptr<void> hold) {
+                                    const std::string& publisher, std::shared_ptr<void> hold,
+                                    std::optional<webrtc::PeerConfig::Controlling> from_node) {
   auto stream = std::make_unique<Stream>(name, session_id, make_tracks(answer));
-  if (options_.start_recording) {
+  if (from_node) {
+    stream->set_pulled();  // its own node records it
+  } else if (options_.start_recording) {
     stream->set_recording(options_.start_recording(name, session_id, stream->tracks()));
   }
   stream->attach_publisher(make_peer(local, answer.remote, *stream, now,
-                                     publisher_data_channel(answer), std::move(hold)));
-  spdlog::info("stream '{}': publisher session {} created", name, session_id);
+                                     publisher_data_channel(answer), std::move(hold),
+                                     std::move(from_node)));
+  if (stream->pulled()) {
+    spdlog::info("stream '{}': pulled from its node, session {}", name, session_id);
+  } else {
+    spdlog::info("stream '{}': publisher session {} created", name, session_id);
+  }
   stream->set_publisher_label(publisher);
   if (options_.on_stream_event) {
     options_.on_stream_event({StreamEvent::Kind::kStarted, stream->info(), publisher, 0});
   }
+  // A pulled stream is its own node's: not counted against MAX_STREAMS here.
+  if (!stream->pulled()) options_.live_streams->fetch_add(1, std::memory_order_relaxed);
   streams_[name] = std::move(stream);
-  options_.live_streams->fetch_add(1, std::memory_order_relaxed);
   return SessionCreated{session_id, answer.sdp, session_etag(session_id, local.ice_ufrag)};
 }
 
 std::variant<PullOffered, Failure> Engine::prepare_pull(const std::string& name, Timestamp now,
-                                                        bool switch_source) {
+                                                        bool switch_source, PullFrom from) {
+  if (from == PullFrom::kNode && (switch_source || !options_.open_link)) {
+    return Failure{501, "this worker cannot pull streams from other nodes"};
+  }
   Stream* live = live_stream(name);
   if (live && (!switch_source || live->is_relay())) {
     return Failure{409, "stream '" + name + "' is already live"};
@@ -224,9 +244,14 @@ std::variant<PullOffered, Failure> Engine::prepare_pull(const std::string& name,
   for (const auto& [id, p] : pulls_) {
     if (p.stream == name) return Failure{409, "stream '" + name + "' is already being called"};
   }
-  PendingPull pull{name, new_local_transport(), now, switch_source};
+  PendingPull pull{name, new_local_transport(), now, switch_source, from};
   if (live) live->expect_switch(true);
-  const std::string offer = sdp::offer_pull(pull.local, {.data_channel = true});
+  // A node's WHEP has no data channel to hang up with (DTLS close_notify
+  // does), and we run the ICE checks toward it.
+  const std::string offer =
+      from == PullFrom::kNode
+          ? sdp::offer_pull(pull.local, {.data_channel = false, .ice_lite = false})
+          : sdp::offer_pull(pull.local, {.data_channel = true});
   const std::string session_id = new_session_id();
   pulls_.emplace(session_id, std::move(pull));
   return PullOffered{session_id, offer};
@@ -247,6 +272,23 @@ std::variant<SessionCreated, Failure> Engine::complete_pull(const std::string& s
   }
   auto negotiated = sdp::accept_pull_answer(answer, pull.local);
   if (!negotiated.ok()) return Failure{negotiated.error().status, negotiated.error().reason};
+  if (pull.from == PullFrom::kNode) {
+    auto candidates = sdp::udp_candidates(answer);
+    if (candidates.empty()) return Failure{502, "the node's answer has no UDP candidate"};
+    const auto link = options_.open_link();
+    if (!link) return Failure{503, "no socket for a link to the node (out of descriptors?)"};
+    webrtc::PeerConfig::Controlling ice;
+    ice.remote_pwd = negotiated->remote.ice_pwd;
+    for (auto c : candidates) {
+      c.link = *link;
+      ice.candidates.push_back(c);
+    }
+    ice.consent = {options_.node_link_consent_interval, options_.node_link_consent_timeout};
+    auto created = start_stream(pull.stream, session_id, pull.local, negotiated.value(), now,
+                                publisher, {}, std::move(ice));
+    links_[streams_.at(pull.stream)->publisher_peer()] = *link;
+    return created;
+  }
   if (live == streams_.end()) {
     return start_stream(pull.stream, session_id, pull.local, negotiated.value(), now, publisher);
   }
@@ -397,7 +439,7 @@ std::variant<IceRestarted, Failure> Engine::restart_ice(const std::string& strea
 std::vector<StreamInfo> Engine::streams(Timestamp now) const {
   std::vector<StreamInfo> out;
   for (const auto& [name, s] : streams_) {
-    if (!s->ended() && !s->is_relay()) out.push_back(s->info(now));
+    if (!s->ended() && !s->is_relay() && !s->pulled()) out.push_back(s->info(now));
   }
   return out;
 }
@@ -440,6 +482,10 @@ webrtc::PeerConnection* Engine::peer_for_address(const SocketAddress& a) {
 void Engine::forget_peer(webrtc::PeerConnection& pc) {
   keep_peer_totals(pc);  // every peer leaves through here, once
   holds_.erase(&pc);
+  if (auto l = links_.find(&pc); l != links_.end()) {
+    if (options_.close_link) options_.close_link(l->second);
+    links_.erase(l);
+  }
   by_ufrag_.erase(pc.local_ufrag());
   if (auto o = old_ufrags_.find(&pc); o != old_ufrags_.end()) {
     by_ufrag_.erase(o->second);
@@ -457,7 +503,11 @@ void Engine::handle_datagram(uint8_t* data, size_t size, const SocketAddress& fr
     // STUN: find the peer by the ufrag the browser addresses us with; a valid
     // check also (re)binds its source address to that peer.
     auto ufrag = stun_local_ufrag(ByteSpan(data, size));
-    if (!ufrag) return;
+    if (!ufrag) {
+      // An answer to a check of ours (a pull from a node): by its source.
+      if (auto* pc = peer_for_address(from)) pc->handle_datagram(data, size, from, now);
+      return;
+    }
     auto it = by_ufrag_.find(*ufrag);
     if (it == by_ufrag_.end()) return;
     webrtc::PeerConnection* pc = it->second;
@@ -498,6 +548,9 @@ void Engine::tick(Timestamp now) {
     s.for_each_publisher_peer([now](webrtc::PeerConnection& pc) { pc.tick(now); });
     for (auto& sub : s.subscribers()) sub->peer().tick(now);
     if (s.orphaned() && !s.ended()) s.end("the publisher left and no new source came");
+    if (s.pulled() && !s.ended() && s.unwatched_for(now) >= kPulledLinger) {
+      s.end("no viewer here any more: the pull from its node ends");
+    }
     s.tick(now);
     s.sweep_subscribers([this, &s](Subscriber& sub) {
       viewer_left(s, sub);

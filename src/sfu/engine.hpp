@@ -61,7 +61,21 @@ struct EngineOptions {
   size_t max_viewers_per_stream = 0;  // this stream's viewers on every worker
   size_t max_peers = 0;               // publishers and viewers on this engine
   std::shared_ptr<std::atomic<size_t>> live_streams = std::make_shared<std::atomic<size_t>>(0);
+  // A node-to-node link socket (net::MediaWorker::open_link) for a stream
+  // pulled from another node, and its release; unset: no pulls from nodes.
+  std::function<std::optional<uint16_t>()> open_link;
+  std::function<void(uint16_t)> close_link;
+  // Consent checks on such a link: a dead origin is noticed within `timeout`.
+  Duration node_link_consent_interval = std::chrono::seconds(1);
+  Duration node_link_consent_timeout = std::chrono::seconds(5);
 };
+
+// Whom a pull calls: a publisher (a PeerJS streamer: it runs the ICE
+// checks, we are ICE-lite) or another node of the cluster (its WHEP: both
+// ends would be ICE-lite, so we run the checks, from a link socket of our
+// own). A stream pulled from a node is served here but not recorded,
+// listed or announced: its own node does that.
+enum class PullFrom { kPublisher, kNode };
 
 // A failed request with the HTTP status the front end should answer.
 struct Failure {
@@ -132,13 +146,17 @@ class Engine : public webrtc::PeerConnection::Transport {
   // With `switch_source`, a live stream is allowed: the answer then becomes
   // its new source (Stream::begin_switch) instead of starting a stream.
   std::variant<PullOffered, Failure> prepare_pull(const std::string& stream, Timestamp now,
-                                                  bool switch_source = false);
+                                                  bool switch_source = false,
+                                                  PullFrom from = PullFrom::kPublisher);
   std::variant<SessionCreated, Failure> complete_pull(const std::string& session_id,
                                                       const sdp::SessionDescription& answer,
                                                       Timestamp now,
                                                       const std::string& publisher = {});
   void cancel_pull(const std::string& session_id);
   static constexpr Duration kPullTimeout = std::chrono::seconds(60);
+  // A stream pulled from a node ends this long after its last viewer here
+  // left (a viewer coming back soon finds it still there).
+  static constexpr Duration kPulledLinger = std::chrono::seconds(15);
 
   // Cross-worker fan-out (see relay_link.hpp). On the stream's worker:
   // feed `link` with stream `stream`'s packets; nothing when it is not live.
@@ -245,13 +263,15 @@ class Engine : public webrtc::PeerConnection::Transport {
   SessionCreated start_stream(const std::string& name, const std::string& session_id,
                               const sdp::LocalTransport& local, const sdp::PublishAnswer& answer,
                               Timestamp now, const std::string& publisher,
-                              std::shared_ptr<void> hold = {});
-  std::unique_ptr<webrtc::PeerConnection> make_peer(const sdp::LocalTransport& local,
-                                                    const sdp::RemoteTransport& remote,
-                                                    webrtc::PeerConnection::Observer& observer,
-                                                    Timestamp now,
-                                                    std::optional<webrtc::DataChannelConfig> dc,
-                                                    std::shared_ptr<void> hold = {});
+                              std::shared_ptr<void> hold = {},
+                              std::optional<webrtc::PeerConfig::Controlling> from_node = {});
+  // `controlling`: we run the ICE checks (a pull from a node); the
+  // candidates must be the link's addresses, which route to the peer.
+  std::unique_ptr<webrtc::PeerConnection> make_peer(
+      const sdp::LocalTransport& local, const sdp::RemoteTransport& remote,
+      webrtc::PeerConnection::Observer& observer, Timestamp now,
+      std::optional<webrtc::DataChannelConfig> dc, std::shared_ptr<void> hold = {},
+      std::optional<webrtc::PeerConfig::Controlling> controlling = {});
 
   std::shared_ptr<DtlsCertificate> cert_;
   SendFn send_;
@@ -264,7 +284,9 @@ class Engine : public webrtc::PeerConnection::Transport {
     sdp::LocalTransport local;
     Timestamp created;
     bool switch_source = false;
+    PullFrom from = PullFrom::kPublisher;
   };
+
   std::unordered_map<std::string, PendingPull> pulls_;  // by session id
   // Transparent hashing: the per-packet STUN lookup takes a string_view and
   // allocates nothing (C++20 heterogeneous lookup).
@@ -286,6 +308,8 @@ class Engine : public webrtc::PeerConnection::Transport {
   // What the front end gave to keep with a peer (publish/subscribe `hold`),
   // dropped in forget_peer.
   std::unordered_map<const webrtc::PeerConnection*, std::shared_ptr<void>> holds_;
+  // Peers of streams pulled from nodes, and their link sockets, closed in forget_peer.
+  std::unordered_map<const webrtc::PeerConnection*, uint16_t> links_;
 };
 
 }  // namespace lss::sfu

@@ -168,6 +168,7 @@ void Stream::cut_over(Timestamp now) {
 Stream::~Stream() = default;
 
 Subscriber& Stream::add_subscriber(std::unique_ptr<Subscriber> sub) {
+  unwatched_since_ = {};  // watched again (see unwatched_for)
   subscribers_.push_back(std::move(sub));
   // A relay asks for packets as soon as it has a viewer, so a keyframe is on
   // its way by the time the viewer's DTLS handshake is done.
@@ -219,6 +220,7 @@ StreamInfo Stream::info(Timestamp now) const {
   i.session_id = session_id_;
   i.started_at = started_at_;
   i.viewers = size_t(viewer_count());
+  i.pulled = pulled_;
   for (const auto& t : tracks_) {
     (t.video ? i.video_codec : i.audio_codec) = t.negotiated.codec.name;
   }

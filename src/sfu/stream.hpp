@@ -45,6 +45,9 @@ struct StreamInfo {
   size_t viewers = 0;
   std::string video_codec, audio_codec;
   uint64_t bitrate_bps = 0;  // arriving over the last second, all tracks and layers
+  // Pulled from the node that owns it (cluster relay): served to viewers
+  // here, but neither recorded, listed nor announced by this node.
+  bool pulled = false;
 };
 
 class Stream : public webrtc::PeerConnection::Observer {
@@ -76,7 +79,10 @@ class Stream : public webrtc::PeerConnection::Observer {
 
   // Cross-worker fan-out, origin side: also feed `link` (another worker's
   // relay of this stream, a Stream made with it as its upstream).
-  void add_relay(std::shared_ptr<RelayLink> link) { relays_.push_back(std::move(link)); }
+  void add_relay(std::shared_ptr<RelayLink> link) {
+    unwatched_since_ = {};  // a viewer is on its way there
+    relays_.push_back(std::move(link));
+  }
   bool is_relay() const { return upstream_ != nullptr; }
   // A relay whose origin has ended (it ends itself when it next drains).
   bool origin_ended() const {
@@ -103,6 +109,18 @@ class Stream : public webrtc::PeerConnection::Observer {
   bool ended() const { return ended_; }
   void set_recording(std::shared_ptr<record::RecordingSink> sink) { recording_ = std::move(sink); }
   void set_publisher_label(std::string p) { publisher_label_ = std::move(p); }
+  void set_pulled() { pulled_ = true; }
+  bool pulled() const { return pulled_; }
+  // How long nobody has watched it (0 while someone does); from the first
+  // call without viewers.
+  Duration unwatched_for(Timestamp now) {
+    if (viewer_count() > 0) {
+      unwatched_since_ = {};
+      return Duration{};
+    }
+    if (unwatched_since_ == Timestamp{}) unwatched_since_ = now;
+    return now - unwatched_since_;
+  }
   const std::string& publisher_label() const { return publisher_label_; }
   int peak_viewers() const { return peak_viewers_; }
   // PLIs sent to the publisher (and to an incoming source), for /metrics.
@@ -192,6 +210,8 @@ class Stream : public webrtc::PeerConnection::Observer {
   void reset_sources(size_t track);
 
   std::string name_, session_id_, started_at_, publisher_label_;
+  bool pulled_ = false;
+  Timestamp unwatched_since_{};
   int peak_viewers_ = 0;
   std::vector<PublishedTrack> tracks_;
   std::vector<std::vector<std::unique_ptr<Source>>> sources_;  // [track][layer]

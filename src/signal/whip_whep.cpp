@@ -228,8 +228,13 @@ struct Handlers {
 
   void create(Kind kind, const std::string& name, const Request& req, const RequestContext& ctx,
               Responder respond) const {
+    // Another node's pull of a stream of ours (its CLUSTER_SECRET): it
+    // carries a whole node's viewers, so no per-address limit applies.
+    const bool from_node =
+        kind == Kind::kWhep && !options.cluster_secret.empty() &&
+        keys_equal(options.cluster_secret, bearer_token(req[bhttp::field::authorization]));
     // Before anything costly, the stream key check included (no guessing at speed).
-    if (!ctx.remote.is_loopback()) {
+    if (!ctx.remote.is_loopback() && !from_node) {
       if (auto wait = limiter->admit(http::client_key(ctx.remote), Clock::now())) {
         const auto secs =
             std::max<int64_t>(1, std::chrono::ceil<std::chrono::seconds>(*wait).count());
@@ -280,7 +285,9 @@ struct Handlers {
     // One more open session of this address (loopback not counted):
     // refused before a worker spends anything on it. The slot goes with
     // the session and comes back when its peer goes.
-    auto slot = sessions->limiter.admit(ctx.remote, sessions->refusals);
+    auto slot = from_node
+                    ? std::optional<http::ConnectionLimiter::Slot>(http::ConnectionLimiter::Slot{})
+                    : sessions->limiter.admit(ctx.remote, sessions->refusals);
     if (!slot) {
       auto res = reply(req, Status::too_many_requests,
                        "your address has " + std::to_string(sessions->limiter.per_address()) +
@@ -295,25 +302,47 @@ struct Handlers {
     const std::string remote = ctx.remote.to_string();
     const Handlers* self = this;  // lives as long as the router
     StreamClaims* claims = kind == Kind::kWhip ? options.claims : nullptr;
-    // Cluster mode: a viewer of a stream live on another node goes there.
+    // Cluster mode: a viewer of a stream live on another node is served
+    // from a pull of it (relay), or sent there (redirect). Never for another
+    // node's own pull: it asks the owner, and the owner it thinks it is.
     StreamClaims* locate =
-        kind == Kind::kWhep && options.redirect_viewers ? options.claims : nullptr;
-    auto job = [self, req, kind, name, shared_offer, location_prefix, remote, max_layer, hold,
-                respond, claims, locate](sfu::Engine& engine) {
+        kind == Kind::kWhep && !from_node && (options.redirect_viewers || options.relays)
+            ? options.claims
+            : nullptr;
+    StreamRelays* relays = options.relays;
+    EngineRouter* router = engines;
+    // `job` runs the session on its engine; a viewer's 404 there, once the
+    // stream is found on another node, pulls it and runs `job` again (the
+    // second time without looking further).
+    auto job = std::make_shared<std::function<void(sfu::Engine&, bool)>>();
+    *job = [self, req, kind, name, shared_offer, location_prefix, remote, max_layer, hold, respond,
+            claims, locate, relays, router,
+            weak = std::weak_ptr(job)](sfu::Engine& engine, bool look_elsewhere) {
       const auto now = Clock::now();
       auto result = kind == Kind::kWhip
                         ? engine.publish(name, *shared_offer, now, remote, hold)
                         : engine.subscribe(name, *shared_offer, now, remote, max_layer, hold);
       if (claims) claims->settle(name, std::holds_alternative<sfu::SessionCreated>(result));
-      if (auto* f = std::get_if<sfu::Failure>(&result); f && f->status == 404 && locate) {
-        return locate->locate(
-            name, [req, respond, name, not_here = f->reason](const StreamClaim& c) {
-              if (c.outcome != StreamClaim::Outcome::kElsewhere || c.owner_url.empty())
-                return respond(reply(req, Status::not_found, not_here));
-              respond(redirect_to_owner(req, name, c));
-            });
+      auto* f = std::get_if<sfu::Failure>(&result);
+      if (f && f->status == 404 && locate && look_elsewhere) {
+        auto again = weak.lock();
+        return locate->locate(name, [req, respond, name, relays, router, again,
+                                     not_here = f->reason](const StreamClaim& c) {
+          if (c.outcome != StreamClaim::Outcome::kElsewhere || c.owner_url.empty())
+            return respond(reply(req, Status::not_found, not_here));
+          if (!relays || !again) return respond(redirect_to_owner(req, name, c));
+          relays->pull(
+              name, c.owner_url, [req, respond, name, c, router, again](const std::string& error) {
+                if (!error.empty()) {
+                  spdlog::info("whep: no relay of '{}' from {} ({}): the viewer is sent there",
+                               name, c.owner_url, error);
+                  return respond(redirect_to_owner(req, name, c));
+                }
+                router->run_for_viewer(name, [again](sfu::Engine& e) { (*again)(e, false); });
+              });
+        });
       }
-      if (auto* f = std::get_if<sfu::Failure>(&result)) {
+      if (f) {
         auto res = reply(req, Status(f->status), f->reason);
         // A limit: full now, perhaps not in a moment.
         if (f->status == 503) res.set(bhttp::field::retry_after, "5");
@@ -328,17 +357,16 @@ struct Handlers {
     };
     if (kind == Kind::kWhip && claims) {
       // The cluster first: a name live on another node is refused here.
-      claims->claim(name, [engines = engines, name, req, respond,
-                           job = std::move(job)](const StreamClaim& c) mutable {
+      claims->claim(name, [engines = engines, name, req, respond, job](const StreamClaim& c) {
         if (c.outcome == StreamClaim::Outcome::kElsewhere) {
           return respond(reply(req, Status::conflict, live_elsewhere_reason(name, c)));
         }
-        engines->run_for_new_stream(name, std::move(job));
+        engines->run_for_new_stream(name, [job](sfu::Engine& e) { (*job)(e, true); });
       });
     } else if (kind == Kind::kWhip) {
-      engines->run_for_new_stream(name, std::move(job));
+      engines->run_for_new_stream(name, [job](sfu::Engine& e) { (*job)(e, true); });
     } else {
-      engines->run_for_viewer(name, std::move(job));
+      engines->run_for_viewer(name, [job](sfu::Engine& e) { (*job)(e, true); });
     }
   }
 };

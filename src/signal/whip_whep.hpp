@@ -12,6 +12,7 @@
 #include "signal/engine_router.hpp"
 #include "signal/ice_servers.hpp"
 #include "signal/stream_claims.hpp"
+#include "signal/stream_relays.hpp"
 
 namespace lss::signal {
 
@@ -32,6 +33,14 @@ struct WhipWhepOptions {
   // With claims: a WHEP viewer of a stream live on another node gets 307 to
   // that node's WHEP URL (CLUSTER_VIEWERS=redirect), not 404.
   bool redirect_viewers = false;
+  // With claims: such a viewer is served here from a pull of the stream
+  // (CLUSTER_VIEWERS=relay); when the pull fails, it is redirected. Null:
+  // no relay. Outlives the router.
+  StreamRelays* relays = nullptr;
+  // CLUSTER_SECRET: a WHEP request with it as its Bearer token is another
+  // node's pull, not held to SESSION_RATE or SESSIONS_PER_IP (one node
+  // serves a whole node's viewers through it). Empty: none is.
+  std::string cluster_secret;
   // Placement: the base URL of a node to send a new publisher to (307)
   // when this one is over its load; empty: publish here. Control thread.
   std::function<std::string()> place_publisher;

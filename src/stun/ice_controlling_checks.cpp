@@ -19,17 +19,26 @@ uint64_t random_u64() {
   return v;
 }
 
-// RFC 7675 §5.1: every 4-6 s, at random, so that checks do not line up.
-Duration consent_interval() {
-  return std::chrono::milliseconds(4000 + int64_t(random_u64() % 2001));
-}
-
 }  // namespace
+
+// RFC 7675 §5.1: 4-6 s by default, at random, so that checks do not line up.
+Duration IceControllingChecks::consent_interval() const {
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(consent_.interval).count();
+  const int64_t spread = std::max<int64_t>(1, ms * 2 / 5);
+  return std::chrono::milliseconds(ms - ms / 5 + int64_t(random_u64() % uint64_t(spread + 1)));
+}
 
 IceControllingChecks::IceControllingChecks(IceCredentials local, IceCredentials remote,
                                            std::vector<SocketAddress> candidates, Timestamp now)
+    : IceControllingChecks(std::move(local), std::move(remote), std::move(candidates), now,
+                           Consent{}) {}
+
+IceControllingChecks::IceControllingChecks(IceCredentials local, IceCredentials remote,
+                                           std::vector<SocketAddress> candidates, Timestamp now,
+                                           Consent consent)
     : local_(std::move(local)),
       remote_(std::move(remote)),
+      consent_(consent),
       tie_breaker_(random_u64()),
       started_(now),
       next_pace_(now) {
@@ -147,7 +156,7 @@ bool IceControllingChecks::handle_response(ByteSpan datagram, const SocketAddres
 
 bool IceControllingChecks::failed(Timestamp now) const {
   if (pairs_.empty()) return true;
-  if (selected_) return now - last_consent_ >= kConsentTimeout;
+  if (selected_) return now - last_consent_ >= consent_.timeout;
   if (now - started_ >= kConnectTimeout) return true;
   return std::all_of(pairs_.begin(), pairs_.end(), [](const Pair& p) { return p.failed; });
 }

@@ -18,7 +18,8 @@
 // retransmitted at RTO 100, 200, 400... ms. The first pair that answers is
 // then nominated (the same check with USE-CANDIDATE); its success selects
 // it. After that, a consent check (RFC 7675) goes out every 4-6 s; 30 s
-// without an answer, or kConnectTimeout without any pair working, fails.
+// without an answer, or kConnectTimeout without any pair working, fails
+// (both configurable: see Consent).
 #include <optional>
 #include <string>
 #include <utility>
@@ -42,8 +43,19 @@ class IceControllingChecks {
   static constexpr Duration kConnectTimeout = std::chrono::seconds(10);
   static constexpr Duration kConsentTimeout = std::chrono::seconds(30);
 
+  // Consent freshness (RFC 7675): a check every `interval` (±20 %, at
+  // random, so checks do not line up); `timeout` without an answer fails.
+  // The defaults are the RFC's; a link between our own nodes checks faster
+  // so that a dead origin is noticed in seconds.
+  struct Consent {
+    Duration interval = std::chrono::seconds(5);
+    Duration timeout = kConsentTimeout;
+  };
+
   IceControllingChecks(IceCredentials local, IceCredentials remote,
                        std::vector<SocketAddress> candidates, Timestamp now);
+  IceControllingChecks(IceCredentials local, IceCredentials remote,
+                       std::vector<SocketAddress> candidates, Timestamp now, Consent consent);
 
   // The checks to send at `now`: (datagram, destination).
   std::vector<std::pair<Bytes, SocketAddress>> due(Timestamp now);
@@ -75,9 +87,11 @@ class IceControllingChecks {
   };
 
   Bytes make_check(const TransactionId& id, bool nominate) const;
+  Duration consent_interval() const;
   void start(size_t pair, bool nominate, bool consent, Timestamp now);
 
   IceCredentials local_, remote_;
+  Consent consent_;
   std::vector<Pair> pairs_;
   uint64_t tie_breaker_;
   Timestamp started_, next_pace_, next_consent_{}, last_consent_{};

@@ -27,7 +27,15 @@ PeerConnection::PeerConnection(PeerConfig config, std::shared_ptr<DtlsCertificat
           std::move(cert),
           config_.dtls_client ? DtlsTransport::Role::kClient : DtlsTransport::Role::kServer,
           config_.remote_fingerprint_algorithm, config_.remote_fingerprint)),
-      created_(now) {}
+      created_(now) {
+  if (config_.controlling) {
+    checks_ = std::make_unique<IceControllingChecks>(
+        IceCredentials{config_.local_ufrag, config_.local_pwd},
+        IceCredentials{config_.remote_ufrag, config_.controlling->remote_pwd},
+        config_.controlling->candidates, now, config_.controlling->consent);
+    state_ = State::kConnecting;
+  }
+}
 
 PeerConnection::~PeerConnection() = default;
 
@@ -36,6 +44,12 @@ bool PeerConnection::handle_datagram(uint8_t* data, size_t size, const SocketAdd
   if (state_ == State::kClosed) return false;
   switch (classify(data, size)) {
     case Kind::kStun: {
+      if (checks_) {
+        // Answers to our checks; a lite peer sends no checks of its own.
+        if (!checks_->handle_response(ByteSpan(data, size), from, now)) return false;
+        run_checks(now);
+        return true;
+      }
       IceResult r = ice_.handle_stun(ByteSpan(data, size), from, now);
       if (!r.response.empty()) transport_.send_datagram(r.response, from);
       if (!r.authenticated) return false;
@@ -54,11 +68,7 @@ bool PeerConnection::handle_datagram(uint8_t* data, size_t size, const SocketAdd
         }
       }
       if (state_ == State::kNew) state_ = State::kConnecting;
-      if (!dtls_started_ && remote_) {
-        dtls_started_ = true;
-        dtls_->start(now);
-        flush_dtls();
-      }
+      if (remote_) start_dtls(now);
       return true;
     }
     case Kind::kDtls:
@@ -93,6 +103,22 @@ bool PeerConnection::handle_datagram(uint8_t* data, size_t size, const SocketAdd
       return false;
   }
   return false;
+}
+
+void PeerConnection::start_dtls(Timestamp now) {
+  if (dtls_started_) return;
+  dtls_started_ = true;
+  dtls_->start(now);
+  flush_dtls();
+}
+
+void PeerConnection::run_checks(Timestamp now) {
+  for (auto& [bytes, to] : checks_->due(now)) transport_.send_datagram(bytes, to);
+  if (!remote_ && checks_->selected()) {
+    remote_ = *checks_->selected();
+    spdlog::debug("peer {}: ICE nominated {}", config_.local_ufrag, remote_->to_string());
+    start_dtls(now);
+  }
 }
 
 void PeerConnection::restart_ice(std::string local_ufrag, std::string local_pwd,
@@ -219,6 +245,15 @@ void PeerConnection::tick(Timestamp now) {
   }
   if (state_ != State::kConnected && now - created_ > config_.connect_timeout) {
     return finish("connection not established in time");
+  }
+  if (checks_) {
+    run_checks(now);
+    if (checks_->failed(now)) {
+      close(remote_ ? "ICE consent lost (the peer stopped answering checks)"
+                    : "ICE failed: " + (checks_->error().empty() ? std::string("no pair worked")
+                                                                 : checks_->error()));
+    }
+    return;
   }
   if (ice_.consent_expired(now, config_.consent_timeout)) close("ICE consent expired");
 }

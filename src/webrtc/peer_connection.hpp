@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "common/bytes.hpp"
 #include "common/socket_address.hpp"
@@ -15,6 +16,7 @@
 #include "dtls/dtls_transport.hpp"
 #include "sctp/sctp_association.hpp"
 #include "srtp/srtp_session.hpp"
+#include "stun/ice_controlling_checks.hpp"
 #include "stun/ice_lite_agent.hpp"
 
 namespace lss::webrtc {
@@ -38,6 +40,16 @@ struct PeerConfig {
   Duration consent_timeout = std::chrono::seconds(15);
   Duration connect_timeout = std::chrono::seconds(30);
   std::optional<DataChannelConfig> data_channel;
+  // Set: we are the full, controlling ICE agent toward an ICE-lite peer (a
+  // node pulling a stream from another node's WHEP) and check these
+  // candidates ourselves; the peer's checks are not answered. Unset: we are
+  // the ICE-lite side, as toward browsers.
+  struct Controlling {
+    std::string remote_pwd;
+    std::vector<SocketAddress> candidates;
+    IceControllingChecks::Consent consent;
+  };
+  std::optional<Controlling> controlling;
 };
 
 class PeerConnection {
@@ -116,11 +128,15 @@ class PeerConnection {
   void feed_sctp();
   // The media address becomes `to` (a nomination, or media from a validated address).
   void move_to(const SocketAddress& to, const char* why);
+  // Controlling: sends the checks due and takes the nominated pair once.
+  void run_checks(Timestamp now);
+  void start_dtls(Timestamp now);
 
   PeerConfig config_;
   Transport& transport_;
   Observer& observer_;
   IceLiteAgent ice_;
+  std::unique_ptr<IceControllingChecks> checks_;  // when config_.controlling
   std::unique_ptr<DtlsTransport> dtls_;
   std::unique_ptr<SrtpSession> srtp_in_, srtp_out_;
   std::unique_ptr<sctp::SctpAssociation> sctp_;

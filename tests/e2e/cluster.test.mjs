@@ -12,7 +12,7 @@ import { launchBrowser, openPage, waitFor } from './lib/browser.mjs';
 import { startPublisher, startViewer, viewerStats } from './lib/media.mjs';
 import { startPeerServer, startPeerStreamer } from './lib/peerjs.mjs';
 import { redisMissing, startRedis } from './lib/redis.mjs';
-import { startServer } from './lib/server.mjs';
+import { slowFactor, startServer } from './lib/server.mjs';
 
 let redis;
 const nodes = [];
@@ -93,7 +93,7 @@ test('a stream belongs to its publisher\'s node: 409 elsewhere, free again when 
   let app;
   try {
     for (let i = 1; i <= 2; ++i) {
-      started.push(await startServer({ REDIS_URL: r.url, NODE_ID: `lease-${i}`, MEDIA_WORKERS: '1' }));
+      started.push(await startServer({ REDIS_URL: r.url, NODE_ID: `lease-${i}`, MEDIA_WORKERS: '1', CLUSTER_VIEWERS: 'redirect' }));
     }
     const [a, b] = started;
     await waitFor(async () => (await cluster(b)).nodes.length === 2, { timeout: 10000, what: 'both nodes listed' });
@@ -172,6 +172,61 @@ test('a stream belongs to its publisher\'s node: 409 elsewhere, free again when 
     assert.ok(freed <= 8, `the dead node's name was free after ${freed.toFixed(1)} s`);
   } finally {
     app?.close();
+    await browser.close();
+    for (const n of started) await n.stop().catch(() => {});
+    await r.stop();
+  }
+});
+
+test('relay: viewers on any node are served there from one pull of the stream per node; kill -9 of its node ends them within 10 s', { skip: redisMissing, timeout: 120000 * slowFactor }, async () => {
+  const r = await startRedis();
+  const started = [];
+  const browser = await launchBrowser();
+  try {
+    for (let i = 1; i <= 3; ++i) {
+      started.push(await startServer({ REDIS_URL: r.url, NODE_ID: `relay-${i}`, MEDIA_WORKERS: i === 2 ? '2' : '1', CLUSTER_SECRET: 'node-secret' }));
+    }
+    const [n1, n2, n3] = started;
+    await waitFor(async () => (await cluster(n3)).nodes.length === 3, { timeout: 10000, what: 'three nodes listed' });
+    await startPublisher(browser, n1, 'cam');
+    const liveOn = async (n) => (await (await fetch(`${n.url}/api/streams?status=live`)).json()).streams;
+    await waitFor(async () => (await liveOn(n3)).some((x) => x.name === 'cam'), { timeout: 5000, what: "'cam' listed on relay-3" });
+
+    // Two viewers on node 2, one on node 3: each plays from its own node.
+    const viewers = [await startViewer(browser, n2, 'cam'), await startViewer(browser, n2, 'cam'), await startViewer(browser, n3, 'cam')];
+    const homes = [n2, n2, n3];
+    for (let i = 0; i < viewers.length; ++i) {
+      await waitFor(async () => (await viewerStats(viewers[i])).framesDecoded >= 30, { timeout: 20000 * slowFactor, what: `viewer ${i + 1} decoding through its node` });
+      const location = await viewers[i].evaluate(() => window.view.location);
+      assert.ok(location.startsWith(`${homes[i].url}/whep/cam/`) || location.startsWith('/whep/cam/'), `viewer ${i + 1} at ${location}`);
+    }
+    // The origin serves one pull per node, not one session per viewer.
+    await waitFor(async () => (await liveOn(n1)).find((x) => x.name === 'cam')?.viewers === 2, { timeout: 5000, what: 'two viewers (the two pulls) on relay-1' });
+    // The stream is listed once, on its own node, wherever it is relayed.
+    for (const n of [n2, n3]) {
+      const rows = (await liveOn(n)).filter((x) => x.name === 'cam');
+      assert.equal(rows.length, 1, JSON.stringify(rows));
+      assert.equal(rows[0].node, 'relay-1');
+    }
+    // Its LL-HLS is its own node's: other nodes send players (or a CDN) there.
+    const hls = await fetch(`${n3.url}/hls/cam/index.m3u8?_HLS_msn=3`, { redirect: 'manual' });
+    assert.equal(hls.status, 307);
+    assert.equal(hls.headers.get('location'), `http://127.0.0.1:${n1.port}/hls/cam/index.m3u8?_HLS_msn=3`);
+    assert.equal((await fetch(`${n3.url}/hls/nothing/index.m3u8`, { redirect: 'manual' })).status, 404);
+    // Publishing the name on a relaying node is still refused.
+    const other = await openPage(browser, n2);
+    assert.match(await tryPublish(other, 'cam'), /^409 .*live on node 'relay-1'/);
+
+    // kill -9 of the origin: every viewer sees the end within 10 s.
+    const killedAt = Date.now();
+    n1.child.kill('SIGKILL');
+    for (let i = 0; i < viewers.length; ++i) {
+      await waitFor(() => viewers[i].evaluate(() => window.view.ended()), { timeout: 15000 * slowFactor, interval: 200, what: `viewer ${i + 1} to see the end` });
+    }
+    const seen = (Date.now() - killedAt) / 1000;
+    console.log(`# relay: every viewer saw the end ${seen.toFixed(1)} s after kill -9 of the origin`);
+    assert.ok(seen <= 10 * slowFactor, `the viewers saw the end ${seen.toFixed(1)} s after the kill`);
+  } finally {
     await browser.close();
     for (const n of started) await n.stop().catch(() => {});
     await r.stop();

@@ -14,6 +14,8 @@ const serverBin = process.env.LSS_BIN || path.join(repoRoot, 'build/live-stream-
 // ThreadSanitizer (make tsan-e2e, LSS_SANITIZED=tsan) starts and stops slower.
 const sanitized = process.env.LSS_SANITIZED || '';
 const slow = sanitized === 'tsan' ? 4 : sanitized ? 3 : 1;
+// How much slower a sanitized server is, for tests' own deadlines.
+export const slowFactor = slow;
 // What a sanitizer prints when it finds something (LeakSanitizer at exit too).
 const SANITIZER_REPORT = /ERROR: (AddressSanitizer|LeakSanitizer)|runtime error: |SUMMARY: UndefinedBehaviorSanitizer|WARNING: ThreadSanitizer/;
 // TSan goes on after a report (every race is listed, the test fails at the

@@ -67,11 +67,34 @@ TEST(IceControllingChecks, ConsentKeepsTheLiteSideAliveAndItsLossFails) {
   link.run(60s);
   EXPECT_FALSE(link.peer.consent_expired(link.now, 10s));
   EXPECT_FALSE(link.checks.failed(link.now));
-  // The peer goes silent: 30 s later the link has failed.
+  // The peer goes silent. Its last answer came at most one interval (6 s)
+  // before, so the link still stands 23 s on and has failed 31 s on.
   link.drop = [](const Bytes&) { return true; };
-  link.run(25s);
+  link.run(23s);
   EXPECT_FALSE(link.checks.failed(link.now));
+  link.run(8s);
+  EXPECT_TRUE(link.checks.failed(link.now));
+}
+
+TEST(IceControllingChecks, ALinkBetweenNodesChecksFasterAndFailsInSeconds) {
+  Link link;
+  link.checks = IceControllingChecks{{"pullufrag", "pullpasswordpullpassword"},
+                                     {"liteufrag", "litepasswordlitepassword"},
+                                     {kPeer},
+                                     link.now,
+                                     {std::chrono::seconds(1), std::chrono::seconds(5)}};
+  link.run(300ms);
+  ASSERT_TRUE(link.checks.selected());
+  const int before = link.sent;
   link.run(10s);
+  // One check every 0.8-1.2 s.
+  EXPECT_GE(link.sent - before, 8);
+  EXPECT_LE(link.sent - before, 13);
+  EXPECT_FALSE(link.checks.failed(link.now));
+  link.drop = [](const Bytes&) { return true; };
+  link.run(3700ms);  // its last answer was at most 1.2 s before
+  EXPECT_FALSE(link.checks.failed(link.now));
+  link.run(1300ms);
   EXPECT_TRUE(link.checks.failed(link.now));
 }
 

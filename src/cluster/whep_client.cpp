@@ -1,0 +1,92 @@
+#include "cluster/whep_client.hpp"
+
+#include <curl/curl.h>
+
+#include <algorithm>
+#include <cctype>
+#include <mutex>
+#include <string_view>
+
+namespace lss::cluster {
+namespace {
+
+constexpr size_t kMaxAnswer = 64 * 1024;
+
+std::once_flag g_curl_init;
+
+size_t keep_body(char* data, size_t size, size_t nmemb, void* out) {
+  auto& body = *static_cast<std::string*>(out);
+  const size_t n = size * nmemb;
+  if (body.size() + n > kMaxAnswer) return 0;  // aborts: no SDP is that large
+  body.append(data, n);
+  return n;
+}
+
+size_t keep_location(char* data, size_t size, size_t nmemb, void* out) {
+  const size_t n = size * nmemb;
+  std::string_view line(data, n);
+  constexpr std::string_view kName = "location:";
+  if (line.size() > kName.size() &&
+      std::equal(kName.begin(), kName.end(), line.begin(),
+                 [](char a, char b) { return a == std::tolower(static_cast<unsigned char>(b)); })) {
+    line.remove_prefix(kName.size());
+    while (!line.empty() && (line.front() == ' ' || line.front() == '\t')) line.remove_prefix(1);
+    while (!line.empty() && (line.back() == '\r' || line.back() == '\n' || line.back() == ' '))
+      line.remove_suffix(1);
+    *static_cast<std::string*>(out) = std::string(line);
+  }
+  return n;
+}
+
+int on_progress(void* cancel, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+  return static_cast<const std::atomic<bool>*>(cancel)->load() ? 1 : 0;
+}
+
+}  // namespace
+
+WhepExchange post_whep_offer(const std::string& url, const std::string& offer,
+                             const std::string& bearer, Duration timeout,
+                             const std::atomic<bool>& cancel) {
+  std::call_once(g_curl_init, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+  WhepExchange out;
+  CURL* c = curl_easy_init();
+  if (!c) {
+    out.error = "libcurl could not start";
+    return out;
+  }
+  curl_slist* headers = curl_slist_append(nullptr, "Content-Type: application/sdp");
+  headers = curl_slist_append(headers, "Expect:");
+  const std::string auth = "Authorization: Bearer " + bearer;
+  if (!bearer.empty()) headers = curl_slist_append(headers, auth.c_str());
+  char error[CURL_ERROR_SIZE] = {};
+  const long ms = long(std::chrono::duration_cast<std::chrono::milliseconds>(timeout).count());
+  curl_easy_setopt(c, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(c, CURLOPT_POST, 1L);
+  curl_easy_setopt(c, CURLOPT_POSTFIELDS, offer.data());
+  curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(offer.size()));
+  curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+  curl_easy_setopt(c, CURLOPT_USERAGENT, "live-stream-server-cluster");
+  curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, ms);
+  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, ms);
+  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, keep_body);
+  curl_easy_setopt(c, CURLOPT_WRITEDATA, &out.answer);
+  curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, keep_location);
+  curl_easy_setopt(c, CURLOPT_HEADERDATA, &out.location);
+  curl_easy_setopt(c, CURLOPT_ERRORBUFFER, error);
+  curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+  curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+  curl_easy_setopt(c, CURLOPT_XFERINFODATA, const_cast<std::atomic<bool>*>(&cancel));
+  const CURLcode rc = curl_easy_perform(c);
+  if (rc != CURLE_OK) {
+    out.error = error[0] ? error : curl_easy_strerror(rc);
+  } else {
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &out.status);
+  }
+  curl_slist_free_all(headers);
+  curl_easy_cleanup(c);
+  return out;
+}
+
+}  // namespace lss::cluster
