@@ -306,8 +306,13 @@ std::optional<HlsResponse> HlsStream::answer_locked(const HlsRequest& request) {
     const bool reached = request.hls_part ? pl.reached(msn, *request.hls_part)
                                           : pl.ended() || pl.last_complete_msn() >= int64_t(msn);
     if (!reached) return std::nullopt;
-  } else if (pl.empty() && !pl.ended()) {
-    return std::nullopt;  // the first part is coming
+  } else if (!pl.ended() && pl.duration_ms() < 3 * pl.part_target_ms()) {
+    // A stream younger than its PART-HOLD-BACK (three part targets): a
+    // player joining now can only start at its very beginning, too close
+    // to the live edge to ride out the wait for each part (hls.js stalls
+    // where the first segment ends, then re-requests it in a loop). Its
+    // first playlist waits until the hold-back is there to start behind.
+    return std::nullopt;
   }
   HlsResponse r;
   r.content_type = content_type(HlsObject::kPlaylist);

@@ -66,7 +66,21 @@ class HlsStreamTest : public ::testing::Test {
   const Timestamp t0_ = Timestamp{} + std::chrono::hours(1);
 };
 
-TEST_F(HlsStreamTest, FirstPlaylistWaitsForTheFirstPart) {
+// The media a playlist lists, parts of the segment in progress included (ms).
+int64_t listed_ms(const std::string& text) {
+  int64_t total = 0;
+  size_t at = 0;
+  while ((at = text.find("#EXT-X-PART:DURATION=", at)) != std::string::npos) {
+    at += 21;
+    total += int64_t(std::stod(text.substr(at, text.find(',', at) - at)) * 1000 + 0.5);
+  }
+  return total;
+}
+
+// The first playlist waits until the stream is as long as its
+// PART-HOLD-BACK (0.9 s here): a player starting at its very beginning is
+// then that far behind the live edge, as it would be later.
+TEST_F(HlsStreamTest, FirstPlaylistWaitsForThePartHoldBack) {
   HlsStream s(options_);
   EXPECT_EQ(s.serve(req("index.m3u8"), t0_, nullptr)->status, 404);  // not started
   ASSERT_TRUE(s.start(clip_.tracks).ok());
@@ -84,7 +98,10 @@ TEST_F(HlsStreamTest, FirstPlaylistWaitsForTheFirstPart) {
   EXPECT_NE(text.find("#EXT-X-MAP:URI=\"init-t1.mp4\"\n"), std::string::npos);
   EXPECT_NE(text.find("#EXT-X-PART:DURATION=0.267,URI=\"part-t1-0.mp4\",INDEPENDENT=YES\n"),
             std::string::npos);
-  EXPECT_NE(text.find("#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"part-t1-1.mp4\"\n"), std::string::npos);
+  EXPECT_GE(listed_ms(text), 900);
+  EXPECT_LT(listed_ms(text), 900 + 300);  // answered with the part that made it
+  EXPECT_NE(text.find("#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"part-t1-4.mp4\"\n"), std::string::npos)
+      << text;
   EXPECT_EQ(s.waiters(), 0u);
   // The init segment and the part are there.
   auto init = s.serve(req("init-t1.mp4"), t0_, nullptr);
@@ -108,10 +125,11 @@ TEST_F(HlsStreamTest, BlockingReloadIsAnsweredWhenThePartIsPublished) {
   Got first;
   ASSERT_FALSE(s.serve(req("index.m3u8"), t0_, first.callback()));
   ASSERT_TRUE(feed_until(s, [&] { return first.calls > 0; }));
-  // Part 0 of msn 0 is out; ask for part 3 (and for the hinted part 1).
+  // Parts 0-3 of msn 0 are out (the hold-back); ask for part 5 (and for
+  // the hinted part 4).
   Got blocked, hinted;
-  EXPECT_FALSE(s.serve(req("index.m3u8?_HLS_msn=0&_HLS_part=3"), t0_, blocked.callback()));
-  EXPECT_FALSE(s.serve(req("part-t1-1.mp4"), t0_, hinted.callback()));
+  EXPECT_FALSE(s.serve(req("index.m3u8?_HLS_msn=0&_HLS_part=5"), t0_, blocked.callback()));
+  EXPECT_FALSE(s.serve(req("part-t1-4.mp4"), t0_, hinted.callback()));
   EXPECT_EQ(s.waiters(), 2u);
   ASSERT_TRUE(feed_until(s, [&] { return hinted.calls > 0; }));
   EXPECT_EQ(hinted.response.status, 200);
@@ -120,8 +138,8 @@ TEST_F(HlsStreamTest, BlockingReloadIsAnsweredWhenThePartIsPublished) {
   EXPECT_EQ(blocked.response.status, 200);
   EXPECT_EQ(blocked.response.cache_control, "public, max-age=2");
   const std::string text = text_of(blocked.response);
-  EXPECT_NE(text.find("URI=\"part-t1-3.mp4\""), std::string::npos);
-  EXPECT_NE(text.find("#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"part-t1-4.mp4\"\n"), std::string::npos);
+  EXPECT_NE(text.find("URI=\"part-t1-5.mp4\""), std::string::npos);
+  EXPECT_NE(text.find("#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"part-t1-6.mp4\"\n"), std::string::npos);
   // Already there: answered at once. A part index past the end of a
   // completed segment is part 0 of the next one.
   auto now = s.serve(req("index.m3u8?_HLS_msn=0&_HLS_part=2"), t0_, nullptr);
@@ -158,8 +176,8 @@ TEST_F(HlsStreamTest, ImpossibleRequestsAre400AndLateOnesTimeOut) {
   // No segment complete yet (the last complete is "-1"): msn 1 is the
   // furthest one may ask for.
   EXPECT_EQ(s.serve(req("index.m3u8?_HLS_msn=2"), t0_, nullptr)->status, 400);
-  // 300 ms parts: at most 10 parts ahead.
-  EXPECT_EQ(s.serve(req("index.m3u8?_HLS_msn=0&_HLS_part=11"), t0_, nullptr)->status, 400);
+  // 300 ms parts: at most 10 parts ahead of the last (part 3).
+  EXPECT_EQ(s.serve(req("index.m3u8?_HLS_msn=0&_HLS_part=14"), t0_, nullptr)->status, 400);
   EXPECT_EQ(s.serve(req("part-t1-5.mp4"), t0_, nullptr)->status, 404);  // not the hint
   Got late;
   EXPECT_FALSE(s.serve(req("index.m3u8?_HLS_msn=1"), t0_, late.callback()));
