@@ -131,6 +131,17 @@ void write_recording(metrics::TextWriter& w, const record::RecordingStats* stats
             get(&record::RecordingStats::packets_dropped));
 }
 
+void write_hls(metrics::TextWriter& w, const hls::HlsRegistry* hls) {
+  const auto t = hls ? hls->totals() : hls::HlsRegistry::Totals{};
+  w.gauge("lss_hls_streams", "Streams served over LL-HLS (live, or ended and lingering).",
+          double(t.streams));
+  w.gauge("lss_hls_waiting_requests",
+          "LL-HLS requests waiting for a part: blocking playlist reloads and preload hints.",
+          double(t.waiters));
+  w.gauge("lss_hls_bytes", "LL-HLS media (init segments, parts, segments) held in memory.",
+          double(t.bytes));
+}
+
 }  // namespace
 
 metrics::Histogram latency_seconds(
@@ -169,6 +180,7 @@ void register_metrics_api(http::Router& router, MetricsSources src) {
           write_http(w, src.router.request_counts());
           write_storage(w, src);
           write_recording(w, src.recording);
+          write_hls(w, src.hls);
           respond(http::make_response(req, http::Status::ok, w.text(),
                                       std::string(metrics::TextWriter::kContentType)));
         });

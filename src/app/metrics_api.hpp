@@ -9,6 +9,7 @@
 
 #include "app/worker_pool.hpp"
 #include "catalog/counting_catalog.hpp"
+#include "hls/hls_registry.hpp"
 #include "http/router.hpp"
 #include "metrics/text_writer.hpp"
 #include "net/latency_histogram.hpp"
@@ -23,6 +24,7 @@ struct MetricsSources {
   const storage::Uploader& uploader;
   const catalog::CountingCatalog& catalog;
   const record::RecordingStats* recording = nullptr;  // null: RECORD_STREAMS off
+  const hls::HlsRegistry* hls = nullptr;              // null: HLS=false
 };
 
 void register_metrics_api(http::Router& router, MetricsSources sources);

@@ -364,8 +364,9 @@ int ServerApp::run() {
         run_on_control);
   }
   register_cluster_api(s.router, cluster_node);
-  register_metrics_api(s.router, {engines, s.router, *s.uploader, catalog_counts,
-                                  s.recording ? &s.recording->stats() : nullptr});
+  register_metrics_api(
+      s.router, {engines, s.router, *s.uploader, catalog_counts,
+                 s.recording ? &s.recording->stats() : nullptr, hls ? &hls->registry() : nullptr});
   signal::register_whip_whep(
       s.router, engines,
       {s.config.stream_key,

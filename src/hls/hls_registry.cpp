@@ -37,6 +37,22 @@ size_t HlsRegistry::sweep(Timestamp now) {
   return n;
 }
 
+HlsRegistry::Totals HlsRegistry::totals() const {
+  std::vector<std::shared_ptr<HlsStream>> streams;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& [name, s] : streams_) streams.push_back(s);
+  }
+  // Each stream's own lock, not the registry's, while it is read.
+  Totals t;
+  t.streams = streams.size();
+  for (const auto& s : streams) {
+    t.waiters += s->waiters();
+    t.bytes += s->bytes();
+  }
+  return t;
+}
+
 size_t HlsRegistry::size() const {
   std::lock_guard lock(mu_);
   return streams_.size();

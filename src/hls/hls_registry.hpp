@@ -28,6 +28,13 @@ class HlsRegistry {
   size_t sweep(Timestamp now);
   size_t size() const;
   std::vector<std::string> names() const;
+  // For GET /metrics: what every registered stream holds now.
+  struct Totals {
+    size_t streams = 0;
+    size_t waiters = 0;  // blocked playlist reloads and preload-hinted parts
+    size_t bytes = 0;    // init segments, parts and segments kept in memory
+  };
+  Totals totals() const;
 
  private:
   mutable std::mutex mu_;

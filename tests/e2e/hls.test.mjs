@@ -153,6 +153,13 @@ test('H264: hls.js plays LL-HLS under 3 s of latency for 30 s without a stall', 
     assert.equal(lat.length, samples.length, 'hls.playingDate known');
     for (const l of lat) assert.ok(l < 3, `latency ${l} s`);
 
+    // /metrics sees it: one HLS stream, its media in memory, the player's
+    // blocking reload (or preload hint) waiting.
+    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    assert.match(metrics, /^lss_hls_streams 1$/m);
+    assert.ok(Number(/^lss_hls_bytes (\d+)/m.exec(metrics)?.[1]) > 100000, metrics);
+    assert.match(metrics, /^lss_hls_waiting_requests \d+$/m);
+
     // The playlist is long enough now for a delta update.
     const full = await (await fetch(`${base}/index.m3u8`)).text();
     const pos = nextPart(full);

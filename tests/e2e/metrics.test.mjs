@@ -89,7 +89,8 @@ test('/metrics passes promtool and follows a viewer joining and leaving', { time
     'lss_dtls_handshake_failures_total', 'lss_http_requests_total', 'lss_spool_clips',
     'lss_spool_oldest_age_seconds', 'lss_uploads_failed_total', 'lss_catalog_write_errors_total',
     'lss_worker_busy_seconds_total', 'lss_recording_paused', 'lss_recording_write_errors_total',
-    'lss_recording_frames_not_recorded_total', 'lss_recording_packets_dropped_total']) {
+    'lss_recording_frames_not_recorded_total', 'lss_recording_packets_dropped_total',
+    'lss_hls_streams', 'lss_hls_waiting_requests', 'lss_hls_bytes']) {
     assert.match(idle, new RegExp(`^# HELP ${family} .+\\n# TYPE ${family} `, 'm'), family);
   }
   assert.ok(m.has('lss_worker_busy_seconds_total{worker="0"}'));

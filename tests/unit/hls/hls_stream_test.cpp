@@ -391,5 +391,27 @@ TEST(HlsRegistry, AddFindRemove) {
   EXPECT_EQ(reg.find("cam"), nullptr);
 }
 
+TEST_F(HlsStreamTest, RegistryTotalsCountStreamsWaitersAndBytes) {
+  HlsRegistry reg;
+  auto a = std::make_shared<HlsStream>(options_);
+  auto b = std::make_shared<HlsStream>(options_);
+  reg.add("a", a);
+  reg.add("b", b);
+  ASSERT_TRUE(a->start(clip_.tracks).ok());
+  ASSERT_TRUE(b->start(clip_.tracks).ok());
+  Got w1, w2;
+  EXPECT_FALSE(a->serve(req("index.m3u8"), t0_, w1.callback()));
+  EXPECT_FALSE(b->serve(req("index.m3u8"), t0_, w2.callback()));
+  auto t = reg.totals();
+  EXPECT_EQ(t.streams, 2u);
+  EXPECT_EQ(t.waiters, 2u);
+  frames_ = looped(clip_, 1);
+  ASSERT_TRUE(feed_until(*a, [&] { return w1.calls > 0; }));
+  t = reg.totals();
+  EXPECT_EQ(t.waiters, 1u);
+  EXPECT_EQ(t.bytes, a->bytes() + b->bytes());
+  EXPECT_GT(t.bytes, 0u);
+}
+
 }  // namespace
 }  // namespace lss::hls
