@@ -1,7 +1,9 @@
 // A PeerJS streamer the server calls answers the server's offer with any text
 // it likes: negotiate it as sdp::accept_pull_answer does, then hand it to an
 // engine that made that offer, first as a new stream, then as the new source
-// of that live stream (the clip dance), as PeerJS calls do.
+// of that live stream (the clip dance), as PeerJS calls do; and as another
+// node's WHEP answer to a cluster pull (its candidates read, the link's ICE
+// checks started).
 #include <spdlog/spdlog.h>
 
 #include <cstddef>
@@ -67,5 +69,21 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   lss::sfu::Engine engine(cert, [](lss::ByteSpan, const lss::SocketAddress&) {}, {});
   const auto now = lss::Clock::now();
   if (pull(engine, *answer, false, now)) (void)pull(engine, *answer, true, now);
+
+  lss::sfu::EngineOptions linked;
+  int links = 0;
+  linked.open_link = [&links]() -> std::optional<uint16_t> { return uint16_t(++links); };
+  linked.close_link = [&links](uint16_t) { --links; };
+  {
+    lss::sfu::Engine edge(
+        cert, [](lss::ByteSpan, const lss::SocketAddress&) {}, linked);
+    auto offered = edge.prepare_pull("cam", now, false, lss::sfu::PullFrom::kNode);
+    check(std::holds_alternative<lss::sfu::PullOffered>(offered));
+    auto done =
+        edge.complete_pull(std::get<lss::sfu::PullOffered>(offered).session_id, *answer, now);
+    check(std::holds_alternative<lss::sfu::SessionCreated>(done) == (links == 1));
+    edge.tick(now + std::chrono::milliseconds(100));  // its first checks go out
+  }
+  check(links == 0);  // the engine closed the link it opened
   return 0;
 }

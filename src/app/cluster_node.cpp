@@ -60,9 +60,11 @@ std::optional<cluster::NodeInfo> ClusterNode::better_node(const cluster::LoadLim
   return std::nullopt;
 }
 
-void ClusterNode::set_live(std::vector<cluster::LiveStream> live) {
+void ClusterNode::set_live(std::vector<cluster::LiveStream> live,
+                           std::vector<cluster::RelayedStream> relayed) {
   std::lock_guard lock(mu_);
   live_ = std::move(live);
+  relayed_ = std::move(relayed);
 }
 
 std::string ClusterNode::url_of(const std::string& node_id) const {
@@ -201,6 +203,7 @@ void ClusterNode::run() {
       {
         std::lock_guard lock(mu_);
         me.live = live_;
+        me.relayed = relayed_;
       }
       auto st =
           registry.announce(me, std::chrono::duration_cast<std::chrono::milliseconds>(kNodeTtl));

@@ -73,8 +73,10 @@ class ClusterNode : public signal::StreamClaims {
   // Says `message` on Redis channel `channel` (pub/sub), from the cluster
   // thread, soon; lost if Redis is away. Any thread.
   void publish(std::string channel, std::string message);
-  // This node's live streams, for its next announcements (any thread).
-  void set_live(std::vector<cluster::LiveStream> live);
+  // This node's live streams, and the other nodes' it relays, for its next
+  // announcements (any thread).
+  void set_live(std::vector<cluster::LiveStream> live,
+                std::vector<cluster::RelayedStream> relayed = {});
   // Streams whose leases this node keeps (live here or being published).
   size_t leases_held() const { return leases_held_.load(); }
 
@@ -106,8 +108,9 @@ class ClusterNode : public signal::StreamClaims {
   bool stopping_ = false;
   std::deque<Job> jobs_;  // under mu_
   std::vector<cluster::NodeInfo> nodes_;
-  std::vector<cluster::LiveStream> live_;  // under mu_
-  std::map<std::string, Lease> leases_;    // the cluster thread's
+  std::vector<cluster::LiveStream> live_;        // under mu_
+  std::vector<cluster::RelayedStream> relayed_;  // under mu_
+  std::map<std::string, Lease> leases_;          // the cluster thread's
   std::atomic<size_t> leases_held_{0};
   std::atomic<bool> redis_ok_{false};
 };

@@ -40,9 +40,11 @@ std::string to_json_text(const NodeInfo& n) {
                     {"audio_codec", s.audio_codec},
                     {"bitrate_bps", s.bitrate_bps}});
   }
+  auto relayed = nlohmann::json::array();
+  for (const auto& r : n.relayed) relayed.push_back({{"name", r.name}, {"viewers", r.viewers}});
   return nlohmann::json{{"id", n.id},       {"url", n.url},         {"media", n.media_addresses},
                         {"peers", n.peers}, {"streams", n.streams}, {"cpu", n.cpu},
-                        {"live", live}}
+                        {"live", live},     {"relayed", relayed}}
       .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
@@ -70,6 +72,12 @@ Result<NodeInfo> node_from_json_text(const std::string& text) {
       n.live.push_back({string_at(s, "id"), string_at(s, "name"), string_at(s, "started_at"),
                         count_at(s, "viewers"), string_at(s, "video_codec"),
                         string_at(s, "audio_codec"), count_at(s, "bitrate_bps")});
+    }
+  }
+  if (auto it = j.find("relayed"); it != j.end() && it->is_array()) {
+    for (const auto& r : *it) {
+      if (!r.is_object() || string_at(r, "name").empty()) continue;
+      n.relayed.push_back({string_at(r, "name"), count_at(r, "viewers")});
     }
   }
   return n;

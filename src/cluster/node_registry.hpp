@@ -24,14 +24,24 @@ struct LiveStream {
   uint64_t bitrate_bps = 0;
 };
 
+// A stream another node owns that this node pulls and serves (cluster
+// relay), with the viewers it has of it here: the cluster's audience of a
+// stream is its owner's viewers, less one per relaying node's pull, plus
+// the relaying nodes' viewers.
+struct RelayedStream {
+  std::string name;
+  uint64_t viewers = 0;
+};
+
 struct NodeInfo {
   std::string id;   // NODE_ID
   std::string url;  // NODE_URL: where other nodes and redirected clients reach it
   std::vector<std::string> media_addresses;  // its public ip:port for media
   uint64_t peers = 0;
   uint64_t streams = 0;
-  double cpu = 0;                // share of its cores busy, 0..1
-  std::vector<LiveStream> live;  // its live streams
+  double cpu = 0;                      // share of its cores busy, 0..1
+  std::vector<LiveStream> live;        // its live streams
+  std::vector<RelayedStream> relayed;  // other nodes' streams it serves
 };
 
 // How much a node takes before new publishers go elsewhere (0: no limit).

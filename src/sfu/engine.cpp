@@ -444,6 +444,14 @@ std::vector<StreamInfo> Engine::streams(Timestamp now) const {
   return out;
 }
 
+std::vector<StreamInfo> Engine::pulled_streams() const {
+  std::vector<StreamInfo> out;
+  for (const auto& [name, s] : streams_) {
+    if (!s->ended() && s->pulled()) out.push_back(s->info());
+  }
+  return out;
+}
+
 std::vector<ViewerStats> Engine::viewer_stats(const std::string& stream) const {
   std::vector<ViewerStats> out;
   for (const auto& [name, s] : streams_) {
@@ -466,6 +474,10 @@ void Engine::cancel_pull(const std::string& session_id) {
 
 void Engine::shutdown() {
   for (auto& [name, s] : streams_) s->end("server shutting down");
+  for (const auto& [pc, link] : links_) {
+    if (options_.close_link) options_.close_link(link);
+  }
+  links_.clear();
   relays_here_.clear();
   streams_.clear();
   by_ufrag_.clear();

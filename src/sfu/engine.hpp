@@ -198,6 +198,8 @@ class Engine : public webrtc::PeerConnection::Transport {
   // Streams whose publisher is here (relays are counted in their origin's
   // viewers, not listed).
   std::vector<StreamInfo> streams(Timestamp now = {}) const;  // bitrates with `now`
+  // Streams pulled from their nodes and served here (cluster relay).
+  std::vector<StreamInfo> pulled_streams() const;
   // Every viewer on this engine (relays' included), optionally of one stream.
   std::vector<ViewerStats> viewer_stats(const std::string& stream = "") const;
   // Peers (publishers and viewers) on this engine; readable from any thread

@@ -106,6 +106,14 @@ struct Api {
               g->live.try_emplace(
                   id, Live{std::move(r.info), std::move(r.node), std::move(r.node_url)});
             }
+            // The whole audience: the owner's viewers but its relaying
+            // nodes' pulls, and those nodes' own viewers.
+            for (auto& [id, l] : g->live) {
+              auto r = v.relayed.find(l.info.name);
+              if (r == v.relayed.end()) continue;
+              const size_t pulls = std::min<size_t>(l.info.viewers, r->second.relays);
+              l.info.viewers = l.info.viewers - pulls + r->second.viewers;
+            }
           }
           then(std::move(g->live));
         });

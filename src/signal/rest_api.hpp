@@ -5,6 +5,7 @@
 //   GET /api/clips?stream=<name or id>&since=<ISO 8601>&limit=&offset=
 // Field names are documented in README.md.
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -25,9 +26,15 @@ struct ClusterStreams {
     sfu::StreamInfo info;
     std::string node, node_url;
   };
+  // Nodes that relay a stream (one pull each, counted among its owner's
+  // viewers) and the viewers they serve it to.
+  struct Relayed {
+    uint64_t relays = 0, viewers = 0;
+  };
   struct View {
     std::string node, node_url;  // this node
     std::vector<Remote> others;
+    std::map<std::string, Relayed> relayed;  // by stream name
   };
   std::function<View()> view;  // unset: one node, no node fields
 };

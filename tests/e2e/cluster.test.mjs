@@ -200,10 +200,15 @@ test('relay: viewers on any node are served there from one pull of the stream pe
       const location = await viewers[i].evaluate(() => window.view.location);
       assert.ok(location.startsWith(`${homes[i].url}/whep/cam/`) || location.startsWith('/whep/cam/'), `viewer ${i + 1} at ${location}`);
     }
-    // The origin serves one pull per node, not one session per viewer.
-    await waitFor(async () => (await liveOn(n1)).find((x) => x.name === 'cam')?.viewers === 2, { timeout: 5000, what: 'two viewers (the two pulls) on relay-1' });
-    // The stream is listed once, on its own node, wherever it is relayed.
-    for (const n of [n2, n3]) {
+    // The origin serves one pull per node, not one session per viewer: two
+    // viewer peers there.
+    const viewerPeers = async (n) => Number(/^lss_peers\{role="viewer"\} (\d+)$/m.exec(await (await fetch(`${n.url}/metrics`)).text())[1]);
+    await waitFor(async () => (await viewerPeers(n1)) === 2, { timeout: 5000, what: 'two viewer peers (the pulls) on relay-1' });
+    // The stream is listed once, on its own node, wherever it is relayed,
+    // with its whole audience (the pulls are not viewers).
+    for (const n of [n1, n2, n3]) {
+      await waitFor(async () => (await liveOn(n)).find((x) => x.name === 'cam')?.viewers === 3,
+        { timeout: 5000, what: `three viewers of 'cam' seen from ${n.url}` });
       const rows = (await liveOn(n)).filter((x) => x.name === 'cam');
       assert.equal(rows.length, 1, JSON.stringify(rows));
       assert.equal(rows[0].node, 'relay-1');

@@ -82,6 +82,26 @@ TEST_F(Coordination, ARecordWrittenByAnythingElseIsSkippedNotTrusted) {
   ASSERT_EQ(streams->live.size(), 1u);
   EXPECT_EQ(streams->live[0].name, "cam");
   EXPECT_EQ(streams->live[0].viewers, 0u);
+  // Relayed streams likewise.
+  auto relayed = node_from_json_text(
+      R"({"id":"n","relayed":[{"name":"cam","viewers":12},{"viewers":3},{"name":"b","viewers":-1}]})");
+  ASSERT_TRUE(relayed.ok());
+  ASSERT_EQ(relayed->relayed.size(), 2u);
+  EXPECT_EQ(relayed->relayed[0].name, "cam");
+  EXPECT_EQ(relayed->relayed[0].viewers, 12u);
+  EXPECT_EQ(relayed->relayed[1].viewers, 0u);
+}
+
+TEST(NodeRecord, RelayedStreamsGoThereAndBack) {
+  NodeInfo n;
+  n.id = "edge";
+  n.relayed = {{"cam", 40}, {"other", 0}};
+  auto back = node_from_json_text(to_json_text(n));
+  ASSERT_TRUE(back.ok());
+  ASSERT_EQ(back->relayed.size(), 2u);
+  EXPECT_EQ(back->relayed[0].name, "cam");
+  EXPECT_EQ(back->relayed[0].viewers, 40u);
+  EXPECT_EQ(back->relayed[1].name, "other");
 }
 
 TEST(Placement, LeastLoadedUnderTheLimits) {

@@ -137,12 +137,13 @@ class NodePullTest : public ::testing::Test {
   const SocketAddress kEdge = SocketAddress::ipv4(0x7f000001, 40001);
   std::shared_ptr<DtlsCertificate> cert_, client_cert_;
   std::deque<Datagram> net_;
-  std::unique_ptr<sfu::Engine> origin_, edge_;
-  std::vector<TestPeer*> peers_;
+  // Before the engines: their shutdown still closes links and sends.
   std::vector<sfu::StreamEvent> edge_events_;
   std::set<uint16_t> links_;
   uint16_t next_link_ = 1;
   int recordings_ = 0;
+  std::unique_ptr<sfu::Engine> origin_, edge_;
+  std::vector<TestPeer*> peers_;
   bool silent_origin_ = false;
   Timestamp now_ = Clock::now();
 };
@@ -224,6 +225,15 @@ TEST_F(NodePullTest, ThePullEndsAWhileAfterItsLastViewerLeft) {
   for (int i = 0; i < 5; ++i) advance(100ms);
   ASSERT_EQ(origin_->streams().size(), 1u);
   EXPECT_EQ(origin_->streams()[0].viewers, 0u);
+}
+
+TEST_F(NodePullTest, ShuttingDownClosesTheLinks) {
+  TestPeer pub(SocketAddress::ipv4(0x7f000001, 5000), client_cert_);
+  connect(pub, true, *origin_);
+  pull();
+  ASSERT_EQ(links_.size(), 1u);
+  edge_->shutdown();
+  EXPECT_TRUE(links_.empty());
 }
 
 TEST_F(NodePullTest, AnAnswerWithoutCandidatesIsRefusedAndLeavesNothing) {
