@@ -392,6 +392,7 @@ TEST(HlsRegistry, AddFindRemove) {
 }
 
 TEST_F(HlsStreamTest, RegistryTotalsCountStreamsWaitersAndBytes) {
+  Got w1, w2;  // outlive the streams: their end answers what still waits
   HlsRegistry reg;
   auto a = std::make_shared<HlsStream>(options_);
   auto b = std::make_shared<HlsStream>(options_);
@@ -399,7 +400,6 @@ TEST_F(HlsStreamTest, RegistryTotalsCountStreamsWaitersAndBytes) {
   reg.add("b", b);
   ASSERT_TRUE(a->start(clip_.tracks).ok());
   ASSERT_TRUE(b->start(clip_.tracks).ok());
-  Got w1, w2;
   EXPECT_FALSE(a->serve(req("index.m3u8"), t0_, w1.callback()));
   EXPECT_FALSE(b->serve(req("index.m3u8"), t0_, w2.callback()));
   auto t = reg.totals();
