@@ -6,10 +6,11 @@
 
 Node 1 (the origin) forwards to its N viewers and to the two pulls; lss-load
 counts only its viewers' packets, so its CPU per forwarded packet is given
-per packet it really sent (N + 2 receivers). The link's cost on a relaying
-node is what it spends beyond forwarding: its CPU minus N viewers at the
-origin's cost per viewer, given in cores and per packet it received over
-the link.
+per packet it really sent (N + 2 receivers). A receiver's cost is the
+origin's CPU less its cost of receiving the publisher alone (baseline-N.json,
+measured first), over its N + 2 receivers. The link's cost on a relaying
+node is what it spends beyond its N viewers at that cost: receiving the
+pull, given in cores and per packet it received over the link.
 """
 import json
 import sys
@@ -20,12 +21,26 @@ def load(work, n, i):
         return json.load(f)
 
 
+def cores_of(report):
+    hold = report.get("server", {}).get("hold", {})
+    wall = hold.get("wall_s") or 0.0
+    return (hold.get("cpu_s") or 0.0) / wall if wall else 0.0
+
+
+def baseline_cores(work, n):
+    try:
+        with open(f"{work}/baseline-{n}.json") as f:
+            return cores_of(json.load(f))
+    except (OSError, ValueError):
+        return 0.0
+
+
 def node_rows(work, n):
     rows = []
     for i in range(3):
         r = load(work, n, i)
         hold = r.get("server", {}).get("hold", {})
-        cores = hold.get("cpu_cores") or 0.0
+        cores = cores_of(r)
         wall = hold.get("wall_s") or 0.0
         rtp = hold.get("rtp_packets") or 0
         receiving = r["viewers"]["receiving"]
@@ -45,7 +60,10 @@ def node_rows(work, n):
             "errors": r.get("errors", {}),
         })
     origin = rows[0]
-    per_viewer_cores = origin["cores"] / (origin["viewers"] + 2) if origin["viewers"] else 0.0
+    base = baseline_cores(work, n)
+    origin["baseline"] = base
+    per_viewer_cores = (max(0.0, origin["cores"] - base) / (origin["viewers"] + 2)
+                        if origin["viewers"] else 0.0)
     for row in rows[1:]:
         link = row["cores"] - per_viewer_cores * row["viewers"]
         row["link_cores"] = link
@@ -66,6 +84,20 @@ def print_rows(work, n):
             print(f"          error x{c}: {k}")
 
 
+def fit(points):
+    """Least squares cores = fixed + per_viewer * viewers over (viewers, cores)."""
+    n = len(points)
+    if n < 2:
+        return None
+    mx = sum(p[0] for p in points) / n
+    my = sum(p[1] for p in points) / n
+    sxx = sum((p[0] - mx) ** 2 for p in points)
+    if sxx == 0:
+        return None
+    slope = sum((p[0] - mx) * (p[1] - my) for p in points) / sxx
+    return my - slope * mx, slope
+
+
 def markdown(work, machine, duration, counts):
     out = [
         "## Cluster: one publisher, viewers on three nodes (bench/cluster)",
@@ -79,23 +111,58 @@ def markdown(work, machine, duration, counts):
         f"figures are for comparing nodes within a run, not absolute capacity.",
         "",
         "| viewers per node | node | viewers receiving | CPU cores | µs CPU per forwarded packet "
-        "| viewers per core | loss % | link's cost (cores) | link's cost (µs per received packet) |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| viewers per core | loss % |",
+        "|---|---|---|---|---|---|---|",
     ]
+    per_node = {1: [], 2: [], 3: []}
+    pps = []
+    base = None
     for n in counts:
-        for row in node_rows(work, n):
-            link_c = fmt(row.get("link_cores"), ".3f") if row["node"] > 1 else "origin"
-            link_us = fmt(row.get("link_us"), ".1f") if row["node"] > 1 else "-"
-            out.append(f"| {n} | {row['node']} | {row['viewers']} | {row['cores']:.2f} | "
+        rows = node_rows(work, n)
+        base = rows[0].get("baseline", base)
+        for row in rows:
+            per_node[row["node"]].append((row["viewers"], row["cores"]))
+            if row["pps"]:
+                pps.append(row["pps"])
+            out.append(f"| {n} | {row['node']} | {row['viewers']} | {row['cores']:.3f} | "
                        f"{fmt(row['us'], '.2f')} | {fmt(row['per_core'], '.0f')} | "
-                       f"{row['loss']:.3f} | {link_c} | {link_us} |")
+                       f"{row['loss']:.3f} |")
+    rate = sum(pps) / len(pps) if pps else 0.0
     out += [
         "",
-        "The origin's µs per packet counts the two pulls among its receivers. A relaying "
-        "node's link cost is its CPU beyond its viewers at the origin's cost per receiver: "
-        "receiving, decrypting and answering the pull (RTCP feedback, NACKs) once for all of "
-        "its viewers. Negative or noisy values mean the link costs less than this machine's "
-        "noise between nodes.",
+        "What each node costs, fitted over the runs (cores = fixed + per viewer x viewers; "
+        "the origin's pulls count as viewers). A relaying node's fixed cost holds the link: "
+        "receiving, decrypting and answering the pull once for all its viewers. It compares "
+        "with the origin's cost of receiving the publisher alone, measured first with no "
+        "viewer (both include an idle node's own timers).",
+        "",
+        "| node | fixed (cores) | per viewer (cores) | µs per viewer per packet | fixed, in µs per packet received |",
+        "|---|---|---|---|---|",
+    ]
+    for node in (1, 2, 3):
+        pts = [(v + (2 if node == 1 else 0), c) for v, c in per_node[node]]
+        f = fit(pts)
+        if not f:
+            out.append(f"| {node} | - | - | - | - |")
+            continue
+        fixed, slope = f
+        us_v = slope * 1e6 / rate if rate else None
+        us_f = fixed * 1e6 / rate if rate else None
+        out.append(f"| {node}{' (origin)' if node == 1 else ' (relay)'} | {fixed:.4f} | "
+                   f"{slope:.6f} | {fmt(us_v, '.2f')} | {fmt(us_f, '.1f')} |")
+    if base is not None:
+        out.append(f"| 1, the publisher alone, no viewer | {base:.4f} | - | - | "
+                   f"{fmt(base * 1e6 / rate if rate else None, '.1f')} |")
+    out += [
+        "",
+        f"About {rate:.0f} packets a second reach each receiver. The relay's fixed cost is of "
+        "the order of the origin's with only its publisher: the link costs a node about what "
+        "a publisher costs, once per stream, whatever its audience, while every viewer costs "
+        "each node the same few µs per packet. That is why the link is the owner's WHEP, as "
+        "any viewer's, rather than a leaner SRTP/RTP link of our own: the most such a link "
+        "could save is part of that fixed cost (the DTLS handshake, one SRTP decrypt per "
+        "packet), nothing per viewer, at the price of a second protocol, port plan and "
+        "authentication.",
     ]
     print("\n".join(out))
 
