@@ -78,7 +78,9 @@ function request(host, port, method, path, { body, localAddress } = {}) {
 
 test('slowloris: 1,000 trickling connections from one address are capped and cut off; others are served promptly',
   { skip, timeout: 120000 }, async () => {
-    const HEADER_TIMEOUT = 2, PER_IP = 50, N = 1000;
+    // 5 s: making the 1,000 connections takes over 2 s on a busy 2-core
+    // machine, and the first ones must still be open when they are counted.
+    const HEADER_TIMEOUT = 5, PER_IP = 50, N = 1000;
     const added = addOtherAddress();
     const server = await startServer({ LISTEN_ADDRESS: '::', HEADER_TIMEOUT: String(HEADER_TIMEOUT), HTTP_CONNECTIONS_PER_IP: String(PER_IP) });
     const conns = [];
@@ -116,7 +118,10 @@ test('slowloris: 1,000 trickling connections from one address are capped and cut
       // (the refused ones at once), and none got an answer.
       await waitFor(() => openNow() === 0, { timeout: (HEADER_TIMEOUT + 5) * 1000, what: 'the server to close every trickling connection' });
       const lifetimes = all.map((t) => t.closed - t.opened);
-      const refused = lifetimes.filter((ms) => ms < HEADER_TIMEOUT * 1000 - 500).length;
+      // Refused ones close within moments; the server's timeout runs from
+      // its accept, which can come a second before this side's 'connect'
+      // event in the storm: half the timeout tells the two apart.
+      const refused = lifetimes.filter((ms) => ms < HEADER_TIMEOUT * 1000 / 2).length;
       const cutOff = N - refused;
       console.log(`refused at once: ${refused}; closed at the header timeout: ${cutOff}; longest ${Math.max(...lifetimes)} ms`);
       assert.ok(Math.max(...lifetimes) <= HEADER_TIMEOUT * 1000 + 1500, `a connection lived ${Math.max(...lifetimes)} ms`);
@@ -124,7 +129,7 @@ test('slowloris: 1,000 trickling connections from one address are capped and cut
       assert.ok(refused >= N - 2 * PER_IP, `refused: ${refused}`);
       assert.equal(all.reduce((n, t) => n + t.data, 0), 0, 'a trickler got an answer');
       assert.match(server.log(), /HTTP_CONNECTIONS_PER_IP=50\); \d+ refused/);
-      assert.match(server.log(), /request header not complete in 2000 ms/);
+      assert.match(server.log(), new RegExp(`request header not complete in ${HEADER_TIMEOUT * 1000} ms`));
       // The address is welcome again once its connections are gone.
       assert.equal((await request(IPV6, server.port, 'GET', '/healthz', { localAddress: IPV6 })).status, 200);
     } finally {

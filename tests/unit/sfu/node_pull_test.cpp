@@ -9,6 +9,7 @@
 
 #include "rtp/rtp_packet.hpp"
 #include "sfu/engine.hpp"
+#include "stun/stun_message.hpp"
 #include "test_peer.hpp"
 
 namespace lss::testing {
@@ -225,6 +226,25 @@ TEST_F(NodePullTest, ThePullEndsAWhileAfterItsLastViewerLeft) {
   for (int i = 0; i < 5; ++i) advance(100ms);
   ASSERT_EQ(origin_->streams().size(), 1u);
   EXPECT_EQ(origin_->streams()[0].viewers, 0u);
+}
+
+// Answers without a ufrag go to the peer at their source; requests without
+// one are dropped unanswered, even from a peer's address (no 400s sent
+// wherever a spoofed source says).
+TEST_F(NodePullTest, OnlyAnswersWithoutAUfragGoByTheirSource) {
+  TestPeer pub(SocketAddress::ipv4(0x7f000001, 5000), client_cert_);
+  connect(pub, true, *origin_);
+  net_.clear();
+  const TransactionId id{};
+  Bytes request = StunBuilder(stun::kBindingRequest, id).finish("");
+  origin_->handle_datagram(request.data(), request.size(), pub.address(), now_);
+  EXPECT_TRUE(net_.empty());
+  // The edge's pull takes its answers by source (pull() connects that way).
+  pull();
+  TestPeer v(SocketAddress::ipv4(0x7f000001, 5001), client_cert_);
+  connect(v, false, *edge_);
+  send_frames(pub, 100, 3);
+  EXPECT_EQ(v.rtp_in.size(), 3u);
 }
 
 TEST_F(NodePullTest, ShuttingDownClosesTheLinks) {
