@@ -44,7 +44,7 @@ void ClusterRelays::post_offer(const std::string& stream, const std::string& own
     auto x = cluster::post_whep_offer(owner_url + "/whep/" + stream, offer, secret_, kPostTimeout,
                                       cancel_);
     asio::post(control_, [this, stream, owner_url, session_id, x = std::move(x)] {
-      if (x.status == 201) return complete(stream, owner_url, session_id, x.answer);
+      if (x.status == 201) return complete(stream, owner_url, session_id, x.answer, x.location);
       engines_.run_for_stream(stream, [session_id](sfu::Engine& e) { e.cancel_pull(session_id); });
       finish(stream, x.status ? "the node answered " + std::to_string(x.status) + ": " +
                                     x.answer.substr(0, 200)
@@ -54,18 +54,36 @@ void ClusterRelays::post_offer(const std::string& stream, const std::string& own
 }
 
 void ClusterRelays::complete(const std::string& stream, const std::string& owner_url,
-                             const std::string& session_id, const std::string& answer) {
+                             const std::string& session_id, const std::string& answer,
+                             const std::string& location) {
   auto parsed = sdp::parse_sdp(answer);
   if (!parsed.ok()) {
     engines_.run_for_stream(stream, [session_id](sfu::Engine& e) { e.cancel_pull(session_id); });
+    forget_at_owner(owner_url, location);
     return finish(stream, "the node's answer is not SDP: " + parsed.error().message);
   }
   auto sdp = std::make_shared<sdp::SessionDescription>(std::move(parsed.value()));
-  engines_.run_for_stream(stream, [this, stream, owner_url, session_id, sdp](sfu::Engine& e) {
-    auto r = e.complete_pull(session_id, *sdp, Clock::now(), owner_url);
-    std::string error;
-    if (auto* f = std::get_if<sfu::Failure>(&r)) error = f->reason;
-    asio::post(control_, [this, stream, error] { finish(stream, error); });
+  engines_.run_for_stream(stream,
+                          [this, stream, owner_url, session_id, sdp, location](sfu::Engine& e) {
+                            auto r = e.complete_pull(session_id, *sdp, Clock::now(), owner_url);
+                            std::string error;
+                            if (auto* f = std::get_if<sfu::Failure>(&r)) error = f->reason;
+                            asio::post(control_, [this, stream, error, owner_url, location] {
+                              if (!error.empty()) forget_at_owner(owner_url, location);
+                              finish(stream, error);
+                            });
+                          });
+}
+
+void ClusterRelays::forget_at_owner(const std::string& owner_url, const std::string& location) {
+  // Its Location is a path on the owner (ours are), or a whole URL.
+  if (location.empty()) return;
+  const std::string url = location.front() == '/' ? owner_url + location : location;
+  asio::post(http_, [this, url] {
+    const long status = cluster::delete_whep_session(url, secret_, kPostTimeout, cancel_);
+    if (status < 200 || status >= 300) {
+      spdlog::info("cluster: DELETE {} answered {}: the owner lets it lapse", url, status);
+    }
   });
 }
 

@@ -33,7 +33,10 @@ class ClusterRelays : public signal::StreamRelays {
   void post_offer(const std::string& stream, const std::string& owner_url,
                   const std::string& session_id, const std::string& offer);
   void complete(const std::string& stream, const std::string& owner_url,
-                const std::string& session_id, const std::string& answer);
+                const std::string& session_id, const std::string& answer,
+                const std::string& location);
+  // Ends the owner's session of a pull that failed here after its 201.
+  void forget_at_owner(const std::string& owner_url, const std::string& location);
   // Control thread: every waiter of `stream` learns the outcome.
   void finish(const std::string& stream, const std::string& error);
 

@@ -42,6 +42,30 @@ int on_progress(void* cancel, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
   return static_cast<const std::atomic<bool>*>(cancel)->load() ? 1 : 0;
 }
 
+// The options both requests share: URL, headers, timeouts, the body kept
+// (bounded), cancellation.
+void common_options(CURL* c, const std::string& url, curl_slist* headers, Duration timeout,
+                    std::string* body, const std::atomic<bool>& cancel) {
+  const long ms = long(std::chrono::duration_cast<std::chrono::milliseconds>(timeout).count());
+  curl_easy_setopt(c, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+  curl_easy_setopt(c, CURLOPT_USERAGENT, "live-stream-server-cluster");
+  curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, ms);
+  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, ms);
+  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, keep_body);
+  curl_easy_setopt(c, CURLOPT_WRITEDATA, body);
+  curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+  curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+  curl_easy_setopt(c, CURLOPT_XFERINFODATA, const_cast<std::atomic<bool>*>(&cancel));
+}
+
+curl_slist* with_bearer(curl_slist* headers, const std::string& bearer) {
+  if (bearer.empty()) return headers;
+  return curl_slist_append(headers, ("Authorization: Bearer " + bearer).c_str());
+}
+
 }  // namespace
 
 WhepExchange post_whep_offer(const std::string& url, const std::string& offer,
@@ -55,29 +79,15 @@ WhepExchange post_whep_offer(const std::string& url, const std::string& offer,
     return out;
   }
   curl_slist* headers = curl_slist_append(nullptr, "Content-Type: application/sdp");
-  headers = curl_slist_append(headers, "Expect:");
-  const std::string auth = "Authorization: Bearer " + bearer;
-  if (!bearer.empty()) headers = curl_slist_append(headers, auth.c_str());
+  headers = with_bearer(curl_slist_append(headers, "Expect:"), bearer);
   char error[CURL_ERROR_SIZE] = {};
-  const long ms = long(std::chrono::duration_cast<std::chrono::milliseconds>(timeout).count());
-  curl_easy_setopt(c, CURLOPT_URL, url.c_str());
+  common_options(c, url, headers, timeout, &out.answer, cancel);
   curl_easy_setopt(c, CURLOPT_POST, 1L);
   curl_easy_setopt(c, CURLOPT_POSTFIELDS, offer.data());
   curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(offer.size()));
-  curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
-  curl_easy_setopt(c, CURLOPT_USERAGENT, "live-stream-server-cluster");
-  curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, ms);
-  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, ms);
-  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, keep_body);
-  curl_easy_setopt(c, CURLOPT_WRITEDATA, &out.answer);
   curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, keep_location);
   curl_easy_setopt(c, CURLOPT_HEADERDATA, &out.location);
   curl_easy_setopt(c, CURLOPT_ERRORBUFFER, error);
-  curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
-  curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
-  curl_easy_setopt(c, CURLOPT_XFERINFODATA, const_cast<std::atomic<bool>*>(&cancel));
   const CURLcode rc = curl_easy_perform(c);
   if (rc != CURLE_OK) {
     out.error = error[0] ? error : curl_easy_strerror(rc);
@@ -87,6 +97,22 @@ WhepExchange post_whep_offer(const std::string& url, const std::string& offer,
   curl_slist_free_all(headers);
   curl_easy_cleanup(c);
   return out;
+}
+
+long delete_whep_session(const std::string& url, const std::string& bearer, Duration timeout,
+                         const std::atomic<bool>& cancel) {
+  std::call_once(g_curl_init, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+  CURL* c = curl_easy_init();
+  if (!c) return 0;
+  curl_slist* headers = with_bearer(nullptr, bearer);
+  std::string ignored;
+  common_options(c, url, headers, timeout, &ignored, cancel);
+  curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, "DELETE");
+  long status = 0;
+  if (curl_easy_perform(c) == CURLE_OK) curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+  curl_slist_free_all(headers);
+  curl_easy_cleanup(c);
+  return status;
 }
 
 }  // namespace lss::cluster

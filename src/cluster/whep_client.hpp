@@ -22,4 +22,9 @@ WhepExchange post_whep_offer(const std::string& url, const std::string& offer,
                              const std::string& bearer, Duration timeout,
                              const std::atomic<bool>& cancel);
 
+// DELETEs a WHEP session (`url`: the owner's base URL and its Location);
+// the HTTP status, 0 when there was no answer.
+long delete_whep_session(const std::string& url, const std::string& bearer, Duration timeout,
+                         const std::atomic<bool>& cancel);
+
 }  // namespace lss::cluster

@@ -11,9 +11,10 @@ namespace lss::signal {
 
 class OneEngine : public EngineRouter {
  public:
-  explicit OneEngine(std::shared_ptr<DtlsCertificate> cert = DtlsCertificate::generate().value())
+  explicit OneEngine(std::shared_ptr<DtlsCertificate> cert = DtlsCertificate::generate().value(),
+                     sfu::EngineOptions options = {})
       : engine_(
-            std::move(cert), [](ByteSpan, const SocketAddress&) {}, sfu::EngineOptions{}) {}
+            std::move(cert), [](ByteSpan, const SocketAddress&) {}, std::move(options)) {}
   void run_for_stream(const std::string&, Job job) override { job(engine_); }
   void run_for_new_stream(const std::string&, Job job) override { job(engine_); }
   void run_for_viewer(const std::string&, Job job) override { job(engine_); }
@@ -22,6 +23,7 @@ class OneEngine : public EngineRouter {
     job(engine_);
     done();
   }
+  sfu::Engine& engine() { return engine_; }
 
  private:
   sfu::Engine engine_;
