@@ -4,10 +4,10 @@
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <cctype>
 #include <map>
 #include <mutex>
 
+#include "common/ascii_case.hpp"
 #include "hls/hls_request.hpp"
 #include "hls/hls_tap.hpp"
 #include "signal/publish_auth.hpp"
@@ -19,17 +19,13 @@ namespace bhttp = http::bhttp;
 namespace {
 constexpr std::string_view kPrefix = "/hls/";
 
-std::string upper_ascii(std::string s) {
-  for (auto& c : s) c = char(std::toupper(static_cast<unsigned char>(c)));
-  return s;
-}
 }  // namespace
 
 std::string hls_unsupported_reason(const std::string& name,
                                    const std::vector<record::RecordedTrack>& tracks) {
   int videos = 0;
   for (const auto& t : tracks) {
-    const std::string codec = upper_ascii(t.codec);
+    const std::string codec = to_upper_ascii(t.codec);
     if (t.video) {
       ++videos;
       if (codec != "H264") {
@@ -172,6 +168,13 @@ std::shared_ptr<record::FrameTap> HlsService::open(
 
 namespace {
 
+// HEAD: the headers GET would have, Content-Length included, no body.
+void without_body(http::Response& res) {
+  const auto size = res.body().size();
+  res.body().clear();
+  res.content_length(size);
+}
+
 http::Response hls_response(unsigned version, bool keep_alive, bool head,
                             const hls::HlsResponse& r) {
   http::Response res{bhttp::int_to_status(unsigned(r.status)), version};
@@ -187,11 +190,7 @@ http::Response hls_response(unsigned version, bool keep_alive, bool head,
     res.body() = std::string(bhttp::obsolete_reason(res.result())) + "\n";
   }
   res.prepare_payload();
-  if (head) {
-    const auto size = res.body().size();
-    res.body().clear();
-    res.content_length(size);
-  }
+  if (head) without_body(res);
   return res;
 }
 
@@ -199,11 +198,7 @@ http::Response text_response(const http::Request& req, http::Status status, std:
   auto res = http::make_response(req, status, std::move(body));
   res.set(bhttp::field::access_control_allow_origin, "*");
   res.set(bhttp::field::cache_control, hls::kNoStore);
-  if (req.method() == http::Verb::head) {
-    const auto size = res.body().size();
-    res.body().clear();
-    res.content_length(size);
-  }
+  if (req.method() == http::Verb::head) without_body(res);
   return res;
 }
 

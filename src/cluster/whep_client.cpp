@@ -2,10 +2,10 @@
 
 #include <curl/curl.h>
 
-#include <algorithm>
-#include <cctype>
 #include <mutex>
 #include <string_view>
+
+#include "common/ascii_case.hpp"
 
 namespace lss::cluster {
 namespace {
@@ -27,8 +27,7 @@ size_t keep_location(char* data, size_t size, size_t nmemb, void* out) {
   std::string_view line(data, n);
   constexpr std::string_view kName = "location:";
   if (line.size() > kName.size() &&
-      std::equal(kName.begin(), kName.end(), line.begin(),
-                 [](char a, char b) { return a == std::tolower(static_cast<unsigned char>(b)); })) {
+      to_lower_ascii(std::string(line.substr(0, kName.size()))) == kName) {
     line.remove_prefix(kName.size());
     while (!line.empty() && (line.front() == ' ' || line.front() == '\t')) line.remove_prefix(1);
     while (!line.empty() && (line.back() == '\r' || line.back() == '\n' || line.back() == ' '))

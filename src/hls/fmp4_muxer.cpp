@@ -9,11 +9,11 @@ extern "C" {
 #include <libavutil/mem.h>
 }
 
-#include <cctype>
 #include <cstring>
 #include <string>
 
 #include "codec/depacketizer.hpp"
+#include "common/ascii_case.hpp"
 #include "record/libav_support.hpp"
 
 namespace lss::hls {
@@ -23,7 +23,6 @@ namespace {
 using record::av_error;
 using record::AvioBytes;
 using record::set_extradata;
-using record::upper;
 
 constexpr int kAvioBufferSize = 64 * 1024;
 
@@ -96,7 +95,7 @@ Result<std::unique_ptr<Fmp4Muxer>> Fmp4Muxer::open(const std::vector<record::Tra
   int videos = 0;
   for (size_t i = 0; i < tracks.size(); ++i) {
     const auto& t = tracks[i];
-    const std::string codec = upper(t.codec);
+    const std::string codec = to_upper_ascii(t.codec);
     AVStream* st = avformat_new_stream(m->ctx_, nullptr);
     if (!st) return make_error("cannot add a stream");
     AVCodecParameters* par = st->codecpar;

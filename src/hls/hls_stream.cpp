@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "common/ascii_case.hpp"
 #include "common/random.hpp"
 #include "record/stream_recorder.hpp"
 
@@ -9,13 +10,8 @@ namespace lss::hls {
 
 namespace {
 
-std::string upper(std::string s) {
-  for (char& c : s) c = char(std::toupper(static_cast<unsigned char>(c)));
-  return s;
-}
-
 bool h264_without_parameter_sets(const record::TrackSpec& t) {
-  return t.video && upper(t.codec) == "H264" && t.extradata.empty();
+  return t.video && to_upper_ascii(t.codec) == "H264" && t.extradata.empty();
 }
 
 // _HLS_part may run ahead of the last part by at most this many parts
@@ -58,7 +54,7 @@ lss::Status HlsStream::start(const std::vector<record::TrackSpec>& tracks) {
   end();  // a session still live ends first: its readers get ENDLIST
   if (tracks.empty()) return make_error("no tracks");
   for (const auto& t : tracks) {
-    const std::string c = upper(t.codec);
+    const std::string c = to_upper_ascii(t.codec);
     const bool ok = t.video ? c == "H264" : (c == "OPUS" || c == "AAC" || c == "MPEG4-GENERIC");
     if (!ok) return make_error("HLS cannot carry " + t.codec);
   }

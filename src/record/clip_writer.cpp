@@ -13,11 +13,11 @@ extern "C" {
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
 
+#include "common/ascii_case.hpp"
 #include "common/durable_file.hpp"
 #include "record/libav_support.hpp"
 
@@ -35,7 +35,7 @@ void quiet_libav() {
 }
 
 AVCodecID codec_id(const std::string& name) {
-  const std::string n = upper(name);
+  const std::string n = to_upper_ascii(name);
   if (n == "VP8") return AV_CODEC_ID_VP8;
   if (n == "VP9") return AV_CODEC_ID_VP9;
   if (n == "H264") return AV_CODEC_ID_H264;
@@ -69,7 +69,7 @@ Bytes opus_head(int channels, int sample_rate, int pre_skip) {
 
 std::string container_extension(const std::vector<TrackSpec>& tracks) {
   for (const auto& t : tracks) {
-    if (upper(t.codec) == "H264") return ".mkv";
+    if (to_upper_ascii(t.codec) == "H264") return ".mkv";
   }
   return ".webm";
 }
@@ -299,7 +299,7 @@ lss::Status probe_clip(const std::string& path, ClipInfo& info) {
   for (unsigned i = 0; i < in->nb_streams; ++i) {
     const AVCodecParameters* par = in->streams[i]->codecpar;
     video[i] = par->codec_type == AVMEDIA_TYPE_VIDEO;
-    std::string name = upper(avcodec_get_name(par->codec_id));
+    std::string name = to_upper_ascii(avcodec_get_name(par->codec_id));
     if (name == "OPUS") name = "opus";
     if (video[i]) {
       info.video_codec = name;

@@ -6,7 +6,6 @@ extern "C" {
 #include <libavutil/mem.h>
 }
 
-#include <cctype>
 #include <cstring>
 
 namespace lss::record {
@@ -15,11 +14,6 @@ std::string av_error(int code) {
   char buf[AV_ERROR_MAX_STRING_SIZE] = {};
   av_strerror(code, buf, sizeof buf);
   return buf;
-}
-
-std::string upper(std::string s) {
-  for (char& c : s) c = char(std::toupper(static_cast<unsigned char>(c)));
-  return s;
 }
 
 lss::Status set_extradata(AVCodecParameters* par, ByteSpan data) {

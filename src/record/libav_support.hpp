@@ -1,6 +1,6 @@
 #pragma once
 // Small pieces every libavformat muxer of ours needs (the clip writer, the
-// LL-HLS fMP4 muxer): error texts, codec names, extradata, the AVIO
+// LL-HLS fMP4 muxer): error texts, extradata, the AVIO
 // callback's buffer type across FFmpeg versions.
 extern "C" {
 #include <libavcodec/codec_par.h>
@@ -16,8 +16,6 @@ namespace lss::record {
 
 // av_strerror's text for an AVERROR code.
 std::string av_error(int code);
-// ASCII upper case: codec names compared case-insensitively ("opus", "OPUS").
-std::string upper(std::string s);
 // Copies `data` into `par`'s extradata with libavcodec's padding; nothing
 // for empty data.
 lss::Status set_extradata(AVCodecParameters* par, ByteSpan data);

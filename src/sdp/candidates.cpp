@@ -4,6 +4,7 @@
 #include <sstream>
 #include <string>
 
+#include "common/ascii_case.hpp"
 #include "common/parse_number.hpp"
 
 namespace lss::sdp {
@@ -18,9 +19,7 @@ std::optional<SocketAddress> parse_candidate(const std::string& value) {
     return std::nullopt;
   }
   if (component != "1") return std::nullopt;
-  std::transform(transport.begin(), transport.end(), transport.begin(),
-                 [](unsigned char c) { return char(std::tolower(c)); });
-  if (transport != "udp") return std::nullopt;
+  if (to_lower_ascii(transport) != "udp") return std::nullopt;
   uint16_t p = 0;
   if (!parse_number(port, p) || p == 0) return std::nullopt;
   return SocketAddress::parse(address, p);
