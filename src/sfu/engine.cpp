@@ -516,12 +516,11 @@ void Engine::handle_datagram(uint8_t* data, size_t size, const SocketAddress& fr
     // check also (re)binds its source address to that peer.
     auto ufrag = stun_local_ufrag(ByteSpan(data, size));
     if (!ufrag) {
-      // An answer (success or error class, RFC 8489 §5) to a check of ours
-      // (a pull from a node) has no ufrag: it goes by its source. Requests
-      // without one stay dropped, unanswered.
-      const unsigned type = unsigned(data[0]) << 8 | (size > 1 ? data[1] : 0);
-      const bool answer = (type & 0x0100) != 0;  // the class's high bit: 1x
-      if (!answer) return;
+      // An answer (success or error) to a check of ours (a pull from a
+      // node) has no ufrag: it goes by its source. Requests without one
+      // stay dropped, unanswered.
+      const auto cls = stun_message_class(ByteSpan(data, size));
+      if (cls != StunClass::kSuccess && cls != StunClass::kError) return;
       if (auto* pc = peer_for_address(from)) pc->handle_datagram(data, size, from, now);
       return;
     }

@@ -112,8 +112,15 @@ uint16_t StunMessage::method() const {
   return uint16_t((type_ & 0x000F) | ((type_ & 0x00E0) >> 1) | ((type_ & 0x3E00) >> 2));
 }
 
+namespace {
+// The two class bits, C0 (bit 4) and C1 (bit 8), of a message type.
+StunClass class_of(uint16_t type) {
+  return StunClass(((type >> 4) & 1) | ((type >> 7) & 2));
+}
+}  // namespace
+
 StunClass StunMessage::message_class() const {
-  return StunClass(((type_ >> 4) & 1) | ((type_ >> 7) & 2));
+  return class_of(type_);
 }
 
 const StunAttribute* StunMessage::find(uint16_t type) const {
@@ -312,6 +319,11 @@ Bytes StunBuilder::finish(std::string_view key, bool fingerprint) {
   }
   set_length(out_.size() - stun::kHeaderSize);
   return std::move(out_);
+}
+
+std::optional<StunClass> stun_message_class(ByteSpan d) {
+  if (!looks_like_stun(d)) return std::nullopt;
+  return class_of(load_be16(d.data()));
 }
 
 std::optional<std::string_view> stun_local_ufrag(ByteSpan d) {

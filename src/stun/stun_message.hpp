@@ -149,4 +149,8 @@ class StunBuilder {
 // anything else.
 std::optional<std::string_view> stun_local_ufrag(ByteSpan datagram);
 
+// The class of a datagram that looks like STUN (RFC 8489 §5), from its
+// header alone; nullopt for anything else.
+std::optional<StunClass> stun_message_class(ByteSpan datagram);
+
 }  // namespace lss

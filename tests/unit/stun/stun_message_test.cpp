@@ -61,6 +61,7 @@ TEST(StunRfc5769, SampleRequest) {
   EXPECT_TRUE(verify_message_integrity(kSampleRequest, kPassword));
   EXPECT_TRUE(verify_fingerprint(kSampleRequest));
   EXPECT_EQ(stun_local_ufrag(kSampleRequest), "evtj");
+  EXPECT_EQ(stun_message_class(kSampleRequest), StunClass::kRequest);
 }
 
 TEST(StunRfc5769, SampleIPv4Response) {
@@ -74,6 +75,10 @@ TEST(StunRfc5769, SampleIPv4Response) {
   ASSERT_TRUE(a);
   EXPECT_EQ(a->to_string(), "192.0.2.1:32853");
   EXPECT_FALSE(stun_local_ufrag(kIpv4Response));  // not a request
+  EXPECT_EQ(stun_message_class(kIpv4Response), StunClass::kSuccess);
+  // From the header alone; what is not STUN has no class.
+  Bytes cut(kIpv4Response.begin(), kIpv4Response.begin() + 10);
+  EXPECT_FALSE(stun_message_class(cut));
 }
 
 TEST(StunRfc5769, SampleIPv6Response) {
