@@ -37,7 +37,9 @@ function checkEnvelopes(requests) {
 }
 
 // The events of one stream id: started first, clips in index order, ended
-// after every clip but possibly the last.
+// once. Clips still being stored when the stream ends (usually only the last;
+// more when the store is slow) are announced after stream.ended, so where
+// stream.ended falls among the clips is not checked.
 function checkStreamOrder(events, streamId) {
   const mine = events.filter((e) => (e.type.startsWith('clip.') ? e.data.stream_id : e.type.startsWith('viewer.') ? e.data.stream_id : e.data.id) === streamId);
   const types = mine.map((e) => e.type);
@@ -46,9 +48,6 @@ function checkStreamOrder(events, streamId) {
   assert.equal(types.filter((t) => t === 'stream.ended').length, 1, types.join(', '));
   const clips = mine.filter((e) => e.type === 'clip.stored').map((e) => e.data.index);
   assert.deepEqual(clips, clips.map((_, i) => i), `clip order ${clips}`);
-  const ended = types.indexOf('stream.ended');
-  const clipsAfterEnd = mine.slice(ended + 1).filter((e) => e.type === 'clip.stored');
-  assert.ok(clipsAfterEnd.length <= 1, `clips after stream.ended: ${clipsAfterEnd.length}`);
   return mine;
 }
 
@@ -142,7 +141,8 @@ test('a receiver answering 500 at first gets every event after retries, in order
     // The failed requests were the first event, tried again with the same id.
     const failed = receiver.requests.filter((r) => r.status === 500).map((r) => r.event);
     assert.equal(failed.length, 3);
-    assert.ok(failed.every((e) => e.id === failed[0].id && e.type === 'stream.started'));
+    assert.ok(failed.every((e) => e.id === failed[0].id && e.type === 'stream.started'),
+      `the refused requests: ${failed.map((e) => `${e.type} ${e.id}`).join(', ')}`);
     const events = receiver.accepted();
     assert.equal(events[0].id, failed[0].id);
     assert.equal(new Set(events.map((e) => e.id)).size, events.length, 'no duplicates');
