@@ -157,6 +157,10 @@ ConfigOutcome load_config(int argc, const char* const* argv) {
   std::string ice_tcp = "true";
   opt("--ice-tcp", ice_tcp, "ICE_TCP",
       "also offer passive ICE-TCP candidates, for clients whose UDP is blocked (true/false)");
+  opt("--send-path", c.send_path, "SEND_PATH",
+      "how media goes out: auto (UDP GSO, one message per viewer's run of packets, falling back "
+      "by itself where the kernel refuses it), grouped (one datagram per message, a viewer's "
+      "together) or plain (one datagram per message, in arrival order)");
   opt("--tcp-port", c.tcp_port, "TCP_PORT",
       "first ICE-TCP port, one per worker (0: the same numbers as the UDP ports)")
       ->check(CLI::Range(0, 65535));
@@ -379,6 +383,8 @@ ConfigOutcome load_config(int argc, const char* const* argv) {
                 webhook_viewer_events + "'");
   if (!parse_bool(ice_tcp, c.ice_tcp))
     return fail("invalid ICE_TCP: expected true or false, got '" + ice_tcp + "'");
+  if (c.send_path != "auto" && c.send_path != "grouped" && c.send_path != "plain")
+    return fail("invalid SEND_PATH: expected auto, grouped or plain, got '" + c.send_path + "'");
   if (c.tcp_port && int(c.tcp_port) + int(c.media_workers) - 1 > 65535)
     return fail("invalid TCP_PORT: TCP_PORT + MEDIA_WORKERS - 1 exceeds 65535");
   return out;

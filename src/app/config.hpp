@@ -21,12 +21,16 @@ struct Config {
   std::string acme_webroot;         // ACME_WEBROOT: .well-known/acme-challenge/ over plain HTTP
 
   // Media
-  uint16_t udp_port = 40000;            // UDP_PORT: first media port (one per worker)
-  unsigned media_workers = 1;           // MEDIA_WORKERS
-  bool ice_tcp = true;                  // ICE_TCP: passive ICE-TCP candidates too
-  uint16_t tcp_port = 0;                // TCP_PORT: first ICE-TCP port (0: the UDP ports' numbers)
-  std::vector<std::string> public_ips;  // PUBLIC_IP: comma list; default loopback + host addrs
-  bool public_ip_auto = false;          // PUBLIC_IP lists `auto`: add the STUN-mapped address
+  uint16_t udp_port = 40000;   // UDP_PORT: first media port (one per worker)
+  unsigned media_workers = 1;  // MEDIA_WORKERS
+  bool ice_tcp = true;         // ICE_TCP: passive ICE-TCP candidates too
+  uint16_t tcp_port = 0;       // TCP_PORT: first ICE-TCP port (0: the UDP ports' numbers)
+  // SEND_PATH: auto (UDP GSO, falling back by itself), grouped (a viewer's
+  // datagrams together, one per message) or plain (one per message, each
+  // packet to every viewer in turn). See net/datagram_batch.hpp.
+  std::string send_path = "auto";
+  std::vector<std::string> public_ips;    // PUBLIC_IP: comma list; default loopback + host addrs
+  bool public_ip_auto = false;            // PUBLIC_IP lists `auto`: add the STUN-mapped address
   std::vector<std::string> stun_servers;  // STUN_SERVERS: stun: URIs PUBLIC_IP=auto asks
   double consent_timeout_s = 15;          // CONSENT_TIMEOUT
   double shutdown_grace_s = 30;           // SHUTDOWN_GRACE: SIGTERM's wait for the spool to upload

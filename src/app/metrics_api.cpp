@@ -83,6 +83,25 @@ void write_media(metrics::TextWriter& w, const std::vector<WorkerSample>& sample
     const std::string index = std::to_string(i);
     w.sample({{"worker", index}}, double(workers.worker(i).busy_ns()) / 1e9);
   }
+  w.family("lss_udp_send_datagrams_total", Type::kCounter,
+           "UDP datagrams each media worker sent on its shared socket.");
+  for (size_t i = 0; i < workers.size(); ++i) {
+    w.sample({{"worker", std::to_string(i)}}, double(workers.worker(i).udp_datagrams_sent()));
+  }
+  w.family("lss_udp_send_messages_total", Type::kCounter,
+           "Messages that carried them: with UDP GSO one carries a viewer's run of packets, so "
+           "datagrams / messages is how much the kernel's send path was shared.");
+  for (size_t i = 0; i < workers.size(); ++i) {
+    w.sample({{"worker", std::to_string(i)}}, double(workers.worker(i).udp_messages_sent()));
+  }
+  w.family("lss_send_path", Type::kGauge,
+           "1 for each media worker's send path (SEND_PATH; gso falls back to grouped where the "
+           "kernel refuses UDP GSO).");
+  for (size_t i = 0; i < workers.size(); ++i) {
+    w.sample({{"worker", std::to_string(i)},
+              {"path", net::send_shape_name(workers.worker(i).send_shape())}},
+             1);
+  }
 }
 
 void write_http(metrics::TextWriter& w, const http::RequestCounts& counts) {

@@ -329,6 +329,9 @@ int ServerApp::run() {
       return 1;
     }
   }
+  s.workers->set_send_shape(s.config.send_path == "plain"     ? net::SendShape::kPlain
+                            : s.config.send_path == "grouped" ? net::SendShape::kGrouped
+                                                              : net::SendShape::kGso);
   if (s.config.public_ip_auto) ips = apply_public_ip_auto(s.config, *s.workers, std::move(ips));
   WorkerPool& engines = *s.workers;
 

@@ -23,6 +23,9 @@ json worker_json(WorkerPool& workers, size_t i) {
   }
   return {{"index", i},
           {"udp_port", workers.worker(i).port()},
+          {"send_path", net::send_shape_name(workers.worker(i).send_shape())},
+          {"udp_datagrams_sent", workers.worker(i).udp_datagrams_sent()},
+          {"udp_messages_sent", workers.worker(i).udp_messages_sent()},
           {"forwarding_latency_us",
            {{"datagrams", total},
             {"p50", net::LatencyHistogram::quantile_us(counts, 0.5)},

@@ -70,6 +70,10 @@ void WorkerPool::set_candidates(const std::vector<std::string>& ips) {
   }
 }
 
+void WorkerPool::set_send_shape(net::SendShape shape) {
+  for (auto& s : slots_) s.worker->set_send_shape(shape);
+}
+
 void WorkerPool::start() {
   for (auto& s : slots_) s.worker->start();
 }

@@ -34,6 +34,8 @@ class WorkerPool : public signal::EngineRouter {
   // Replaces every worker's candidates with `ips` at its ports, as
   // add_worker() made them; before start().
   void set_candidates(const std::vector<std::string>& ips);
+  // Every worker's send path (SEND_PATH); before start().
+  void set_send_shape(net::SendShape shape);
   void start();
   // Ends every peer (DTLS close) and joins the worker threads.
   void stop();

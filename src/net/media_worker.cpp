@@ -17,19 +17,21 @@ namespace lss::net {
 namespace asio = boost::asio;
 using udp = asio::ip::udp;
 
+namespace {
+// A counter only this worker's thread writes and others read.
+void add_relaxed(std::atomic<uint64_t>& counter, uint64_t n) {
+  counter.store(counter.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+}
+}  // namespace
+
 MediaWorker::MediaWorker(unsigned index, uint16_t port)
     : index_(index),
       port_(port),
       socket_(io_),
       tick_timer_(io_),
       buffers_(kBatch * kMaxDatagram),
-      send_buffers_(kSendBatch * kMaxDatagram),
-      send_msgs_(kSendBatch),
-      send_iovs_(kSendBatch),
-      send_addrs_(kSendBatch),
       wake_fd_(io_),
-      recv_control_(kBatch * kControl),
-      send_control_(kSendBatch * kControl) {}
+      recv_control_(kBatch * kControl) {}
 
 MediaWorker::~MediaWorker() {
   stop();
@@ -65,6 +67,7 @@ lss::Status MediaWorker::open() {
     return make_error("cannot bind UDP port " + std::to_string(port_) + ": " + ec.message());
   }
   port_ = socket_.local_endpoint(ec).port();
+  batch_ = std::make_unique<DatagramBatch>(v6_);
   const int efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (efd < 0) return make_error(std::string("eventfd: ") + std::strerror(errno));
   wake_fd_.assign(efd, ec);
@@ -109,33 +112,9 @@ void MediaWorker::learn_destination(const msghdr& h, const SocketAddress& from) 
   local_of_.emplace(from, local);
 }
 
-void MediaWorker::set_source(msghdr& h, const SocketAddress& to) {
+const uint8_t* MediaWorker::source_for(const SocketAddress& to) const {
   auto it = local_of_.find(to);
-  if (it == local_of_.end()) return;  // the kernel chooses
-  uint8_t* room = send_control_.data() + pending_ * kControl;
-  std::memset(room, 0, kControl);
-  h.msg_control = room;
-  if (v6_) {
-    // A dual-stack socket takes IPV6_PKTINFO for both families (a
-    // v4-mapped source for IPv4 peers).
-    h.msg_controllen = CMSG_SPACE(sizeof(in6_pktinfo));
-    cmsghdr* c = CMSG_FIRSTHDR(&h);
-    c->cmsg_level = IPPROTO_IPV6;
-    c->cmsg_type = IPV6_PKTINFO;
-    c->cmsg_len = CMSG_LEN(sizeof(in6_pktinfo));
-    in6_pktinfo info{};
-    std::memcpy(&info.ipi6_addr, it->second.ip.data(), 16);
-    std::memcpy(CMSG_DATA(c), &info, sizeof info);
-  } else {
-    h.msg_controllen = CMSG_SPACE(sizeof(in_pktinfo));
-    cmsghdr* c = CMSG_FIRSTHDR(&h);
-    c->cmsg_level = IPPROTO_IP;
-    c->cmsg_type = IP_PKTINFO;
-    c->cmsg_len = CMSG_LEN(sizeof(in_pktinfo));
-    in_pktinfo info{};
-    std::memcpy(&info.ipi_spec_dst, it->second.ip.data() + 12, 4);
-    std::memcpy(CMSG_DATA(c), &info, sizeof info);
-  }
+  return it == local_of_.end() ? nullptr : it->second.ip.data();  // null: the kernel chooses
 }
 
 void MediaWorker::set_handlers(DatagramHandler on_datagram, TickHandler on_tick, Duration tick) {
@@ -154,8 +133,7 @@ void MediaWorker::gathered(Timestamp arrival, F&& f) {
   flush();
   arrival_ = Timestamp{};
   const auto busy = std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start);
-  busy_ns_.store(busy_ns_.load(std::memory_order_relaxed) + uint64_t(busy.count()),
-                 std::memory_order_relaxed);
+  add_relaxed(busy_ns_, uint64_t(busy.count()));
 }
 
 void MediaWorker::set_wake_handler(WakeHandler on_wake) {
@@ -291,51 +269,88 @@ void MediaWorker::send(ByteSpan data, const SocketAddress& to) {
     counters_.bytes_out += data.size();
     return;
   }
-  if (data.size() > kMaxDatagram) {
-    counters_.send_errors++;
-    return;
-  }
-  sockaddr_storage& ss = send_addrs_[pending_];
   if (!v6_ && !to.is_ipv4()) return;  // an IPv4-only socket
-  const socklen_t len = to_sockaddr(to, v6_, ss);
-  uint8_t* slot = send_buffers_.data() + pending_ * kMaxDatagram;
-  std::memcpy(slot, data.data(), data.size());
-  send_iovs_[pending_] = {slot, data.size()};
-  msghdr& h = send_msgs_[pending_].msg_hdr;
-  h = msghdr{};
-  h.msg_name = &ss;
-  h.msg_namelen = len;
-  h.msg_iov = &send_iovs_[pending_];
-  h.msg_iovlen = 1;
-  if (pktinfo_) set_source(h, to);
-  ++pending_;
-  if (!batching_ || pending_ == kSendBatch) flush();
+  if (!batch_) return;                // not open
+  const uint8_t* source = pktinfo_ ? source_for(to) : nullptr;
+  if (!batch_->add(data, to, source)) {
+    if (data.size() > DatagramBatch::kSlotSize) {
+      counters_.send_errors++;
+      return;
+    }
+    flush();  // full
+    batch_->add(data, to, source);
+  }
+  if (!batching_ || batch_->full()) flush();
 }
 
-void MediaWorker::flush() {
+void MediaWorker::gso_refused(size_t i, int error) {
+  // EIO: the route's device cannot checksum (GSO needs it); ENOPROTOOPT,
+  // EOPNOTSUPP: a kernel without UDP GSO. Anything else (EINVAL for a
+  // segment over the path's MTU, say) may be this message's alone: its
+  // datagrams go plainly and GSO stays, unless it keeps happening.
+  const bool never = error == EIO || error == ENOPROTOOPT || error == EOPNOTSUPP;
+  if (never || ++gso_failures_ >= kGsoFailuresToGiveUp) {
+    active_shape_.store(SendShape::kGrouped, std::memory_order_relaxed);
+    spdlog::warn("media worker {}: UDP GSO refused ({}); sending one datagram per message", index_,
+                 std::strerror(error));
+  }
+  auto single = batch_->split(i);
   size_t done = 0;
-  while (done < pending_) {
-    const int n = ::sendmmsg(socket_.native_handle(), send_msgs_.data() + done,
-                             unsigned(pending_ - done), MSG_DONTWAIT);
+  while (done < single.size()) {
+    const int n = ::sendmmsg(socket_.native_handle(), single.data() + done,
+                             unsigned(single.size() - done), MSG_DONTWAIT);
     if (n <= 0) {
-      // The message at `done` failed (full buffer, unreachable...): UDP
-      // loses it, as the network could; the rest still go.
       counters_.send_errors++;
       ++done;
       continue;
     }
-    for (size_t i = done; i < done + size_t(n); ++i) {
+    for (size_t k = done; k < done + size_t(n); ++k) {
       counters_.datagrams_out++;
-      counters_.bytes_out += send_iovs_[i].iov_len;
+      counters_.bytes_out += single[k].msg_hdr.msg_iov->iov_len;
     }
+    add_relaxed(udp_messages_, uint64_t(n));
+    add_relaxed(udp_datagrams_, uint64_t(n));
     done += size_t(n);
   }
-  if (arrival_ != Timestamp{} && pending_ > 0) {
+}
+
+void MediaWorker::flush() {
+  if (!batch_ || batch_->size() == 0) return;
+  const size_t gathered_count = batch_->size();
+  auto msgs = batch_->messages(active_shape_.load(std::memory_order_relaxed));
+  size_t done = 0, messages = 0, datagrams = 0;
+  while (done < msgs.size()) {
+    const int n = ::sendmmsg(socket_.native_handle(), msgs.data() + done,
+                             unsigned(msgs.size() - done), MSG_DONTWAIT);
+    if (n <= 0) {
+      const int error = errno;
+      if (batch_->datagrams(done) > 1 && error != EAGAIN && error != EWOULDBLOCK &&
+          error != ENOBUFS) {
+        gso_refused(done, error);
+      } else {
+        // The message at `done` failed (full buffer, unreachable...): UDP
+        // loses it, as the network could; the rest still go.
+        counters_.send_errors += batch_->datagrams(done);
+      }
+      ++done;
+      continue;
+    }
+    for (size_t i = done; i < done + size_t(n); ++i) {
+      counters_.datagrams_out += batch_->datagrams(i);
+      counters_.bytes_out += batch_->bytes(i);
+      datagrams += batch_->datagrams(i);
+    }
+    messages += size_t(n);
+    done += size_t(n);
+  }
+  add_relaxed(udp_messages_, messages);
+  add_relaxed(udp_datagrams_, datagrams);
+  if (arrival_ != Timestamp{}) {
     const auto waited =
         std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - arrival_);
-    forwarding_latency_.add(uint64_t(std::max<int64_t>(0, waited.count())), pending_);
+    forwarding_latency_.add(uint64_t(std::max<int64_t>(0, waited.count())), gathered_count);
   }
-  pending_ = 0;
+  batch_->clear();
 }
 
 void MediaWorker::schedule_tick() {

@@ -2,10 +2,11 @@
 // One media worker: a thread with its own asio::io_context and UDP socket.
 // Datagrams are drained in batches with recvmmsg once the socket is readable,
 // and handed to the worker's packet handler. Sends made while a batch is
-// being handled (and during ticks) are gathered and go out together with
-// sendmmsg: a viewer fan-out costs one system call per kSendBatch packets
-// instead of one per packet. Other sends go out at once. Everything a peer does happens on
-// its worker's thread, so per-packet paths take no locks.
+// being handled (and during ticks) are gathered, up to DatagramBatch::kSlots,
+// and go out together with sendmmsg; with UDP GSO each viewer's run of
+// same-size datagrams is one message (datagram_batch.hpp). Other sends go
+// out at once. Everything a peer does happens on its worker's thread, so
+// per-packet paths take no locks.
 #include <sys/socket.h>
 
 #include <array>
@@ -23,6 +24,7 @@
 #include "common/result.hpp"
 #include "common/socket_address.hpp"
 #include "common/time.hpp"
+#include "net/datagram_batch.hpp"
 #include "net/latency_histogram.hpp"
 #include "net/link_sockets.hpp"
 #include "net/tcp_media_server.hpp"
@@ -39,7 +41,6 @@ class MediaWorker {
 
   static constexpr size_t kMaxDatagram = 2048;
   static constexpr size_t kBatch = 32;
-  static constexpr size_t kSendBatch = 64;
 
   MediaWorker(unsigned index, uint16_t port);
   ~MediaWorker();
@@ -53,6 +54,15 @@ class MediaWorker {
   // another one, which ICE agents (libnice) drop as a mismatch. Costs a map
   // lookup per datagram, so only where several candidates are announced.
   void set_reply_from_destination(bool on) { pktinfo_ = on; }
+  // How gathered sends become messages (SEND_PATH; kGso by default). kGso
+  // falls back to kGrouped by itself when the kernel or the route's device
+  // refuses UDP GSO. Before start().
+  void set_send_shape(SendShape shape) {
+    shape_ = shape;
+    active_shape_.store(shape, std::memory_order_relaxed);
+  }
+  // The shape in use (kGrouped after a fallback); readable from any thread.
+  SendShape send_shape() const { return active_shape_.load(std::memory_order_relaxed); }
   // Also listens for ICE-TCP on `port` (0: any); before start().
   lss::Status open_tcp(uint16_t port);
   // The ICE-TCP port, 0 without ICE-TCP.
@@ -94,6 +104,10 @@ class MediaWorker {
     uint64_t datagrams_in = 0, bytes_in = 0, datagrams_out = 0, bytes_out = 0, send_errors = 0;
   };
   const Counters& counters() const { return counters_; }
+  // UDP datagrams sent on the shared socket, and the sendmmsg messages
+  // that carried them (fewer with GSO); readable from any thread.
+  uint64_t udp_datagrams_sent() const { return udp_datagrams_.load(std::memory_order_relaxed); }
+  uint64_t udp_messages_sent() const { return udp_messages_.load(std::memory_order_relaxed); }
   // Arrival to sendmmsg of what receive batches and relay hand-offs sent;
   // readable from any thread.
   const LatencyHistogram& forwarding_latency() const { return forwarding_latency_; }
@@ -105,7 +119,10 @@ class MediaWorker {
   void wait_readable();
   void drain();
   void learn_destination(const msghdr& h, const SocketAddress& from);
-  void set_source(msghdr& h, const SocketAddress& to);
+  const uint8_t* source_for(const SocketAddress& to) const;
+  // Sends message `i` of the batch again as single datagrams after the
+  // kernel refused its GSO form with `error`; may turn GSO off.
+  void gso_refused(size_t i, int error);
   void schedule_tick();
   void wait_wake();
   // Runs `f` with its sends gathered into sendmmsg batches, sent when it
@@ -126,13 +143,14 @@ class MediaWorker {
   std::vector<uint8_t> buffers_;  // kBatch * kMaxDatagram, allocated once
   bool v6_ = true;                // dual-stack socket (else IPv4 only)
   Counters counters_;
-  // Gathered sends: kSendBatch slots of kMaxDatagram, allocated once.
-  std::vector<uint8_t> send_buffers_;
-  std::vector<mmsghdr> send_msgs_;
-  std::vector<iovec> send_iovs_;
-  std::vector<sockaddr_storage> send_addrs_;
-  size_t pending_ = 0;
+  // Gathered sends (made in open(), once the socket's family is known).
+  std::unique_ptr<DatagramBatch> batch_;
   bool batching_ = false;
+  SendShape shape_ = SendShape::kGso;
+  std::atomic<SendShape> active_shape_{SendShape::kGso};
+  int gso_failures_ = 0;  // refusals that were not the kernel's last word
+  static constexpr int kGsoFailuresToGiveUp = 8;
+  std::atomic<uint64_t> udp_datagrams_{0}, udp_messages_{0};
   // Wake-ups from other workers: an eventfd, written only when no wake is
   // pending, so a busy origin costs the relay one read per batch at most.
   boost::asio::posix::stream_descriptor wake_fd_;
@@ -154,7 +172,7 @@ class MediaWorker {
   std::unordered_map<SocketAddress, Local, SocketAddressHash> local_of_;
   static constexpr size_t kMaxLocals = 65536;  // a flood of sources resets it
   static constexpr size_t kControl = 64;       // cmsg room per datagram
-  std::vector<uint8_t> recv_control_, send_control_;
+  std::vector<uint8_t> recv_control_;
 };
 
 }  // namespace lss::net

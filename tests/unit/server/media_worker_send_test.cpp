@@ -1,0 +1,147 @@
+// MediaWorker's send path through the real kernel on loopback: a fan-out
+// gathered while a datagram is handled goes out with UDP GSO as one message
+// per viewer and arrives as the same datagrams, in order; SEND_PATH=plain
+// sends one message per datagram; and where the kernel refuses GSO (a
+// segment over the device's MTU) every datagram still arrives and the worker
+// falls back to one datagram per message.
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <sched.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <thread>
+#include <vector>
+
+#include "net/media_worker.hpp"
+
+namespace lss::net {
+namespace {
+
+struct Receiver {
+  Receiver() {
+    fd = socket(AF_INET, SOCK_DGRAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    socklen_t len = sizeof a;
+    getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+    port = ntohs(a.sin_port);
+    timeval tv{2, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  }
+  ~Receiver() { close(fd); }
+  // The next datagram, empty after 2 s without one.
+  std::vector<uint8_t> next() {
+    std::vector<uint8_t> buf(4096);
+    const ssize_t n = recv(fd, buf.data(), buf.size(), 0);
+    buf.resize(n > 0 ? size_t(n) : 0);
+    return buf;
+  }
+  SocketAddress address() const { return SocketAddress::ipv4(0x7f000001, port); }
+  int fd;
+  uint16_t port;
+};
+
+// Each datagram the worker receives makes it send `sizes` (the k-th filled
+// with k) to every viewer, packet by packet as the engine fans out.
+struct FanOutWorker {
+  FanOutWorker(SendShape shape, std::vector<size_t> sizes, std::vector<SocketAddress> viewers)
+      : worker(0, 0) {
+    EXPECT_TRUE(worker.open());
+    worker.set_send_shape(shape);
+    worker.set_handlers(
+        [this, sizes, viewers](uint8_t*, size_t, const SocketAddress&, Timestamp) {
+          for (size_t k = 0; k < sizes.size(); ++k) {
+            const Bytes d(sizes[k], uint8_t(k));
+            for (const auto& v : viewers) worker.send(d, v);
+          }
+        },
+        [](Timestamp) {}, std::chrono::milliseconds(20));
+    worker.start();
+  }
+  void trigger() {
+    const int fd = socket(AF_INET, SOCK_DGRAM, 0);
+    sockaddr_in to{};
+    to.sin_family = AF_INET;
+    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    to.sin_port = htons(worker.port());
+    const uint8_t one = 1;
+    sendto(fd, &one, 1, 0, reinterpret_cast<sockaddr*>(&to), sizeof to);
+    close(fd);
+  }
+  // The send counters once `datagrams` have gone (the worker thread counts
+  // after sendmmsg returns).
+  uint64_t messages_after(uint64_t datagrams) {
+    for (int i = 0; i < 200 && worker.udp_datagrams_sent() < datagrams; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    return worker.udp_messages_sent();
+  }
+  MediaWorker worker;
+};
+
+void expect_received(Receiver& r, const std::vector<size_t>& sizes) {
+  for (size_t k = 0; k < sizes.size(); ++k) {
+    const auto d = r.next();
+    ASSERT_EQ(d.size(), sizes[k]) << "datagram " << k;
+    EXPECT_EQ(d[0], uint8_t(k));
+    EXPECT_EQ(d.back(), uint8_t(k));
+  }
+}
+
+const std::vector<size_t> kBurst = {1200, 1200, 1200, 1200, 640};
+
+TEST(MediaWorkerSend, GsoSendsOneMessagePerViewerAndEachDatagramArrives) {
+  Receiver a, b;
+  FanOutWorker w(SendShape::kGso, kBurst, {a.address(), b.address()});
+  w.trigger();
+  expect_received(a, kBurst);
+  expect_received(b, kBurst);
+  EXPECT_EQ(w.messages_after(10), 2u);
+  EXPECT_EQ(w.worker.udp_datagrams_sent(), 10u);
+  EXPECT_EQ(w.worker.send_shape(), SendShape::kGso);
+  EXPECT_EQ(w.worker.counters().send_errors, 0u);
+}
+
+TEST(MediaWorkerSend, PlainSendsOneMessagePerDatagram) {
+  Receiver a, b;
+  FanOutWorker w(SendShape::kPlain, kBurst, {a.address(), b.address()});
+  w.trigger();
+  expect_received(a, kBurst);
+  expect_received(b, kBurst);
+  EXPECT_EQ(w.messages_after(10), 10u);
+}
+
+// In a private network namespace (root only) whose loopback MTU is below
+// the segment size: the kernel refuses those GSO messages (EINVAL), their
+// datagrams go again one by one (fragmented, as any datagram over the MTU),
+// and after a few refusals the worker stops trying GSO.
+TEST(MediaWorkerSend, WhereTheKernelRefusesGsoEveryDatagramStillArrives) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root for a private network namespace";
+  const auto run = [] {
+    if (unshare(CLONE_NEWNET) != 0) _exit(2);
+    if (std::system("ip link set lo up mtu 1000") != 0) _exit(3);
+    Receiver r;
+    const std::vector<size_t> sizes = {1200, 1200, 1200};
+    FanOutWorker w(SendShape::kGso, sizes, {r.address()});
+    for (int round = 0; round < 10; ++round) {
+      w.trigger();
+      for (size_t k = 0; k < sizes.size(); ++k) {
+        const auto d = r.next();
+        if (d.size() != sizes[k] || d[0] != uint8_t(k)) _exit(4);
+      }
+    }
+    w.messages_after(30);
+    if (w.worker.udp_datagrams_sent() != 30) _exit(5);
+    if (w.worker.send_shape() != SendShape::kGrouped) _exit(6);
+    _exit(0);
+  };
+  EXPECT_EXIT(run(), ::testing::ExitedWithCode(0), "");
+}
+
+}  // namespace
+}  // namespace lss::net
