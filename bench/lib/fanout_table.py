@@ -7,7 +7,7 @@ Prints the Markdown section (table and notes) on stdout.
 import json
 import sys
 
-from table_common import cpu_cell, fmt, server_latency_ms
+from table_common import cpu_cell, fmt, frame_completion, pair_cell, server_latency_ms
 
 
 def row(path):
@@ -46,7 +46,15 @@ def row(path):
         "top_name": hold.get("busiest_thread", ""),
         "join_p99": v["join_ms"]["p99"],
         "recv": f"{v['receiving']}/{n}",
+        "frames": frame_completion(r),
     }
+
+
+def frames_cell(frames):
+    everyone, first, last = frames
+    if not everyone:
+        return "-"
+    return f"{pair_cell(everyone)}; {pair_cell(first)}, {pair_cell(last)}"
 
 
 def main():
@@ -65,15 +73,17 @@ def main():
                f"after the last viewer joined. Server CPU is read from /proc over the hold only.")
     out.append("")
     out.append("| viewers | server CPU µs / forwarded packet | viewers per core at <0.1 % loss "
-               "| latency p50 / p99 (ms) | in the server p50 / p99 (ms) | RSS per viewer (KiB) "
+               "| latency p50 / p99 (ms) | in the server p50 / p99 (ms) "
+               "| frame completion p50 / p99 (ms): all; first, last tenth of viewers "
+               "| RSS per viewer (KiB) "
                "| loss | server cores used | busiest server thread (cores) | packets/s forwarded "
                "| receiving | join p99 (ms) | lss-load CPU |")
-    out.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    out.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for x in rows:
         out.append(
             f"| {x['n']} | {x['cpu_cell']} | {x['per_core']} | {fmt(x['p50'], 1)} / "
             f"{fmt(x['p99'], 1)} | {fmt(x['srv'][0])} / {fmt(x['srv'][1])} | "
-            f"{fmt(x['rss'], 1)} | {fmt(x['loss'], 3)} % | "
+            f"{frames_cell(x['frames'])} | {fmt(x['rss'], 1)} | {fmt(x['loss'], 3)} % | "
             f"{fmt(x['cores'])} | {x['top_name']} {fmt(x['top'])} | {fmt(x['pps'], 0)} | "
             f"{x['recv']} | {fmt(x['join_p99'], 0)} | "
             f"{fmt(x['gen'], 0)} % |")
@@ -84,7 +94,10 @@ def main():
                "(abs-send-time) to viewer receive, both in lss-load; in the server is from the "
                "receive batch that brought a packet in to the sendmmsg of each copy (GET "
                "/api/stats, all media workers, over the hold; bucket upper bounds, 19 % wide). "
-               "The load generator shares "
+               "Frame completion is, per viewer and video frame, the arrival of the frame's last "
+               "packet minus the publisher's send of its last packet (abs-send-time), for frames "
+               "that arrived whole; first and last tenth are the viewers who joined first and "
+               "last. The load generator shares "
                "the machine's cores with the server: when its CPU nears 100 % of one core, "
                "loss and latency include its own queueing. Busiest thread: the server thread with "
                "the most CPU over the hold. A stream's viewers join its media worker (one per "

@@ -31,17 +31,10 @@ def server_latency_ms(report_path):
     report-N.json; the histograms are cumulative, so their difference is the
     hold. Each value is its bucket's upper bound. (None, None) without them.
     """
-    m = re.search(r"report-(\d+)\.json$", report_path)
-    if not m:
+    pair = stats_pair(report_path)
+    if not pair:
         return None, None
-    d, n = os.path.dirname(report_path), m.group(1)
-    try:
-        with open(os.path.join(d, f"stats-{n}-start.json")) as f:
-            start = json.load(f)
-        with open(os.path.join(d, f"stats-{n}-end.json")) as f:
-            end = json.load(f)
-    except (OSError, ValueError):
-        return None, None
+    start, end = pair
     counts = {}
     for snap, sign in ((end, 1), (start, -1)):
         for w in snap["media_workers"]:
@@ -61,3 +54,49 @@ def server_latency_ms(report_path):
         return round(items[-1][0] / 1000, 2)
 
     return quantile(0.5), quantile(0.99)
+
+
+def stats_pair(report_path):
+    """(start, end) GET /api/stats snapshots saved beside report-N.json, or None."""
+    m = re.search(r"report-(\d+)\.json$", report_path)
+    if not m:
+        return None
+    d, n = os.path.dirname(report_path), m.group(1)
+    try:
+        with open(os.path.join(d, f"stats-{n}-start.json")) as f:
+            start = json.load(f)
+        with open(os.path.join(d, f"stats-{n}-end.json")) as f:
+            end = json.load(f)
+    except (OSError, ValueError):
+        return None
+    return start, end
+
+
+def datagrams_per_message(report_path):
+    """UDP datagrams per sendmmsg message over the hold (all media workers), and the
+    send paths they used, from the saved /api/stats snapshots; (None, "") without them."""
+    pair = stats_pair(report_path)
+    if not pair:
+        return None, ""
+    start, end = pair
+    dg = sum(w.get("udp_datagrams_sent", 0) for w in end["media_workers"]) - \
+        sum(w.get("udp_datagrams_sent", 0) for w in start["media_workers"])
+    msgs = sum(w.get("udp_messages_sent", 0) for w in end["media_workers"]) - \
+        sum(w.get("udp_messages_sent", 0) for w in start["media_workers"])
+    paths = sorted({w.get("send_path", "") for w in end["media_workers"]})
+    return (round(dg / msgs, 2) if msgs else None), ",".join(p for p in paths if p)
+
+
+def frame_completion(report):
+    """Frame completion (ms) of an lss-load report: ((p50, p99) of all viewers,
+    of the first tenth, of the last tenth); None where the report has none."""
+    fc = report.get("frame_completion_ms")
+    if not fc or not fc.get("samples"):
+        return None, None, None
+    groups = fc.get("by_position") or []
+    pick = lambda g: (g.get("p50"), g.get("p99")) if g and g.get("samples") else None
+    return (fc["p50"], fc["p99"]), pick(groups[0] if groups else None), pick(groups[-1] if groups else None)
+
+
+def pair_cell(pair, digits=1):
+    return "-" if not pair else f"{fmt(pair[0], digits)} / {fmt(pair[1], digits)}"

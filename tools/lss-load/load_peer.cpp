@@ -567,7 +567,17 @@ void LoadPeer::handle_rtp(uint8_t* data, size_t len, Timestamp now) {
   RtpPacket pkt;
   if (RtpPacket::parse(data, len, pkt)) {
     ByteSpan ext = abs_send_time_id_ ? pkt.find_extension(abs_send_time_id_) : ByteSpan();
-    if (ext.size() == 3) ctx_.latency_us.add(abs_send_time_age_us(load_be24(ext.data()), now));
+    if (ext.size() == 3) {
+      const int64_t age = abs_send_time_age_us(load_be24(ext.data()), now);
+      ctx_.latency_us.add(age);
+      if (video && role_ == Role::kViewer) {
+        if (auto done =
+                video_frames.on_packet(ts, seq, pkt.marker(), arrival_us, arrival_us - age)) {
+          ctx_.frame_completion_us.add(*done);
+          ctx_.frame_completion_by_position[ctx_.position_group(index_)].add(*done);
+        }
+      }
+    }
   }
   if (++rtp_seen_ % uint64_t(ctx_.srtp_sample) == 0) {
     // Authenticate and decrypt a sample: proves the keys and the server's

@@ -12,12 +12,14 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "common/result.hpp"
 #include "common/socket_address.hpp"
 #include "common/time.hpp"
 #include "dtls/dtls_certificate.hpp"
 #include "dtls/dtls_transport.hpp"
+#include "frame_completion.hpp"
 #include "media_source.hpp"
 #include "sdp/session_description.hpp"
 #include "srtp/srtp_session.hpp"
@@ -36,6 +38,17 @@ struct PeerContext {
   Duration connect_timeout = seconds(10);
   Timestamp epoch = Clock::now();                    // arrival times for jitter count from here
   Histogram latency_us{10, 100000, 1000, 60000000};  // µs
+  // Frame completion (frame_completion.hpp), µs: all viewers, and by the
+  // viewer's position in the audience (join order, in kPositionGroups
+  // groups of `viewers` / kPositionGroups).
+  static constexpr size_t kPositionGroups = 10;
+  size_t viewers = 1;
+  Histogram frame_completion_us{10, 100000, 1000, 60000000};
+  std::vector<Histogram> frame_completion_by_position =
+      std::vector<Histogram>(kPositionGroups, Histogram{10, 100000, 1000, 60000000});
+  size_t position_group(size_t viewer_index) const {
+    return (viewer_index % viewers) * kPositionGroups / viewers;
+  }
 };
 
 class LoadPeer {
@@ -104,6 +117,7 @@ class LoadPeer {
 
   // Viewer receive statistics.
   TrackReceive video_rx{90000}, audio_rx{48000};
+  FrameCompletion video_frames;
   uint64_t rtcp_in = 0, srtp_checked = 0, srtp_failed = 0, datagrams_in = 0;
   uint64_t send_errors = 0;
   std::optional<SrtpProfile> srtp_profile;  // what the DTLS handshake picked

@@ -40,6 +40,36 @@ json percentiles(std::vector<double> v) {
   return j;
 }
 
+// A µs histogram in ms: samples, p50, p99, max, mean (null when empty).
+json histogram_ms(const Histogram& h) {
+  if (!h.count()) {
+    return {
+        {"samples", 0}, {"p50", nullptr}, {"p99", nullptr}, {"max", nullptr}, {"mean", nullptr}};
+  }
+  return {{"samples", h.count()},
+          {"p50", round3(double(h.quantile(0.50)) / 1000.0)},
+          {"p99", round3(double(h.quantile(0.99)) / 1000.0)},
+          {"max", round3(double(h.max()) / 1000.0)},
+          {"mean", round3(h.mean() / 1000.0)}};
+}
+
+// All viewers' frame completion, and each position group's: viewers
+// [first, last] in join order.
+json frame_completion_json(const PeerContext& ctx) {
+  json j = histogram_ms(ctx.frame_completion_us);
+  json groups = json::array();
+  const size_t n = ctx.viewers, k = PeerContext::kPositionGroups;
+  for (size_t g = 0; g < k; ++g) {
+    const size_t first = (g * n + k - 1) / k, last = ((g + 1) * n + k - 1) / k;
+    if (first >= last) continue;  // fewer viewers than groups
+    json e = histogram_ms(ctx.frame_completion_by_position[g]);
+    e["viewers"] = {first, last - 1};
+    groups.push_back(std::move(e));
+  }
+  j["by_position"] = std::move(groups);
+  return j;
+}
+
 }  // namespace
 
 json build_report(const RunData& d) {
@@ -211,17 +241,8 @@ json build_report(const RunData& d) {
                                   {"in_errors", b.in_errors - a.in_errors},
                                   {"in_datagrams", b.in_datagrams - a.in_datagrams}};
   }
-  const Histogram& lat = ctx.latency_us;
-  if (lat.count()) {
-    r["latency_ms"] = {{"samples", lat.count()},
-                       {"p50", round3(double(lat.quantile(0.50)) / 1000.0)},
-                       {"p99", round3(double(lat.quantile(0.99)) / 1000.0)},
-                       {"max", round3(double(lat.max()) / 1000.0)},
-                       {"mean", round3(lat.mean() / 1000.0)}};
-  } else {
-    r["latency_ms"] = {
-        {"samples", 0}, {"p50", nullptr}, {"p99", nullptr}, {"max", nullptr}, {"mean", nullptr}};
-  }
+  r["latency_ms"] = histogram_ms(ctx.latency_us);
+  r["frame_completion_ms"] = frame_completion_json(ctx);
 
   if (o.server_pid > 0) {
     json s;
@@ -316,6 +337,15 @@ std::string human_summary(const json& r) {
     << num(rx["audio_jitter_ms"]["p50"]) << " ms\n";
   s << "latency:    p50 " << num(lat["p50"]) << " ms, p99 " << num(lat["p99"]) << " ms, max "
     << num(lat["max"]) << " ms (" << lat["samples"] << " samples)\n";
+  const auto& fc = r["frame_completion_ms"];
+  s << "frames:     complete p50 " << num(fc["p50"]) << " ms, p99 " << num(fc["p99"]) << " ms ("
+    << fc["samples"] << " frames)";
+  if (!fc["by_position"].empty()) {
+    const auto &first = fc["by_position"].front(), &last = fc["by_position"].back();
+    s << "; first viewers p50 " << num(first["p50"]) << " ms, last viewers p50 " << num(last["p50"])
+      << " ms";
+  }
+  s << "\n";
   if (r.contains("server")) {
     const auto& sv = r["server"];
     if (sv.contains("cpu_s")) {

@@ -1,0 +1,66 @@
+#!/usr/bin/env python3
+"""Turns bench/send-paths' fan-out reports (one per SEND_PATH) into its table.
+
+Usage: send_paths_table.py MACHINE_LINE DURATION PATH=REPORT.json...
+Prints the Markdown section (table and notes) on stdout.
+"""
+import json
+import sys
+
+from table_common import cpu_cell, datagrams_per_message, fmt, frame_completion, pair_cell, \
+    server_latency_ms
+
+MEANING = {
+    "plain": "one datagram per message, each packet to every viewer in turn",
+    "grouped": "one datagram per message, each viewer's together",
+    "auto": "UDP GSO: one message per viewer's run of same-size packets",
+}
+
+
+def main():
+    machine, duration, items = sys.argv[1], sys.argv[2], sys.argv[3:]
+    out = ["## Send paths: one 2.5 Mbps publisher, the same viewers, each SEND_PATH (`bench/send-paths`)",
+           "", machine]
+    n = None
+    rows = []
+    for item in items:
+        path, report = item.split("=", 1)
+        with open(report) as f:
+            r = json.load(f)
+        n = r["config"]["viewers"]
+        hold = r.get("server", {}).get("hold", {})
+        everyone, first, last = frame_completion(r)
+        per_msg, used = datagrams_per_message(report)
+        srv = server_latency_ms(report)
+        srv_rss = r.get("server", {})
+        rss = None
+        if "rss_kb_end" in srv_rss and "rss_kb_before_viewers" in srv_rss and n:
+            rss = (srv_rss["rss_kb_end"] - srv_rss["rss_kb_before_viewers"]) / n
+        rows.append(
+            f"| `{path}` ({MEANING.get(path, '')}) | {cpu_cell(hold)} | {fmt(per_msg)} "
+            f"({used or '-'}) | {fmt(srv[0])} / {fmt(srv[1])} | "
+            f"{pair_cell((r['latency_ms']['p50'], r['latency_ms']['p99']))} | "
+            f"{pair_cell(everyone)} | {pair_cell(first)} | {pair_cell(last)} | "
+            f"{fmt(r['received']['loss_pct'], 3)} % | {r['viewers']['receiving']}/{n} | "
+            f"{fmt(rss, 1)} |")
+    out.append(f"{n} WHEP viewers of one lss-load publisher on loopback, as bench/fanout, once per "
+               f"send path, {duration} s hold each.")
+    out.append("")
+    out.append("| SEND_PATH | server CPU µs / forwarded packet | datagrams per message (worker paths) "
+               "| in the server p50 / p99 (ms) | latency p50 / p99 (ms) "
+               "| frame completion p50 / p99 (ms) | first tenth of viewers | last tenth of viewers "
+               "| loss | receiving | RSS per viewer (KiB) |")
+    out.append("|---|---|---|---|---|---|---|---|---|---|---|")
+    out.extend(rows)
+    out.append("")
+    out.append("Datagrams per message: UDP datagrams the media workers sent over the hold divided by "
+               "the sendmmsg messages that carried them (GET /api/stats). Frame completion: per "
+               "viewer and video frame, the arrival of the frame's last packet minus the "
+               "publisher's send of its last packet, for frames that arrived whole; the first and "
+               "last tenth are the viewers who joined first and last. The rest as in the fan-out "
+               "section.")
+    print("\n".join(out))
+
+
+if __name__ == "__main__":
+    main()
