@@ -30,7 +30,8 @@ const char* kVars[] = {"PORT",
                        "CLUSTER_MAX_CPU",
                        "HLS",
                        "HLS_PART_MS",
-                       "HLS_SEGMENT_MS"};
+                       "HLS_SEGMENT_MS",
+                       "SEND_PATH"};
 
 class ConfigTest : public ::testing::Test {
  protected:
@@ -122,6 +123,22 @@ TEST_F(ConfigTest, BadValuesNameTheVariable) {
   out = load();
   EXPECT_EQ(out.kind, ConfigOutcome::Kind::kExitError);
   EXPECT_NE(out.message.find("PUBLIC_IP"), std::string::npos);
+}
+
+TEST_F(ConfigTest, SendPathIsAutoByDefaultAndTakesTheOlderPaths) {
+  auto out = load();
+  ASSERT_EQ(out.kind, ConfigOutcome::Kind::kRun);
+  EXPECT_EQ(out.config.send_path, "auto");
+  for (const char* path : {"plain", "grouped", "auto"}) {
+    setenv("SEND_PATH", path, 1);
+    out = load();
+    ASSERT_EQ(out.kind, ConfigOutcome::Kind::kRun) << path;
+    EXPECT_EQ(out.config.send_path, path);
+  }
+  setenv("SEND_PATH", "xdp", 1);
+  out = load();
+  EXPECT_EQ(out.kind, ConfigOutcome::Kind::kExitError);
+  EXPECT_NE(out.message.find("SEND_PATH"), std::string::npos) << out.message;
 }
 
 TEST_F(ConfigTest, ClusterSettings) {
