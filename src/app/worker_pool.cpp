@@ -53,6 +53,7 @@ Status WorkerPool::add_worker(uint16_t port, std::shared_ptr<DtlsCertificate> ce
                        [e](Timestamp now) { e->tick(now); }, kTickInterval);
   worker->set_wake_handler(
       [e](Timestamp now, Timestamp& arrival) { e->drain_relays(now, arrival); });
+  worker->set_batch_handlers([e] { e->begin_batch(); }, [e] { e->end_batch(); });
   slots_.push_back({std::move(worker), std::move(engine)});
   inflight_.push_back(0);
   return {};

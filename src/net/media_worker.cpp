@@ -128,7 +128,9 @@ void MediaWorker::gathered(Timestamp arrival, F&& f) {
   const Timestamp start = Clock::now();  // per batch, not per packet
   batching_ = true;
   arrival_ = arrival;
+  if (on_batch_begin_) on_batch_begin_();
   f();
+  if (on_batch_end_) on_batch_end_();
   batching_ = false;
   flush();
   arrival_ = Timestamp{};

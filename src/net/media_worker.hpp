@@ -74,6 +74,13 @@ class MediaWorker {
   // the server, before sending it (for forwarding_latency()).
   using WakeHandler = std::function<void(Timestamp now, Timestamp& arrival)>;
   void set_wake_handler(WakeHandler on_wake);
+  // Run around every batch of work (a receive batch, a wake-up, a tick, an
+  // ICE-TCP or link datagram), before its sends are flushed: the engine's
+  // viewer-major fan-out (sfu/fanout_batch.hpp). Before start().
+  void set_batch_handlers(std::function<void()> begin, std::function<void()> end) {
+    on_batch_begin_ = std::move(begin);
+    on_batch_end_ = std::move(end);
+  }
   // Thread-safe and cheap when repeated: one eventfd write until the worker
   // has woken.
   void wake();
@@ -156,6 +163,7 @@ class MediaWorker {
   boost::asio::posix::stream_descriptor wake_fd_;
   std::atomic<bool> wake_pending_{false};
   WakeHandler on_wake_;
+  std::function<void()> on_batch_begin_, on_batch_end_;
   // When the packets whose sends are being gathered arrived (unset outside
   // receive batches and hand-offs: ticks' sends are not forwarding).
   Timestamp arrival_{};

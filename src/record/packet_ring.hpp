@@ -60,6 +60,24 @@ class PacketRing {
     return n;
   }
 
+  // Like drain, but the slots stay the consumer's until release(n): their
+  // data may be read after `f` returns (a fan-out that waits for its batch).
+  template <class F>
+  size_t visit(F&& f, size_t max) {
+    const size_t tail = tail_.load(std::memory_order_relaxed);
+    const size_t head = head_.load(std::memory_order_acquire);
+    size_t n = 0;
+    while (tail + n != head && n < max) {
+      f(slots_[(tail + n) & mask_]);
+      ++n;
+    }
+    return n;
+  }
+  // Gives the `n` oldest slots back to the producer (after visit()).
+  void release(size_t n) {
+    tail_.store(tail_.load(std::memory_order_relaxed) + n, std::memory_order_release);
+  }
+
   uint64_t dropped() const { return dropped_.load(std::memory_order_relaxed); }
 
  private:

@@ -137,6 +137,7 @@ bool Engine::add_relay(const std::string& name, RelaySource source,
   }
   auto stream =
       std::make_unique<Stream>(name, std::move(source.session_id), std::move(source.tracks), link);
+  stream->set_fanout_batch(&fanout_);
   relays_here_.push_back(stream.get());
   streams_[name] = std::move(stream);
   spdlog::debug("stream '{}': relay for viewers on this worker", name);
@@ -209,6 +210,7 @@ SessionCreated Engine::start_stream(const std::string& name, const std::string& 
                                     const std::string& publisher, std::shared_ptr<void> hold,
                                     std::optional<webrtc::PeerConfig::Controlling> from_node) {
   auto stream = std::make_unique<Stream>(name, session_id, make_tracks(answer));
+  stream->set_fanout_batch(&fanout_);
   if (from_node) {
     stream->set_pulled();  // its own node records it
   } else if (options_.start_recording) {

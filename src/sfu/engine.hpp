@@ -225,6 +225,11 @@ class Engine : public webrtc::PeerConnection::Transport {
   // setting `arrival` to when each packet reached its origin before it goes
   // out.
   void drain_relays(Timestamp now, Timestamp& arrival);
+  // A batch of the worker's (the datagrams of one receive, a wake-up):
+  // between these, streams send what they are given viewer by viewer at
+  // the end (fanout_batch.hpp). Without them packets go out as they come.
+  void begin_batch() { fanout_.begin(); }
+  void end_batch() { fanout_.end(); }
   void drain_relays(Timestamp now) {
     Timestamp arrival;
     drain_relays(now, arrival);
@@ -278,6 +283,7 @@ class Engine : public webrtc::PeerConnection::Transport {
   std::shared_ptr<DtlsCertificate> cert_;
   SendFn send_;
   EngineOptions options_;
+  FanoutBatch fanout_;  // before streams_: they leave it as they are destroyed
   StreamMap streams_;
   // Relays of other workers' streams: a wake visits only these.
   std::vector<Stream*> relays_here_;

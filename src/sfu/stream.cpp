@@ -132,6 +132,7 @@ void Stream::sweep_publishers(const std::function<void(webrtc::PeerConnection&)>
 }
 
 void Stream::cut_over(Timestamp now) {
+  flush_fanout();  // what waits belongs to the tracks as they are
   auto old = std::move(publisher_);
   publisher_ = std::move(next_publisher_);
   for (size_t i = 0; i < tracks_.size(); ++i) {
@@ -165,7 +166,9 @@ void Stream::cut_over(Timestamp now) {
   }
 }
 
-Stream::~Stream() = default;
+Stream::~Stream() {
+  if (fanout_batch_) fanout_batch_->forget(this);
+}
 
 Subscriber& Stream::add_subscriber(std::unique_ptr<Subscriber> sub) {
   unwatched_since_ = {};  // watched again (see unwatched_for)
@@ -198,6 +201,7 @@ void Stream::sweep_subscribers(const std::function<void(Subscriber&)>& on_remove
 void Stream::end(const std::string& reason) {
   if (ended_) return;
   ended_ = true;
+  flush_fanout();  // the viewers get what arrived before the end
   spdlog::info("stream '{}' ending: {}", name_, reason);
   if (recording_) recording_->closed.store(true, std::memory_order_release);
   for (auto& r : relays_) {
@@ -465,7 +469,25 @@ void Stream::deliver(size_t track, size_t layer, uint8_t* data, size_t size, boo
     }
   }
   if (recording_) record(track, layer, data, size, keyframe, now);
+  if (subscribers_.empty()) return;
+  if (fanout_batch_ && fanout_batch_->open()) {
+    if (pending_count_ == 0) fanout_batch_->waiting(this);
+    pending_[pending_count_++] = {uint8_t(track), uint8_t(layer), keyframe,
+                                  uint16_t(size), data,           now};
+    if (pending_count_ == kMaxPending) flush_fanout();
+    return;
+  }
   for (auto& sub : subscribers_) sub->forward(track, layer, t, data, size, keyframe, now);
+}
+
+void Stream::flush_fanout() {
+  const size_t n = std::exchange(pending_count_, 0);
+  for (auto& sub : subscribers_) {
+    for (size_t i = 0; i < n; ++i) {
+      const Pending& p = pending_[i];
+      sub->forward(p.track, p.layer, tracks_[p.track], p.data, p.size, p.keyframe, p.now);
+    }
+  }
 }
 
 void Stream::record(size_t track, size_t layer, uint8_t* data, size_t size, bool keyframe,
@@ -517,23 +539,34 @@ void Stream::push_to_relays(uint8_t flags, const uint8_t* data, size_t size, Tim
 
 void Stream::drain_upstream(Timestamp now, Timestamp& arrival) {
   if (!upstream_ || ended_) return;
-  upstream_->ring.drain([&](record::PacketRing::Slot& slot) {
-    arrival = slot.arrival;
-    const size_t index = slot.track & RelayLink::kTrackMask;
-    const size_t track = index / kMaxLayers, layer = index % kMaxLayers;
-    if (track >= tracks_.size() || layer >= sources_[track].size() || slot.size < 12) return;
-    if (slot.track & RelayLink::kSenderReportFlag) {
-      for_each_rtcp(ByteSpan(slot.data, slot.size), [&](const RtcpPacket& p) {
-        if (const auto* sr = std::get_if<SenderReport>(&p))
-          deliver_sender_report(track, layer, *sr, now);
-      });
-      return;
-    }
-    // The relay keeps its own retransmission cache (in deliver): its
-    // viewers' NACKs are answered here, without a trip to the origin.
-    source(track, layer).rate.add(slot.size, now);
-    deliver(track, layer, slot.data, slot.size, slot.track & RelayLink::kKeyframeFlag, now);
-  });
+  // Up to kMaxPending packets at a time, their slots kept from the origin
+  // until they have gone to every viewer (flush_fanout reads them).
+  // `arrival`: the oldest of a chunk, whose sends all wait for its end.
+  size_t n = 0;
+  do {
+    bool first = true;
+    n = upstream_->ring.visit(
+        [&](record::PacketRing::Slot& slot) {
+          if (std::exchange(first, false)) arrival = slot.arrival;
+          const size_t index = slot.track & RelayLink::kTrackMask;
+          const size_t track = index / kMaxLayers, layer = index % kMaxLayers;
+          if (track >= tracks_.size() || layer >= sources_[track].size() || slot.size < 12) return;
+          if (slot.track & RelayLink::kSenderReportFlag) {
+            for_each_rtcp(ByteSpan(slot.data, slot.size), [&](const RtcpPacket& p) {
+              if (const auto* sr = std::get_if<SenderReport>(&p))
+                deliver_sender_report(track, layer, *sr, now);
+            });
+            return;
+          }
+          // The relay keeps its own retransmission cache (in deliver): its
+          // viewers' NACKs are answered here, without a trip to the origin.
+          source(track, layer).rate.add(slot.size, now);
+          deliver(track, layer, slot.data, slot.size, slot.track & RelayLink::kKeyframeFlag, now);
+        },
+        kMaxPending);
+    flush_fanout();
+    upstream_->ring.release(n);
+  } while (n == kMaxPending);
   if (upstream_->origin_ended.load(std::memory_order_acquire)) end("the stream ended");
 }
 

@@ -28,6 +28,7 @@
 #include "rtp/rtp_packet.hpp"
 #include "rtp/rtt_estimator.hpp"
 #include "rtp/twcc_feedback_builder.hpp"
+#include "sfu/fanout_batch.hpp"
 #include "sfu/keyframe_requester.hpp"
 #include "sfu/layer_selector.hpp"
 #include "sfu/relay_link.hpp"
@@ -50,7 +51,7 @@ struct StreamInfo {
   bool pulled = false;
 };
 
-class Stream : public webrtc::PeerConnection::Observer {
+class Stream : public webrtc::PeerConnection::Observer, public FanoutBatch::Member {
  public:
   // With `upstream`, a relay of a stream on another worker (see add_relay).
   Stream(std::string name, std::string session_id, std::vector<PublishedTrack> tracks,
@@ -110,6 +111,11 @@ class Stream : public webrtc::PeerConnection::Observer {
   void set_recording(std::shared_ptr<record::RecordingSink> sink) { recording_ = std::move(sink); }
   void set_publisher_label(std::string p) { publisher_label_ = std::move(p); }
   void set_pulled() { pulled_ = true; }
+  // The worker's batch (fanout_batch.hpp): while it is open, packets wait
+  // here and reach the viewers viewer by viewer when it ends.
+  void set_fanout_batch(FanoutBatch* batch) { fanout_batch_ = batch; }
+  // Sends what waits to every viewer, viewer by viewer.
+  void flush_fanout() override;
   bool pulled() const { return pulled_; }
   // How long nobody has watched it (0 while someone does); from the first
   // call without viewers.
@@ -235,6 +241,20 @@ class Stream : public webrtc::PeerConnection::Observer {
   Timestamp last_rr_{}, last_twcc_{}, last_remb_{}, last_switch_pli_{};
   // The publisher's round trip: our RRTRs answered by its DLRRs (RFC 3611).
   RttEstimator publisher_rtt_;
+  // Packets waiting for the batch's end (flush_fanout), in arrival order.
+  // Their data is the worker's receive buffer or the relay ring's slot,
+  // both kept until then.
+  struct Pending {
+    uint8_t track, layer;
+    bool keyframe;
+    uint16_t size;
+    uint8_t* data;
+    Timestamp now;
+  };
+  static constexpr size_t kMaxPending = 64;  // then sent at once: a run's most
+  std::array<Pending, kMaxPending> pending_{};
+  size_t pending_count_ = 0;
+  FanoutBatch* fanout_batch_ = nullptr;
   bool ended_ = false;
   bool use_twcc_ = false;
   bool switch_expected_ = false;

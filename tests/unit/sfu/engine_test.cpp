@@ -158,6 +158,50 @@ TEST_F(EngineTest, ForwardsMediaToViewersStartingAtAKeyframe) {
   }
 }
 
+TEST_F(EngineTest, InABatchEachViewerGetsItsPacketsTogetherWhenTheBatchEnds) {
+  auto pub = make_peer(5000), v1 = make_peer(5001), v2 = make_peer(5002);
+  const std::string publisher = connect(*pub, true, "cam");
+  connect(*v1, false, "cam");
+  connect(*v2, false, "cam");
+  for (uint16_t seq = 11; seq < 20; ++seq)
+    pub->send_rtp(make_vp8_packet(2222, seq, 1800, seq == 11), net_);
+  // One receive batch of the worker: the datagrams stay where they are
+  // until the batch ends, as a receive buffer does.
+  std::vector<Datagram> batch(std::make_move_iterator(net_.begin()),
+                              std::make_move_iterator(net_.end()));
+  net_.clear();
+  engine_->begin_batch();
+  for (auto& d : batch) engine_->handle_datagram(d.data.data(), d.data.size(), d.from, now_);
+  EXPECT_TRUE(net_.empty()) << "nothing goes out before the batch ends";
+  engine_->end_batch();
+  ASSERT_EQ(net_.size(), 18u);
+  for (size_t i = 0; i < net_.size(); ++i) {
+    EXPECT_EQ(net_[i].to, i < 9 ? v1->address() : v2->address()) << i;
+  }
+  pump();
+  for (TestPeer* v : {v1.get(), v2.get()}) {
+    ASSERT_EQ(v->rtp_in.size(), 9u);
+    for (size_t i = 0; i < 9; ++i) {
+      RtpPacket p;
+      ASSERT_TRUE(RtpPacket::parse(v->rtp_in[i].data(), v->rtp_in[i].size(), p));
+      EXPECT_EQ(p.sequence_number(), 11 + i);
+    }
+  }
+  // A stream that ends inside a batch sends what it held first, and a batch
+  // that ends after it is gone is harmless.
+  for (uint16_t seq = 20; seq < 23; ++seq)
+    pub->send_rtp(make_vp8_packet(2222, seq, 2700, false), net_);
+  batch.assign(std::make_move_iterator(net_.begin()), std::make_move_iterator(net_.end()));
+  net_.clear();
+  engine_->begin_batch();
+  for (auto& d : batch) engine_->handle_datagram(d.data.data(), d.data.size(), d.from, now_);
+  EXPECT_TRUE(engine_->end_session("cam", publisher, true, "ended inside a batch"));
+  engine_->end_batch();
+  pump();
+  EXPECT_EQ(v1->rtp_in.size(), 12u);
+  EXPECT_EQ(v2->rtp_in.size(), 12u);
+}
+
 TEST_F(EngineTest, NacksAreAnsweredOnRtxOnceARoundTripAndMissesStayHere) {
   auto pub = make_peer(5000), v = make_peer(5001);
   connect(*pub, true, "cam");
