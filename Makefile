@@ -92,6 +92,18 @@ bench: $(BUILD)/build.ninja
 	cmake --build $(BUILD) --target lss-bench -j $(JOBS)
 	LSS_BENCH_BIN=$(BUILD)/lss-bench bench/run-hot-path
 
+# The kernel's UDP send paths for a fan-out (plain, GSO, connected sockets,
+# io_uring) toward a tun and a veth device, and the server's SEND_PATH
+# settings side by side on the fan-out (writes bench/RESULTS.md).
+.PHONY: bench-send-path bench-send-paths
+bench-send-path: deps-test
+	cmake --build $(BUILD) --target lss-send-bench -j $(JOBS)
+	LSS_SEND_BENCH_BIN=$(BUILD)/lss-send-bench bench/run-send-path --benchmark_min_time=0.2 \
+	  --benchmark_repetitions=3 --benchmark_report_aggregates_only=true
+
+bench-send-paths: deps-test
+	BUILD=$(BUILD) bench/send-paths
+
 # Memory that stays per viewer after its DTLS handshake (bench/viewer_memory.cpp).
 .PHONY: bench-memory
 bench-memory: $(BUILD)/build.ninja
