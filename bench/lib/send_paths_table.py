@@ -11,9 +11,9 @@ from table_common import cpu_cell, datagrams_per_message, fmt, frame_completion,
     server_latency_ms
 
 MEANING = {
-    "plain": "one datagram per message, each packet to every viewer in turn",
-    "grouped": "one datagram per message, each viewer's together",
-    "auto": "UDP GSO: one message per viewer's run of same-size packets",
+    "plain": "each packet to every viewer in turn, one datagram per message: the path before",
+    "grouped": "viewer by viewer at the batch's end, one datagram per message",
+    "auto": "viewer by viewer, UDP GSO: one message per viewer's run of same-size packets",
 }
 
 

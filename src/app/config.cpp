@@ -158,9 +158,10 @@ ConfigOutcome load_config(int argc, const char* const* argv) {
   opt("--ice-tcp", ice_tcp, "ICE_TCP",
       "also offer passive ICE-TCP candidates, for clients whose UDP is blocked (true/false)");
   opt("--send-path", c.send_path, "SEND_PATH",
-      "how media goes out: auto (UDP GSO, one message per viewer's run of packets, falling back "
-      "by itself where the kernel refuses it), grouped (one datagram per message, a viewer's "
-      "together) or plain (one datagram per message, in arrival order)");
+      "how media goes out: auto (viewer by viewer, UDP GSO carrying each viewer's run of "
+      "packets in one message, falling back by itself where the kernel refuses it), grouped "
+      "(viewer by viewer, one datagram per message) or plain (each packet to every viewer in "
+      "turn, one datagram per message: the path before GSO)");
   opt("--tcp-port", c.tcp_port, "TCP_PORT",
       "first ICE-TCP port, one per worker (0: the same numbers as the UDP ports)")
       ->check(CLI::Range(0, 65535));

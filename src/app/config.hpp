@@ -25,9 +25,10 @@ struct Config {
   unsigned media_workers = 1;  // MEDIA_WORKERS
   bool ice_tcp = true;         // ICE_TCP: passive ICE-TCP candidates too
   uint16_t tcp_port = 0;       // TCP_PORT: first ICE-TCP port (0: the UDP ports' numbers)
-  // SEND_PATH: auto (UDP GSO, falling back by itself), grouped (a viewer's
-  // datagrams together, one per message) or plain (one per message, each
-  // packet to every viewer in turn). See net/datagram_batch.hpp.
+  // SEND_PATH: auto (viewer by viewer, UDP GSO, falling back by itself),
+  // grouped (viewer by viewer, one datagram per message) or plain (each
+  // packet to every viewer in turn, one per message). See
+  // net/datagram_batch.hpp and sfu/fanout_batch.hpp.
   std::string send_path = "auto";
   std::vector<std::string> public_ips;    // PUBLIC_IP: comma list; default loopback + host addrs
   bool public_ip_auto = false;            // PUBLIC_IP lists `auto`: add the STUN-mapped address

@@ -72,7 +72,12 @@ void WorkerPool::set_candidates(const std::vector<std::string>& ips) {
 }
 
 void WorkerPool::set_send_shape(net::SendShape shape) {
-  for (auto& s : slots_) s.worker->set_send_shape(shape);
+  for (auto& s : slots_) {
+    s.worker->set_send_shape(shape);
+    // The plain path is the one before GSO whole: each packet to every
+    // viewer as it comes, not viewer by viewer at the batch's end.
+    if (shape == net::SendShape::kPlain) s.worker->set_batch_handlers({}, {});
+  }
 }
 
 void WorkerPool::start() {

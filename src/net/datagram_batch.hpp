@@ -1,8 +1,9 @@
 #pragma once
 // The datagrams a media worker gathers while it handles a receive batch, and
 // the sendmmsg messages they become. Three shapes (SEND_PATH):
-//  - kPlain: one message per datagram, in the order they were added (each
-//    packet's copy to every viewer, then the next packet).
+//  - kPlain: one message per datagram, in the order they were added (with
+//    SEND_PATH=plain the engine adds each packet's copy to every viewer,
+//    then the next packet: WorkerPool::set_send_shape).
 //  - kGrouped: one message per datagram, each destination's datagrams
 //    together (a viewer gets the batch's packets back to back).
 //  - kGso: grouped, and each run of a destination's consecutive datagrams of
@@ -31,7 +32,7 @@ const char* send_shape_name(SendShape shape);
 
 class DatagramBatch {
  public:
-  static constexpr size_t kSlots = 1024;     // datagrams gathered before a send
+  static constexpr size_t kSlots = 256;      // datagrams gathered before a send
   static constexpr size_t kSlotSize = 2048;  // the largest datagram gathered
   // UDP_MAX_SEGMENTS in Linux 4.18-6.x (newer kernels take more).
   static constexpr size_t kMaxSegments = 64;
