@@ -93,13 +93,16 @@ bench: $(BUILD)/build.ninja
 	LSS_BENCH_BIN=$(BUILD)/lss-bench bench/run-hot-path
 
 # The kernel's UDP send paths for a fan-out (plain, GSO, connected sockets,
-# io_uring) toward a tun and a veth device, and the server's SEND_PATH
+# io_uring, AF_XDP) toward tun, veth and ifb devices, and the server's SEND_PATH
 # settings side by side on the fan-out (writes bench/RESULTS.md).
 .PHONY: bench-send-path bench-send-paths
 bench-send-path: deps-test
-	cmake --build $(BUILD) --target lss-send-bench -j $(JOBS)
+	cmake --build $(BUILD) --target lss-send-bench lss-xdp-send-bench -j $(JOBS)
 	LSS_SEND_BENCH_BIN=$(BUILD)/lss-send-bench bench/run-send-path --benchmark_min_time=0.2 \
 	  --benchmark_repetitions=3 --benchmark_report_aggregates_only=true
+	LSS_XDP_SEND_BENCH_BIN=$(BUILD)/lss-xdp-send-bench LSS_XDP_SEND_DEVICES="veth ifb" \
+	  bench/run-xdp-send --benchmark_min_time=0.2 --benchmark_repetitions=3 \
+	  --benchmark_report_aggregates_only=true
 
 bench-send-paths: deps-test
 	BUILD=$(BUILD) bench/send-paths

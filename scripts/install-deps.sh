@@ -18,7 +18,7 @@ test_pkgs=(libgtest-dev libgmock-dev libbenchmark-dev clang libclang-rt-14-dev
   firefox-esr gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
   gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-nice gstreamer1.0-libav
   python3-gst-1.0 gir1.2-gst-plugins-bad-1.0 coturn nftables
-  liburing-dev ethtool  # the send-path micro benchmarks (bench/run-send-path)
+  liburing-dev libxdp-dev libbpf-dev ethtool  # send-path micro benchmarks (bench/run-*send*)
   redis-server  # the cluster's coordination (tests/unit/cluster)
   prometheus)  # promtool checks GET /metrics (tests/e2e/metrics.test.mjs)
 
