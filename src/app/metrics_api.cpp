@@ -20,6 +20,7 @@ using metrics::Type;
 struct WorkerSample {
   sfu::EngineMetrics engine;
   uint64_t bytes_in = 0, bytes_out = 0;
+  uint64_t udp_datagrams = 0, udp_messages = 0;  // read together, on the worker
 };
 
 void write_media(metrics::TextWriter& w, const std::vector<WorkerSample>& samples,
@@ -85,14 +86,14 @@ void write_media(metrics::TextWriter& w, const std::vector<WorkerSample>& sample
   }
   w.family("lss_udp_send_datagrams_total", Type::kCounter,
            "UDP datagrams each media worker sent on its shared socket.");
-  for (size_t i = 0; i < workers.size(); ++i) {
-    w.sample({{"worker", std::to_string(i)}}, double(workers.worker(i).udp_datagrams_sent()));
+  for (size_t i = 0; i < samples.size(); ++i) {
+    w.sample({{"worker", std::to_string(i)}}, double(samples[i].udp_datagrams));
   }
   w.family("lss_udp_send_messages_total", Type::kCounter,
            "Messages that carried them: with UDP GSO one carries a viewer's run of packets, so "
            "datagrams / messages is how much the kernel's send path was shared.");
-  for (size_t i = 0; i < workers.size(); ++i) {
-    w.sample({{"worker", std::to_string(i)}}, double(workers.worker(i).udp_messages_sent()));
+  for (size_t i = 0; i < samples.size(); ++i) {
+    w.sample({{"worker", std::to_string(i)}}, double(samples[i].udp_messages));
   }
   w.family("lss_send_path", Type::kGauge,
            "1 for each media worker's send path (SEND_PATH; gso falls back to grouped where the "
@@ -191,7 +192,9 @@ void register_metrics_api(http::Router& router, MetricsSources src) {
         [samples, workers](sfu::Engine& engine) {
           const size_t i = engine.worker_index();
           const auto& c = workers->worker(i).counters();  // this worker's thread: no race
-          (*samples)[i] = {engine.metrics(), c.bytes_in, c.bytes_out};
+          const net::MediaWorker& w = workers->worker(i);
+          (*samples)[i] = {engine.metrics(), c.bytes_in, c.bytes_out, w.udp_datagrams_sent(),
+                           w.udp_messages_sent()};
         },
         [samples, src, req, respond]() {
           metrics::TextWriter w;

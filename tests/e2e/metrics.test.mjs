@@ -90,12 +90,16 @@ test('/metrics passes promtool and follows a viewer joining and leaving', { time
     'lss_spool_oldest_age_seconds', 'lss_uploads_failed_total', 'lss_catalog_write_errors_total',
     'lss_worker_busy_seconds_total', 'lss_recording_paused', 'lss_recording_write_errors_total',
     'lss_recording_frames_not_recorded_total', 'lss_recording_packets_dropped_total',
-    'lss_hls_streams', 'lss_hls_waiting_requests', 'lss_hls_bytes']) {
+    'lss_hls_streams', 'lss_hls_waiting_requests', 'lss_hls_bytes', 'lss_udp_send_datagrams_total',
+    'lss_udp_send_messages_total', 'lss_send_path']) {
     assert.match(idle, new RegExp(`^# HELP ${family} .+\\n# TYPE ${family} `, 'm'), family);
   }
   assert.ok(m.has('lss_worker_busy_seconds_total{worker="0"}'));
   assert.ok(m.has('lss_worker_busy_seconds_total{worker="1"}'));
   assert.ok(m.has('lss_forwarding_latency_seconds_bucket{le="+Inf"}'));
+  // SEND_PATH=auto: UDP GSO (the kernel here takes it).
+  assert.equal(get(m, 'lss_send_path{worker="0",path="gso"}'), 1);
+  assert.equal(get(m, 'lss_send_path{worker="1",path="gso"}'), 1);
 
   const publisher = await startPublisher(browser, server, 'metrics1', 'VP8');
   await waitFor(async () => {
@@ -119,6 +123,10 @@ test('/metrics passes promtool and follows a viewer joining and leaving', { time
   assert.ok(get(m, 'lss_rtp_packets_total{direction="out"}') > get(before, 'lss_rtp_packets_total{direction="out"}'));
   assert.ok(get(m, 'lss_plis_sent_total') >= 1, 'a new viewer gets a keyframe asked for');
   assert.ok(get(m, 'lss_forwarding_latency_seconds_count') > 0);
+  const sent = (w) => get(m, `lss_udp_send_datagrams_total{worker="${w}"}`);
+  const messages = (w) => get(m, `lss_udp_send_messages_total{worker="${w}"}`);
+  assert.ok(sent(0) + sent(1) > 0, 'datagrams went out');
+  for (const w of [0, 1]) assert.ok(messages(w) <= sent(w), `worker ${w}: messages <= datagrams`);
   assert.equal(get(m, 'lss_forwarding_latency_seconds_count'), get(m, 'lss_forwarding_latency_seconds_bucket{le="+Inf"}'));
   assert.ok(get(m, 'lss_http_requests_total{route="/whip/",status="201"}') >= 1);
   assert.ok(get(m, 'lss_http_requests_total{route="/whep/",status="201"}') >= 1);
@@ -151,4 +159,23 @@ test('/metrics passes promtool and follows a viewer joining and leaving', { time
   // Methods other than GET are refused.
   const post = await fetch(`${server.url}/metrics`, { method: 'POST' });
   assert.equal(post.status, 405);
+});
+
+test('SEND_PATH=plain: viewers decode and every datagram is its own message', { timeout: 60000 }, async () => {
+  const plain = await startServer({ SEND_PATH: 'plain' });
+  try {
+    const publisher = await startPublisher(browser, plain, 'plain1', 'VP8');
+    const viewer = await startViewer(browser, plain, 'plain1');
+    await expectDecoding(viewer, publisher, { minFrames: 20 });
+    const m = parse(await (await fetch(`${plain.url}/metrics`)).text());
+    for (const w of [0, 1]) {
+      assert.equal(get(m, `lss_send_path{worker="${w}",path="plain"}`), 1);
+      assert.equal(get(m, `lss_udp_send_messages_total{worker="${w}"}`),
+        get(m, `lss_udp_send_datagrams_total{worker="${w}"}`));
+    }
+    await publisher.close();
+    await viewer.close();
+  } finally {
+    await plain.stop();
+  }
 });
