@@ -44,6 +44,7 @@ Status WorkerPool::add_worker(uint16_t port, std::shared_ptr<DtlsCertificate> ce
   net::MediaWorker* w = worker.get();
   options.open_link = [w] { return w->open_link(); };
   options.close_link = [w](uint16_t id) { w->close_link(id); };
+  options.send_buffer = [w](size_t capacity) { return w->send_buffer(capacity); };
   auto engine = std::make_unique<sfu::Engine>(
       std::move(cert), [w](ByteSpan d, const SocketAddress& to) { w->send(d, to); },
       std::move(options));

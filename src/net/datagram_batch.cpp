@@ -26,7 +26,7 @@ const char* send_shape_name(SendShape shape) {
 
 DatagramBatch::DatagramBatch(bool v6_socket)
     : v6_(v6_socket),
-      data_(new uint8_t[kSlots * kSlotSize]),
+      data_(new uint8_t[(kSlots + 1) * kSlotSize]),
       slots_(new Slot[kSlots]),
       groups_(new Group[kSlots]),
       table_(new Entry[kTable]()),
@@ -36,7 +36,10 @@ DatagramBatch::DatagramBatch(bool v6_socket)
       msg_first_iov_(new uint32_t[kSlots]),
       msg_datagrams_(new uint16_t[kSlots]),
       msg_bytes_(new uint32_t[kSlots]),
-      msg_slot_(new int32_t[kSlots]) {}
+      msg_slot_(new int32_t[kSlots]) {
+  for (size_t i = 0; i < kSlots; ++i) buffer_[i] = data_.get() + i * kSlotSize;
+  spare_ = data_.get() + kSlots * kSlotSize;
+}
 
 int32_t DatagramBatch::group_of(const SocketAddress& to, size_t hash) {
   for (size_t i = hash % kTable;; i = (i + 1) % kTable) {
@@ -61,7 +64,11 @@ bool DatagramBatch::add(ByteSpan data, const SocketAddress& to, const uint8_t* s
   s.has_source = source != nullptr;
   if (source) std::memcpy(s.source.data(), source, 16);
   s.next = -1;
-  std::memcpy(data_.get() + count_ * kSlotSize, data.data(), data.size());
+  if (data.data() == spare_) {
+    std::swap(buffer_[count_], spare_);  // built in place: no copy
+  } else {
+    std::memcpy(buffer_[count_], data.data(), data.size());
+  }
   // The table holds at most kSlots of its 2 * kSlots entries: probes end.
   Group& g = groups_[group_of(to, SocketAddressHash{}(to))];
   if (g.head < 0) {
@@ -132,9 +139,7 @@ std::span<mmsghdr> DatagramBatch::messages(SendShape shape) {
     msg_slot_[n] = slot;
     ++n;
   };
-  const auto iov_of = [&](int32_t slot) {
-    return iovec{data_.get() + size_t(slot) * kSlotSize, slots_[slot].size};
-  };
+  const auto iov_of = [&](int32_t slot) { return iovec{buffer_[size_t(slot)], slots_[slot].size}; };
   if (shape == SendShape::kPlain) {
     for (size_t i = 0; i < count_; ++i) {
       iovs_[i] = iov_of(int32_t(i));

@@ -50,7 +50,14 @@ class DatagramBatch {
   // from `source` (16 bytes, IPv6 or v4-mapped; null: the kernel chooses).
   // False, and nothing added, when the batch is full or `data` does not
   // fit a slot.
+  // When `data` starts at spare(), it is not copied: the spare buffer
+  // becomes the slot, and the slot's buffer the next spare.
   bool add(ByteSpan data, const SocketAddress& to, const uint8_t* source);
+  // A kSlotSize buffer outside the slots, to build the next datagram in:
+  // the engine encrypts a viewer's copy there, and add() takes it as it is.
+  // Stays valid (and not reused by add()) until a datagram starting at it is
+  // added.
+  uint8_t* spare() { return spare_; }
   size_t size() const { return count_; }
   bool full() const { return count_ == kSlots; }
 
@@ -86,7 +93,11 @@ class DatagramBatch {
   int32_t group_of(const SocketAddress& to, size_t hash);
 
   bool v6_;
-  std::unique_ptr<uint8_t[]> data_;  // kSlots * kSlotSize, pages touched as used
+  // (kSlots + 1) * kSlotSize, pages touched as used; slot i's buffer is
+  // buffer_[i], and one more is the spare.
+  std::unique_ptr<uint8_t[]> data_;
+  std::array<uint8_t*, kSlots> buffer_{};
+  uint8_t* spare_ = nullptr;
   std::unique_ptr<Slot[]> slots_;
   size_t count_ = 0;
   // Destinations of the gathered datagrams, in order of first appearance:

@@ -104,6 +104,12 @@ class MediaWorker {
   // what arrives on it reaches the datagram handler with `from.link` set.
   std::optional<uint16_t> open_link();
   void close_link(uint16_t id);
+  // A buffer of at least `capacity` bytes to build the next datagram in,
+  // which send() then takes without a copy (DatagramBatch::spare); null
+  // when there is none that large. Worker thread only.
+  uint8_t* send_buffer(size_t capacity) {
+    return batch_ && capacity <= DatagramBatch::kSlotSize ? batch_->spare() : nullptr;
+  }
   // Sends what send() gathered (done after each batch and tick).
   void flush();
 

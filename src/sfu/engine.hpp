@@ -64,6 +64,9 @@ struct EngineOptions {
   // A node-to-node link socket (net::MediaWorker::open_link) for a stream
   // pulled from another node, and its release; unset: no pulls from nodes.
   std::function<std::optional<uint16_t>()> open_link;
+  // A buffer to build the next datagram in that the send function takes
+  // without a copy (net::MediaWorker::send_buffer); unset: none.
+  std::function<uint8_t*(size_t capacity)> send_buffer;
   std::function<void(uint16_t)> close_link;
   // Consent checks on such a link: a dead origin is noticed within `timeout`.
   Duration node_link_consent_interval = std::chrono::seconds(1);
@@ -237,6 +240,9 @@ class Engine : public webrtc::PeerConnection::Transport {
 
   // PeerConnection::Transport
   void send_datagram(ByteSpan data, const SocketAddress& to) override { send_(data, to); }
+  uint8_t* send_buffer(size_t capacity) override {
+    return options_.send_buffer ? options_.send_buffer(capacity) : nullptr;
+  }
 
  private:
   sdp::LocalTransport new_local_transport() const;

@@ -100,13 +100,17 @@ void Subscriber::forward(size_t track, size_t layer, const PublishedTrack& t, co
                          size_t size, bool keyframe, Timestamp now) {
   if (!pc_->connected() || track >= mappings_.size() || !mappings_[track].active) return;
   if (size + webrtc::PeerConnection::kSrtpTrailerRoom > sizeof t_scratch) return;
-  std::memcpy(t_scratch, data, size);
+  // Built and encrypted in the worker's next send slot where it has one
+  // (the datagram then leaves without another copy), else in scratch.
+  uint8_t* buf = pc_->send_buffer(kScratch);
+  if (!buf) buf = t_scratch;
+  std::memcpy(buf, data, size);
   if (t.video) {
     RtpPacket pkt;
-    if (!RtpPacket::parse(t_scratch, size, pkt)) return;
+    if (!RtpPacket::parse(buf, size, pkt)) return;
     if (!video_[track]->rewrite(int(layer), pkt, keyframe, now)) return;
   }
-  send(track, t_scratch, size, now);
+  send(track, buf, size, now);
 }
 
 void Subscriber::map_payload(size_t track, RtpPacket& pkt) const {

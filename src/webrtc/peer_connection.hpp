@@ -60,6 +60,9 @@ class PeerConnection {
    public:
     virtual ~Transport() = default;
     virtual void send_datagram(ByteSpan data, const SocketAddress& to) = 0;
+    // A buffer of at least `capacity` bytes to build an outgoing packet in,
+    // which send_datagram() then takes without copying it; null for none.
+    virtual uint8_t* send_buffer(size_t /*capacity*/) { return nullptr; }
   };
 
   class Observer {
@@ -96,6 +99,9 @@ class PeerConnection {
   // Protect in place and send. `capacity` must leave room for the SRTP trailer
   // (kSrtpTrailerRoom). Returns false when not connected or protection failed.
   bool send_rtp(uint8_t* data, size_t size, size_t capacity);
+  // Where to build the next packet for send_rtp so that it leaves without
+  // another copy (Transport::send_buffer); null for none.
+  uint8_t* send_buffer(size_t capacity) { return transport_.send_buffer(capacity); }
   bool send_rtcp(uint8_t* data, size_t size, size_t capacity);
 
   // Ends the peer: the data channel association shuts down, DTLS

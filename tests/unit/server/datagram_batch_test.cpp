@@ -162,6 +162,24 @@ TEST(DatagramBatch, TheSourceAddressGoesWithEveryMessage) {
   for (const auto& s : read_all(b.split(0))) EXPECT_TRUE(s.pktinfo);
 }
 
+TEST(DatagramBatch, ADatagramBuiltInTheSpareIsTakenWithoutACopy) {
+  DatagramBatch b(true);
+  uint8_t* spare = b.spare();
+  std::memset(spare, 9, 1200);
+  ASSERT_TRUE(b.add(ByteSpan(spare, 1200), peer(1000), nullptr));
+  uint8_t* next = b.spare();
+  EXPECT_NE(next, spare) << "the slot's old buffer is the next spare";
+  std::memset(next, 5, 1200);  // building the next one leaves the first alone
+  ASSERT_TRUE(b.add(datagram(1200, 7), peer(1000), nullptr));  // copied: the spare stays
+  EXPECT_EQ(b.spare(), next);
+  EXPECT_EQ(next[0], 5);
+  const auto msgs = b.messages(SendShape::kGso);
+  ASSERT_EQ(msgs.size(), 1u);
+  EXPECT_EQ(msgs[0].msg_hdr.msg_iov[0].iov_base, spare);
+  const auto seen = read(msgs[0]);
+  EXPECT_EQ(seen.first_bytes, (std::vector<uint8_t>{9, 7}));
+}
+
 TEST(DatagramBatch, FullAndOversizeAreRefusedAndClearStartsAfresh) {
   DatagramBatch b(true);
   EXPECT_FALSE(b.add(datagram(DatagramBatch::kSlotSize + 1, 1), peer(1000), nullptr));
