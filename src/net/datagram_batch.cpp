@@ -33,9 +33,6 @@ DatagramBatch::DatagramBatch(bool v6_socket)
       msgs_(new mmsghdr[kSlots]),
       iovs_(new iovec[kSlots]),
       controls_(new uint8_t[kSlots * kControl]),
-      msg_first_iov_(new uint32_t[kSlots]),
-      msg_datagrams_(new uint16_t[kSlots]),
-      msg_bytes_(new uint32_t[kSlots]),
       msg_slot_(new int32_t[kSlots]) {
   for (size_t i = 0; i < kSlots; ++i) buffer_[i] = data_.get() + i * kSlotSize;
   spare_ = data_.get() + kSlots * kSlotSize;
@@ -130,12 +127,8 @@ void DatagramBatch::fill(mmsghdr& m, uint8_t* control, const Slot& s, size_t fir
 
 std::span<mmsghdr> DatagramBatch::messages(SendShape shape) {
   size_t n = 0;
-  const auto add_message = [&](int32_t slot, size_t first_iov, size_t datagrams, size_t bytes,
-                               size_t segment) {
+  const auto add_message = [&](int32_t slot, size_t first_iov, size_t datagrams, size_t segment) {
     fill(msgs_[n], controls_.get() + n * kControl, slots_[slot], first_iov, datagrams, segment);
-    msg_first_iov_[n] = uint32_t(first_iov);
-    msg_datagrams_[n] = uint16_t(datagrams);
-    msg_bytes_[n] = uint32_t(bytes);
     msg_slot_[n] = slot;
     ++n;
   };
@@ -143,7 +136,7 @@ std::span<mmsghdr> DatagramBatch::messages(SendShape shape) {
   if (shape == SendShape::kPlain) {
     for (size_t i = 0; i < count_; ++i) {
       iovs_[i] = iov_of(int32_t(i));
-      add_message(int32_t(i), i, 1, slots_[i].size, 0);
+      add_message(int32_t(i), i, 1, 0);
     }
     return {msgs_.get(), n};
   }
@@ -169,17 +162,25 @@ std::span<mmsghdr> DatagramBatch::messages(SendShape shape) {
         slot = slots_[slot].next;
         if (size < segment) break;
       }
-      add_message(first, first_iov, datagrams, bytes, datagrams > 1 ? segment : 0);
+      add_message(first, first_iov, datagrams, datagrams > 1 ? segment : 0);
     }
   }
   return {msgs_.get(), n};
 }
 
+size_t DatagramBatch::bytes(size_t i) const {
+  const msghdr& h = msgs_[i].msg_hdr;
+  size_t n = 0;
+  for (size_t k = 0; k < h.msg_iovlen; ++k) n += h.msg_iov[k].iov_len;
+  return n;
+}
+
 std::span<mmsghdr> DatagramBatch::split(size_t i) {
   const Slot& s = slots_[msg_slot_[i]];
-  const size_t n = msg_datagrams_[i];
+  const size_t n = datagrams(i);
+  const size_t first_iov = size_t(msgs_[i].msg_hdr.msg_iov - iovs_.get());
   for (size_t k = 0; k < n; ++k) {
-    fill(split_msgs_[k], split_controls_[k].data(), s, msg_first_iov_[i] + k, 1, 0);
+    fill(split_msgs_[k], split_controls_[k].data(), s, first_iov + k, 1, 0);
   }
   return {split_msgs_.data(), n};
 }

@@ -63,9 +63,10 @@ class DatagramBatch {
 
   // The messages for sendmmsg, valid until clear() or the next add().
   std::span<mmsghdr> messages(SendShape shape);
-  // Datagrams and bytes in message `i` of the last messages() call.
-  size_t datagrams(size_t i) const { return msg_datagrams_[i]; }
-  size_t bytes(size_t i) const { return msg_bytes_[i]; }
+  // Datagrams and bytes in message `i` of the last messages() call (one
+  // iovec per datagram).
+  size_t datagrams(size_t i) const { return msgs_[i].msg_hdr.msg_iovlen; }
+  size_t bytes(size_t i) const;
   // Message `i` of the last messages() call as one message per datagram,
   // for when the kernel refuses its GSO form; valid until the next call.
   std::span<mmsghdr> split(size_t i);
@@ -119,9 +120,6 @@ class DatagramBatch {
   std::unique_ptr<mmsghdr[]> msgs_;
   std::unique_ptr<iovec[]> iovs_;
   std::unique_ptr<uint8_t[]> controls_;
-  std::unique_ptr<uint32_t[]> msg_first_iov_;
-  std::unique_ptr<uint16_t[]> msg_datagrams_;
-  std::unique_ptr<uint32_t[]> msg_bytes_;
   std::unique_ptr<int32_t[]> msg_slot_;  // a slot of the message's destination
   std::array<mmsghdr, kMaxSegments> split_msgs_{};
   std::array<std::array<uint8_t, kControl>, kMaxSegments> split_controls_{};

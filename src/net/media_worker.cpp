@@ -285,6 +285,30 @@ void MediaWorker::send(ByteSpan data, const SocketAddress& to) {
   if (!batching_ || batch_->full()) flush();
 }
 
+template <class Refused>
+void MediaWorker::send_messages(std::span<mmsghdr> msgs, Refused&& refused) {
+  size_t done = 0;
+  while (done < msgs.size()) {
+    const int n = ::sendmmsg(socket_.native_handle(), msgs.data() + done,
+                             unsigned(msgs.size() - done), MSG_DONTWAIT);
+    if (n <= 0) {
+      refused(done, errno);  // the kernel stopped at this one; the rest still go
+      ++done;
+      continue;
+    }
+    uint64_t datagrams = 0;
+    for (size_t i = done; i < done + size_t(n); ++i) {
+      const msghdr& h = msgs[i].msg_hdr;  // an iovec per datagram
+      datagrams += h.msg_iovlen;
+      for (size_t k = 0; k < h.msg_iovlen; ++k) counters_.bytes_out += h.msg_iov[k].iov_len;
+    }
+    counters_.datagrams_out += datagrams;
+    add_relaxed(udp_messages_, uint64_t(n));
+    add_relaxed(udp_datagrams_, datagrams);
+    done += size_t(n);
+  }
+}
+
 void MediaWorker::gso_refused(size_t i, int error) {
   // EIO: the route's device cannot checksum (GSO needs it); ENOPROTOOPT,
   // EOPNOTSUPP: a kernel without UDP GSO. Anything else (EINVAL for a
@@ -296,57 +320,22 @@ void MediaWorker::gso_refused(size_t i, int error) {
     spdlog::warn("media worker {}: UDP GSO refused ({}); sending one datagram per message", index_,
                  std::strerror(error));
   }
-  auto single = batch_->split(i);
-  size_t done = 0;
-  while (done < single.size()) {
-    const int n = ::sendmmsg(socket_.native_handle(), single.data() + done,
-                             unsigned(single.size() - done), MSG_DONTWAIT);
-    if (n <= 0) {
-      counters_.send_errors++;
-      ++done;
-      continue;
-    }
-    for (size_t k = done; k < done + size_t(n); ++k) {
-      counters_.datagrams_out++;
-      counters_.bytes_out += single[k].msg_hdr.msg_iov->iov_len;
-    }
-    add_relaxed(udp_messages_, uint64_t(n));
-    add_relaxed(udp_datagrams_, uint64_t(n));
-    done += size_t(n);
-  }
+  send_messages(batch_->split(i), [this](size_t, int) { counters_.send_errors++; });
 }
 
 void MediaWorker::flush() {
   if (!batch_ || batch_->size() == 0) return;
   const size_t gathered_count = batch_->size();
-  auto msgs = batch_->messages(active_shape_.load(std::memory_order_relaxed));
-  size_t done = 0, messages = 0, datagrams = 0;
-  while (done < msgs.size()) {
-    const int n = ::sendmmsg(socket_.native_handle(), msgs.data() + done,
-                             unsigned(msgs.size() - done), MSG_DONTWAIT);
-    if (n <= 0) {
-      const int error = errno;
-      if (batch_->datagrams(done) > 1 && error != EAGAIN && error != EWOULDBLOCK &&
-          error != ENOBUFS) {
-        gso_refused(done, error);
-      } else {
-        // The message at `done` failed (full buffer, unreachable...): UDP
-        // loses it, as the network could; the rest still go.
-        counters_.send_errors += batch_->datagrams(done);
-      }
-      ++done;
-      continue;
+  send_messages(batch_->messages(active_shape_.load(std::memory_order_relaxed)), [this](size_t i,
+                                                                                        int error) {
+    if (batch_->datagrams(i) > 1 && error != EAGAIN && error != EWOULDBLOCK && error != ENOBUFS) {
+      gso_refused(i, error);
+    } else {
+      // A full buffer, an unreachable peer...: UDP loses it, as
+      // the network could.
+      counters_.send_errors += batch_->datagrams(i);
     }
-    for (size_t i = done; i < done + size_t(n); ++i) {
-      counters_.datagrams_out += batch_->datagrams(i);
-      counters_.bytes_out += batch_->bytes(i);
-      datagrams += batch_->datagrams(i);
-    }
-    messages += size_t(n);
-    done += size_t(n);
-  }
-  add_relaxed(udp_messages_, messages);
-  add_relaxed(udp_datagrams_, datagrams);
+  });
   if (arrival_ != Timestamp{}) {
     const auto waited =
         std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - arrival_);

@@ -57,10 +57,7 @@ class MediaWorker {
   // How gathered sends become messages (SEND_PATH; kGso by default). kGso
   // falls back to kGrouped by itself when the kernel or the route's device
   // refuses UDP GSO. Before start().
-  void set_send_shape(SendShape shape) {
-    shape_ = shape;
-    active_shape_.store(shape, std::memory_order_relaxed);
-  }
+  void set_send_shape(SendShape shape) { active_shape_.store(shape, std::memory_order_relaxed); }
   // The shape in use (kGrouped after a fallback); readable from any thread.
   SendShape send_shape() const { return active_shape_.load(std::memory_order_relaxed); }
   // Also listens for ICE-TCP on `port` (0: any); before start().
@@ -133,6 +130,10 @@ class MediaWorker {
   void drain();
   void learn_destination(const msghdr& h, const SocketAddress& from);
   const uint8_t* source_for(const SocketAddress& to) const;
+  // sendmmsg of every message, counting what went; `refused(i, errno)` for
+  // a message the kernel stopped at, and the rest still go.
+  template <class Refused>
+  void send_messages(std::span<mmsghdr> msgs, Refused&& refused);
   // Sends message `i` of the batch again as single datagrams after the
   // kernel refused its GSO form with `error`; may turn GSO off.
   void gso_refused(size_t i, int error);
@@ -159,7 +160,6 @@ class MediaWorker {
   // Gathered sends (made in open(), once the socket's family is known).
   std::unique_ptr<DatagramBatch> batch_;
   bool batching_ = false;
-  SendShape shape_ = SendShape::kGso;
   std::atomic<SendShape> active_shape_{SendShape::kGso};
   int gso_failures_ = 0;  // refusals that were not the kernel's last word
   static constexpr int kGsoFailuresToGiveUp = 8;

@@ -64,13 +64,13 @@ struct EngineOptions {
   // A node-to-node link socket (net::MediaWorker::open_link) for a stream
   // pulled from another node, and its release; unset: no pulls from nodes.
   std::function<std::optional<uint16_t>()> open_link;
-  // A buffer to build the next datagram in that the send function takes
-  // without a copy (net::MediaWorker::send_buffer); unset: none.
-  std::function<uint8_t*(size_t capacity)> send_buffer;
   std::function<void(uint16_t)> close_link;
   // Consent checks on such a link: a dead origin is noticed within `timeout`.
   Duration node_link_consent_interval = std::chrono::seconds(1);
   Duration node_link_consent_timeout = std::chrono::seconds(5);
+  // A buffer to build the next datagram in that the send function takes
+  // without a copy (net::MediaWorker::send_buffer); unset: none.
+  std::function<uint8_t*(size_t capacity)> send_buffer;
 };
 
 // Whom a pull calls: a publisher (a PeerJS streamer: it runs the ICE

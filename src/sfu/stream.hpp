@@ -111,12 +111,12 @@ class Stream : public webrtc::PeerConnection::Observer, public FanoutBatch::Memb
   void set_recording(std::shared_ptr<record::RecordingSink> sink) { recording_ = std::move(sink); }
   void set_publisher_label(std::string p) { publisher_label_ = std::move(p); }
   void set_pulled() { pulled_ = true; }
+  bool pulled() const { return pulled_; }
   // The worker's batch (fanout_batch.hpp): while it is open, packets wait
   // here and reach the viewers viewer by viewer when it ends.
   void set_fanout_batch(FanoutBatch* batch) { fanout_batch_ = batch; }
   // Sends what waits to every viewer, viewer by viewer.
   void flush_fanout() override;
-  bool pulled() const { return pulled_; }
   // How long nobody has watched it (0 while someone does); from the first
   // call without viewers.
   Duration unwatched_for(Timestamp now) {
