@@ -100,7 +100,8 @@ bench-send-path: deps-test
 	cmake --build $(BUILD) --target lss-send-bench lss-xdp-send-bench -j $(JOBS)
 	LSS_SEND_BENCH_BIN=$(BUILD)/lss-send-bench bench/run-send-path --benchmark_min_time=0.2 \
 	  --benchmark_repetitions=3 --benchmark_report_aggregates_only=true
-	LSS_XDP_SEND_BENCH_BIN=$(BUILD)/lss-xdp-send-bench LSS_XDP_SEND_DEVICES="veth ifb" \
+	LSS_XDP_SEND_BENCH_BIN=$(BUILD)/lss-xdp-send-bench LSS_SEND_BENCH_BIN=$(BUILD)/lss-send-bench \
+	  LSS_XDP_SEND_DEVICES="veth ifb" \
 	  bench/run-xdp-send --benchmark_min_time=0.2 --benchmark_repetitions=3 \
 	  --benchmark_report_aggregates_only=true
 

@@ -1,6 +1,6 @@
 // Micro benchmark of an AF_XDP transmit path for the media fan-out, against
-// the UDP GSO sendmmsg path the server uses (SEND_PATH=auto), measured in the
-// same run on the same device: 500 viewers, B 1200-byte datagrams each per
+// the UDP GSO sendmmsg path the server uses (SEND_PATH=auto), measured toward
+// the same device by bench/run-xdp-send: 500 viewers, B 1200-byte datagrams each per
 // iteration (B is the argument). The question is whether building the frames
 // ourselves and handing them to the device through an AF_XDP socket's TX ring
 // costs less CPU per datagram than the kernel's UDP send path with GSO.
@@ -15,8 +15,9 @@
 //    6.8+ and libxdp 1.4+, newer than Debian 12's libxdp 1.3);
 //  - XdpTxHeadersOnly: the payload copy left out, as when SRTP encrypts
 //    straight into the UMEM frame: the cost of the path alone;
-//  - GsoSendmmsg: bench/send_path_bench.cpp's row (a UDP_SEGMENT message of
-//    B datagrams per viewer, 64 per sendmmsg, messages built before the loop).
+// The reference, GsoSendmmsg (a UDP_SEGMENT message of B datagrams per
+// viewer, 64 per sendmmsg), is bench/send_path_bench.cpp's row: bench/run-xdp-send
+// runs it right after these, toward the same device in the same namespace.
 // Items are datagrams. Time is process CPU time, since the kernel may do TX
 // work outside the calling thread (softirq, ksoftirqd, a zero-copy driver's
 // NAPI poll); wall time is the Time column.
@@ -33,7 +34,6 @@
 #include <linux/if_xdp.h>
 #include <net/if.h>
 #include <netinet/in.h>
-#include <netinet/udp.h>
 #include <sched.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -51,9 +51,6 @@
 #include <string>
 #include <vector>
 
-#ifndef UDP_SEGMENT
-#define UDP_SEGMENT 103  // linux/udp.h; older libc headers lack it
-#endif
 #ifndef SOL_XDP
 #define SOL_XDP 283
 #endif
@@ -65,7 +62,7 @@ namespace {
 
 constexpr int kViewers = 500;
 constexpr size_t kDatagram = 1200;
-constexpr int kBatch = 64;  // messages per sendmmsg; descriptors per AF_XDP kick
+constexpr int kBatch = 64;  // descriptors per AF_XDP kick, as messages per sendmmsg
 constexpr int kMaxBurst = 16;
 
 constexpr size_t kEth = 14, kIp = 20, kUdp = 8;
@@ -485,91 +482,6 @@ void BM_XdpTxHeadersOnly(benchmark::State& state) {
   xdp_tx(state, Fill::kHeadersOnly);
 }
 
-// ---------------------------------------------------------------------------
-// The reference: bench/send_path_bench.cpp's GsoSendmmsg row, copied.
-
-union Control {
-  cmsghdr align;
-  char buf[CMSG_SPACE(sizeof(uint16_t))];
-};
-
-constexpr auto transient = [](int err) { return err == EAGAIN || err == ENOBUFS; };
-
-// Fills `h` to send `n` datagrams of the burst from `first` to `to`; more
-// than one datagram is a GSO message of kDatagram segments.
-void fill_msg(msghdr& h, iovec* iov, Control* control, const sockaddr_in* to, int first, int n) {
-  h = {};
-  for (int p = 0; p < n; ++p) iov[p] = {g_payload[first + p], kDatagram};
-  h.msg_iov = iov;
-  h.msg_iovlen = size_t(n);
-  h.msg_name = const_cast<sockaddr_in*>(to);
-  h.msg_namelen = sizeof *to;
-  if (n > 1) {
-    h.msg_control = control->buf;
-    h.msg_controllen = sizeof control->buf;
-    cmsghdr* c = CMSG_FIRSTHDR(&h);
-    c->cmsg_level = SOL_UDP;
-    c->cmsg_type = UDP_SEGMENT;
-    c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
-    const uint16_t segment = kDatagram;
-    std::memcpy(CMSG_DATA(c), &segment, sizeof segment);
-  }
-}
-
-void BM_GsoSendmmsg(benchmark::State& state) {
-  const int burst = int(state.range(0));
-  const char* dest = std::getenv("LSS_BENCH_TUN_DEST");
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  if (!dest || inet_pton(AF_INET, dest, &a.sin_addr) != 1) {
-    state.SkipWithError("LSS_BENCH_TUN_DEST not set (run through bench/run-xdp-send as root)");
-    return;
-  }
-  std::vector<sockaddr_in> to(kViewers, a);
-  for (int i = 0; i < kViewers; ++i) to[i].sin_port = htons(uint16_t(20000 + i));
-  const int fd = socket(AF_INET, SOCK_DGRAM, 0);
-  if (fd < 0) {
-    state.SkipWithError(errno_text("socket", errno).c_str());
-    return;
-  }
-  const int size = 16 << 20;  // SO_SNDBUFFORCE passes wmem_max as root
-  if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof size) != 0)
-    setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
-  std::vector<mmsghdr> m(kViewers);
-  std::vector<iovec> iov(size_t(kViewers * burst));
-  std::vector<Control> control(kViewers);
-  for (int v = 0; v < kViewers; ++v)
-    fill_msg(m[v].msg_hdr, &iov[size_t(v * burst)], &control[v], &to[v], 0, burst);
-  int64_t lost = 0;
-  std::string error;
-  for (auto _ : state) {
-    for (size_t i = 0; error.empty() && i < m.size(); i += kBatch) {
-      const size_t n = std::min(m.size() - i, size_t(kBatch));
-      for (size_t done = 0; done < n;) {  // resumed after a partial send
-        const int r = sendmmsg(fd, &m[i + done], unsigned(n - done), MSG_DONTWAIT);
-        if (r > 0) {
-          done += size_t(r);
-        } else if (r < 0 && transient(errno)) {
-          lost += burst;
-          ++done;  // the kernel stopped at this message: it is lost
-        } else {
-          error = errno_text("sendmmsg", r < 0 ? errno : EIO);
-          break;
-        }
-      }
-    }
-    if (!error.empty()) break;
-  }
-  close(fd);
-  if (!error.empty()) {
-    state.SkipWithError(error.c_str());
-    return;
-  }
-  const int64_t datagrams = state.iterations() * kViewers * burst;
-  state.SetItemsProcessed(datagrams);
-  state.counters["lost"] = datagrams ? double(lost) / double(datagrams) : 0;
-}
-
 // Process CPU time: copy-mode AF_XDP and the UDP path do their work in the
 // sending thread, but the device's receive side (here v1's ingress drop) and
 // a zero-copy driver's TX run in softirq, possibly in ksoftirqd.
@@ -578,7 +490,6 @@ void BM_GsoSendmmsg(benchmark::State& state) {
 SEND_PATH(BM_XdpTx);
 SEND_PATH(BM_XdpTxUdpCsum);
 SEND_PATH(BM_XdpTxHeadersOnly);
-SEND_PATH(BM_GsoSendmmsg);
 
 // Payload bytes that are not all zero, so the UDP checksum sums something.
 [[maybe_unused]] const bool g_payload_filled = [] {
