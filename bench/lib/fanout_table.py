@@ -7,7 +7,8 @@ Prints the Markdown section (table and notes) on stdout.
 import json
 import sys
 
-from table_common import cpu_cell, fmt, frame_completion, pair_cell, server_latency_ms
+from table_common import cpu_cell, fmt, frame_completion, pair_cell, rss_per_viewer, \
+    server_latency_ms
 
 
 def row(path):
@@ -26,9 +27,7 @@ def row(path):
             per_core += f" (at the limit: {hold.get('busiest_thread', '')} at {top:.2f} cores)"
     else:
         per_core = "saturated" if v["receiving"] == n else f"saturated ({v['receiving']}/{n} receiving)"
-    rss_per = None
-    if "rss_kb_end" in srv and "rss_kb_before_viewers" in srv and n:
-        rss_per = (srv["rss_kb_end"] - srv["rss_kb_before_viewers"]) / n
+    rss_per = rss_per_viewer(r)
     return {
         "n": n,
         "us_pkt": hold.get("cpu_us_per_forwarded_packet"),

@@ -8,7 +8,7 @@ import json
 import sys
 
 from table_common import cpu_cell, datagrams_per_message, fmt, frame_completion, pair_cell, \
-    server_latency_ms
+    rss_per_viewer, server_latency_ms
 
 MEANING = {
     "plain": "each packet to every viewer in turn, one datagram per message: the path before",
@@ -32,10 +32,7 @@ def main():
         everyone, first, last = frame_completion(r)
         per_msg, used = datagrams_per_message(report)
         srv = server_latency_ms(report)
-        srv_rss = r.get("server", {})
-        rss = None
-        if "rss_kb_end" in srv_rss and "rss_kb_before_viewers" in srv_rss and n:
-            rss = (srv_rss["rss_kb_end"] - srv_rss["rss_kb_before_viewers"]) / n
+        rss = rss_per_viewer(r)
         rows.append(
             f"| `{path}` ({MEANING.get(path, '')}) | {cpu_cell(hold)} | {fmt(per_msg)} "
             f"({used or '-'}) | {fmt(srv[0])} / {fmt(srv[1])} | "

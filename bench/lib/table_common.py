@@ -100,3 +100,12 @@ def frame_completion(report):
 
 def pair_cell(pair, digits=1):
     return "-" if not pair else f"{fmt(pair[0], digits)} / {fmt(pair[1], digits)}"
+
+
+def rss_per_viewer(report):
+    """KiB of server RSS per viewer: (RSS at the end - RSS before the first viewer) / viewers,
+    from an lss-load report; None without those figures."""
+    srv, n = report.get("server", {}), report["config"]["viewers"]
+    if "rss_kb_end" not in srv or "rss_kb_before_viewers" not in srv or not n:
+        return None
+    return (srv["rss_kb_end"] - srv["rss_kb_before_viewers"]) / n

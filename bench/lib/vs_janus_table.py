@@ -11,7 +11,7 @@ writes the Markdown section to SECTION.md.
 import json
 import sys
 
-from table_common import cpu_cell, fmt
+from table_common import cpu_cell, fmt, rss_per_viewer
 
 
 def summary(path):
@@ -20,9 +20,7 @@ def summary(path):
     n = r["config"]["viewers"]
     srv = r.get("server", {})
     hold = srv.get("hold", {})
-    rss = None
-    if "rss_kb_end" in srv and "rss_kb_before_viewers" in srv and n:
-        rss = (srv["rss_kb_end"] - srv["rss_kb_before_viewers"]) / n
+    rss = rss_per_viewer(r)
     return {
         "n": n,
         "receiving": r["viewers"]["receiving"],
