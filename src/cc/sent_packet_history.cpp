@@ -31,7 +31,7 @@ uint16_t high_bits_of(int64_t unwrapped) {
 }
 }  // namespace
 
-SentPacketHistory::SentPacketHistory() : ring_(new SentPacketSlot[kCapacity]()) {}
+SentPacketHistory::SentPacketHistory() = default;
 
 int64_t SentPacketHistory::unwrap(uint16_t seq) const {
   if (newest_ < 0) return -1;
@@ -58,6 +58,10 @@ int64_t SentPacketHistory::on_sent(uint16_t seq, Timestamp at, size_t bytes, int
   const int64_t send_us = to_us(at);
   int64_t unwrapped;
   if (newest_ < 0) {
+    // The ring comes with the first packet numbered transport-wide: a
+    // viewer that negotiated no transport-cc never sends one and keeps its
+    // 8 KiB. Once per viewer, so the per-packet path still allocates nothing.
+    if (!ring_) ring_.reset(new SentPacketSlot[kCapacity]());
     unwrapped = kFirstCycle + seq;
     newest_ = unwrapped;
     base_us_ = send_us - kBaseLeadUs;

@@ -1,7 +1,7 @@
 #pragma once
 // What was sent to one viewer, by transport-wide sequence number, kept until
 // its transport-cc feedback comes back. A fixed ring of kCapacity 8-byte
-// slots (8 KiB) allocated once at construction: recording a sent packet is a
+// slots (8 KiB) allocated once, with the first packet sent: recording a sent packet is a
 // store into it and never allocates, finding one is O(1). (Rarely, a send
 // also walks part of the ring: a jump in sequence numbers clears the slots
 // of the numbers skipped, a re-base of the send times below visits them

@@ -28,7 +28,10 @@ void RetransmissionLimiter::refill(Timestamp now) {
 RetransmissionLimiter::Verdict RetransmissionLimiter::allow(uint16_t seq, size_t bytes,
                                                             Timestamp now) {
   Slot& slot = resent_[seq % resent_.size()];
-  if (slot.used && slot.seq == seq && now - slot.at < holdoff()) {
+  const auto now_ms = uint32_t(
+      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count());
+  const auto holdoff_ms = std::chrono::duration_cast<std::chrono::milliseconds>(holdoff()).count();
+  if (slot.used && slot.seq == seq && int64_t(uint32_t(now_ms - slot.at_ms)) < holdoff_ms) {
     ++counters_.holdoff;
     return Verdict::kHoldoff;
   }
@@ -38,7 +41,7 @@ RetransmissionLimiter::Verdict RetransmissionLimiter::allow(uint16_t seq, size_t
     return Verdict::kOverBudget;
   }
   tokens_bytes_ -= double(bytes);
-  slot = Slot{seq, true, now};
+  slot = Slot{seq, true, now_ms};
   ++counters_.sent;
   return Verdict::kSend;
 }

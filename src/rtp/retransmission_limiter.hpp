@@ -51,17 +51,20 @@ class RetransmissionLimiter {
   Duration holdoff() const;
   void refill(Timestamp now);
 
+  // 8 bytes: when, in milliseconds modulo 2^32 (holdoffs are 20-300 ms; an
+  // entry 49 days old could only hold one resend off once).
   struct Slot {
     uint16_t seq = 0;
     bool used = false;
-    Timestamp at{};
+    uint32_t at_ms = 0;
   };
+  static_assert(sizeof(Slot) == 8);
   Config config_;
   Duration rtt_;
   // A resend is held off for at most max_holdoff (300 ms): 256 sequence
   // numbers cover that up to about 850 packets a second (8 Mbit/s), and a
   // slot taken over by a newer number only lets a resend through early.
-  // 4 KiB per viewer (1024 slots were 16 KiB of its memory).
+  // 2 KiB per viewer (1024 slots of 16 bytes were 16 KiB of its memory).
   std::array<Slot, 256> resent_{};
   double tokens_bytes_ = 0;
   Timestamp last_refill_{};

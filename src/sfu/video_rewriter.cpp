@@ -119,20 +119,40 @@ bool VideoRewriter::rewrite(int layer, RtpPacket& pkt, bool keyframe_start, Time
     if (vp8 && d.has_tl0) last_out_tl0_ = uint8_t(d.tl0picidx + o.tl0);
   }
   sent_any_ = true;
-  history_[out_seq % history_.size()] = Sent{out_seq, source_seq, int8_t(layer), o};
+  if (generation_ == 0 || offset_sets_[generation_ % kOffsetTags].offsets != o) {
+    if (++generation_ == 0) generation_ = 1;  // 0 marks an unused set
+    offset_sets_[generation_ % kOffsetTags] = OffsetSet{o, generation_};
+  }
+  history_[out_seq % history_.size()] = Sent{source_seq, uint8_t(generation_), int8_t(layer)};
   return true;
 }
 
-std::optional<VideoRewriter::Origin> VideoRewriter::origin_of(uint16_t out_seq) const {
+const VideoRewriter::Offsets* VideoRewriter::sent_offsets(uint16_t out_seq,
+                                                          const Sent*& entry) const {
   const Sent& s = history_[out_seq % history_.size()];
-  if (s.layer < 0 || s.out_seq != out_seq) return std::nullopt;
-  return Origin{s.layer, s.source_seq};
+  if (s.layer < 0) return nullptr;
+  // kOffsetTags divides 256, so the tag's low bits are the set's index; the
+  // set must still be the one the tag named, and the entry must be this very
+  // number (not one 512 apart).
+  static_assert(256 % kOffsetTags == 0);
+  const OffsetSet& set = offset_sets_[s.tag % kOffsetTags];
+  if (set.generation == 0 || uint8_t(set.generation) != s.tag) return nullptr;
+  if (uint16_t(s.source_seq + set.offsets.seq) != out_seq) return nullptr;
+  entry = &s;
+  return &set.offsets;
+}
+
+std::optional<VideoRewriter::Origin> VideoRewriter::origin_of(uint16_t out_seq) const {
+  const Sent* s = nullptr;
+  if (!sent_offsets(out_seq, s)) return std::nullopt;
+  return Origin{s->layer, s->source_seq};
 }
 
 bool VideoRewriter::rewrite_repair(uint16_t out_seq, RtpPacket& pkt) const {
-  const Sent& s = history_[out_seq % history_.size()];
-  if (s.layer < 0 || s.out_seq != out_seq || pkt.sequence_number() != s.source_seq) return false;
-  apply(pkt, out_seq, s.offsets);
+  const Sent* s = nullptr;
+  const Offsets* o = sent_offsets(out_seq, s);
+  if (!o || pkt.sequence_number() != s->source_seq) return false;
+  apply(pkt, out_seq, *o);
   return true;
 }
 

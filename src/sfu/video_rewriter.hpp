@@ -64,6 +64,7 @@ class VideoRewriter {
     uint32_t ts = 0;
     uint16_t picture_id = 0;  // 15-bit arithmetic
     uint8_t tl0 = 0;
+    bool operator==(const Offsets&) const = default;
   };
   void rebase(const RtpPacket& pkt, Timestamp now);
   void apply(RtpPacket& pkt, uint16_t out_seq, const Offsets& o) const;
@@ -85,13 +86,27 @@ class VideoRewriter {
   bool has_source_seq_ = false;
   uint16_t last_source_seq_ = 0;  // highest of the current layer, sent or dropped
 
+  // What each of the last 512 sequence numbers sent was, to answer NACKs:
+  // 4 bytes each. The offsets only change at a re-base or a dropped
+  // temporal-layer packet, so each entry names them by a tag into a small
+  // table of the latest kOffsetTags sets rather than holding a copy (20
+  // bytes each, 10 KiB per viewer, was most of a viewer's own memory).
   struct Sent {
-    uint16_t out_seq = 0;
     uint16_t source_seq = 0;
+    uint8_t tag = 0;  // index into offset_sets_ (with its generation check)
     int8_t layer = -1;
-    Offsets offsets;
   };
+  struct OffsetSet {
+    Offsets offsets;
+    uint32_t generation = 0;  // 0: unused
+  };
+  static constexpr size_t kOffsetTags = 64;
+  // The entry for `out_seq` and its offsets, if it was sent and its set is
+  // still in the table.
+  const Offsets* sent_offsets(uint16_t out_seq, const Sent*& entry) const;
   std::array<Sent, 512> history_{};
+  std::array<OffsetSet, kOffsetTags> offset_sets_{};
+  uint32_t generation_ = 0;  // of the newest set in offset_sets_
   Counters counters_;
 };
 

@@ -34,8 +34,10 @@ TEST(SendSideBwe, HotPathDoesNotAllocate) {
   TransportCcFeedback fb;
   for (int i = 0; i < 100; ++i) fb.packets.push_back({uint16_t(i), i % 7 != 0, 40});
 
-  const uint64_t before = g_allocations.load();
+  // The sent-packet ring is allocated with the first packet numbered, once.
   uint16_t seq = 0;
+  bwe.on_packet_sent(seq++, 1200, t0 - std::chrono::milliseconds(10), -1);
+  const uint64_t before = g_allocations.load();
   for (int round = 0; round < 1000; ++round) {
     const Timestamp now = t0 + std::chrono::milliseconds(round * 10);
     for (int k = 0; k < 100; ++k) bwe.on_packet_sent(seq++, 1200, now, round % 10 == 0 ? 1 : -1);

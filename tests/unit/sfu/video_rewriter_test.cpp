@@ -196,5 +196,56 @@ TEST(VideoRewriter, DropsUpperTemporalLayersAndClosesTheGaps) {
   EXPECT_EQ(sync.pid, 13);
 }
 
+// Each dropped temporal-layer frame shifts the offsets; every packet sent is
+// still repaired exactly as it was first sent while its offsets are among the
+// latest sets kept, and refused (never rewritten wrongly) once they are not.
+TEST(VideoRewriter, RepairsAcrossManyOffsetChanges) {
+  VideoRewriter r(kOut, codec::VideoCodec::kVP8);
+  const Timestamp t0 = Clock::now();
+  r.set_target(0);
+  r.set_max_temporal_layer(0);
+  struct Sent {
+    uint16_t source_seq, out_seq, source_pid, out_pid;
+    uint32_t source_ts, out_ts;
+    uint8_t tl0;
+  };
+  std::vector<Sent> sent;
+  // tid 0 2 0 2 ...: every other frame dropped, so each frame sent has new
+  // offsets (300 frames: far more sets than the rewriter keeps).
+  for (int i = 0; i < 600; ++i) {
+    const bool key = i == 0;
+    const auto seq = uint16_t(65000 + i);  // wraps around
+    const auto ts = uint32_t(3000 * i);
+    const auto pid = uint16_t(i);
+    auto o = run(r, 0, vp8(1, seq, ts, pid, 0, uint8_t(i % 2 ? 2 : 0), true, key), key, t0);
+    if (o.sent) sent.push_back({seq, o.seq, pid, o.pid, ts, o.ts, o.tl0});
+  }
+  ASSERT_EQ(sent.size(), 300u);
+  auto repair = [&](const Sent& s) {
+    auto bytes = vp8(1, s.source_seq, s.source_ts, s.source_pid, 0, 0, true, false);
+    RtpPacket pkt;
+    EXPECT_TRUE(RtpPacket::parse(bytes.data(), bytes.size(), pkt));
+    if (!r.rewrite_repair(s.out_seq, pkt)) return false;
+    codec::Vp8Descriptor d;
+    EXPECT_TRUE(codec::parse_vp8_descriptor(pkt.payload(), d));
+    EXPECT_EQ(pkt.sequence_number(), s.out_seq);
+    EXPECT_EQ(pkt.timestamp(), s.out_ts);
+    EXPECT_EQ(d.picture_id, s.out_pid);
+    return true;
+  };
+  // The newest 40 frames (40 offset sets) are all repairable.
+  for (size_t i = sent.size() - 40; i < sent.size(); ++i) {
+    auto origin = r.origin_of(sent[i].out_seq);
+    ASSERT_TRUE(origin) << i;
+    EXPECT_EQ(origin->source_seq, sent[i].source_seq);
+    EXPECT_TRUE(repair(sent[i])) << i;
+  }
+  // The oldest ones' offsets are gone: refused, not rewritten wrongly.
+  for (size_t i = 0; i < 100; ++i) {
+    EXPECT_FALSE(r.origin_of(sent[i].out_seq)) << i;
+    EXPECT_FALSE(repair(sent[i])) << i;
+  }
+}
+
 }  // namespace
 }  // namespace lss::sfu
