@@ -108,6 +108,12 @@ bench-send-path: deps-test
 bench-send-paths: deps-test
 	BUILD=$(BUILD) bench/send-paths
 
+# PACING off and on for a Chromium viewer behind a slow link with a shallow
+# queue, and what pacing costs at 500 viewers (writes bench/RESULTS.md).
+.PHONY: bench-pacing
+bench-pacing: deps-test
+	BUILD=$(BUILD) bench/pacing
+
 # Memory that stays per viewer after its DTLS handshake (bench/viewer_memory.cpp).
 .PHONY: bench-memory
 bench-memory: $(BUILD)/build.ninja

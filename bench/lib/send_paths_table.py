@@ -14,6 +14,7 @@ MEANING = {
     "plain": "each packet to every viewer in turn, one datagram per message: the path before",
     "grouped": "viewer by viewer at the batch's end, one datagram per message",
     "auto": "viewer by viewer, UDP GSO: one message per viewer's run of same-size packets",
+    "auto+pacing": "as auto, with PACING=true: each viewer's packets spread at 2.5x its estimate",
 }
 
 

@@ -162,6 +162,10 @@ ConfigOutcome load_config(int argc, const char* const* argv) {
       "packets in one message, falling back by itself where the kernel refuses it), grouped "
       "(viewer by viewer, one datagram per message) or plain (each packet to every viewer in "
       "turn, one datagram per message: the path before GSO)");
+  std::string pacing = "true";
+  opt("--pacing", pacing, "PACING",
+      "spread each viewer's bursts (keyframes) at 2.5x its bandwidth estimate, at most 80 ms "
+      "late, so shallow router queues do not drop their tail (true/false, default true)");
   opt("--tcp-port", c.tcp_port, "TCP_PORT",
       "first ICE-TCP port, one per worker (0: the same numbers as the UDP ports)")
       ->check(CLI::Range(0, 65535));
@@ -382,6 +386,8 @@ ConfigOutcome load_config(int argc, const char* const* argv) {
   if (!parse_bool(webhook_viewer_events, c.webhook_viewer_events))
     return fail("invalid WEBHOOK_VIEWER_EVENTS: expected true or false, got '" +
                 webhook_viewer_events + "'");
+  if (!parse_bool(pacing, c.pacing))
+    return fail("invalid PACING: expected true or false, got '" + pacing + "'");
   if (!parse_bool(ice_tcp, c.ice_tcp))
     return fail("invalid ICE_TCP: expected true or false, got '" + ice_tcp + "'");
   if (c.send_path != "auto" && c.send_path != "grouped" && c.send_path != "plain")

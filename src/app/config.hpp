@@ -30,6 +30,11 @@ struct Config {
   // packet to every viewer in turn, one per message). See
   // net/datagram_batch.hpp and sfu/fanout_batch.hpp.
   std::string send_path = "auto";
+  // PACING: each viewer's packets spread at 2.5x its bandwidth estimate
+  // (sfu/burst_pacer.hpp), so keyframe bursts do not overflow shallow
+  // router queues (bench/pacing); false: every packet leaves as soon as it
+  // is forwarded.
+  bool pacing = true;
   std::vector<std::string> public_ips;    // PUBLIC_IP: comma list; default loopback + host addrs
   bool public_ip_auto = false;            // PUBLIC_IP lists `auto`: add the STUN-mapped address
   std::vector<std::string> stun_servers;  // STUN_SERVERS: stun: URIs PUBLIC_IP=auto asks

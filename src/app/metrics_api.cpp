@@ -95,6 +95,17 @@ void write_media(metrics::TextWriter& w, const std::vector<WorkerSample>& sample
   for (size_t i = 0; i < samples.size(); ++i) {
     w.sample({{"worker", std::to_string(i)}}, double(samples[i].udp_messages));
   }
+  w.family("lss_paced_datagrams_total", Type::kCounter,
+           "Datagrams each media worker held back to pace a viewer's burst (PACING=true).");
+  for (size_t i = 0; i < workers.size(); ++i) {
+    w.sample({{"worker", std::to_string(i)}}, double(workers.worker(i).paced_total()));
+  }
+  w.family("lss_paced_pool_full_total", Type::kCounter,
+           "Datagrams sent at once although their pacer said later: the worker's pool of held "
+           "datagrams was full (a keyframe to very many paced viewers).");
+  for (size_t i = 0; i < workers.size(); ++i) {
+    w.sample({{"worker", std::to_string(i)}}, double(workers.worker(i).paced_pool_full()));
+  }
   w.family("lss_send_path", Type::kGauge,
            "1 for each media worker's send path (SEND_PATH; gso falls back to grouped where the "
            "kernel refuses UDP GSO).");

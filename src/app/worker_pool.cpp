@@ -45,6 +45,12 @@ Status WorkerPool::add_worker(uint16_t port, std::shared_ptr<DtlsCertificate> ce
   options.open_link = [w] { return w->open_link(); };
   options.close_link = [w](uint16_t id) { w->close_link(id); };
   options.send_buffer = [w](size_t capacity) { return w->send_buffer(capacity); };
+  if (pacing_) {
+    w->set_pacing(true);
+    options.send_at = [w](ByteSpan d, const SocketAddress& to, Timestamp release) {
+      w->send_at(d, to, release);
+    };
+  }
   auto engine = std::make_unique<sfu::Engine>(
       std::move(cert), [w](ByteSpan d, const SocketAddress& to) { w->send(d, to); },
       std::move(options));

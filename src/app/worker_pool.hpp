@@ -36,6 +36,9 @@ class WorkerPool : public signal::EngineRouter {
   void set_candidates(const std::vector<std::string>& ips);
   // Every worker's send path (SEND_PATH); before start().
   void set_send_shape(net::SendShape shape);
+  // PACING: viewers' packets leave at their pacer's times
+  // (sfu/burst_pacer.hpp, net/paced_sends.hpp); before add_worker().
+  void set_pacing(bool on) { pacing_ = on; }
   void start();
   // Ends every peer (DTLS close) and joins the worker threads.
   void stop();
@@ -89,6 +92,7 @@ class WorkerPool : public signal::EngineRouter {
     std::vector<Job> waiting;  // viewer jobs to run once the relay exists
   };
   std::map<std::pair<std::string, size_t>, Relay> relays_;  // (stream, relay worker)
+  bool pacing_ = false;
   std::vector<size_t> inflight_;  // counted jobs posted to each worker, not yet run
 };
 

@@ -29,6 +29,7 @@ MediaWorker::MediaWorker(unsigned index, uint16_t port)
       port_(port),
       socket_(io_),
       tick_timer_(io_),
+      pace_timer_(io_),
       buffers_(kBatch * kMaxDatagram),
       wake_fd_(io_),
       recv_control_(kBatch * kControl) {}
@@ -128,6 +129,9 @@ void MediaWorker::gathered(Timestamp arrival, F&& f) {
   const Timestamp start = Clock::now();  // per batch, not per packet
   batching_ = true;
   arrival_ = arrival;
+  // Held datagrams that are due go before anything this batch sends, so a
+  // viewer's packets keep their order (sfu/burst_pacer.hpp).
+  if (paced_ && !paced_->empty()) release_paced(start);
   if (on_batch_begin_) on_batch_begin_();
   f();
   if (on_batch_end_) on_batch_end_();
@@ -342,6 +346,41 @@ void MediaWorker::flush() {
     forwarding_latency_.add(uint64_t(std::max<int64_t>(0, waited.count())), gathered_count);
   }
   batch_->clear();
+}
+
+void MediaWorker::set_pacing(bool on) {
+  if (on && !paced_) paced_ = std::make_unique<PacedSends>();
+  if (!on) paced_.reset();
+}
+
+void MediaWorker::send_at(ByteSpan data, const SocketAddress& to, Timestamp release) {
+  if (!paced_ || !paced_->hold(data, to, release, Clock::now())) {
+    // Unpaced rather than lost: a burst to more viewers than the pool holds.
+    if (paced_) paced_full_.store(paced_->counters().full, std::memory_order_relaxed);
+    send(data, to);
+    return;
+  }
+  add_relaxed(paced_total_, 1);
+  paced_held_.store(paced_->held(), std::memory_order_relaxed);
+  arm_pacing();
+}
+
+void MediaWorker::release_paced(Timestamp now) {
+  paced_->release_due(now, [this](ByteSpan d, const SocketAddress& to) { send(d, to); });
+  paced_held_.store(paced_->held(), std::memory_order_relaxed);
+}
+
+void MediaWorker::arm_pacing() {
+  if (pace_armed_) return;
+  pace_armed_ = true;
+  // Every millisecond while anything is held: the wheel's granularity.
+  pace_timer_.expires_after(std::chrono::milliseconds(1));
+  pace_timer_.async_wait([this](const boost::system::error_code& ec) {
+    pace_armed_ = false;
+    if (ec || !paced_) return;
+    gathered(Timestamp{}, [] {});  // releases what is due, then flushes
+    if (!paced_->empty()) arm_pacing();
+  });
 }
 
 void MediaWorker::schedule_tick() {

@@ -27,6 +27,7 @@
 #include "net/datagram_batch.hpp"
 #include "net/latency_histogram.hpp"
 #include "net/link_sockets.hpp"
+#include "net/paced_sends.hpp"
 #include "net/tcp_media_server.hpp"
 
 namespace lss::net {
@@ -107,6 +108,18 @@ class MediaWorker {
   uint8_t* send_buffer(size_t capacity) {
     return batch_ && capacity <= DatagramBatch::kSlotSize ? batch_->spare() : nullptr;
   }
+  // PACING=on: send_at() holds datagrams until their release time. Before
+  // start().
+  void set_pacing(bool on);
+  // Like send(), at `release` (which the caller computed as later than now:
+  // net/paced_sends.hpp); at once without pacing or when the pool is full.
+  // Worker thread only.
+  void send_at(ByteSpan data, const SocketAddress& to, Timestamp release);
+  // Datagrams held for pacing now, and held in all (readable from any thread).
+  uint64_t paced_held() const { return paced_held_.load(std::memory_order_relaxed); }
+  uint64_t paced_total() const { return paced_total_.load(std::memory_order_relaxed); }
+  // Datagrams sent unpaced because the pool was full (PacedSends::kSlots).
+  uint64_t paced_pool_full() const { return paced_full_.load(std::memory_order_relaxed); }
   // Sends what send() gathered (done after each batch and tick).
   void flush();
 
@@ -138,6 +151,10 @@ class MediaWorker {
   // kernel refused its GSO form with `error`; may turn GSO off.
   void gso_refused(size_t i, int error);
   void schedule_tick();
+  // Sends the held datagrams that are due (inside a gathered batch) and
+  // keeps the pacing timer running while any are held.
+  void release_paced(Timestamp now);
+  void arm_pacing();
   void wait_wake();
   // Runs `f` with its sends gathered into sendmmsg batches, sent when it
   // returns; `arrival` is when what it forwards came in (unset for ticks,
@@ -150,6 +167,10 @@ class MediaWorker {
   boost::asio::io_context io_;
   boost::asio::ip::udp::socket socket_;
   boost::asio::steady_timer tick_timer_;
+  boost::asio::steady_timer pace_timer_;
+  bool pace_armed_ = false;
+  std::unique_ptr<PacedSends> paced_;  // with PACING=on
+  std::atomic<uint64_t> paced_held_{0}, paced_total_{0}, paced_full_{0};
   DatagramHandler on_datagram_;
   TickHandler on_tick_;
   Duration tick_interval_{};

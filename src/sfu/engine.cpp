@@ -359,6 +359,7 @@ std::variant<SessionCreated, Failure> Engine::subscribe(const std::string& name,
   sub->attach(make_peer(local, answer->remote, *sub, now, dc, std::move(hold)));
   sub->set_http_remote(viewer);
   sub->set_max_layer(max_layer);
+  sub->set_pacing(bool(options_.send_at));
   stream.add_subscriber(std::move(sub));
   spdlog::info("stream '{}': viewer session {} created ({} viewers)", name, session_id,
                stream.subscribers().size());

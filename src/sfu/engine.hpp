@@ -71,6 +71,10 @@ struct EngineOptions {
   // A buffer to build the next datagram in that the send function takes
   // without a copy (net::MediaWorker::send_buffer); unset: none.
   std::function<uint8_t*(size_t capacity)> send_buffer;
+  // PACING=on: viewers' packets leave at their pacer's times
+  // (sfu/burst_pacer.hpp) through this (net::MediaWorker::send_at); unset:
+  // no pacing.
+  std::function<void(ByteSpan, const SocketAddress&, Timestamp release)> send_at;
 };
 
 // Whom a pull calls: a publisher (a PeerJS streamer: it runs the ICE
@@ -240,6 +244,13 @@ class Engine : public webrtc::PeerConnection::Transport {
 
   // PeerConnection::Transport
   void send_datagram(ByteSpan data, const SocketAddress& to) override { send_(data, to); }
+  void send_datagram_at(ByteSpan data, const SocketAddress& to, Timestamp release) override {
+    if (options_.send_at) {
+      options_.send_at(data, to, release);
+    } else {
+      send_(data, to);
+    }
+  }
   uint8_t* send_buffer(size_t capacity) override {
     return options_.send_buffer ? options_.send_buffer(capacity) : nullptr;
   }

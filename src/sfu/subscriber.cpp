@@ -42,6 +42,11 @@ constexpr size_t kRoom = kScratch - webrtc::PeerConnection::kSrtpTrailerRoom;
 // From this loss on (its receiver reports or transport-cc), repairs go
 // twice: doubling 2 % of the traffic is cheap next to a 100 ms stall.
 constexpr double kLossyPath = 0.02;
+// Pacing (PACING=on): at this multiple of the viewer's estimate, as
+// libwebrtc's pacer, and never below this multiple of what the viewer is
+// being sent, so a low estimate cannot hold the stream back for good.
+constexpr double kPacingFactor = 2.5;
+constexpr double kPacingOverSent = 1.5;
 }  // namespace
 
 Subscriber::Subscriber(std::string session_id, Stream& stream, std::vector<TrackMapping> mappings)
@@ -119,7 +124,8 @@ void Subscriber::map_payload(size_t track, RtpPacket& pkt) const {
   if (m.remap_extensions) pkt.remap_extension_ids(m.extension_map);
 }
 
-bool Subscriber::transmit(size_t track, uint8_t* packet, size_t size, Timestamp now) {
+bool Subscriber::transmit(size_t track, uint8_t* packet, size_t size, Timestamp now,
+                          bool probe_padding) {
   const TrackMapping& m = mappings_[track];
   bool numbered = false;
   if (m.twcc_ext_id) {
@@ -131,11 +137,19 @@ bool Subscriber::transmit(size_t track, uint8_t* packet, size_t size, Timestamp 
       numbered = true;
     }
   }
-  if (!pc_->send_rtp(packet, size, kScratch)) return false;  // both scratch buffers are kScratch
+  // Paced: it leaves at its pacer's time, which is also its send time for
+  // the estimator (feedback compares it with the arrival).
+  Timestamp release{};
+  if (pace_bps_ && !probe_padding) {
+    const Timestamp at = pacer_.release(size, now, pace_bps_);
+    if (at > now) release = at;
+  }
+  if (!pc_->send_rtp(packet, size, kScratch, release))
+    return false;  // both scratch buffers are kScratch
   bytes_out_ += size;
   rate_out_.add(size, now);
   if (numbered) {
-    bwe_.on_packet_sent(twcc_seq_++, size, now,
+    bwe_.on_packet_sent(twcc_seq_++, size, release != Timestamp{} ? release : now,
                         probe_ ? probe_->cluster.id : cc::SendSideBwe::kNoProbe);
     if (probe_) {
       probe_->bytes += size;
@@ -165,10 +179,23 @@ bool Subscriber::send_padding(size_t bytes, Timestamp now) {
   store_be32(p + 8, m.rtx_ssrc);
   std::memset(p + 12, 0, pad);
   p[12 + pad - 1] = uint8_t(pad);
-  return transmit(probe_track_, p, 12 + pad, now);
+  // Probes keep their own rate (the cluster's), which is what they measure.
+  return transmit(probe_track_, p, 12 + pad, now, true);
 }
 
 void Subscriber::tick(Timestamp now) {
+  if (pacing_) {
+    // Until the estimate is trusted, a transport-cc viewer is paced at what
+    // the estimator has so far (its start rate, raised by its first probes):
+    // the keyframe it joins on is the burst most likely to overflow a
+    // shallow queue, and loss then would pull its estimate down. A viewer
+    // with neither transport-cc nor REMB has no estimate and is not paced.
+    uint64_t estimate = estimate_bps();
+    if (!estimate && twcc_) estimate = bwe_.target_bps();
+    pace_bps_ = estimate ? std::max(uint64_t(kPacingFactor * double(estimate)),
+                                    uint64_t(kPacingOverSent * double(rate_out_.bps(now))))
+                         : 0;
+  }
   if (!twcc_ || !pc_->connected() || !selectors_[probe_track_].probing()) return;
   if (!probe_) {
     auto cluster = bwe_.probe_to_send(now);

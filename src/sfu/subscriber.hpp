@@ -19,6 +19,7 @@
 #include "rtp/rtcp_packets.hpp"
 #include "rtp/rtt_estimator.hpp"
 #include "sdp/negotiation.hpp"
+#include "sfu/burst_pacer.hpp"
 #include "sfu/layer_selector.hpp"
 #include "sfu/session_summary.hpp"
 #include "sfu/track.hpp"
@@ -104,6 +105,9 @@ class Subscriber : public webrtc::PeerConnection::Observer {
   // The viewer's ceiling (WHEP ?maxLayer=): the rank among the stream's
   // active spatial layers, slowest first, of the fastest it gets; -1: none.
   void set_max_layer(int rank) { max_layer_ = rank; }
+  // PACING=on: this viewer's packets are spread at a multiple of its
+  // estimate (burst_pacer.hpp) once it has one.
+  void set_pacing(bool on) { pacing_ = on; }
 
   // PeerConnection::Observer
   void on_connected(webrtc::PeerConnection& pc, Timestamp now) override;
@@ -117,7 +121,8 @@ class Subscriber : public webrtc::PeerConnection::Observer {
   bool send(size_t track, uint8_t* packet, size_t size, Timestamp now);
   void map_payload(size_t track, RtpPacket& pkt) const;
   // Numbers (transport-wide) and sends a packet already mapped.
-  bool transmit(size_t track, uint8_t* packet, size_t size, Timestamp now);
+  bool transmit(size_t track, uint8_t* packet, size_t size, Timestamp now,
+                bool probe_padding = false);
   bool send_padding(size_t bytes, Timestamp now);
   void on_nack(const Nack& nack, Timestamp now);
   // Resends `out_seq` of video track `track` from the stream's cache.
@@ -159,6 +164,9 @@ class Subscriber : public webrtc::PeerConnection::Observer {
     int packets = 0;
   };
   std::optional<Probe> probe_;
+  bool pacing_ = false;
+  BurstPacer pacer_;
+  uint64_t pace_bps_ = 0;   // 0: unpaced (no estimate yet); set every tick
   size_t probe_track_ = 0;  // the video track whose RTX carries padding
   uint64_t probe_bytes_ = 0;
   uint64_t redundant_repairs_ = 0;

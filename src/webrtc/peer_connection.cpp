@@ -258,7 +258,7 @@ void PeerConnection::tick(Timestamp now) {
   if (ice_.consent_expired(now, config_.consent_timeout)) close("ICE consent expired");
 }
 
-bool PeerConnection::send_rtp(uint8_t* data, size_t size, size_t capacity) {
+bool PeerConnection::send_rtp(uint8_t* data, size_t size, size_t capacity, Timestamp release) {
   if (state_ != State::kConnected || !remote_) return false;
   size_t len = size;
   if (!srtp_out_->protect_rtp(data, len, capacity)) {
@@ -266,7 +266,11 @@ bool PeerConnection::send_rtp(uint8_t* data, size_t size, size_t capacity) {
     return false;
   }
   stats_.rtp_out++;
-  transport_.send_datagram(ByteSpan(data, len), *remote_);
+  if (release != Timestamp{}) {
+    transport_.send_datagram_at(ByteSpan(data, len), *remote_, release);
+  } else {
+    transport_.send_datagram(ByteSpan(data, len), *remote_);
+  }
   return true;
 }
 

@@ -63,6 +63,11 @@ class PeerConnection {
     // A buffer of at least `capacity` bytes to build an outgoing packet in,
     // which send_datagram() then takes without copying it; null for none.
     virtual uint8_t* send_buffer(size_t /*capacity*/) { return nullptr; }
+    // Sends `data` at `release`, a time after now (pacing); at once where
+    // the transport does not pace.
+    virtual void send_datagram_at(ByteSpan data, const SocketAddress& to, Timestamp /*release*/) {
+      send_datagram(data, to);
+    }
   };
 
   class Observer {
@@ -98,7 +103,8 @@ class PeerConnection {
 
   // Protect in place and send. `capacity` must leave room for the SRTP trailer
   // (kSrtpTrailerRoom). Returns false when not connected or protection failed.
-  bool send_rtp(uint8_t* data, size_t size, size_t capacity);
+  // With `release` set, the datagram leaves then (Transport::send_datagram_at).
+  bool send_rtp(uint8_t* data, size_t size, size_t capacity, Timestamp release = {});
   // Where to build the next packet for send_rtp so that it leaves without
   // another copy (Transport::send_buffer); null for none.
   uint8_t* send_buffer(size_t capacity) { return transport_.send_buffer(capacity); }

@@ -633,6 +633,17 @@ void LoadPeer::send_sender_reports(Timestamp now) {
   }
 }
 
+void LoadPeer::send_remb() {
+  // As a receiver without transport-cc tells its estimate (draft-alvestrand-
+  // rmcat-remb): the server then has one for this viewer (and paces it with
+  // PACING=true).
+  Bytes buf;
+  build_remb(Remb{uint32_t(index_ + 1), ctx_.remb_bps, {}}, buf);
+  size_t len = buf.size();
+  buf.resize(len + SrtpSession::kMaxTrailer);
+  if (srtp_out_->protect_rtcp(buf.data(), len, buf.size()).ok()) send_datagram(buf.data(), len);
+}
+
 void LoadPeer::tick(Timestamp now) {
   switch (state_) {
     case State::kIce:
@@ -664,6 +675,10 @@ void LoadPeer::tick(Timestamp now) {
         return;
       }
       if (now >= next_check_) send_check(now);
+      if (role_ == Role::kViewer && ctx_.remb_bps && srtp_out_ && now >= next_remb_) {
+        next_remb_ = now + milliseconds(1000);
+        send_remb();
+      }
       if (sender) {
         sender->poll(now, [&](uint8_t* data, size_t len, bool) {
           if (srtp_out_->protect_rtp(data, len, MediaSender::kBufferSize).ok())

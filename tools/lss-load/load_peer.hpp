@@ -35,6 +35,7 @@ struct PeerContext {
   std::string url_host;    // preferred candidate address
   std::string media_host;  // forced media address (--media-host)
   int srtp_sample = 16;
+  uint64_t remb_bps = 0;  // viewers' REMB every second (--remb); 0: none
   Duration connect_timeout = seconds(10);
   Timestamp epoch = Clock::now();                    // arrival times for jitter count from here
   Histogram latency_us{10, 100000, 1000, 60000000};  // µs
@@ -138,6 +139,7 @@ class LoadPeer {
   void handle_rtp(uint8_t* data, size_t len, Timestamp now);
   void handle_rtcp(uint8_t* data, size_t len, Timestamp now);
   void send_sender_reports(Timestamp now);
+  void send_remb();
   // The payload type of the publisher's clip codec.
   uint8_t publisher_video_pt() const {
     return ctx_.clip && ctx_.clip->video_codec == codec::VideoCodec::kH264 ? kH264Pt : kVideoPt;
@@ -162,7 +164,7 @@ class LoadPeer {
   uint32_t video_ssrc_ = 0, audio_ssrc_ = 0;
   std::unique_ptr<DtlsTransport> dtls_;
   std::unique_ptr<SrtpSession> srtp_in_, srtp_out_;
-  Timestamp next_check_{}, last_check_ok_{}, next_sr_{};
+  Timestamp next_check_{}, last_check_ok_{}, next_sr_{}, next_remb_{};
   // Controlled role: DTLS starts once the offerer nominated (USE-CANDIDATE)
   // or, failing that, a while after our own check succeeded.
   std::optional<Timestamp> ice_ok_at_, dtls_due_;

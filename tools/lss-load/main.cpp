@@ -115,6 +115,7 @@ int main(int argc, char** argv) {
   ctx.url_host = o.host;
   ctx.media_host = o.media_host;
   ctx.srtp_sample = o.srtp_sample;
+  ctx.remb_bps = uint64_t(o.remb_kbps) * 1000;
   ctx.viewers = std::max<size_t>(1, size_t(o.viewers));
   ctx.connect_timeout =
       std::chrono::duration_cast<lss::Duration>(std::chrono::duration<double>(o.join_timeout_s));

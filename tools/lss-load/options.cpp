@@ -75,6 +75,10 @@ std::string usage(const char* argv0) {
          "  --media-host IP      send media to IP instead of the answer's candidate address\n"
          "  --srtp-sample N      viewers authenticate and decrypt every Nth RTP packet and\n"
          "                       all RTCP; the rest are only counted (default 16, 1 = all)\n"
+         "  --remb KBPS          viewers announce KBPS as their bandwidth estimate with a\n"
+         "                       REMB every second, as a receiver without transport-cc\n"
+         "                       does, so the server has an estimate for each (default:\n"
+         "                       none)\n"
          "  --join-timeout S     a peer not connected (ICE + DTLS) S seconds after its\n"
          "                       POST fails (default 10)\n"
          "  --http-threads N     concurrent WHIP/WHEP requests (default 4)\n"
@@ -146,7 +150,7 @@ Result<Options> parse_options(int argc, char** argv) {
       dst = std::string(v);
     } else if (arg == "--publishers" || arg == "--viewers" || arg == "--bitrate" ||
                arg == "--server-pid" || arg == "--srtp-sample" || arg == "--http-threads" ||
-               arg == "--cycles" || arg == "--hold-ms") {
+               arg == "--cycles" || arg == "--hold-ms" || arg == "--remb") {
       int n = 0;
       if (!need(v) || !parse_number(v, n) || n < 0) return bad("needs a non-negative integer");
       if (arg == "--publishers") o.publishers = n;
@@ -157,6 +161,7 @@ Result<Options> parse_options(int argc, char** argv) {
       if (arg == "--http-threads") o.http_threads = n;
       if (arg == "--cycles") o.cycles = n;
       if (arg == "--hold-ms") o.hold_ms = n;
+      if (arg == "--remb") o.remb_kbps = n;
     } else if (arg == "--codec") {
       if (!need(v)) return bad("needs vp8 or h264");
       o.codec = codec::video_codec_from_name(v);

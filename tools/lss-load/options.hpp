@@ -28,6 +28,7 @@ struct Options {
   std::string clip;
   std::string media_host;  // overrides the IP of the server's ICE candidate
   int srtp_sample = 16;    // viewers unprotect every Nth RTP packet (and all RTCP)
+  int remb_kbps = 0;       // viewers send a REMB of this every second (0: none)
   double join_timeout_s = 10;
   int http_threads = 4;
   // --cycles N: every publisher or viewer place is taken by N sessions in

@@ -290,10 +290,13 @@ function windowBps(buckets, fromMs, toMs) {
  * @param {string} [o.host] address to listen on (127.0.0.1)
  * @param {number} [o.port] port to listen on (0: any)
  * @param {number[]} [o.rtxPayloadTypes] RTX payload types, counted as resends
+ * @param {function} [o.tap] tap(what, dir, buf, nowMs): every datagram as it
+ *   reaches the relay (what = 'in', before any loss or queue) and as it
+ *   leaves it (what = 'out'), with performance.now(); for measurements
  * @returns {Promise<{host, port, stats, set, setTarget, target, setRtxPayloadTypes, rateBps, maxRateBps, elapsedMs, clients, close}>}
  */
 export async function startImpairedRelay({ target = null, down = {}, up = {}, seed = 1, host = '127.0.0.1', port = 0,
-  rtxPayloadTypes = [] } = {}) {
+  rtxPayloadTypes = [], tap = null } = {}) {
   // The server's address; may be set later (setTarget), e.g. from the
   // candidate of the answer the relay is spliced into. Until then the
   // client's packets are dropped (counted as noTarget).
@@ -331,6 +334,7 @@ export async function startImpairedRelay({ target = null, down = {}, up = {}, se
       d.stats.forwarded += 1;
       d.stats.bytesForwarded += e.buf.length;
       d.account(d.bucketsOut, t0, now, e.buf.length);
+      if (tap) tap('out', e.dir, e.buf, now);
       e.sock.send(e.buf, e.port, e.address);
     }
     arm();
@@ -352,6 +356,7 @@ export async function startImpairedRelay({ target = null, down = {}, up = {}, se
     const d = dirs[dirName];
     const now = performance.now();
     d.account(d.bucketsIn, t0, now, buf.length);
+    if (tap) tap('in', dirName, buf, now);
     const t = d.admit(buf, now);
     if (t === null) return;
     heap.push({ t, n: order++, dir: dirName, buf, sock, address, port: prt });

@@ -31,7 +31,8 @@ const char* kVars[] = {"PORT",
                        "HLS",
                        "HLS_PART_MS",
                        "HLS_SEGMENT_MS",
-                       "SEND_PATH"};
+                       "SEND_PATH",
+                       "PACING"};
 
 class ConfigTest : public ::testing::Test {
  protected:
@@ -139,6 +140,20 @@ TEST_F(ConfigTest, SendPathIsAutoByDefaultAndTakesTheOlderPaths) {
   out = load();
   EXPECT_EQ(out.kind, ConfigOutcome::Kind::kExitError);
   EXPECT_NE(out.message.find("SEND_PATH"), std::string::npos) << out.message;
+}
+
+TEST_F(ConfigTest, PacingIsOnByDefault) {
+  auto out = load();
+  ASSERT_EQ(out.kind, ConfigOutcome::Kind::kRun);
+  EXPECT_TRUE(out.config.pacing);
+  setenv("PACING", "false", 1);
+  out = load();
+  ASSERT_EQ(out.kind, ConfigOutcome::Kind::kRun);
+  EXPECT_FALSE(out.config.pacing);
+  setenv("PACING", "sometimes", 1);
+  out = load();
+  EXPECT_EQ(out.kind, ConfigOutcome::Kind::kExitError);
+  EXPECT_NE(out.message.find("PACING"), std::string::npos) << out.message;
 }
 
 TEST_F(ConfigTest, ClusterSettings) {

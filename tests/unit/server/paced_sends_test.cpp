@@ -1,0 +1,157 @@
+// Pacing: BurstPacer's release times (a burst's head at once, the rest at
+// the pacing rate, never out of order, never more than kMaxDelay late),
+// PacedSends' wheel (held datagrams leave at their time, in order, none
+// lost when the pool is full), and MediaWorker::send_at through the kernel.
+#include "net/paced_sends.hpp"
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <thread>
+#include <vector>
+
+#include "net/media_worker.hpp"
+#include "sfu/burst_pacer.hpp"
+
+namespace lss {
+namespace {
+
+using std::chrono::microseconds;
+
+double ms_between(Timestamp a, Timestamp b) {
+  return std::chrono::duration<double, std::milli>(b - a).count();
+}
+
+TEST(BurstPacer, UnpacedWithoutARate) {
+  sfu::BurstPacer p;
+  const Timestamp t0 = Clock::now();
+  for (int i = 0; i < 100; ++i) EXPECT_EQ(p.release(1200, t0, 0), t0);
+}
+
+TEST(BurstPacer, SendsTheHeadOfABurstAtOnceAndSpreadsTheRest) {
+  sfu::BurstPacer p;
+  const Timestamp t0 = Clock::now();
+  // 100 packets of 1200 bytes at 9.6 Mbit/s: 1 ms each on the wire.
+  std::vector<Timestamp> at;
+  for (int i = 0; i < 100; ++i) at.push_back(p.release(1200, t0, 9'600'000));
+  // The first kBurst (5 ms: 6 packets, the 6th starting at 5 ms) go now.
+  for (int i = 0; i <= 5; ++i) EXPECT_EQ(at[size_t(i)], t0) << i;
+  // Then one per millisecond, in order: packet i starts at i ms, leaves 5 ms
+  // before (the burst allowance).
+  for (int i = 6; i < 80; ++i) EXPECT_NEAR(ms_between(t0, at[size_t(i)]), i - 5, 0.01) << i;
+  for (size_t i = 1; i < at.size(); ++i) EXPECT_GE(at[i], at[i - 1]);
+  // Never more than kMaxDelay (80 ms) behind.
+  for (const Timestamp& t : at) EXPECT_LE(ms_between(t0, t), 80.0);
+  // Time passing drains the bucket: 200 ms later a packet goes at once.
+  EXPECT_EQ(p.release(1200, t0 + std::chrono::milliseconds(200), 9'600'000),
+            t0 + std::chrono::milliseconds(200));
+}
+
+TEST(PacedSends, ReleasesInOrderAtTheirTimes) {
+  net::PacedSends w;
+  const Timestamp t0 = Clock::now();
+  const auto a = SocketAddress::ipv4(0x7f000001, 1000);
+  const auto b = SocketAddress::ipv4(0x7f000001, 2000);
+  // a: 0..9 at 1 ms steps from 2 ms; b: 0..9 at 3 ms steps from 1 ms.
+  for (uint8_t i = 0; i < 10; ++i) {
+    const Bytes d(100, i);
+    ASSERT_TRUE(w.hold(d, a, t0 + microseconds(2000 + 1000 * i), t0));
+    ASSERT_TRUE(w.hold(d, b, t0 + microseconds(1000 + 3000 * i), t0));
+  }
+  EXPECT_EQ(w.held(), 20u);
+  std::vector<uint8_t> got_a, got_b;
+  auto take = [&](ByteSpan d, const SocketAddress& to) {
+    (to == a ? got_a : got_b).push_back(d[0]);
+    EXPECT_EQ(d.size(), 100u);
+  };
+  w.release_due(t0, take);  // nothing due yet (the first is at 1 ms)
+  EXPECT_EQ(got_a.size() + got_b.size(), 0u);
+  w.release_due(t0 + microseconds(6000), take);
+  // Due by 6 ms (at 1 ms granularity): a 0..4, b 0..1.
+  EXPECT_GE(got_a.size(), 4u);
+  EXPECT_LE(got_a.size(), 5u);
+  EXPECT_EQ(got_b.size(), 2u);
+  w.release_due(t0 + microseconds(40000), take);
+  EXPECT_TRUE(w.empty());
+  EXPECT_EQ(got_a, (std::vector<uint8_t>{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}));
+  EXPECT_EQ(got_b, (std::vector<uint8_t>{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}));
+}
+
+TEST(PacedSends, AFullPoolRefusesWithoutLosingWhatItHolds) {
+  net::PacedSends w;
+  const Timestamp t0 = Clock::now();
+  const auto a = SocketAddress::ipv4(0x7f000001, 1000);
+  const Bytes d(10, 7);
+  for (size_t i = 0; i < net::PacedSends::kSlots; ++i)
+    ASSERT_TRUE(w.hold(d, a, t0 + std::chrono::milliseconds(5), t0));
+  EXPECT_FALSE(w.hold(d, a, t0 + std::chrono::milliseconds(5), t0));
+  EXPECT_EQ(w.counters().full, 1u);
+  // Too large for a slot: refused too.
+  EXPECT_FALSE(w.hold(Bytes(net::PacedSends::kSlotSize + 1, 0), a, t0, t0));
+  size_t sent = 0;
+  w.release_due(t0 + std::chrono::milliseconds(10),
+                [&](ByteSpan, const SocketAddress&) { ++sent; });
+  EXPECT_EQ(sent, net::PacedSends::kSlots);
+  // The slots are free again; a time far beyond the wheel is clamped to it.
+  ASSERT_TRUE(w.hold(d, a, t0 + std::chrono::seconds(10), t0 + std::chrono::milliseconds(10)));
+  sent = 0;
+  w.release_due(t0 + std::chrono::milliseconds(10 + int(net::PacedSends::kBuckets)),
+                [&](ByteSpan, const SocketAddress&) { ++sent; });
+  EXPECT_EQ(sent, 1u);
+}
+
+TEST(MediaWorkerPacing, HeldDatagramsArriveLaterAndInOrder) {
+  const int fd = socket(AF_INET, SOCK_DGRAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  socklen_t len = sizeof addr;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  timeval tv{2, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  const auto to = SocketAddress::ipv4(0x7f000001, ntohs(addr.sin_port));
+
+  net::MediaWorker worker(0, 0);
+  ASSERT_TRUE(worker.open());
+  worker.set_pacing(true);
+  worker.set_handlers([](uint8_t*, size_t, const SocketAddress&, Timestamp) {}, [](Timestamp) {},
+                      std::chrono::milliseconds(20));
+  worker.start();
+  Timestamp posted{};
+  // 20 datagrams: the first 5 at once, the rest 2 ms apart from 10 ms on.
+  boost::asio::post(worker.io(), [&] {
+    posted = Clock::now();
+    for (uint8_t i = 0; i < 20; ++i) {
+      const Bytes d(200, i);
+      if (i < 5) {
+        worker.send(d, to);
+      } else {
+        worker.send_at(d, to, posted + std::chrono::milliseconds(10 + 2 * (i - 5)));
+      }
+    }
+    worker.flush();
+  });
+  std::vector<uint8_t> order;
+  std::vector<Timestamp> when;
+  for (int i = 0; i < 20; ++i) {
+    uint8_t buf[512];
+    const ssize_t n = recv(fd, buf, sizeof buf, 0);
+    ASSERT_EQ(n, 200) << i;
+    order.push_back(buf[0]);
+    when.push_back(Clock::now());
+  }
+  worker.stop();
+  close(fd);
+  for (uint8_t i = 0; i < 20; ++i) EXPECT_EQ(order[i], i);
+  // The held ones came no earlier than a millisecond before their time.
+  EXPECT_GE(ms_between(posted, when[5]), 9.0);
+  EXPECT_GE(ms_between(posted, when[19]), 37.0);
+  EXPECT_EQ(worker.paced_total(), 15u);
+  EXPECT_EQ(worker.paced_held(), 0u);
+}
+
+}  // namespace
+}  // namespace lss
