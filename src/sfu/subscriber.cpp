@@ -149,9 +149,13 @@ bool Subscriber::transmit(size_t track, uint8_t* packet, size_t size, Timestamp 
   bytes_out_ += size;
   rate_out_.add(size, now);
   if (numbered) {
+    // A packet the pacer holds leaves after the probe's own burst: counted
+    // in the probe, it would stretch the probe's spread at the receiver and
+    // make the path look slower than it is.
+    const bool in_probe = probe_ && release == Timestamp{};
     bwe_.on_packet_sent(twcc_seq_++, size, release != Timestamp{} ? release : now,
-                        probe_ ? probe_->cluster.id : cc::SendSideBwe::kNoProbe);
-    if (probe_) {
+                        in_probe ? probe_->cluster.id : cc::SendSideBwe::kNoProbe);
+    if (in_probe) {
       probe_->bytes += size;
       ++probe_->packets;
     }
