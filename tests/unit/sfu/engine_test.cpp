@@ -21,8 +21,8 @@ class EngineTest : public ::testing::Test {
   }
 
   // An engine as one media worker, at `addr` on the simulated network.
-  std::unique_ptr<sfu::Engine> make_engine(const SocketAddress& addr, uint8_t worker) {
-    sfu::EngineOptions opts;
+  std::unique_ptr<sfu::Engine> make_engine(const SocketAddress& addr, uint8_t worker,
+                                           sfu::EngineOptions opts = {}) {
     opts.candidates = {{"127.0.0.1", addr.port}};
     opts.worker_index = worker;
     return std::make_unique<sfu::Engine>(
@@ -321,6 +321,66 @@ TEST_F(EngineTest, PublisherRepeatsAreNotForwarded) {
 // viewer starts on the fastest, moves down when its REMB says so (at a
 // keyframe of the new layer, with no gap in its numbering), and its NACKs
 // are served from the layer each packet came from.
+// With EngineOptions::send_at (PACING=true), a viewer with an estimate gets
+// the head of a burst at once and the rest at its pacer's times: in order,
+// spread at 2.5x its estimate, none later than 80 ms; delivered then, every
+// packet arrives, in sequence.
+TEST_F(EngineTest, APacedViewerGetsABurstSpreadAndWhole) {
+  struct Held {
+    Datagram d;
+    Timestamp release;
+  };
+  std::vector<Held> held;
+  sfu::EngineOptions opts;
+  opts.send_at = [&held, this](ByteSpan d, const SocketAddress& to, Timestamp release) {
+    held.push_back({{Bytes(d.begin(), d.end()), server_addr_, to}, release});
+  };
+  engine_ = make_engine(server_addr_, 0, opts);
+  auto pub = make_peer(5000), v = make_peer(5001);
+  connect(*pub, true, "cam");
+  connect(*v, false, "cam");
+  // Its REMB says 100 kbit/s: paced at 250 kbit/s, a 112-byte packet every
+  // 3.6 ms once the first 5 ms have gone.
+  pub->send_rtp(make_vp8_packet(2222, 1, 900, true), net_);
+  pump();
+  Bytes remb;
+  build_remb(Remb{77, 100'000, {}}, remb);
+  v->send_rtp(remb, net_, true);
+  pump();
+  advance(std::chrono::milliseconds(100));  // the tick sets the pacing rate
+  v->rtp_in.clear();
+  held.clear();
+  const Timestamp burst_at = now_;
+  for (uint16_t seq = 2; seq < 32; ++seq)
+    pub->send_rtp(make_vp8_packet(2222, seq, 1800, seq == 2), net_);
+  pump();
+  const size_t at_once = v->rtp_in.size();
+  EXPECT_GE(at_once, 1u);
+  EXPECT_LE(at_once, 3u);
+  ASSERT_EQ(at_once + held.size(), 30u);
+  for (size_t i = 0; i < held.size(); ++i) {
+    EXPECT_GT(held[i].release, burst_at);
+    EXPECT_LE(held[i].release - burst_at, std::chrono::milliseconds(80));
+    if (i > 0) {
+      EXPECT_GE(held[i].release, held[i - 1].release);
+    }
+  }
+  const auto spread =
+      std::chrono::duration<double, std::milli>(held[5].release - held[4].release).count();
+  EXPECT_NEAR(spread, 3.6, 0.5);
+  // The network delivers them at their times: all 30, in order.
+  for (auto& h : held) net_.push_back(std::move(h.d));
+  pump();
+  ASSERT_EQ(v->rtp_in.size(), 30u);
+  uint16_t prev = 0;
+  for (size_t i = 0; i < v->rtp_in.size(); ++i) {
+    RtpPacket p;
+    ASSERT_TRUE(RtpPacket::parse(v->rtp_in[i].data(), v->rtp_in[i].size(), p));
+    if (i > 0) EXPECT_EQ(p.sequence_number(), uint16_t(prev + 1));
+    prev = p.sequence_number();
+  }
+}
+
 TEST_F(EngineTest, SimulcastViewerFollowsTheLayerItsEstimateCarries) {
   auto pub = make_peer(5000), v = make_peer(5001);
   auto created = publish_simulcast(*pub, "cam");
