@@ -162,10 +162,10 @@ ConfigOutcome load_config(int argc, const char* const* argv) {
       "packets in one message, falling back by itself where the kernel refuses it), grouped "
       "(viewer by viewer, one datagram per message) or plain (each packet to every viewer in "
       "turn, one datagram per message: the path before GSO)");
-  std::string pacing = "true";
+  std::string pacing = "false";
   opt("--pacing", pacing, "PACING",
       "spread each viewer's bursts (keyframes) at 2.5x its bandwidth estimate, at most 80 ms "
-      "late, so shallow router queues do not drop their tail (true/false, default true)");
+      "late, so shallow router queues do not drop their tail (true/false, default false)");
   opt("--tcp-port", c.tcp_port, "TCP_PORT",
       "first ICE-TCP port, one per worker (0: the same numbers as the UDP ports)")
       ->check(CLI::Range(0, 65535));

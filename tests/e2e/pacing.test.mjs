@@ -8,7 +8,7 @@
 //    impairment relay: 8 Mbit/s, 30 KB drop-tail) is paced and decodes the
 //    stream;
 //  - /metrics and /api/stats count the held datagrams;
-//  - PACING=false (the default is true) holds nothing.
+//  - PACING=false (the default) holds nothing.
 // How much pacing helps (queue drops, keyframe completion) is measured in
 // bench/pacing, not asserted here.
 import assert from 'node:assert/strict';

@@ -142,14 +142,14 @@ TEST_F(ConfigTest, SendPathIsAutoByDefaultAndTakesTheOlderPaths) {
   EXPECT_NE(out.message.find("SEND_PATH"), std::string::npos) << out.message;
 }
 
-TEST_F(ConfigTest, PacingIsOnByDefault) {
+TEST_F(ConfigTest, PacingIsOffByDefault) {
   auto out = load();
   ASSERT_EQ(out.kind, ConfigOutcome::Kind::kRun);
-  EXPECT_TRUE(out.config.pacing);
-  setenv("PACING", "false", 1);
+  EXPECT_FALSE(out.config.pacing);
+  setenv("PACING", "true", 1);
   out = load();
   ASSERT_EQ(out.kind, ConfigOutcome::Kind::kRun);
-  EXPECT_FALSE(out.config.pacing);
+  EXPECT_TRUE(out.config.pacing);
   setenv("PACING", "sometimes", 1);
   out = load();
   EXPECT_EQ(out.kind, ConfigOutcome::Kind::kExitError);
