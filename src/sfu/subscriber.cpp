@@ -139,12 +139,10 @@ bool Subscriber::transmit(size_t track, uint8_t* packet, size_t size, Timestamp 
   }
   // Paced: it leaves at its pacer's time, which is also its send time for
   // the estimator (feedback compares it with the arrival).
-  Timestamp release{};
-  if (pace_bps_ && !probe_padding) {
-    const Timestamp at = pacer_.release(size, now, pace_bps_);
-    if (at > now) release = at;
-  }
-  if (!pc_->send_rtp(packet, size, kScratch, release))
+  const Timestamp sent_at =
+      pace_bps_ && !probe_padding ? pacer_.release(size, now, pace_bps_) : now;
+  const bool held = sent_at > now;
+  if (!pc_->send_rtp(packet, size, kScratch, held ? sent_at : Timestamp{}))
     return false;  // both scratch buffers are kScratch
   bytes_out_ += size;
   rate_out_.add(size, now);
@@ -152,8 +150,8 @@ bool Subscriber::transmit(size_t track, uint8_t* packet, size_t size, Timestamp 
     // A packet the pacer holds leaves after the probe's own burst: counted
     // in the probe, it would stretch the probe's spread at the receiver and
     // make the path look slower than it is.
-    const bool in_probe = probe_ && release == Timestamp{};
-    bwe_.on_packet_sent(twcc_seq_++, size, release != Timestamp{} ? release : now,
+    const bool in_probe = probe_ && !held;
+    bwe_.on_packet_sent(twcc_seq_++, size, sent_at,
                         in_probe ? probe_->cluster.id : cc::SendSideBwe::kNoProbe);
     if (in_probe) {
       probe_->bytes += size;
