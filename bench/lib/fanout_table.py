@@ -8,7 +8,7 @@ import json
 import sys
 
 from table_common import cpu_cell, fmt, frame_completion, pair_cell, rss_per_viewer, \
-    server_latency_ms
+    server_latency_ms, viewers_per_core
 
 
 def row(path):
@@ -19,14 +19,7 @@ def row(path):
     hold = srv.get("hold", {})
     loss = rx["loss_pct"]
     cores = hold.get("cpu_cores")
-    ok = v["receiving"] == n and loss < 0.1
-    top = hold.get("busiest_thread_cores") or 0
-    if ok and cores:
-        per_core = f"{n / cores:,.0f}"
-        if top >= 0.95:
-            per_core += f" (at the limit: {hold.get('busiest_thread', '')} at {top:.2f} cores)"
-    else:
-        per_core = "saturated" if v["receiving"] == n else f"saturated ({v['receiving']}/{n} receiving)"
+    per_core = viewers_per_core(r)
     rss_per = rss_per_viewer(r)
     return {
         "n": n,

@@ -8,7 +8,7 @@ import json
 import sys
 
 from table_common import cpu_cell, datagrams_per_message, fmt, frame_completion, pair_cell, \
-    rss_per_viewer, server_latency_ms
+    rss_per_viewer, server_latency_ms, viewers_per_core
 
 MEANING = {
     "plain": "each packet to every viewer in turn, one datagram per message: the path before",
@@ -35,7 +35,8 @@ def main():
         srv = server_latency_ms(report)
         rss = rss_per_viewer(r)
         rows.append(
-            f"| `{path}` ({MEANING.get(path, '')}) | {cpu_cell(hold)} | {fmt(per_msg)} "
+            f"| `{path}` ({MEANING.get(path, '')}) | {cpu_cell(hold)} | {viewers_per_core(r)} | "
+            f"{fmt(per_msg)} "
             f"({used or '-'}) | {fmt(srv[0])} / {fmt(srv[1])} | "
             f"{pair_cell((r['latency_ms']['p50'], r['latency_ms']['p99']))} | "
             f"{pair_cell(everyone)} | {pair_cell(first)} | {pair_cell(last)} | "
@@ -44,11 +45,11 @@ def main():
     out.append(f"{n} WHEP viewers of one lss-load publisher on loopback, as bench/fanout, once per "
                f"send path, {duration} s hold each.")
     out.append("")
-    out.append("| SEND_PATH | server CPU µs / forwarded packet | datagrams per message (worker paths) "
+    out.append("| SEND_PATH | server CPU µs / forwarded packet | viewers per core | datagrams per message (worker paths) "
                "| in the server p50 / p99 (ms) | latency p50 / p99 (ms) "
                "| frame completion p50 / p99 (ms) | first tenth of viewers | last tenth of viewers "
                "| loss | receiving | RSS per viewer (KiB) |")
-    out.append("|---|---|---|---|---|---|---|---|---|---|---|")
+    out.append("|---|---|---|---|---|---|---|---|---|---|---|---|")
     out.extend(rows)
     out.append("")
     out.append("Datagrams per message: UDP datagrams the media workers sent over the hold divided by "

@@ -109,3 +109,18 @@ def rss_per_viewer(report):
     if "rss_kb_end" not in srv or "rss_kb_before_viewers" not in srv or not n:
         return None
     return (srv["rss_kb_end"] - srv["rss_kb_before_viewers"]) / n
+
+
+def viewers_per_core(r):
+    """Viewers per core of server CPU over the hold, when every viewer receives
+    with under 0.1 % loss; else "saturated"."""
+    n = r["config"]["viewers"]
+    v, hold = r["viewers"], r.get("server", {}).get("hold", {})
+    cores = hold.get("cpu_cores")
+    if v["receiving"] == n and r["received"]["loss_pct"] < 0.1 and cores:
+        per_core = f"{n / cores:,.0f}"
+        top = hold.get("busiest_thread_cores") or 0
+        if top >= 0.95:
+            per_core += f" (at the limit: {hold.get('busiest_thread', '')} at {top:.2f} cores)"
+        return per_core
+    return "saturated" if v["receiving"] == n else f"saturated ({v['receiving']}/{n} receiving)"

@@ -47,8 +47,8 @@ Status WorkerPool::add_worker(uint16_t port, std::shared_ptr<DtlsCertificate> ce
   options.send_buffer = [w](size_t capacity) { return w->send_buffer(capacity); };
   if (pacing_) {
     w->set_pacing(true);
-    options.send_at = [w](ByteSpan d, const SocketAddress& to, Timestamp release) {
-      w->send_at(d, to, release);
+    options.send_at = [w](ByteSpan d, const SocketAddress& to, Timestamp release, uint32_t tag) {
+      w->send_at(d, to, release, tag);
     };
   }
   auto engine = std::make_unique<sfu::Engine>(
@@ -61,6 +61,10 @@ Status WorkerPool::add_worker(uint16_t port, std::shared_ptr<DtlsCertificate> ce
   worker->set_wake_handler(
       [e](Timestamp now, Timestamp& arrival) { e->drain_relays(now, arrival); });
   worker->set_batch_handlers([e] { e->begin_batch(); }, [e] { e->end_batch(); });
+  if (pacing_) {
+    worker->set_release_handler(
+        [e](const SocketAddress& to, uint32_t tag, Timestamp at) { e->on_released(to, tag, at); });
+  }
   slots_.push_back({std::move(worker), std::move(engine)});
   inflight_.push_back(0);
   return {};

@@ -72,6 +72,11 @@ class SendSideBwe {
   // for a probe cluster pass its id. Hot path: no allocation, no locks.
   void on_packet_sent(uint16_t transport_seq, size_t bytes, Timestamp at,
                       int probe_cluster = kNoProbe);
+  // A packet recorded by on_packet_sent() with the time a pacer planned for
+  // it actually left at `at`: feedback compares arrivals with this.
+  void on_packet_released(uint16_t transport_seq, Timestamp at) {
+    history_.set_send_time(transport_seq, at);
+  }
   // A transport-cc feedback from this viewer. Entries for sequence numbers
   // never sent, too old, or already reported are ignored.
   void on_transport_feedback(const TransportCcFeedback& fb, Timestamp now);

@@ -93,6 +93,14 @@ int64_t SentPacketHistory::on_sent(uint16_t seq, Timestamp at, size_t bytes, int
   return unwrapped;
 }
 
+void SentPacketHistory::set_send_time(uint16_t seq, Timestamp at) {
+  SentPacket p = find(seq);
+  if (!p || p.acked()) return;
+  const int64_t offset = to_us(at) - base_us_;
+  if (offset < 0 || offset >= kTimeSpanUs) return;
+  p.slot_->send_offset_us = uint32_t(offset);
+}
+
 SentPacket SentPacketHistory::find(uint16_t seq) {
   if (newest_ < 0) return {};
   const int64_t unwrapped = unwrap(seq);

@@ -90,6 +90,10 @@ class SentPacketHistory {
   // number was never sent, is newer than the newest sent, or has left the
   // ring (by number or by time).
   SentPacket find(uint16_t seq);
+  // Corrects the send time of `seq` (recorded when it was handed to a pacer,
+  // which sent it at `at`); nothing when it is not found, has been
+  // acknowledged, or `at` does not fit the history's time span.
+  void set_send_time(uint16_t seq, Timestamp at);
   // The unwrapped form of `seq` against the newest sent (-1 before any).
   int64_t unwrap(uint16_t seq) const;
   int64_t newest() const { return newest_; }

@@ -353,11 +353,13 @@ void MediaWorker::set_pacing(bool on) {
   if (!on) paced_.reset();
 }
 
-void MediaWorker::send_at(ByteSpan data, const SocketAddress& to, Timestamp release) {
-  if (!paced_ || !paced_->hold(data, to, release, Clock::now())) {
+void MediaWorker::send_at(ByteSpan data, const SocketAddress& to, Timestamp release, uint32_t tag) {
+  const Timestamp now = Clock::now();
+  if (!paced_ || !paced_->hold(data, to, release, now, tag)) {
     // Unpaced rather than lost: a burst to more viewers than the pool holds.
     if (paced_) paced_full_.store(paced_->counters().full, std::memory_order_relaxed);
     send(data, to);
+    if (tag && on_release_) on_release_(to, tag, now);
     return;
   }
   add_relaxed(paced_total_, 1);
@@ -366,7 +368,10 @@ void MediaWorker::send_at(ByteSpan data, const SocketAddress& to, Timestamp rele
 }
 
 void MediaWorker::release_paced(Timestamp now) {
-  paced_->release_due(now, [this](ByteSpan d, const SocketAddress& to) { send(d, to); });
+  paced_->release_due(now, [this, now](ByteSpan d, const SocketAddress& to, uint32_t tag) {
+    send(d, to);
+    if (tag && on_release_) on_release_(to, tag, now);
+  });
   paced_held_.store(paced_->held(), std::memory_order_relaxed);
 }
 

@@ -113,8 +113,15 @@ class MediaWorker {
   void set_pacing(bool on);
   // Like send(), at `release` (which the caller computed as later than now:
   // net/paced_sends.hpp); at once without pacing or when the pool is full.
-  // Worker thread only.
-  void send_at(ByteSpan data, const SocketAddress& to, Timestamp release);
+  // A non-zero `tag` comes back to the release handler when the datagram
+  // goes, with the time it went. Worker thread only.
+  void send_at(ByteSpan data, const SocketAddress& to, Timestamp release, uint32_t tag = 0);
+  // Told when a tagged datagram given to send_at() leaves: the estimator of
+  // the viewer it goes to then has its real send time, not the planned one
+  // (a worker busy elsewhere releases late, and that is no path delay).
+  // Before start().
+  using ReleaseHandler = std::function<void(const SocketAddress&, uint32_t tag, Timestamp at)>;
+  void set_release_handler(ReleaseHandler on_release) { on_release_ = std::move(on_release); }
   // Datagrams held for pacing now, and held in all (readable from any thread).
   uint64_t paced_held() const { return paced_held_.load(std::memory_order_relaxed); }
   uint64_t paced_total() const { return paced_total_.load(std::memory_order_relaxed); }
@@ -170,6 +177,7 @@ class MediaWorker {
   boost::asio::steady_timer pace_timer_;
   bool pace_armed_ = false;
   std::unique_ptr<PacedSends> paced_;  // with PACING=on
+  ReleaseHandler on_release_;
   std::atomic<uint64_t> paced_held_{0}, paced_total_{0}, paced_full_{0};
   DatagramHandler on_datagram_;
   TickHandler on_tick_;

@@ -12,7 +12,8 @@ PacedSends::PacedSends() : data_(new uint8_t[kSlots * kSlotSize]), slots_(new Sl
   }
 }
 
-bool PacedSends::hold(ByteSpan data, const SocketAddress& to, Timestamp release, Timestamp now) {
+bool PacedSends::hold(ByteSpan data, const SocketAddress& to, Timestamp release, Timestamp now,
+                      uint32_t tag) {
   if (data.size() > kSlotSize) return false;
   if (free_ < 0) {
     ++counters_.full;
@@ -28,6 +29,7 @@ bool PacedSends::hold(ByteSpan data, const SocketAddress& to, Timestamp release,
   std::memcpy(data_.get() + size_t(i) * kSlotSize, data.data(), data.size());
   s.to = to;
   s.size = uint16_t(data.size());
+  s.tag = tag;
   s.next = -1;
   Bucket& b = buckets_[size_t(bucket) % kBuckets];
   if (b.tail >= 0) {

@@ -34,11 +34,19 @@ class BurstPacer {
     free_at_ = start + std::chrono::duration_cast<Duration>(
                            std::chrono::duration<double>(double(bytes) * 8 / double(rate_bps)));
     const Timestamp at = start - kBurst;
+    if (at > last_release_) last_release_ = at;
     return at > now ? at : now;
   }
 
+  // Whether a packet given before `now` is still held. Probe padding waits
+  // until nothing is: it is numbered transport-wide when it is made, so
+  // sent past held media it would reach the viewer first, and the viewer's
+  // feedback would report the held packets missing and out of order.
+  bool holding(Timestamp now) const { return last_release_ > now; }
+
  private:
-  Timestamp free_at_{};  // when a link at the pacing rate would have sent all given so far
+  Timestamp free_at_{};       // when a link at the pacing rate would have sent all given so far
+  Timestamp last_release_{};  // the latest release time given
 };
 
 }  // namespace lss::sfu

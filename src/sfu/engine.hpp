@@ -74,7 +74,8 @@ struct EngineOptions {
   // PACING=on: viewers' packets leave at their pacer's times
   // (sfu/burst_pacer.hpp) through this (net::MediaWorker::send_at); unset:
   // no pacing.
-  std::function<void(ByteSpan, const SocketAddress&, Timestamp release)> send_at;
+  // `tag`: PeerConnection::send_rtp's, for Engine::on_released.
+  std::function<void(ByteSpan, const SocketAddress&, Timestamp release, uint32_t tag)> send_at;
 };
 
 // Whom a pull calls: a publisher (a PeerJS streamer: it runs the ICE
@@ -237,6 +238,11 @@ class Engine : public webrtc::PeerConnection::Transport {
   // the end (fanout_batch.hpp). Without them packets go out as they come.
   void begin_batch() { fanout_.begin(); }
   void end_batch() { fanout_.end(); }
+  // A datagram send_at() held left at `at`: the peer at `to` hears of it
+  // (PeerConnection::released), if it is still there.
+  void on_released(const SocketAddress& to, uint32_t tag, Timestamp at) {
+    if (auto* pc = peer_for_address(to)) pc->released(tag, at);
+  }
   void drain_relays(Timestamp now) {
     Timestamp arrival;
     drain_relays(now, arrival);
@@ -244,9 +250,10 @@ class Engine : public webrtc::PeerConnection::Transport {
 
   // PeerConnection::Transport
   void send_datagram(ByteSpan data, const SocketAddress& to) override { send_(data, to); }
-  void send_datagram_at(ByteSpan data, const SocketAddress& to, Timestamp release) override {
+  void send_datagram_at(ByteSpan data, const SocketAddress& to, Timestamp release,
+                        uint32_t tag) override {
     if (options_.send_at) {
-      options_.send_at(data, to, release);
+      options_.send_at(data, to, release, tag);
     } else {
       send_(data, to);
     }

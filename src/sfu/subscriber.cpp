@@ -47,6 +47,9 @@ constexpr double kLossyPath = 0.02;
 // being sent, so a low estimate cannot hold the stream back for good.
 constexpr double kPacingFactor = 2.5;
 constexpr double kPacingOverSent = 1.5;
+// The tag a held packet numbered transport-wide goes out with: the flag,
+// and its number in the low 16 bits (on_released).
+constexpr uint32_t kTagNumbered = 1u << 16;
 }  // namespace
 
 Subscriber::Subscriber(std::string session_id, Stream& stream, std::vector<TrackMapping> mappings)
@@ -138,26 +141,32 @@ bool Subscriber::transmit(size_t track, uint8_t* packet, size_t size, Timestamp 
     }
   }
   // Paced: it leaves at its pacer's time, which is also its send time for
-  // the estimator (feedback compares it with the arrival).
+  // the estimator (feedback compares it with the arrival) until the worker
+  // says when it really went (on_released).
   const Timestamp sent_at =
       pace_bps_ && !probe_padding ? pacer_.release(size, now, pace_bps_) : now;
   const bool held = sent_at > now;
-  if (!pc_->send_rtp(packet, size, kScratch, held ? sent_at : Timestamp{}))
-    return false;  // both scratch buffers are kScratch
-  bytes_out_ += size;
-  rate_out_.add(size, now);
+  uint32_t tag = 0;
   if (numbered) {
+    // Recorded before the send: a worker whose pool is full sends at once
+    // and says so (on_released) before send_rtp returns.
     // A packet the pacer holds leaves after the probe's own burst: counted
     // in the probe, it would stretch the probe's spread at the receiver and
     // make the path look slower than it is.
     const bool in_probe = probe_ && !held;
-    bwe_.on_packet_sent(twcc_seq_++, size, sent_at,
+    bwe_.on_packet_sent(twcc_seq_, size, sent_at,
                         in_probe ? probe_->cluster.id : cc::SendSideBwe::kNoProbe);
     if (in_probe) {
       probe_->bytes += size;
       ++probe_->packets;
     }
+    if (held) tag = kTagNumbered | twcc_seq_;
+    ++twcc_seq_;
   }
+  if (!pc_->send_rtp(packet, size, kScratch, held ? sent_at : Timestamp{}, tag))
+    return false;  // both scratch buffers are kScratch
+  bytes_out_ += size;
+  rate_out_.add(size, now);
   return true;
 }
 
@@ -185,6 +194,13 @@ bool Subscriber::send_padding(size_t bytes, Timestamp now) {
   return transmit(probe_track_, p, 12 + pad, now, true);
 }
 
+void Subscriber::on_released(webrtc::PeerConnection&, uint32_t tag, Timestamp at) {
+  // The worker may send a held packet late (busy with other viewers, or its
+  // 1 ms wheel): the estimator compares arrivals with the real send time,
+  // or it would take our own lateness for a queue on the path.
+  if (tag & kTagNumbered) bwe_.on_packet_released(uint16_t(tag), at);
+}
+
 void Subscriber::tick(Timestamp now) {
   if (pacing_) {
     // Until the estimate is trusted, a transport-cc viewer is paced at what
@@ -199,6 +215,9 @@ void Subscriber::tick(Timestamp now) {
                          : 0;
   }
   if (!twcc_ || !pc_->connected() || !selectors_[probe_track_].probing()) return;
+  // Padding never overtakes held media (BurstPacer::holding): the probe
+  // waits, and media sent meanwhile is not in it.
+  if (pace_bps_ && pacer_.holding(now)) return;
   if (!probe_) {
     auto cluster = bwe_.probe_to_send(now);
     if (!cluster) return;

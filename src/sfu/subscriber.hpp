@@ -114,6 +114,7 @@ class Subscriber : public webrtc::PeerConnection::Observer {
   void on_rtp(webrtc::PeerConnection& pc, uint8_t* data, size_t size, Timestamp now) override {}
   void on_rtcp(webrtc::PeerConnection& pc, uint8_t* data, size_t size, Timestamp now) override;
   void on_closed(webrtc::PeerConnection& pc, const std::string& reason) override;
+  void on_released(webrtc::PeerConnection& pc, uint32_t tag, Timestamp at) override;
 
  private:
   // Maps, numbers (transport-wide) and sends one RTP packet of `track` in a

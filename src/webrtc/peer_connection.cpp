@@ -258,7 +258,8 @@ void PeerConnection::tick(Timestamp now) {
   if (ice_.consent_expired(now, config_.consent_timeout)) close("ICE consent expired");
 }
 
-bool PeerConnection::send_rtp(uint8_t* data, size_t size, size_t capacity, Timestamp release) {
+bool PeerConnection::send_rtp(uint8_t* data, size_t size, size_t capacity, Timestamp release,
+                              uint32_t tag) {
   if (state_ != State::kConnected || !remote_) return false;
   size_t len = size;
   if (!srtp_out_->protect_rtp(data, len, capacity)) {
@@ -267,7 +268,7 @@ bool PeerConnection::send_rtp(uint8_t* data, size_t size, size_t capacity, Times
   }
   stats_.rtp_out++;
   if (release != Timestamp{}) {
-    transport_.send_datagram_at(ByteSpan(data, len), *remote_, release);
+    transport_.send_datagram_at(ByteSpan(data, len), *remote_, release, tag);
   } else {
     transport_.send_datagram(ByteSpan(data, len), *remote_);
   }

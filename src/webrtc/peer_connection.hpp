@@ -64,8 +64,10 @@ class PeerConnection {
     // which send_datagram() then takes without copying it; null for none.
     virtual uint8_t* send_buffer(size_t /*capacity*/) { return nullptr; }
     // Sends `data` at `release`, a time after now (pacing); at once where
-    // the transport does not pace.
-    virtual void send_datagram_at(ByteSpan data, const SocketAddress& to, Timestamp /*release*/) {
+    // the transport does not pace. A pacing transport tells the peer when
+    // it went, with `tag` (PeerConnection::released).
+    virtual void send_datagram_at(ByteSpan data, const SocketAddress& to, Timestamp /*release*/,
+                                  uint32_t /*tag*/) {
       send_datagram(data, to);
     }
   };
@@ -78,6 +80,8 @@ class PeerConnection {
     virtual void on_rtp(PeerConnection& pc, uint8_t* data, size_t size, Timestamp now) = 0;
     virtual void on_rtcp(PeerConnection& pc, uint8_t* data, size_t size, Timestamp now) = 0;
     virtual void on_closed(PeerConnection& pc, const std::string& reason) = 0;
+    // A packet sent with a release time and a tag (send_rtp) left at `at`.
+    virtual void on_released(PeerConnection& /*pc*/, uint32_t /*tag*/, Timestamp /*at*/) {}
   };
 
   PeerConnection(PeerConfig config, std::shared_ptr<DtlsCertificate> cert, Transport& transport,
@@ -103,8 +107,13 @@ class PeerConnection {
 
   // Protect in place and send. `capacity` must leave room for the SRTP trailer
   // (kSrtpTrailerRoom). Returns false when not connected or protection failed.
-  // With `release` set, the datagram leaves then (Transport::send_datagram_at).
-  bool send_rtp(uint8_t* data, size_t size, size_t capacity, Timestamp release = {});
+  // With `release` set, the datagram leaves then (Transport::send_datagram_at),
+  // and a non-zero `tag` comes back to the observer's on_released() when it
+  // has gone.
+  bool send_rtp(uint8_t* data, size_t size, size_t capacity, Timestamp release = {},
+                uint32_t tag = 0);
+  // The transport sent the datagram tagged `tag` at `at`.
+  void released(uint32_t tag, Timestamp at) { observer_.on_released(*this, tag, at); }
   // Where to build the next packet for send_rtp so that it leaves without
   // another copy (Transport::send_buffer); null for none.
   uint8_t* send_buffer(size_t capacity) { return transport_.send_buffer(capacity); }

@@ -64,6 +64,24 @@ TEST(SentPacketHistory, FindsWhatWasSent) {
   EXPECT_FALSE(h.find(9));   // never sent
 }
 
+TEST(SentPacketHistory, ASendTimeIsCorrectedUntilAcked) {
+  SentPacketHistory h;
+  h.on_sent(10, kT0, 1200, -1);
+  h.on_sent(11, kT0 + milliseconds(5), 1200, 2);
+  // The pacer planned 11 for 5 ms; it went at 9 ms.
+  h.set_send_time(11, kT0 + milliseconds(9));
+  EXPECT_EQ(h.find(11).send_us(), to_us(kT0 + milliseconds(9)));
+  EXPECT_EQ(h.find(11).probe_cluster(), 2);  // the rest of the slot stays
+  EXPECT_EQ(h.find(10).send_us(), to_us(kT0));
+  // Nothing for a number never sent, and an acknowledged packet keeps the
+  // time its feedback was read against.
+  h.set_send_time(12, kT0 + milliseconds(9));
+  EXPECT_FALSE(h.find(12));
+  h.find(10).set_acked();
+  h.set_send_time(10, kT0 + milliseconds(3));
+  EXPECT_EQ(h.find(10).send_us(), to_us(kT0));
+}
+
 TEST(SentPacketHistory, FeedbackStateStaysInTheSlot) {
   SentPacketHistory h;
   h.on_sent(65'535, kT0, 1000, 99);

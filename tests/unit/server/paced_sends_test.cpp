@@ -49,6 +49,22 @@ TEST(BurstPacer, SendsTheHeadOfABurstAtOnceAndSpreadsTheRest) {
             t0 + std::chrono::milliseconds(200));
 }
 
+TEST(BurstPacer, HoldingUntilTheLastReleaseHasPassed) {
+  sfu::BurstPacer p;
+  const Timestamp t0 = Clock::now();
+  EXPECT_FALSE(p.holding(t0));
+  // Within the burst allowance nothing is held.
+  p.release(1200, t0, 9'600'000);
+  EXPECT_FALSE(p.holding(t0));
+  // 20 packets at 1 ms each: the last leaves at 15 ms.
+  Timestamp last{};
+  for (int i = 0; i < 20; ++i) last = p.release(1200, t0, 9'600'000);
+  EXPECT_NEAR(ms_between(t0, last), 15.0, 0.01);
+  EXPECT_TRUE(p.holding(t0));
+  EXPECT_TRUE(p.holding(last - microseconds(1)));
+  EXPECT_FALSE(p.holding(last));
+}
+
 TEST(PacedSends, ReleasesInOrderAtTheirTimes) {
   net::PacedSends w;
   const Timestamp t0 = Clock::now();
@@ -57,14 +73,15 @@ TEST(PacedSends, ReleasesInOrderAtTheirTimes) {
   // a: 0..9 at 1 ms steps from 2 ms; b: 0..9 at 3 ms steps from 1 ms.
   for (uint8_t i = 0; i < 10; ++i) {
     const Bytes d(100, i);
-    ASSERT_TRUE(w.hold(d, a, t0 + microseconds(2000 + 1000 * i), t0));
-    ASSERT_TRUE(w.hold(d, b, t0 + microseconds(1000 + 3000 * i), t0));
+    ASSERT_TRUE(w.hold(d, a, t0 + microseconds(2000 + 1000 * i), t0, 100 + i));
+    ASSERT_TRUE(w.hold(d, b, t0 + microseconds(1000 + 3000 * i), t0, 200 + i));
   }
   EXPECT_EQ(w.held(), 20u);
   std::vector<uint8_t> got_a, got_b;
-  auto take = [&](ByteSpan d, const SocketAddress& to) {
+  auto take = [&](ByteSpan d, const SocketAddress& to, uint32_t tag) {
     (to == a ? got_a : got_b).push_back(d[0]);
     EXPECT_EQ(d.size(), 100u);
+    EXPECT_EQ(tag, (to == a ? 100u : 200u) + d[0]);  // each datagram's own tag
   };
   w.release_due(t0, take);  // nothing due yet (the first is at 1 ms)
   EXPECT_EQ(got_a.size() + got_b.size(), 0u);
@@ -92,13 +109,13 @@ TEST(PacedSends, AFullPoolRefusesWithoutLosingWhatItHolds) {
   EXPECT_FALSE(w.hold(Bytes(net::PacedSends::kSlotSize + 1, 0), a, t0, t0));
   size_t sent = 0;
   w.release_due(t0 + std::chrono::milliseconds(10),
-                [&](ByteSpan, const SocketAddress&) { ++sent; });
+                [&](ByteSpan, const SocketAddress&, uint32_t) { ++sent; });
   EXPECT_EQ(sent, net::PacedSends::kSlots);
   // The slots are free again; a time far beyond the wheel is clamped to it.
   ASSERT_TRUE(w.hold(d, a, t0 + std::chrono::seconds(10), t0 + std::chrono::milliseconds(10)));
   sent = 0;
   w.release_due(t0 + std::chrono::milliseconds(10 + int(net::PacedSends::kBuckets)),
-                [&](ByteSpan, const SocketAddress&) { ++sent; });
+                [&](ByteSpan, const SocketAddress&, uint32_t) { ++sent; });
   EXPECT_EQ(sent, 1u);
 }
 
@@ -119,6 +136,12 @@ TEST(MediaWorkerPacing, HeldDatagramsArriveLaterAndInOrder) {
   worker.set_pacing(true);
   worker.set_handlers([](uint8_t*, size_t, const SocketAddress&, Timestamp) {}, [](Timestamp) {},
                       std::chrono::milliseconds(20));
+  // Each held datagram's tag comes back when it goes, with when it went.
+  std::vector<std::pair<uint32_t, Timestamp>> released;
+  worker.set_release_handler([&](const SocketAddress& dest, uint32_t tag, Timestamp at) {
+    EXPECT_EQ(dest, to);
+    released.emplace_back(tag, at);
+  });
   worker.start();
   Timestamp posted{};
   // 20 datagrams: the first 5 at once, the rest 2 ms apart from 10 ms on.
@@ -129,7 +152,7 @@ TEST(MediaWorkerPacing, HeldDatagramsArriveLaterAndInOrder) {
       if (i < 5) {
         worker.send(d, to);
       } else {
-        worker.send_at(d, to, posted + std::chrono::milliseconds(10 + 2 * (i - 5)));
+        worker.send_at(d, to, posted + std::chrono::milliseconds(10 + 2 * (i - 5)), 1000u + i);
       }
     }
     worker.flush();
@@ -151,6 +174,15 @@ TEST(MediaWorkerPacing, HeldDatagramsArriveLaterAndInOrder) {
   EXPECT_GE(ms_between(posted, when[19]), 37.0);
   EXPECT_EQ(worker.paced_total(), 15u);
   EXPECT_EQ(worker.paced_held(), 0u);
+  // Read after stop(): the worker thread has finished with the vector.
+  ASSERT_EQ(released.size(), 15u);
+  for (size_t k = 0; k < released.size(); ++k) {
+    EXPECT_EQ(released[k].first, 1005u + k);
+    // At or after the start of its millisecond on the wheel, and before the
+    // receiver saw it.
+    EXPECT_GE(ms_between(posted, released[k].second), 9.0 + 2.0 * double(k));
+    EXPECT_LE(released[k].second, when[5 + k]);
+  }
 }
 
 }  // namespace

@@ -332,7 +332,7 @@ TEST_F(EngineTest, APacedViewerGetsABurstSpreadAndWhole) {
   };
   std::vector<Held> held;
   sfu::EngineOptions opts;
-  opts.send_at = [&held, this](ByteSpan d, const SocketAddress& to, Timestamp release) {
+  opts.send_at = [&held, this](ByteSpan d, const SocketAddress& to, Timestamp release, uint32_t) {
     held.push_back({{Bytes(d.begin(), d.end()), server_addr_, to}, release});
   };
   engine_ = make_engine(server_addr_, 0, opts);
