@@ -7,6 +7,8 @@
 // packet costs a NACK round trip). The same idea as libwebrtc's pacer, but
 // only the send times are decided here: the packets themselves wait in the
 // media worker (net/paced_sends.hpp), which sends them at those times.
+// Only video passes through it (Subscriber::forward): audio and repairs go
+// at once, as libwebrtc's pacer puts them ahead of queued video.
 //
 // The release times of one viewer never go backwards, so its packets stay
 // in order; and no packet waits more than kMaxDelay: past that the estimate

@@ -118,7 +118,11 @@ void Subscriber::forward(size_t track, size_t layer, const PublishedTrack& t, co
     if (!RtpPacket::parse(buf, size, pkt)) return;
     if (!video_[track]->rewrite(int(layer), pkt, keyframe, now)) return;
   }
-  send(track, buf, size, now);
+  // Only video is paced, as libwebrtc's pacer sends audio and repairs
+  // ahead of queued video: audio is too little to make a burst, and
+  // delayed behind a keyframe it would stretch the viewer's jitter buffer;
+  // a repair is late already, and the repair budget bounds it.
+  send(track, buf, size, now, t.video);
 }
 
 void Subscriber::map_payload(size_t track, RtpPacket& pkt) const {
@@ -127,8 +131,7 @@ void Subscriber::map_payload(size_t track, RtpPacket& pkt) const {
   if (m.remap_extensions) pkt.remap_extension_ids(m.extension_map);
 }
 
-bool Subscriber::transmit(size_t track, uint8_t* packet, size_t size, Timestamp now,
-                          bool probe_padding) {
+bool Subscriber::transmit(size_t track, uint8_t* packet, size_t size, Timestamp now, bool paced) {
   const TrackMapping& m = mappings_[track];
   bool numbered = false;
   if (m.twcc_ext_id) {
@@ -143,8 +146,7 @@ bool Subscriber::transmit(size_t track, uint8_t* packet, size_t size, Timestamp 
   // Paced: it leaves at its pacer's time, which is also its send time for
   // the estimator (feedback compares it with the arrival) until the worker
   // says when it really went (on_released).
-  const Timestamp sent_at =
-      pace_bps_ && !probe_padding ? pacer_.release(size, now, pace_bps_) : now;
+  const Timestamp sent_at = pace_bps_ && paced ? pacer_.release(size, now, pace_bps_) : now;
   const bool held = sent_at > now;
   uint32_t tag = 0;
   if (numbered) {
@@ -170,11 +172,11 @@ bool Subscriber::transmit(size_t track, uint8_t* packet, size_t size, Timestamp 
   return true;
 }
 
-bool Subscriber::send(size_t track, uint8_t* packet, size_t size, Timestamp now) {
+bool Subscriber::send(size_t track, uint8_t* packet, size_t size, Timestamp now, bool paced) {
   RtpPacket pkt;
   if (!RtpPacket::parse(packet, size, pkt)) return false;
   map_payload(track, pkt);
-  return transmit(track, packet, size, now);
+  return transmit(track, packet, size, now, paced);
 }
 
 bool Subscriber::send_padding(size_t bytes, Timestamp now) {
@@ -191,7 +193,7 @@ bool Subscriber::send_padding(size_t bytes, Timestamp now) {
   std::memset(p + 12, 0, pad);
   p[12 + pad - 1] = uint8_t(pad);
   // Probes keep their own rate (the cluster's), which is what they measure.
-  return transmit(probe_track_, p, 12 + pad, now, true);
+  return transmit(probe_track_, p, 12 + pad, now);
 }
 
 void Subscriber::on_released(webrtc::PeerConnection&, uint32_t tag, Timestamp at) {

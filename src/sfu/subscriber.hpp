@@ -118,12 +118,12 @@ class Subscriber : public webrtc::PeerConnection::Observer {
 
  private:
   // Maps, numbers (transport-wide) and sends one RTP packet of `track` in a
-  // kScratch-sized buffer.
-  bool send(size_t track, uint8_t* packet, size_t size, Timestamp now);
+  // kScratch-sized buffer; `paced`: through this viewer's pacer (video
+  // media only, see transmit).
+  bool send(size_t track, uint8_t* packet, size_t size, Timestamp now, bool paced = false);
   void map_payload(size_t track, RtpPacket& pkt) const;
   // Numbers (transport-wide) and sends a packet already mapped.
-  bool transmit(size_t track, uint8_t* packet, size_t size, Timestamp now,
-                bool probe_padding = false);
+  bool transmit(size_t track, uint8_t* packet, size_t size, Timestamp now, bool paced = false);
   bool send_padding(size_t bytes, Timestamp now);
   void on_nack(const Nack& nack, Timestamp now);
   // Resends `out_seq` of video track `track` from the stream's cache.

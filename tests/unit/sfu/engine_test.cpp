@@ -368,6 +368,21 @@ TEST_F(EngineTest, APacedViewerGetsABurstSpreadAndWhole) {
   const auto spread =
       std::chrono::duration<double, std::milli>(held[5].release - held[4].release).count();
   EXPECT_NEAR(spread, 3.6, 0.5);
+  // Audio is not held behind the video: it goes at once.
+  const size_t held_video = held.size();
+  auto first_ones = std::move(v->rtp_in);
+  v->rtp_in.clear();
+  for (uint16_t seq = 1; seq <= 3; ++seq)
+    pub->send_rtp(make_vp8_packet(1111, seq, 960 * seq, false, 111), net_);
+  pump();
+  EXPECT_EQ(held.size(), held_video);
+  ASSERT_EQ(v->rtp_in.size(), 3u);
+  for (Bytes& b : v->rtp_in) {
+    RtpPacket p;
+    ASSERT_TRUE(RtpPacket::parse(b.data(), b.size(), p));
+    EXPECT_EQ(p.payload_type(), 111);
+  }
+  v->rtp_in = std::move(first_ones);
   // The network delivers them at their times: all 30, in order.
   for (auto& h : held) net_.push_back(std::move(h.d));
   pump();
