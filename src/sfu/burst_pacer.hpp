@@ -40,11 +40,12 @@ class BurstPacer {
     return at > now ? at : now;
   }
 
-  // Whether a packet given before `now` is still held. Probe padding waits
-  // until nothing is: it is numbered transport-wide when it is made, so
-  // sent past held media it would reach the viewer first, and the viewer's
-  // feedback would report the held packets missing and out of order.
-  bool holding(Timestamp now) const { return last_release_ > now; }
+  // When a packet that must not overtake those held (probe padding: it is
+  // numbered transport-wide when it is made, so sent past held media it
+  // would reach the viewer first, and the viewer's feedback would report
+  // the held packets missing and out of order) may leave: right after the
+  // last one held, or now. It keeps its own rate: the bucket is not charged.
+  Timestamp after_held(Timestamp now) const { return std::max(now, last_release_); }
 
  private:
   Timestamp free_at_{};       // when a link at the pacing rate would have sent all given so far

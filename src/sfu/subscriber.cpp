@@ -122,7 +122,7 @@ void Subscriber::forward(size_t track, size_t layer, const PublishedTrack& t, co
   // ahead of queued video: audio is too little to make a burst, and
   // delayed behind a keyframe it would stretch the viewer's jitter buffer;
   // a repair is late already, and the repair budget bounds it.
-  send(track, buf, size, now, t.video);
+  send(track, buf, size, now, t.video ? Pace::kPaced : Pace::kNow);
 }
 
 void Subscriber::map_payload(size_t track, RtpPacket& pkt) const {
@@ -131,7 +131,7 @@ void Subscriber::map_payload(size_t track, RtpPacket& pkt) const {
   if (m.remap_extensions) pkt.remap_extension_ids(m.extension_map);
 }
 
-bool Subscriber::transmit(size_t track, uint8_t* packet, size_t size, Timestamp now, bool paced) {
+bool Subscriber::transmit(size_t track, uint8_t* packet, size_t size, Timestamp now, Pace pace) {
   const TrackMapping& m = mappings_[track];
   bool numbered = false;
   if (m.twcc_ext_id) {
@@ -146,16 +146,19 @@ bool Subscriber::transmit(size_t track, uint8_t* packet, size_t size, Timestamp 
   // Paced: it leaves at its pacer's time, which is also its send time for
   // the estimator (feedback compares it with the arrival) until the worker
   // says when it really went (on_released).
-  const Timestamp sent_at = pace_bps_ && paced ? pacer_.release(size, now, pace_bps_) : now;
+  Timestamp sent_at = now;
+  if (pace_bps_ && pace == Pace::kPaced) sent_at = pacer_.release(size, now, pace_bps_);
+  if (pace_bps_ && pace == Pace::kAfterHeld) sent_at = pacer_.after_held(now);
   const bool held = sent_at > now;
   uint32_t tag = 0;
   if (numbered) {
     // Recorded before the send: a worker whose pool is full sends at once
     // and says so (on_released) before send_rtp returns.
-    // A packet the pacer holds leaves after the probe's own burst: counted
-    // in the probe, it would stretch the probe's spread at the receiver and
-    // make the path look slower than it is.
-    const bool in_probe = probe_ && !held;
+    // Video the pacer holds leaves at the pacing rate, not the probe's:
+    // counted in the probe, it would stretch the probe's spread at the
+    // receiver and make the path look slower than it is. Padding held
+    // behind it is the probe itself.
+    const bool in_probe = probe_ && (!held || pace == Pace::kAfterHeld);
     bwe_.on_packet_sent(twcc_seq_, size, sent_at,
                         in_probe ? probe_->cluster.id : cc::SendSideBwe::kNoProbe);
     if (in_probe) {
@@ -172,11 +175,11 @@ bool Subscriber::transmit(size_t track, uint8_t* packet, size_t size, Timestamp 
   return true;
 }
 
-bool Subscriber::send(size_t track, uint8_t* packet, size_t size, Timestamp now, bool paced) {
+bool Subscriber::send(size_t track, uint8_t* packet, size_t size, Timestamp now, Pace pace) {
   RtpPacket pkt;
   if (!RtpPacket::parse(packet, size, pkt)) return false;
   map_payload(track, pkt);
-  return transmit(track, packet, size, now, paced);
+  return transmit(track, packet, size, now, pace);
 }
 
 bool Subscriber::send_padding(size_t bytes, Timestamp now) {
@@ -192,8 +195,9 @@ bool Subscriber::send_padding(size_t bytes, Timestamp now) {
   store_be32(p + 8, m.rtx_ssrc);
   std::memset(p + 12, 0, pad);
   p[12 + pad - 1] = uint8_t(pad);
-  // Probes keep their own rate (the cluster's), which is what they measure.
-  return transmit(probe_track_, p, 12 + pad, now);
+  // Probes keep their own rate (the cluster's), which is what they measure,
+  // behind any video the pacer holds.
+  return transmit(probe_track_, p, 12 + pad, now, Pace::kAfterHeld);
 }
 
 void Subscriber::on_released(webrtc::PeerConnection&, uint32_t tag, Timestamp at) {
@@ -217,9 +221,6 @@ void Subscriber::tick(Timestamp now) {
                          : 0;
   }
   if (!twcc_ || !pc_->connected() || !selectors_[probe_track_].probing()) return;
-  // Padding never overtakes held media (BurstPacer::holding): the probe
-  // waits, and media sent meanwhile is not in it.
-  if (pace_bps_ && pacer_.holding(now)) return;
   if (!probe_) {
     auto cluster = bwe_.probe_to_send(now);
     if (!cluster) return;

@@ -117,13 +117,16 @@ class Subscriber : public webrtc::PeerConnection::Observer {
   void on_released(webrtc::PeerConnection& pc, uint32_t tag, Timestamp at) override;
 
  private:
+  // How a packet goes with PACING (burst_pacer.hpp): at once (audio,
+  // repairs), through the viewer's pacer (video), or right after what the
+  // pacer holds, at its own rate (probe padding).
+  enum class Pace : uint8_t { kNow, kPaced, kAfterHeld };
   // Maps, numbers (transport-wide) and sends one RTP packet of `track` in a
-  // kScratch-sized buffer; `paced`: through this viewer's pacer (video
-  // media only, see transmit).
-  bool send(size_t track, uint8_t* packet, size_t size, Timestamp now, bool paced = false);
+  // kScratch-sized buffer.
+  bool send(size_t track, uint8_t* packet, size_t size, Timestamp now, Pace pace = Pace::kNow);
   void map_payload(size_t track, RtpPacket& pkt) const;
   // Numbers (transport-wide) and sends a packet already mapped.
-  bool transmit(size_t track, uint8_t* packet, size_t size, Timestamp now, bool paced = false);
+  bool transmit(size_t track, uint8_t* packet, size_t size, Timestamp now, Pace pace = Pace::kNow);
   bool send_padding(size_t bytes, Timestamp now);
   void on_nack(const Nack& nack, Timestamp now);
   // Resends `out_seq` of video track `track` from the stream's cache.

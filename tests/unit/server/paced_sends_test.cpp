@@ -49,20 +49,22 @@ TEST(BurstPacer, SendsTheHeadOfABurstAtOnceAndSpreadsTheRest) {
             t0 + std::chrono::milliseconds(200));
 }
 
-TEST(BurstPacer, HoldingUntilTheLastReleaseHasPassed) {
+TEST(BurstPacer, AfterHeldIsRightBehindTheLastHeldPacket) {
   sfu::BurstPacer p;
   const Timestamp t0 = Clock::now();
-  EXPECT_FALSE(p.holding(t0));
+  EXPECT_EQ(p.after_held(t0), t0);
   // Within the burst allowance nothing is held.
   p.release(1200, t0, 9'600'000);
-  EXPECT_FALSE(p.holding(t0));
+  EXPECT_EQ(p.after_held(t0), t0);
   // 20 packets at 1 ms each: the last leaves at 15 ms.
   Timestamp last{};
   for (int i = 0; i < 20; ++i) last = p.release(1200, t0, 9'600'000);
   EXPECT_NEAR(ms_between(t0, last), 15.0, 0.01);
-  EXPECT_TRUE(p.holding(t0));
-  EXPECT_TRUE(p.holding(last - microseconds(1)));
-  EXPECT_FALSE(p.holding(last));
+  EXPECT_EQ(p.after_held(t0), last);
+  EXPECT_EQ(p.after_held(last + microseconds(1)), last + microseconds(1));
+  // It charges nothing: the next paced packet is where it would have been.
+  const Timestamp next = p.release(1200, t0, 9'600'000);
+  EXPECT_NEAR(ms_between(last, next), 1.0, 0.01);
 }
 
 TEST(PacedSends, ReleasesInOrderAtTheirTimes) {
