@@ -107,12 +107,11 @@ void write_media(metrics::TextWriter& w, const std::vector<WorkerSample>& sample
     w.sample({{"worker", std::to_string(i)}}, double(workers.worker(i).paced_pool_full()));
   }
   w.family("lss_send_path", Type::kGauge,
-           "1 for each media worker's send path (SEND_PATH; gso falls back to grouped where the "
-           "kernel refuses UDP GSO).");
+           "1 for each media worker's send path (SEND_PATH: plain, grouped, gso for auto, "
+           "io_uring; gso falls back to grouped and io_uring to io_uring-grouped where the kernel "
+           "refuses UDP GSO, io_uring to gso where it refuses io_uring).");
   for (size_t i = 0; i < workers.size(); ++i) {
-    w.sample({{"worker", std::to_string(i)},
-              {"path", net::send_shape_name(workers.worker(i).send_shape())}},
-             1);
+    w.sample({{"worker", std::to_string(i)}, {"path", workers.worker(i).send_path_name()}}, 1);
   }
 }
 

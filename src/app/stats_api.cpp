@@ -23,7 +23,7 @@ json worker_json(WorkerPool& workers, size_t i) {
   }
   return {{"index", i},
           {"udp_port", workers.worker(i).port()},
-          {"send_path", net::send_shape_name(workers.worker(i).send_shape())},
+          {"send_path", workers.worker(i).send_path_name()},
           {"udp_datagrams_sent", workers.worker(i).udp_datagrams_sent()},
           {"udp_messages_sent", workers.worker(i).udp_messages_sent()},
           {"paced_datagrams", workers.worker(i).paced_total()},

@@ -12,6 +12,7 @@
 #include <cstring>
 
 #include "net/sockaddr.hpp"
+#include "net/uring_sender.hpp"
 
 namespace lss::net {
 namespace asio = boost::asio;
@@ -69,6 +70,16 @@ lss::Status MediaWorker::open() {
   }
   port_ = socket_.local_endpoint(ec).port();
   batch_ = std::make_unique<DatagramBatch>(v6_);
+  if (send_via() == SendVia::kUring) {
+    // One SQE per message of a flush: a full batch's worth of entries.
+    uring_ = std::make_unique<UringSender>();
+    if (auto st = uring_->open(unsigned(DatagramBatch::kSlots)); !st) {
+      uring_.reset();
+      via_.store(SendVia::kSendmmsg, std::memory_order_relaxed);
+      spdlog::warn("media worker {}: io_uring unavailable ({}); sending with sendmmsg", index_,
+                   st.message());
+    }
+  }
   const int efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (efd < 0) return make_error(std::string("eventfd: ") + std::strerror(errno));
   wake_fd_.assign(efd, ec);
@@ -289,9 +300,63 @@ void MediaWorker::send(ByteSpan data, const SocketAddress& to) {
   if (!batching_ || batch_->full()) flush();
 }
 
+const char* MediaWorker::send_path_name() const {
+  const SendShape shape = send_shape();
+  if (send_via() == SendVia::kUring) {
+    switch (shape) {
+      case SendShape::kPlain:
+        return "io_uring-plain";
+      case SendShape::kGrouped:
+        return "io_uring-grouped";
+      case SendShape::kGso:
+        break;
+    }
+    return "io_uring";
+  }
+  return send_shape_name(shape);
+}
+
+void MediaWorker::count_sent(std::span<const mmsghdr> msgs) {
+  if (msgs.empty()) return;
+  uint64_t datagrams = 0;
+  for (const mmsghdr& m : msgs) {
+    const msghdr& h = m.msg_hdr;  // an iovec per datagram
+    datagrams += h.msg_iovlen;
+    for (size_t k = 0; k < h.msg_iovlen; ++k) counters_.bytes_out += h.msg_iov[k].iov_len;
+  }
+  counters_.datagrams_out += datagrams;
+  add_relaxed(udp_messages_, uint64_t(msgs.size()));
+  add_relaxed(udp_datagrams_, datagrams);
+}
+
 template <class Refused>
 void MediaWorker::send_messages(std::span<mmsghdr> msgs, Refused&& refused) {
   size_t done = 0;
+  // SEND_PATH=io_uring: one SENDMSG per message, each completion read as
+  // sendmmsg's result for that message would be. The results live on this
+  // frame: refused() may send again through here (a refused GSO message,
+  // split). Unlike sendmmsg, which stops at a refused message, the ring has
+  // sent the later ones already: a refused GSO message's datagrams, sent
+  // again, follow the same viewer's later messages of this flush.
+  while (uring_ && done < msgs.size()) {
+    const auto part = msgs.subspan(done, std::min(DatagramBatch::kSlots, msgs.size() - done));
+    std::array<int, DatagramBatch::kSlots> results;
+    if (!uring_->send(socket_.native_handle(), part, results)) {
+      spdlog::warn("media worker {}: io_uring failed ({}); sending with sendmmsg", index_,
+                   std::strerror(uring_->error()));
+      uring_.reset();
+      via_.store(SendVia::kSendmmsg, std::memory_order_relaxed);
+    }
+    size_t sent_from = 0;  // counted a run at a time
+    for (size_t i = 0; i < part.size(); ++i) {
+      if (results[i] >= 0) continue;
+      count_sent(part.subspan(sent_from, i - sent_from));
+      sent_from = i + 1;
+      refused(done + i, -results[i]);
+    }
+    count_sent(part.subspan(sent_from));
+    done += part.size();
+  }
   while (done < msgs.size()) {
     const int n = ::sendmmsg(socket_.native_handle(), msgs.data() + done,
                              unsigned(msgs.size() - done), MSG_DONTWAIT);
@@ -300,15 +365,7 @@ void MediaWorker::send_messages(std::span<mmsghdr> msgs, Refused&& refused) {
       ++done;
       continue;
     }
-    uint64_t datagrams = 0;
-    for (size_t i = done; i < done + size_t(n); ++i) {
-      const msghdr& h = msgs[i].msg_hdr;  // an iovec per datagram
-      datagrams += h.msg_iovlen;
-      for (size_t k = 0; k < h.msg_iovlen; ++k) counters_.bytes_out += h.msg_iov[k].iov_len;
-    }
-    counters_.datagrams_out += datagrams;
-    add_relaxed(udp_messages_, uint64_t(n));
-    add_relaxed(udp_datagrams_, datagrams);
+    count_sent(msgs.subspan(done, size_t(n)));
     done += size_t(n);
   }
 }

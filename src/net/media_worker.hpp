@@ -5,8 +5,9 @@
 // being handled (and during ticks) are gathered, up to DatagramBatch::kSlots,
 // and go out together with sendmmsg; with UDP GSO each viewer's run of
 // same-size datagrams is one message (datagram_batch.hpp). Other sends go
-// out at once. Everything a peer does happens on its worker's thread, so
-// per-packet paths take no locks.
+// out at once. SEND_PATH=io_uring submits those messages through an
+// io_uring instead of sendmmsg (uring_sender.hpp). Everything a peer does
+// happens on its worker's thread, so per-packet paths take no locks.
 #include <sys/socket.h>
 
 #include <array>
@@ -31,6 +32,12 @@
 #include "net/tcp_media_server.hpp"
 
 namespace lss::net {
+
+class UringSender;
+
+// How a worker hands its messages to the kernel (SEND_PATH): sendmmsg on
+// the shared socket, or an io_uring SENDMSG per message (io_uring).
+enum class SendVia { kSendmmsg, kUring };
 
 class MediaWorker {
  public:
@@ -61,6 +68,16 @@ class MediaWorker {
   void set_send_shape(SendShape shape) { active_shape_.store(shape, std::memory_order_relaxed); }
   // The shape in use (kGrouped after a fallback); readable from any thread.
   SendShape send_shape() const { return active_shape_.load(std::memory_order_relaxed); }
+  // How messages reach the kernel (SEND_PATH=io_uring: kUring); before
+  // open(). kUring falls back to kSendmmsg, with a warning, where the
+  // kernel refuses a ring or the server was built without liburing.
+  void set_send_via(SendVia via) { via_.store(via, std::memory_order_relaxed); }
+  // The way in use; readable from any thread.
+  SendVia send_via() const { return via_.load(std::memory_order_relaxed); }
+  // The send path in use, for metrics and /api/stats: the shape's name
+  // (plain, grouped, gso) with sendmmsg, else "io_uring" (its GSO shape) or
+  // "io_uring-grouped" (after a GSO fallback). Any thread.
+  const char* send_path_name() const;
   // Also listens for ICE-TCP on `port` (0: any); before start().
   lss::Status open_tcp(uint16_t port);
   // The ICE-TCP port, 0 without ICE-TCP.
@@ -128,7 +145,8 @@ class MediaWorker {
   };
   const Counters& counters() const { return counters_; }
   // UDP datagrams sent on the shared socket, and the sendmmsg messages
-  // that carried them (fewer with GSO); readable from any thread.
+  // (or io_uring SENDMSGs) that carried them (fewer with GSO); readable
+  // from any thread.
   uint64_t udp_datagrams_sent() const { return udp_datagrams_.load(std::memory_order_relaxed); }
   uint64_t udp_messages_sent() const { return udp_messages_.load(std::memory_order_relaxed); }
   // Arrival to sendmmsg of what receive batches and relay hand-offs sent;
@@ -143,10 +161,13 @@ class MediaWorker {
   void drain();
   void learn_destination(const msghdr& h, const SocketAddress& from);
   const uint8_t* source_for(const SocketAddress& to) const;
-  // sendmmsg of every message, counting what went; `refused(i, errno)` for
-  // a message the kernel stopped at, and the rest still go.
+  // Sends every message (sendmmsg, or the io_uring), counting what went;
+  // `refused(i, errno)` for a message the kernel refused, and the rest
+  // still go.
   template <class Refused>
   void send_messages(std::span<mmsghdr> msgs, Refused&& refused);
+  // Counts messages the kernel took.
+  void count_sent(std::span<const mmsghdr> msgs);
   // Sends message `i` of the batch again as single datagrams after the
   // kernel refused its GSO form with `error`; may turn GSO off.
   void gso_refused(size_t i, int error);
@@ -182,7 +203,9 @@ class MediaWorker {
   std::unique_ptr<DatagramBatch> batch_;
   bool batching_ = false;
   std::atomic<SendShape> active_shape_{SendShape::kGso};
-  int gso_failures_ = 0;  // refusals that were not the kernel's last word
+  std::atomic<SendVia> via_{SendVia::kSendmmsg};
+  std::unique_ptr<UringSender> uring_;  // SEND_PATH=io_uring
+  int gso_failures_ = 0;                // refusals that were not the kernel's last word
   static constexpr int kGsoFailuresToGiveUp = 8;
   std::atomic<uint64_t> udp_datagrams_{0}, udp_messages_{0};
   // Wake-ups from other workers: an eventfd, written only when no wake is

@@ -142,6 +142,18 @@ TEST_F(ConfigTest, SendPathIsAutoByDefaultAndTakesTheOlderPaths) {
   EXPECT_NE(out.message.find("SEND_PATH"), std::string::npos) << out.message;
 }
 
+TEST_F(ConfigTest, SendPathTakesIoUring) {
+  setenv("SEND_PATH", "io_uring", 1);
+  auto out = load();
+  ASSERT_EQ(out.kind, ConfigOutcome::Kind::kRun) << out.message;
+  EXPECT_EQ(out.config.send_path, "io_uring");
+  // A wrong value's message lists every accepted one.
+  setenv("SEND_PATH", "uring", 1);
+  out = load();
+  EXPECT_EQ(out.kind, ConfigOutcome::Kind::kExitError);
+  EXPECT_NE(out.message.find("io_uring"), std::string::npos) << out.message;
+}
+
 TEST_F(ConfigTest, PacingIsOffByDefault) {
   auto out = load();
   ASSERT_EQ(out.kind, ConfigOutcome::Kind::kRun);
