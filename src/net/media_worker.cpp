@@ -99,15 +99,18 @@ lss::Status MediaWorker::open_tcp(uint16_t port) {
 void MediaWorker::learn_destination(const msghdr& h, const SocketAddress& from) {
   Local local;
   bool found = false;
+  // A cmsg the kernel cut short (no room left: MSG_CTRUNC) is not read.
   for (cmsghdr* c = CMSG_FIRSTHDR(const_cast<msghdr*>(&h)); c;
        c = CMSG_NXTHDR(const_cast<msghdr*>(&h), c)) {
-    if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
+    if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO &&
+        c->cmsg_len >= CMSG_LEN(sizeof(in_pktinfo))) {
       in_pktinfo info;
       std::memcpy(&info, CMSG_DATA(c), sizeof info);
       local.ip[10] = local.ip[11] = 0xff;  // kept v4-mapped, as the socket sends
       std::memcpy(local.ip.data() + 12, &info.ipi_addr, 4);
       found = true;
-    } else if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO) {
+    } else if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO &&
+               c->cmsg_len >= CMSG_LEN(sizeof(in6_pktinfo))) {
       in6_pktinfo info;
       std::memcpy(&info, CMSG_DATA(c), sizeof info);
       std::memcpy(local.ip.data(), &info.ipi6_addr, 16);

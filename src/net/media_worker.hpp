@@ -229,7 +229,9 @@ class MediaWorker {
   };
   std::unordered_map<SocketAddress, Local, SocketAddressHash> local_of_;
   static constexpr size_t kMaxLocals = 65536;  // a flood of sources resets it
-  static constexpr size_t kControl = 64;       // cmsg room per datagram
+  // cmsg room per datagram: a dual-stack socket gets an IPv4 datagram's
+  // destination twice, IPV6_PKTINFO (40 bytes) then IP_PKTINFO (32).
+  static constexpr size_t kControl = 128;
   std::vector<uint8_t> recv_control_;
 };
 
