@@ -18,6 +18,9 @@ MEANING = {
     "io_uring": "auto's GSO messages through an io_uring per worker, one SENDMSG each, "
                 "instead of sendmmsg",
     "io_uring+pacing": "as io_uring, with PACING=true",
+    "connected": "auto's GSO messages through a UDP socket connected to each viewer, one "
+                 "sendmmsg per viewer",
+    "connected+pacing": "as connected, with PACING=true",
 }
 
 
@@ -55,7 +58,8 @@ def main():
     out.extend(rows)
     out.append("")
     out.append("Datagrams per message: UDP datagrams the media workers sent over the hold divided by "
-               "the messages that carried them (sendmmsg messages, or io_uring SENDMSGs; GET "
+               "the messages that carried them (sendmmsg messages on the shared or connected "
+               "sockets, or io_uring SENDMSGs; GET "
                "/api/stats); the worker paths are what the workers report using (`gso` under "
                "io_uring means the kernel refused io_uring). Frame completion: per "
                "viewer and video frame, the arrival of the frame's last packet minus the "

@@ -161,9 +161,10 @@ ConfigOutcome load_config(int argc, const char* const* argv) {
       "how media goes out: auto (viewer by viewer, UDP GSO carrying each viewer's run of "
       "packets in one message, falling back by itself where the kernel refuses it), grouped "
       "(viewer by viewer, one datagram per message), plain (each packet to every viewer in "
-      "turn, one datagram per message: the path before GSO) or io_uring (auto's messages "
+      "turn, one datagram per message: the path before GSO), io_uring (auto's messages "
       "submitted through an io_uring instead of sendmmsg; sendmmsg where the kernel refuses "
-      "io_uring)");
+      "io_uring) or connected (auto's messages through a UDP socket connected to each "
+      "destination, sharing the port with SO_REUSEPORT)");
   std::string pacing = "false";
   opt("--pacing", pacing, "PACING",
       "spread each viewer's bursts (keyframes) at 2.5x its bandwidth estimate, at most 80 ms "
@@ -393,8 +394,8 @@ ConfigOutcome load_config(int argc, const char* const* argv) {
   if (!parse_bool(ice_tcp, c.ice_tcp))
     return fail("invalid ICE_TCP: expected true or false, got '" + ice_tcp + "'");
   if (c.send_path != "auto" && c.send_path != "grouped" && c.send_path != "plain" &&
-      c.send_path != "io_uring")
-    return fail("invalid SEND_PATH: expected auto, grouped, plain or io_uring, got '" +
+      c.send_path != "io_uring" && c.send_path != "connected")
+    return fail("invalid SEND_PATH: expected auto, grouped, plain, io_uring or connected, got '" +
                 c.send_path + "'");
   if (c.tcp_port && int(c.tcp_port) + int(c.media_workers) - 1 > 65535)
     return fail("invalid TCP_PORT: TCP_PORT + MEDIA_WORKERS - 1 exceeds 65535");

@@ -1,9 +1,11 @@
 // The other ways a MediaWorker hands its messages to the kernel, through
 // the real kernel on loopback: SEND_PATH=io_uring (a SENDMSG per message
-// on the worker's ring). A fan-out burst with runs of same-size packets
-// (GSO messages) and odd sizes reaches several receivers, every datagram
-// whole and in order; where the kernel refuses a ring the worker falls back
-// to sendmmsg and still sends everything.
+// on the worker's ring) and SEND_PATH=connected (a socket connected to each
+// destination). A fan-out burst with runs of same-size packets (GSO
+// messages) and odd sizes reaches several receivers, every datagram whole
+// and in order; where the kernel refuses a ring the worker falls back to
+// sendmmsg and still sends everything; a connected socket's peer still
+// reaches the worker's handler, and an idle connected socket is closed.
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <linux/filter.h>
@@ -58,14 +60,19 @@ struct Receiver {
     const ssize_t n =
         recvfrom(fd, buf.data(), buf.size(), 0, reinterpret_cast<sockaddr*>(&from), &len);
     buf.resize(n > 0 ? size_t(n) : 0);
-    if (n > 0) last_from_port = ntohs(from.sin_port);
+    if (n > 0) {
+      last_from_port = ntohs(from.sin_port);
+      last_from_ip = ntohl(from.sin_addr.s_addr);
+    }
     return buf;
   }
-  // Sends `data` to the worker's port on loopback from this receiver's port.
-  void send_to(uint16_t worker_port, const std::vector<uint8_t>& data) const {
+  // Sends `data` to the worker's port on loopback (127.0.0.1, or `ip`)
+  // from this receiver's port.
+  void send_to(uint16_t worker_port, const std::vector<uint8_t>& data,
+               uint32_t ip = INADDR_LOOPBACK) const {
     sockaddr_in to{};
     to.sin_family = AF_INET;
-    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    to.sin_addr.s_addr = htonl(ip);
     to.sin_port = htons(worker_port);
     sendto(fd, data.data(), data.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to);
   }
@@ -73,6 +80,7 @@ struct Receiver {
   int fd;
   uint16_t port;
   uint16_t last_from_port = 0;  // where the last datagram came from
+  uint32_t last_from_ip = 0;
 };
 
 // Each 1-byte datagram the worker receives makes it send `sizes` to every
@@ -87,6 +95,7 @@ struct FanOutWorker {
     worker.set_handlers(
         [this, sizes, viewers](uint8_t* data, size_t size, const SocketAddress& from, Timestamp) {
           if (size != 1) {
+            seen.fetch_add(1);
             if (from.port == watched_port.load()) watched_seen.fetch_add(1);
             return;
           }
@@ -117,7 +126,14 @@ struct FanOutWorker {
   MediaWorker worker;
   std::atomic<uint16_t> watched_port{0};
   std::atomic<int> watched_seen{0};
+  std::atomic<int> seen{0};  // datagrams other than triggers
 };
+
+void wait_for(const std::atomic<int>& count, int n) {
+  for (int i = 0; i < 400 && count.load() < n; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+}
 
 // Runs (four 1200s and a shorter 640: one GSO message), a lone 200, four
 // 1000s, two 1300s: four messages per viewer with GSO.
@@ -250,6 +266,127 @@ void expect_gso_refusal_handled(SendVia via, const char* grouped_name) {
 TEST(MediaWorkerSendPaths, IoUringWhereTheKernelRefusesGsoEveryDatagramStillArrives) {
   if (geteuid() != 0) GTEST_SKIP() << "needs root for a private network namespace";
   expect_gso_refusal_handled(SendVia::kUring, "io_uring-grouped");
+}
+
+TEST(MediaWorkerSendPaths, ConnectedWhereTheKernelRefusesGsoEveryDatagramStillArrives) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root for a private network namespace";
+  expect_gso_refusal_handled(SendVia::kConnected, "connected-grouped");
+}
+
+TEST(MediaWorkerSendPaths, ConnectedSendsEachViewersGsoMessagesAndEveryDatagramArrives) {
+  auto rs = receivers(4);
+  FanOutWorker w(SendVia::kConnected, kBurst, addresses(rs));
+  ASSERT_EQ(w.worker.send_via(), SendVia::kConnected);
+  EXPECT_STREQ(w.worker.send_path_name(), "connected");
+  w.worker.start();
+  const int rounds = 3;
+  const uint64_t messages = fan_out_and_check(w, rs, rounds);
+  // One sendmmsg per viewer and round, the same GSO messages as auto.
+  EXPECT_EQ(messages, rounds * kMessagesPerViewer * rs.size());
+  EXPECT_EQ(w.worker.udp_datagrams_sent(), rounds * kBurst.size() * rs.size());
+  EXPECT_EQ(w.worker.counters().send_errors, 0u);
+  EXPECT_EQ(w.worker.send_shape(), SendShape::kGso);
+  // A socket per viewer, made once; each viewer saw the worker's own port.
+  EXPECT_EQ(w.worker.connected_sockets(), rs.size());
+  for (auto& r : rs) EXPECT_EQ(r->last_from_port, w.worker.port());
+}
+
+// Once a peer has a connected socket the kernel hands what it sends to that
+// socket: the worker reads it there and the handler sees it as before. A
+// peer without one still arrives on the shared socket.
+TEST(MediaWorkerSendPaths, ConnectedSocketStillDeliversWhatItsPeerSends) {
+  auto rs = receivers(2);
+  FanOutWorker w(SendVia::kConnected, kBurst, addresses(rs));
+  w.worker.start();
+  fan_out_and_check(w, rs, 1);
+  ASSERT_EQ(w.worker.connected_sockets(), 2u);
+  const uint64_t before = w.worker.connected_datagrams_in();
+
+  w.watched_port = rs[0]->port;
+  rs[0]->send_to(w.worker.port(), std::vector<uint8_t>(100, 7));
+  for (int i = 0; i < 400 && w.watched_seen.load() < 1; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  EXPECT_EQ(w.watched_seen.load(), 1);
+  EXPECT_EQ(w.worker.connected_datagrams_in(), before + 1);
+
+  Receiver stranger;
+  w.watched_port = stranger.port;
+  stranger.send_to(w.worker.port(), std::vector<uint8_t>(100, 8));
+  for (int i = 0; i < 400 && w.watched_seen.load() < 2; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  EXPECT_EQ(w.watched_seen.load(), 2);
+  EXPECT_EQ(w.worker.connected_datagrams_in(), before + 1);  // the shared socket's
+}
+
+// A connected socket that has sent nothing for the idle timeout is closed
+// (checked in the worker's tick); its peer's datagrams then reach the
+// shared socket, and the next send makes a new one.
+TEST(MediaWorkerSendPaths, IdleConnectedSocketIsClosed) {
+  auto rs = receivers(2);
+  FanOutWorker w(SendVia::kConnected, kBurst, addresses(rs));
+  w.worker.set_connected_idle_timeout(std::chrono::milliseconds(200));
+  w.worker.start();
+  fan_out_and_check(w, rs, 1);
+  EXPECT_EQ(w.worker.connected_sockets(), 2u);
+  for (int i = 0; i < 300 && w.worker.connected_sockets() > 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(w.worker.connected_sockets(), 0u);
+
+  const uint64_t before = w.worker.connected_datagrams_in();
+  w.watched_port = rs[1]->port;
+  rs[1]->send_to(w.worker.port(), std::vector<uint8_t>(100, 7));
+  for (int i = 0; i < 400 && w.watched_seen.load() < 1; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  EXPECT_EQ(w.watched_seen.load(), 1);
+  EXPECT_EQ(w.worker.connected_datagrams_in(), before);
+
+  // Sending again opens them again.
+  w.trigger(1);
+  for (auto& r : rs) expect_round(*r, 1, kBurst);
+  w.wait_sent(2 * kBurst.size() * rs.size());
+  EXPECT_EQ(w.worker.connected_sockets(), 2u);
+  EXPECT_EQ(w.worker.counters().send_errors, 0u);
+}
+
+// With several addresses announced the worker answers each peer from the
+// address it talks to: a connected socket is bound to it (127.0.0.2 here),
+// and once the peer talks to another address the shared socket answers it
+// from that one.
+TEST(MediaWorkerSendPaths, ConnectedAnswersFromTheAddressEachPeerTalksTo) {
+  auto rs = receivers(2);
+  FanOutWorker w(SendVia::kConnected, kBurst, addresses(rs));
+  w.worker.set_reply_from_destination(true);
+  w.worker.start();
+  constexpr uint32_t kOther = 0x7f000002;  // 127.0.0.2, also on loopback
+  for (auto& r : rs) r->send_to(w.worker.port(), {1, 2}, kOther);
+  wait_for(w.seen, 2);
+  ASSERT_EQ(w.seen.load(), 2);
+  w.trigger(0);
+  for (auto& r : rs) {
+    expect_round(*r, 0, kBurst);
+    EXPECT_EQ(r->last_from_ip, kOther);
+    EXPECT_EQ(r->last_from_port, w.worker.port());
+  }
+  w.wait_sent(kBurst.size() * rs.size());
+  EXPECT_EQ(w.worker.connected_sockets(), 2u);
+
+  // What rs[0] sends to 127.0.0.1 reaches the shared socket (its connected
+  // socket is bound to 127.0.0.2); the worker answers from 127.0.0.1.
+  const uint64_t before = w.worker.connected_datagrams_in();
+  rs[0]->send_to(w.worker.port(), {3, 4});
+  wait_for(w.seen, 3);
+  EXPECT_EQ(w.worker.connected_datagrams_in(), before);
+  w.trigger(1);
+  expect_round(*rs[0], 1, kBurst);
+  EXPECT_EQ(rs[0]->last_from_ip, uint32_t(INADDR_LOOPBACK));
+  expect_round(*rs[1], 1, kBurst);
+  EXPECT_EQ(rs[1]->last_from_ip, kOther);
+  w.wait_sent(2 * kBurst.size() * rs.size());
+  EXPECT_EQ(w.worker.counters().send_errors, 0u);
 }
 
 }  // namespace
