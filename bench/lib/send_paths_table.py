@@ -15,6 +15,12 @@ MEANING = {
     "grouped": "viewer by viewer at the batch's end, one datagram per message",
     "auto": "viewer by viewer, UDP GSO: one message per viewer's run of same-size packets",
     "auto+pacing": "as auto, with PACING=true: each viewer's packets spread at 2.5x its estimate",
+    "io_uring": "auto's GSO messages through an io_uring per worker, one SENDMSG each, "
+                "instead of sendmmsg",
+    "io_uring+pacing": "as io_uring, with PACING=true",
+    "connected": "auto's GSO messages through a UDP socket connected to each viewer, one "
+                 "sendmmsg per viewer",
+    "connected+pacing": "as connected, with PACING=true",
 }
 
 
@@ -53,7 +59,10 @@ def main():
     out.extend(rows)
     out.append("")
     out.append("Datagrams per message: UDP datagrams the media workers sent over the hold divided by "
-               "the sendmmsg messages that carried them (GET /api/stats). Frame completion: per "
+               "the messages that carried them (sendmmsg messages on the shared or connected "
+               "sockets, or io_uring SENDMSGs; GET "
+               "/api/stats); the worker paths are what the workers report using (`gso` under "
+               "io_uring means the kernel refused io_uring). Frame completion: per "
                "viewer and video frame, the arrival of the frame's last packet minus the "
                "publisher's send of its last packet, for frames that arrived whole; the first and "
                "last tenth are the viewers who joined first and last. The rest as in the fan-out "

@@ -160,8 +160,11 @@ ConfigOutcome load_config(int argc, const char* const* argv) {
   opt("--send-path", c.send_path, "SEND_PATH",
       "how media goes out: auto (viewer by viewer, UDP GSO carrying each viewer's run of "
       "packets in one message, falling back by itself where the kernel refuses it), grouped "
-      "(viewer by viewer, one datagram per message) or plain (each packet to every viewer in "
-      "turn, one datagram per message: the path before GSO)");
+      "(viewer by viewer, one datagram per message), plain (each packet to every viewer in "
+      "turn, one datagram per message: the path before GSO), io_uring (auto's messages "
+      "submitted through an io_uring instead of sendmmsg; sendmmsg where the kernel refuses "
+      "io_uring) or connected (auto's messages through a UDP socket connected to each "
+      "destination, sharing the port with SO_REUSEPORT)");
   std::string pacing = "false";
   opt("--pacing", pacing, "PACING",
       "spread each viewer's bursts (keyframes) at 2.5x its bandwidth estimate, at most 80 ms "
@@ -390,8 +393,10 @@ ConfigOutcome load_config(int argc, const char* const* argv) {
     return fail("invalid PACING: expected true or false, got '" + pacing + "'");
   if (!parse_bool(ice_tcp, c.ice_tcp))
     return fail("invalid ICE_TCP: expected true or false, got '" + ice_tcp + "'");
-  if (c.send_path != "auto" && c.send_path != "grouped" && c.send_path != "plain")
-    return fail("invalid SEND_PATH: expected auto, grouped or plain, got '" + c.send_path + "'");
+  if (c.send_path != "auto" && c.send_path != "grouped" && c.send_path != "plain" &&
+      c.send_path != "io_uring" && c.send_path != "connected")
+    return fail("invalid SEND_PATH: expected auto, grouped, plain, io_uring or connected, got '" +
+                c.send_path + "'");
   if (c.tcp_port && int(c.tcp_port) + int(c.media_workers) - 1 > 65535)
     return fail("invalid TCP_PORT: TCP_PORT + MEDIA_WORKERS - 1 exceeds 65535");
   return out;

@@ -26,9 +26,13 @@ struct Config {
   bool ice_tcp = true;         // ICE_TCP: passive ICE-TCP candidates too
   uint16_t tcp_port = 0;       // TCP_PORT: first ICE-TCP port (0: the UDP ports' numbers)
   // SEND_PATH: auto (viewer by viewer, UDP GSO, falling back by itself),
-  // grouped (viewer by viewer, one datagram per message) or plain (each
-  // packet to every viewer in turn, one per message). See
-  // net/datagram_batch.hpp and sfu/fanout_batch.hpp.
+  // grouped (viewer by viewer, one datagram per message), plain (each
+  // packet to every viewer in turn, one per message), io_uring (auto's
+  // messages submitted through an io_uring, one SENDMSG each, instead of
+  // sendmmsg; sendmmsg where the kernel or the build has none) or connected
+  // (auto's messages through a UDP socket connected to each destination,
+  // which also receives that peer's datagrams). See net/datagram_batch.hpp,
+  // net/uring_sender.hpp, net/connected_sockets.hpp and sfu/fanout_batch.hpp.
   std::string send_path = "auto";
   // PACING: each viewer's packets spread at 2.5x its bandwidth estimate
   // (sfu/burst_pacer.hpp), so keyframe bursts do not overflow shallow

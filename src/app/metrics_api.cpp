@@ -85,7 +85,8 @@ void write_media(metrics::TextWriter& w, const std::vector<WorkerSample>& sample
     w.sample({{"worker", index}}, double(workers.worker(i).busy_ns()) / 1e9);
   }
   w.family("lss_udp_send_datagrams_total", Type::kCounter,
-           "UDP datagrams each media worker sent on its shared socket.");
+           "UDP datagrams each media worker sent on its shared socket (and, with "
+           "SEND_PATH=connected, its connected ones).");
   for (size_t i = 0; i < samples.size(); ++i) {
     w.sample({{"worker", std::to_string(i)}}, double(samples[i].udp_datagrams));
   }
@@ -94,6 +95,12 @@ void write_media(metrics::TextWriter& w, const std::vector<WorkerSample>& sample
            "datagrams / messages is how much the kernel's send path was shared.");
   for (size_t i = 0; i < samples.size(); ++i) {
     w.sample({{"worker", std::to_string(i)}}, double(samples[i].udp_messages));
+  }
+  w.family("lss_udp_connected_sockets", Type::kGauge,
+           "UDP sockets each media worker has connected to a destination (SEND_PATH=connected; "
+           "closed after 30 s without a send).");
+  for (size_t i = 0; i < workers.size(); ++i) {
+    w.sample({{"worker", std::to_string(i)}}, double(workers.worker(i).connected_sockets()));
   }
   w.family("lss_paced_datagrams_total", Type::kCounter,
            "Datagrams each media worker held back to pace a viewer's burst (PACING=true).");
@@ -107,12 +114,12 @@ void write_media(metrics::TextWriter& w, const std::vector<WorkerSample>& sample
     w.sample({{"worker", std::to_string(i)}}, double(workers.worker(i).paced_pool_full()));
   }
   w.family("lss_send_path", Type::kGauge,
-           "1 for each media worker's send path (SEND_PATH; gso falls back to grouped where the "
-           "kernel refuses UDP GSO).");
+           "1 for each media worker's send path (SEND_PATH: plain, grouped, gso for auto, "
+           "io_uring, connected; gso falls back to grouped, io_uring to io_uring-grouped and "
+           "connected to connected-grouped where the kernel refuses UDP GSO, io_uring to gso "
+           "where it refuses io_uring).");
   for (size_t i = 0; i < workers.size(); ++i) {
-    w.sample({{"worker", std::to_string(i)},
-              {"path", net::send_shape_name(workers.worker(i).send_shape())}},
-             1);
+    w.sample({{"worker", std::to_string(i)}, {"path", workers.worker(i).send_path_name()}}, 1);
   }
 }
 

@@ -23,9 +23,10 @@ json worker_json(WorkerPool& workers, size_t i) {
   }
   return {{"index", i},
           {"udp_port", workers.worker(i).port()},
-          {"send_path", net::send_shape_name(workers.worker(i).send_shape())},
+          {"send_path", workers.worker(i).send_path_name()},
           {"udp_datagrams_sent", workers.worker(i).udp_datagrams_sent()},
           {"udp_messages_sent", workers.worker(i).udp_messages_sent()},
+          {"udp_connected_sockets", workers.worker(i).connected_sockets()},
           {"paced_datagrams", workers.worker(i).paced_total()},
           {"paced_held", workers.worker(i).paced_held()},
           {"paced_pool_full", workers.worker(i).paced_pool_full()},

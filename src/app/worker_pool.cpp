@@ -21,6 +21,7 @@ Status WorkerPool::add_worker(uint16_t port, std::shared_ptr<DtlsCertificate> ce
                               std::optional<uint16_t> tcp_port) {
   const size_t index = slots_.size();
   auto worker = std::make_unique<net::MediaWorker>(unsigned(index), port);
+  worker->set_send_via(send_via_);
   if (auto st = worker->open(); !st) return st;
   // Several addresses announced: answer from the one each peer chose.
   worker->set_reply_from_destination(ips.size() > 1);

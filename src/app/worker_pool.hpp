@@ -36,6 +36,9 @@ class WorkerPool : public signal::EngineRouter {
   void set_candidates(const std::vector<std::string>& ips);
   // Every worker's send path (SEND_PATH); before start().
   void set_send_shape(net::SendShape shape);
+  // How every worker hands its messages to the kernel (SEND_PATH=io_uring,
+  // connected); before add_worker().
+  void set_send_via(net::SendVia via) { send_via_ = via; }
   // PACING: viewers' packets leave at their pacer's times
   // (sfu/burst_pacer.hpp, net/paced_sends.hpp); before add_worker().
   void set_pacing(bool on) { pacing_ = on; }
@@ -93,6 +96,7 @@ class WorkerPool : public signal::EngineRouter {
   };
   std::map<std::pair<std::string, size_t>, Relay> relays_;  // (stream, relay worker)
   bool pacing_ = false;
+  net::SendVia send_via_ = net::SendVia::kSendmmsg;
   std::vector<size_t> inflight_;  // counted jobs posted to each worker, not yet run
 };
 

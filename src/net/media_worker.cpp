@@ -11,7 +11,9 @@
 #include <cerrno>
 #include <cstring>
 
+#include "net/connected_sockets.hpp"
 #include "net/sockaddr.hpp"
+#include "net/uring_sender.hpp"
 
 namespace lss::net {
 namespace asio = boost::asio;
@@ -40,9 +42,19 @@ MediaWorker::~MediaWorker() {
 
 lss::Status MediaWorker::open() {
   boost::system::error_code ec;
+  // SEND_PATH=connected: the connected sockets share the port.
+  const bool reuse_port = send_via() == SendVia::kConnected;
+  const auto allow_reuse = [&] {
+    const int one = 1;
+    if (reuse_port &&
+        ::setsockopt(socket_.native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0) {
+      ec.assign(errno, boost::system::system_category());
+    }
+  };
   // Dual-stack where the kernel has IPv6; plain IPv4 where it does not.
   socket_.open(udp::v6(), ec);
   if (!ec) socket_.set_option(asio::ip::v6_only(false), ec);
+  if (!ec) allow_reuse();
   if (!ec) socket_.bind(udp::endpoint(udp::v6(), port_), ec);
   if (ec) {
     boost::system::error_code ignored;
@@ -50,6 +62,7 @@ lss::Status MediaWorker::open() {
     ec.clear();
     v6_ = false;
     socket_.open(udp::v4(), ec);
+    if (!ec) allow_reuse();
     if (!ec) socket_.bind(udp::endpoint(udp::v4(), port_), ec);
   }
   // Large buffers absorb bursts (a keyframe fanned out to many viewers).
@@ -69,6 +82,21 @@ lss::Status MediaWorker::open() {
   }
   port_ = socket_.local_endpoint(ec).port();
   batch_ = std::make_unique<DatagramBatch>(v6_);
+  if (send_via() == SendVia::kUring) {
+    // One SQE per message of a flush: a full batch's worth of entries.
+    uring_ = std::make_unique<UringSender>();
+    if (auto st = uring_->open(unsigned(DatagramBatch::kSlots)); !st) {
+      uring_.reset();
+      via_.store(SendVia::kSendmmsg, std::memory_order_relaxed);
+      spdlog::warn("media worker {}: io_uring unavailable ({}); sending with sendmmsg", index_,
+                   st.message());
+    }
+  }
+  if (send_via() == SendVia::kConnected) {
+    connected_ =
+        std::make_unique<ConnectedSockets>(io_, index_, v6_, port_, [this](int fd) { drain(fd); });
+    if (connected_idle_ != Duration{}) connected_->set_idle_timeout(connected_idle_);
+  }
   const int efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (efd < 0) return make_error(std::string("eventfd: ") + std::strerror(errno));
   wake_fd_.assign(efd, ec);
@@ -88,15 +116,18 @@ lss::Status MediaWorker::open_tcp(uint16_t port) {
 void MediaWorker::learn_destination(const msghdr& h, const SocketAddress& from) {
   Local local;
   bool found = false;
+  // A cmsg the kernel cut short (no room left: MSG_CTRUNC) is not read.
   for (cmsghdr* c = CMSG_FIRSTHDR(const_cast<msghdr*>(&h)); c;
        c = CMSG_NXTHDR(const_cast<msghdr*>(&h), c)) {
-    if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
+    if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO &&
+        c->cmsg_len >= CMSG_LEN(sizeof(in_pktinfo))) {
       in_pktinfo info;
       std::memcpy(&info, CMSG_DATA(c), sizeof info);
       local.ip[10] = local.ip[11] = 0xff;  // kept v4-mapped, as the socket sends
       std::memcpy(local.ip.data() + 12, &info.ipi_addr, 4);
       found = true;
-    } else if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO) {
+    } else if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO &&
+               c->cmsg_len >= CMSG_LEN(sizeof(in6_pktinfo))) {
       in6_pktinfo info;
       std::memcpy(&info, CMSG_DATA(c), sizeof info);
       std::memcpy(local.ip.data(), &info.ipi6_addr, 16);
@@ -198,12 +229,17 @@ void MediaWorker::stop() {
 void MediaWorker::wait_readable() {
   socket_.async_wait(udp::socket::wait_read, [this](const boost::system::error_code& ec) {
     if (ec) return;
-    drain();
+    drain(socket_.native_handle());
     wait_readable();
   });
 }
 
-void MediaWorker::drain() {
+void MediaWorker::set_connected_idle_timeout(Duration timeout) {
+  connected_idle_ = timeout;
+  if (connected_) connected_->set_idle_timeout(timeout);
+}
+
+void MediaWorker::drain(int fd) {
   mmsghdr msgs[kBatch];
   iovec iovs[kBatch];
   sockaddr_storage addrs[kBatch];
@@ -221,9 +257,13 @@ void MediaWorker::drain() {
         msgs[i].msg_hdr.msg_controllen = kControl;
       }
     }
-    const int n = recvmmsg(socket_.native_handle(), msgs, kBatch, MSG_DONTWAIT, nullptr);
+    const int n = recvmmsg(fd, msgs, kBatch, MSG_DONTWAIT, nullptr);
+    // A connected socket reports an ICMP error (the peer's port closed)
+    // once, in place of what it holds.
+    if (n < 0 && errno == ECONNREFUSED && fd != socket_.native_handle()) continue;
     if (n <= 0) return;
     const Timestamp now = Clock::now();
+    if (fd != socket_.native_handle()) add_relaxed(connected_in_, uint64_t(n));
     gathered(now, [&] {
       for (int i = 0; i < n; ++i) {
         if (msgs[i].msg_hdr.msg_flags & MSG_TRUNC) continue;  // larger than any valid packet
@@ -289,27 +329,163 @@ void MediaWorker::send(ByteSpan data, const SocketAddress& to) {
   if (!batching_ || batch_->full()) flush();
 }
 
+const char* MediaWorker::send_path_name() const {
+  const SendShape shape = send_shape();
+  const SendVia via = send_via();
+  if (via == SendVia::kUring) {
+    switch (shape) {
+      case SendShape::kPlain:
+        return "io_uring-plain";
+      case SendShape::kGrouped:
+        return "io_uring-grouped";
+      case SendShape::kGso:
+        break;
+    }
+    return "io_uring";
+  }
+  if (via == SendVia::kConnected) {
+    switch (shape) {
+      case SendShape::kPlain:
+        return "connected-plain";
+      case SendShape::kGrouped:
+        return "connected-grouped";
+      case SendShape::kGso:
+        break;
+    }
+    return "connected";
+  }
+  return send_shape_name(shape);
+}
+
+void MediaWorker::count_sent(std::span<const mmsghdr> msgs) {
+  if (msgs.empty()) return;
+  uint64_t datagrams = 0;
+  for (const mmsghdr& m : msgs) {
+    const msghdr& h = m.msg_hdr;  // an iovec per datagram
+    datagrams += h.msg_iovlen;
+    for (size_t k = 0; k < h.msg_iovlen; ++k) counters_.bytes_out += h.msg_iov[k].iov_len;
+  }
+  counters_.datagrams_out += datagrams;
+  add_relaxed(udp_messages_, uint64_t(msgs.size()));
+  add_relaxed(udp_datagrams_, datagrams);
+}
+
 template <class Refused>
 void MediaWorker::send_messages(std::span<mmsghdr> msgs, Refused&& refused) {
+  if (connected_) {
+    send_connected(msgs, refused);
+    return;
+  }
+  size_t done = 0;
+  // SEND_PATH=io_uring: one SENDMSG per message, each completion read as
+  // sendmmsg's result for that message would be. The results live on this
+  // frame: refused() may send again through here (a refused GSO message,
+  // split). Unlike sendmmsg, which stops at a refused message, the ring has
+  // sent the later ones already: a refused GSO message's datagrams, sent
+  // again, follow the same viewer's later messages of this flush.
+  while (uring_ && done < msgs.size()) {
+    const auto part = msgs.subspan(done, std::min(DatagramBatch::kSlots, msgs.size() - done));
+    std::array<int, DatagramBatch::kSlots> results;
+    if (!uring_->send(socket_.native_handle(), part, results)) {
+      spdlog::warn("media worker {}: io_uring failed ({}); sending with sendmmsg", index_,
+                   std::strerror(uring_->error()));
+      uring_.reset();
+      via_.store(SendVia::kSendmmsg, std::memory_order_relaxed);
+    }
+    size_t sent_from = 0;  // counted a run at a time
+    for (size_t i = 0; i < part.size(); ++i) {
+      if (results[i] >= 0) continue;
+      count_sent(part.subspan(sent_from, i - sent_from));
+      sent_from = i + 1;
+      refused(done + i, -results[i]);
+    }
+    count_sent(part.subspan(sent_from));
+    done += part.size();
+  }
+  send_mmsg(socket_.native_handle(), msgs.subspan(done), done, refused);
+}
+
+template <class Refused>
+void MediaWorker::send_mmsg(int fd, std::span<mmsghdr> msgs, size_t first, Refused& refused) {
   size_t done = 0;
   while (done < msgs.size()) {
-    const int n = ::sendmmsg(socket_.native_handle(), msgs.data() + done,
-                             unsigned(msgs.size() - done), MSG_DONTWAIT);
+    const int n = ::sendmmsg(fd, msgs.data() + done, unsigned(msgs.size() - done), MSG_DONTWAIT);
     if (n <= 0) {
-      refused(done, errno);  // the kernel stopped at this one; the rest still go
+      refused(first + done, errno);  // the kernel stopped at this one; the rest still go
       ++done;
       continue;
     }
-    uint64_t datagrams = 0;
-    for (size_t i = done; i < done + size_t(n); ++i) {
-      const msghdr& h = msgs[i].msg_hdr;  // an iovec per datagram
-      datagrams += h.msg_iovlen;
-      for (size_t k = 0; k < h.msg_iovlen; ++k) counters_.bytes_out += h.msg_iov[k].iov_len;
-    }
-    counters_.datagrams_out += datagrams;
-    add_relaxed(udp_messages_, uint64_t(n));
-    add_relaxed(udp_datagrams_, datagrams);
+    count_sent(msgs.subspan(done, size_t(n)));
     done += size_t(n);
+  }
+}
+
+namespace {
+bool same_destination(const msghdr& a, const msghdr& b) {
+  return a.msg_namelen == b.msg_namelen && a.msg_name && b.msg_name &&
+         std::memcmp(a.msg_name, b.msg_name, a.msg_namelen) == 0;
+}
+
+// A message for a connected socket: no address (Linux would look the route
+// up again for one) and no source address (the socket is bound to it);
+// UDP_SEGMENT stays. DatagramBatch puts the source's cmsg first.
+void as_connected(msghdr& h) {
+  h.msg_name = nullptr;
+  h.msg_namelen = 0;
+  const cmsghdr* c = CMSG_FIRSTHDR(&h);
+  if (!c || !((c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO) ||
+              (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO))) {
+    return;
+  }
+  const size_t skip = CMSG_ALIGN(c->cmsg_len);
+  if (h.msg_controllen > skip) {
+    h.msg_control = static_cast<uint8_t*>(h.msg_control) + skip;
+    h.msg_controllen -= skip;
+  } else {
+    h.msg_control = nullptr;
+    h.msg_controllen = 0;
+  }
+}
+}  // namespace
+
+int MediaWorker::connected_fd(const msghdr& h, Timestamp now) {
+  if (!h.msg_name || h.msg_namelen > sizeof(sockaddr_storage)) return -1;
+  sockaddr_storage ss{};
+  std::memcpy(&ss, h.msg_name, h.msg_namelen);
+  const SocketAddress to = from_sockaddr(ss);
+  const uint8_t* source = pktinfo_ ? source_for(to) : nullptr;
+  int fd = connected_->find(to, source, now);
+  if (fd == ConnectedSockets::kAbsent) {
+    fd = connected_->open(to, source, now);
+    connected_open_.store(connected_->size(), std::memory_order_relaxed);
+  }
+  return fd;
+}
+
+template <class Refused>
+void MediaWorker::send_connected(std::span<mmsghdr> msgs, Refused& refused) {
+  const Timestamp now = Clock::now();
+  const int shared = socket_.native_handle();
+  // DatagramBatch puts a destination's messages together: each run goes
+  // with one sendmmsg on its socket; runs for the shared socket go
+  // together.
+  size_t shared_from = 0;
+  for (size_t i = 0; i < msgs.size();) {
+    size_t j = i + 1;
+    while (j < msgs.size() && same_destination(msgs[i].msg_hdr, msgs[j].msg_hdr)) ++j;
+    const int fd = connected_fd(msgs[i].msg_hdr, now);
+    if (fd >= 0) {
+      if (shared_from < i) {
+        send_mmsg(shared, msgs.subspan(shared_from, i - shared_from), shared_from, refused);
+      }
+      for (size_t k = i; k < j; ++k) as_connected(msgs[k].msg_hdr);
+      send_mmsg(fd, msgs.subspan(i, j - i), i, refused);
+      shared_from = j;
+    }
+    i = j;
+  }
+  if (shared_from < msgs.size()) {
+    send_mmsg(shared, msgs.subspan(shared_from), shared_from, refused);
   }
 }
 
@@ -330,16 +506,18 @@ void MediaWorker::gso_refused(size_t i, int error) {
 void MediaWorker::flush() {
   if (!batch_ || batch_->size() == 0) return;
   const size_t gathered_count = batch_->size();
-  send_messages(batch_->messages(active_shape_.load(std::memory_order_relaxed)), [this](size_t i,
-                                                                                        int error) {
-    if (batch_->datagrams(i) > 1 && error != EAGAIN && error != EWOULDBLOCK && error != ENOBUFS) {
-      gso_refused(i, error);
-    } else {
-      // A full buffer, an unreachable peer...: UDP loses it, as
-      // the network could.
-      counters_.send_errors += batch_->datagrams(i);
-    }
-  });
+  send_messages(
+      batch_->messages(active_shape_.load(std::memory_order_relaxed)), [this](size_t i, int error) {
+        // A full buffer, an unreachable peer (a connected socket hears of a
+        // closed port: ECONNREFUSED)...: UDP loses it, as the network could.
+        const bool lost = error == EAGAIN || error == EWOULDBLOCK || error == ENOBUFS ||
+                          error == ECONNREFUSED || error == EHOSTUNREACH || error == ENETUNREACH;
+        if (batch_->datagrams(i) > 1 && !lost) {
+          gso_refused(i, error);
+        } else {
+          counters_.send_errors += batch_->datagrams(i);
+        }
+      });
   if (arrival_ != Timestamp{}) {
     const auto waited =
         std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - arrival_);
@@ -393,6 +571,10 @@ void MediaWorker::schedule_tick() {
   tick_timer_.async_wait([this](const boost::system::error_code& ec) {
     if (ec) return;
     gathered(Timestamp{}, [this] { on_tick_(Clock::now()); });
+    if (connected_) {
+      connected_->close_idle(Clock::now());
+      connected_open_.store(connected_->size(), std::memory_order_relaxed);
+    }
     schedule_tick();
   });
 }

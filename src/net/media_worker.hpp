@@ -5,8 +5,11 @@
 // being handled (and during ticks) are gathered, up to DatagramBatch::kSlots,
 // and go out together with sendmmsg; with UDP GSO each viewer's run of
 // same-size datagrams is one message (datagram_batch.hpp). Other sends go
-// out at once. Everything a peer does happens on its worker's thread, so
-// per-packet paths take no locks.
+// out at once. SEND_PATH=io_uring submits those messages through an
+// io_uring instead of sendmmsg (uring_sender.hpp); SEND_PATH=connected
+// sends each destination's through a UDP socket connected to it
+// (connected_sockets.hpp), and reads those sockets too. Everything a peer
+// does happens on its worker's thread, so per-packet paths take no locks.
 #include <sys/socket.h>
 
 #include <array>
@@ -31,6 +34,14 @@
 #include "net/tcp_media_server.hpp"
 
 namespace lss::net {
+
+class ConnectedSockets;
+class UringSender;
+
+// How a worker hands its messages to the kernel (SEND_PATH): sendmmsg on
+// the shared socket, an io_uring SENDMSG per message (io_uring), or
+// sendmmsg on a socket connected to each destination (connected).
+enum class SendVia { kSendmmsg, kUring, kConnected };
 
 class MediaWorker {
  public:
@@ -61,6 +72,26 @@ class MediaWorker {
   void set_send_shape(SendShape shape) { active_shape_.store(shape, std::memory_order_relaxed); }
   // The shape in use (kGrouped after a fallback); readable from any thread.
   SendShape send_shape() const { return active_shape_.load(std::memory_order_relaxed); }
+  // How messages reach the kernel (SEND_PATH=io_uring: kUring, connected:
+  // kConnected); before open(). kUring falls back to kSendmmsg, with a
+  // warning, where the kernel refuses a ring or the server was built
+  // without liburing. kConnected sets SO_REUSEPORT on the shared socket.
+  void set_send_via(SendVia via) { via_.store(via, std::memory_order_relaxed); }
+  // The way in use; readable from any thread.
+  SendVia send_via() const { return via_.load(std::memory_order_relaxed); }
+  // The send path in use, for metrics and /api/stats: the shape's name
+  // (plain, grouped, gso) with sendmmsg, else "io_uring" or "connected"
+  // (their GSO shape), "io_uring-grouped" or "connected-grouped" (after a
+  // GSO fallback). Any thread.
+  const char* send_path_name() const;
+  // SEND_PATH=connected: a connected socket closes once it has sent nothing
+  // for this long (ConnectedSockets::kIdleTimeout; tests shorten it).
+  // Before start().
+  void set_connected_idle_timeout(Duration timeout);
+  // Connected sockets open now, and the datagrams received through them;
+  // readable from any thread.
+  uint64_t connected_sockets() const { return connected_open_.load(std::memory_order_relaxed); }
+  uint64_t connected_datagrams_in() const { return connected_in_.load(std::memory_order_relaxed); }
   // Also listens for ICE-TCP on `port` (0: any); before start().
   lss::Status open_tcp(uint16_t port);
   // The ICE-TCP port, 0 without ICE-TCP.
@@ -134,8 +165,9 @@ class MediaWorker {
     uint64_t datagrams_in = 0, bytes_in = 0, datagrams_out = 0, bytes_out = 0, send_errors = 0;
   };
   const Counters& counters() const { return counters_; }
-  // UDP datagrams sent on the shared socket, and the sendmmsg messages
-  // that carried them (fewer with GSO); readable from any thread.
+  // UDP datagrams sent (on the shared socket, or connected ones), and the
+  // sendmmsg messages (or io_uring SENDMSGs) that carried them (fewer with
+  // GSO); readable from any thread.
   uint64_t udp_datagrams_sent() const { return udp_datagrams_.load(std::memory_order_relaxed); }
   uint64_t udp_messages_sent() const { return udp_messages_.load(std::memory_order_relaxed); }
   // Arrival to sendmmsg of what receive batches and relay hand-offs sent;
@@ -147,13 +179,28 @@ class MediaWorker {
 
  private:
   void wait_readable();
-  void drain();
+  // Reads what arrived on `fd`: the shared socket, or a connected one.
+  void drain(int fd);
   void learn_destination(const msghdr& h, const SocketAddress& from);
   const uint8_t* source_for(const SocketAddress& to) const;
-  // sendmmsg of every message, counting what went; `refused(i, errno)` for
-  // a message the kernel stopped at, and the rest still go.
+  // Sends every message (sendmmsg on the shared socket or the connected
+  // ones, or the io_uring), counting what went; `refused(i, errno)` for a
+  // message the kernel refused, and the rest still go.
   template <class Refused>
   void send_messages(std::span<mmsghdr> msgs, Refused&& refused);
+  // Counts messages the kernel took.
+  void count_sent(std::span<const mmsghdr> msgs);
+  // sendmmsg of `msgs` on `fd` until all went or were refused;
+  // `refused(first + i, errno)` for message i.
+  template <class Refused>
+  void send_mmsg(int fd, std::span<mmsghdr> msgs, size_t first, Refused& refused);
+  // SEND_PATH=connected: each destination's run of messages with one
+  // sendmmsg on its connected socket, the rest on the shared one.
+  template <class Refused>
+  void send_connected(std::span<mmsghdr> msgs, Refused& refused);
+  // The connected socket for the destination of `h` (made on first use),
+  // or -1 for the shared socket.
+  int connected_fd(const msghdr& h, Timestamp now);
   // Sends message `i` of the batch again as single datagrams after the
   // kernel refused its GSO form with `error`; may turn GSO off.
   void gso_refused(size_t i, int error);
@@ -190,7 +237,9 @@ class MediaWorker {
   std::unique_ptr<DatagramBatch> batch_;
   bool batching_ = false;
   std::atomic<SendShape> active_shape_{SendShape::kGso};
-  int gso_failures_ = 0;  // refusals that were not the kernel's last word
+  std::atomic<SendVia> via_{SendVia::kSendmmsg};
+  std::unique_ptr<UringSender> uring_;  // SEND_PATH=io_uring
+  int gso_failures_ = 0;                // refusals that were not the kernel's last word
   static constexpr int kGsoFailuresToGiveUp = 8;
   std::atomic<uint64_t> udp_datagrams_{0}, udp_messages_{0};
   // Wake-ups from other workers: an eventfd, written only when no wake is
@@ -204,8 +253,11 @@ class MediaWorker {
   Timestamp arrival_{};
   LatencyHistogram forwarding_latency_;
   std::atomic<uint64_t> busy_ns_{0};
-  std::unique_ptr<TcpMediaServer> tcp_;  // after io_: destroyed before it
-  std::unique_ptr<LinkSockets> links_;   // likewise
+  std::unique_ptr<TcpMediaServer> tcp_;          // after io_: destroyed before it
+  std::unique_ptr<LinkSockets> links_;           // likewise
+  std::unique_ptr<ConnectedSockets> connected_;  // SEND_PATH=connected; likewise
+  Duration connected_idle_{};                    // zero: ConnectedSockets' default
+  std::atomic<uint64_t> connected_open_{0}, connected_in_{0};
   // Where each remote sent to (a local address, v4-mapped on a dual-stack
   // socket), learnt from received datagrams when pktinfo_ is on.
   bool pktinfo_ = false;
@@ -214,7 +266,9 @@ class MediaWorker {
   };
   std::unordered_map<SocketAddress, Local, SocketAddressHash> local_of_;
   static constexpr size_t kMaxLocals = 65536;  // a flood of sources resets it
-  static constexpr size_t kControl = 64;       // cmsg room per datagram
+  // cmsg room per datagram: a dual-stack socket gets an IPv4 datagram's
+  // destination twice, IPV6_PKTINFO (40 bytes) then IP_PKTINFO (32).
+  static constexpr size_t kControl = 128;
   std::vector<uint8_t> recv_control_;
 };
 

@@ -142,6 +142,21 @@ TEST_F(ConfigTest, SendPathIsAutoByDefaultAndTakesTheOlderPaths) {
   EXPECT_NE(out.message.find("SEND_PATH"), std::string::npos) << out.message;
 }
 
+TEST_F(ConfigTest, SendPathTakesIoUringAndConnected) {
+  for (const char* path : {"io_uring", "connected"}) {
+    setenv("SEND_PATH", path, 1);
+    auto out = load();
+    ASSERT_EQ(out.kind, ConfigOutcome::Kind::kRun) << path << ": " << out.message;
+    EXPECT_EQ(out.config.send_path, path);
+  }
+  // A wrong value's message lists every accepted one.
+  setenv("SEND_PATH", "uring", 1);
+  auto out = load();
+  EXPECT_EQ(out.kind, ConfigOutcome::Kind::kExitError);
+  EXPECT_NE(out.message.find("io_uring"), std::string::npos) << out.message;
+  EXPECT_NE(out.message.find("connected"), std::string::npos) << out.message;
+}
+
 TEST_F(ConfigTest, PacingIsOffByDefault) {
   auto out = load();
   ASSERT_EQ(out.kind, ConfigOutcome::Kind::kRun);

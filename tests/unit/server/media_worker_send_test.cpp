@@ -3,7 +3,8 @@
 // per viewer and arrives as the same datagrams, in order; SEND_PATH=plain
 // sends one message per datagram; and where the kernel refuses GSO (a
 // segment over the device's MTU) every datagram still arrives and the worker
-// falls back to one datagram per message.
+// falls back to one datagram per message. Replies leave from the address
+// each peer sent to.
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <sched.h>
@@ -114,6 +115,47 @@ TEST(MediaWorkerSend, PlainSendsOneMessagePerDatagram) {
   expect_received(a, kBurst);
   expect_received(b, kBurst);
   EXPECT_EQ(w.messages_after(10), 10u);
+}
+
+// With several addresses announced (set_reply_from_destination) the worker
+// answers each peer from the address the peer sent to. On the dual-stack
+// socket an IPv4 datagram carries that address twice, IPV6_PKTINFO then
+// IP_PKTINFO: both must fit, or the second is cut short and read past its
+// end (the next datagram's control bytes): every reply of a receive batch
+// but the last then failed or left from another address.
+TEST(MediaWorkerSend, RepliesLeaveFromTheAddressEachPeerSentTo) {
+  MediaWorker worker(0, 0);
+  ASSERT_TRUE(worker.open());
+  worker.set_reply_from_destination(true);
+  worker.set_handlers(
+      [&worker](uint8_t*, size_t, const SocketAddress& from, Timestamp) {
+        const Bytes reply(100, 9);
+        worker.send(reply, from);
+      },
+      [](Timestamp) {}, std::chrono::milliseconds(20));
+  // Three peers write to 127.0.0.2 before the worker runs: one receive batch.
+  constexpr uint32_t kOther = 0x7f000002;
+  Receiver peers[3];
+  for (auto& p : peers) {
+    sockaddr_in to{};
+    to.sin_family = AF_INET;
+    to.sin_addr.s_addr = htonl(kOther);
+    to.sin_port = htons(worker.port());
+    const uint8_t one = 1;
+    sendto(p.fd, &one, 1, 0, reinterpret_cast<sockaddr*>(&to), sizeof to);
+  }
+  worker.start();
+  for (auto& p : peers) {
+    sockaddr_in from{};
+    socklen_t len = sizeof from;
+    uint8_t buf[256];
+    const ssize_t n = recvfrom(p.fd, buf, sizeof buf, 0, reinterpret_cast<sockaddr*>(&from), &len);
+    EXPECT_EQ(n, 100);
+    EXPECT_EQ(ntohl(from.sin_addr.s_addr), kOther);
+    EXPECT_EQ(ntohs(from.sin_port), worker.port());
+  }
+  worker.stop();
+  EXPECT_EQ(worker.counters().send_errors, 0u);
 }
 
 // In a private network namespace (root only) whose loopback MTU is below
