@@ -165,10 +165,10 @@ ConfigOutcome load_config(int argc, const char* const* argv) {
       "submitted through an io_uring instead of sendmmsg; sendmmsg where the kernel refuses "
       "io_uring) or connected (auto's messages through a UDP socket connected to each "
       "destination, sharing the port with SO_REUSEPORT)");
-  std::string pacing = "false";
+  std::string pacing = "true";
   opt("--pacing", pacing, "PACING",
       "spread each viewer's bursts (keyframes) at 2.5x its bandwidth estimate, at most 80 ms "
-      "late, so shallow router queues do not drop their tail (true/false, default false)");
+      "late, so shallow router queues do not drop their tail (true/false, default true)");
   opt("--tcp-port", c.tcp_port, "TCP_PORT",
       "first ICE-TCP port, one per worker (0: the same numbers as the UDP ports)")
       ->check(CLI::Range(0, 65535));

@@ -38,7 +38,7 @@ struct Config {
   // (sfu/burst_pacer.hpp), so keyframe bursts do not overflow shallow
   // router queues (bench/pacing); false: every packet leaves as soon as it
   // is forwarded.
-  bool pacing = false;
+  bool pacing = true;
   std::vector<std::string> public_ips;    // PUBLIC_IP: comma list; default loopback + host addrs
   bool public_ip_auto = false;            // PUBLIC_IP lists `auto`: add the STUN-mapped address
   std::vector<std::string> stun_servers;  // STUN_SERVERS: stun: URIs PUBLIC_IP=auto asks

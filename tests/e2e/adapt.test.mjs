@@ -8,7 +8,8 @@
 // Publishers are Chromium with a noisy 1280x720 30 fps Y4M as camera
 // (lib/y4m.mjs), so they send what their encodings allow: three simulcast
 // layers of ~150 kbit/s, ~500 kbit/s and ~2 Mbit/s (a), or one 2.5 Mbit/s
-// layer (b, c; Chromium's quality scaler may send that one at 960x540).
+// layer (b; the lossy cases are in adapt_lossy.test.mjs; Chromium's quality
+// scaler may send that one at 960x540).
 // Viewers are a second Chromium. Time without new frames counts Chromium's
 // freezes, its pauses (gaps over 5 s) and a gap still open at the end.
 //
@@ -20,105 +21,20 @@
 // (lib/adapt.mjs measureAgainIfStalled): the network it ran on was not the
 // one simulated.
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { after, before, describe, test } from 'node:test';
 
 import {
-  browserPid, cpuMeter, encodingRates, fmt, formatTable, layerLog, loadAverage, loopStalls, measureAgainIfStalled, publisherEncodings, relayDownKbps,
-  serverViewers, startPublisherWith, viewerDelta, viewerLine, viewerSample, viewerSession,
+  browserPid, cpuLine, cpuMeter, encodingRates, encodingsLine, fmt, formatTable, layerLog, loopStalls, measureAgainIfStalled, publisherEncodings, publisherReady, relayDownKbps, sampler, serverLine, serverViewers, startPublisherWith, timeline, viewerDelta, viewerLine, viewerSample, viewerSession,
 } from './lib/adapt.mjs';
 import { launchBrowser, sleep, waitFor } from './lib/browser.mjs';
 import { startImpairedRelay } from './lib/impair.mjs';
 import { startImpairedViewer, startViewer } from './lib/media.mjs';
-import { repoRoot, startServer } from './lib/server.mjs';
+import { startServer } from './lib/server.mjs';
 import { haveFfmpeg, noisyY4m } from './lib/y4m.mjs';
 
 const CAP = { rateKbps: 1000, queueMs: 200 };
 
-// Polls `fn` every `ms` in the background until stop(); keeps what it returns.
-function sampler(fn, ms = 500) {
-  const samples = [];
-  let stopped = false;
-  const done = (async () => {
-    while (!stopped) {
-      try { samples.push(await fn()); } catch (e) { samples.push({ error: e.message }); }
-      await sleep(ms);
-    }
-  })();
-  return { samples, async stop() { stopped = true; await done; } };
-}
-
-// "0.5s:2 3.1s:1 ...": the value pick(sample) takes at each change.
-function timeline(samples, pick) {
-  const out = [];
-  let last;
-  for (const s of samples) {
-    if (s.error) continue;
-    const v = pick(s);
-    if (v !== last) out.push(`${fmt(s.t / 1000)}s:${v}`);
-    last = v;
-  }
-  return out.join(' ');
-}
-
-// Waits until the publisher sends every encoding it should, at a useful
-// rate: returns its encodings with kbit/s over the last second.
-async function publisherReady(pub, { encodings, minTopKbps, timeout = 25000 }) {
-  let prev = await publisherEncodings(pub);
-  let rates = [];
-  try {
-    await waitFor(async () => {
-      await sleep(1000);
-      const cur = await publisherEncodings(pub);
-      rates = encodingRates(prev, cur);
-      prev = cur;
-      return rates.length === encodings && rates.every((e) => e.kbps > 0 && e.fps > 0) && rates.at(-1).kbps >= minTopKbps;
-    }, { timeout, interval: 0, what: 'the publisher' });
-  } catch (e) {
-    throw new Error(`the publisher did not reach ${encodings} encodings with the top at ${minTopKbps} kbit/s: ` +
-      rates.map((r) => `${r.rid || '-'} ${r.width}x${r.height} ${fmt(r.fps, 0)} fps ${fmt(r.kbps, 0)} kbit/s (${r.limitation})`).join(', '));
-  }
-  return rates;
-}
-
-// Each freeze a fine-grained sampler saw, with what happened in the second
-// before it was counted (Chromium counts a freeze when the frame after it is
-// rendered).
-function freezeEvents(samples, start, stalls) {
-  const ok = samples.filter((s) => !s.error);
-  const out = [];
-  for (let i = 1; i < ok.length; i++) {
-    const n = ok[i].freezeCount - ok[i - 1].freezeCount;
-    if (n <= 0) continue;
-    const back = ok.filter((s) => s.t >= ok[i].t - 1000 && s.t <= ok[i].t)[0] || ok[i - 1];
-    const stall = Math.max(0, ...stalls.filter((x) => x.t >= ok[i].nt - 1000 && x.t <= ok[i].nt).map((x) => x.ms));
-    out.push(`${fmt((ok[i].t - start.t) / 1000)}s ${fmt(ok[i].totalFreezesDuration - ok[i - 1].totalFreezesDuration, 2)}s ` +
-      `(${ok[i].relayLost - back.relayLost} dropped, ${ok[i].nackCount - back.nackCount} NACKs, ${ok[i].keyFramesDecoded - back.keyFramesDecoded} keyframes, ` +
-      `${stall ? `${Math.round(stall)} ms` : 'no'} stall)`);
-  }
-  return out.join('; ') || 'none';
-}
-
-function encodingsLine(rates) {
-  return rates.map((r) => `${r.rid || 'video'} ${r.width}x${r.height} ${fmt(r.fps, 0)} fps ${fmt(r.kbps, 0)} kbit/s` +
-    `${r.limitation && r.limitation !== 'none' ? ` (limited: ${r.limitation})` : ''}`).join(', ');
-}
-
-// Which server binary ran (it may be rebuilt between runs) and where its
-// estimate came from.
-function serverLine(v) {
-  let built = '?';
-  try { built = fs.statSync(process.env.LSS_BIN || path.join(repoRoot, 'build/live-stream-server')).mtime.toISOString(); } catch (_) { /* gone */ }
-  const source = !v ? '?' : v.estimate_bps === 0 ? 'none yet' : v.remb_bps && v.remb_bps === v.estimate_bps ? "the viewer's REMB" : "the server's own (not the REMB)";
-  return `server binary built ${built}; the capped/lossy viewer's estimate: ${source}`;
-}
-
-function cpuLine(cpu, loopSummary) {
-  return `CPU (% of one core): ${Object.entries(cpu).map(([k, v]) => `${k} ${fmt(v, 0)}`).join(', ')}; load average ${loadAverage()}; ` +
-    `the relay's event loop stalled: ${loopSummary}`;
-}
 
 describe('viewers on slow or lossy networks', { skip: !haveFfmpeg() && 'no ffmpeg (Debian ffmpeg) for the Y4M camera' }, () => {
   let server, pubBrowser, viewBrowser, y4m, pids, loop;
@@ -362,97 +278,4 @@ describe('viewers on slow or lossy networks', { skip: !haveFfmpeg() && 'no ffmpe
       await relay?.close();
     }
   }));
-
-  // c. Random loss on the viewer's path (server -> viewer; delay both ways),
-  // with the Y4M camera as one 2.5 Mbit/s 720p layer. A direct viewer of
-  // the same stream shows what the publisher and this machine manage.
-  const lossy = [
-    ['c1', '10 % loss', { down: { lossPct: 10 } }, 2],
-    ['c2', '2 % loss and 40 ms delay', { down: { lossPct: 2, delayMs: 40 }, up: { delayMs: 40 } }, 0.5],
-  ];
-  for (const [id, label, impair, maxFreezeSec] of lossy) {
-    test(`${id}. ${label} on the viewer's path: at most ${maxFreezeSec} s of freezes in 30 s`, { timeout: 240000 }, () => measureAgainIfStalled(loop, async (attempt) => {
-      const name = `adapt-${id}-${attempt}`;
-      const pages = [];
-      let relay;
-      try {
-        const pub = await startPublisherWith(pubBrowser, server, name, { codec: 'VP8', maxBitrate: 2_500_000 });
-        pages.push(pub);
-        await publisherReady(pub, { encodings: 1, minTopKbps: 1500 });
-        relay = await startImpairedRelay({ ...impair, seed: 9 });
-        const viewer = await startImpairedViewer(viewBrowser, server, name, relay);
-        pages.push(viewer);
-        const direct = await startViewer(viewBrowser, server, name);
-        pages.push(direct);
-        const session = await viewerSession(viewer);
-        await waitFor(async () => (await viewerSample(viewer)).framesDecoded > 0, { timeout: 20000, what: 'a first frame at the lossy viewer' });
-        await sleep(5000);
-        const cpu = cpuMeter(pids);
-        cpu.start();
-        const loopFrom = performance.now();
-        const v0 = await viewerSample(viewer);
-        const d0 = await viewerSample(direct);
-        const r0 = relay.stats();
-        const s0 = (await serverViewers(server, name)).get(session);
-        const e0 = await publisherEncodings(pub);
-        // What the viewer saw around each freeze.
-        const fine = sampler(async () => ({ ...(await viewerSample(viewer)), nt: performance.now(), relayLost: relay.stats().down.droppedLoss }), 250);
-        await sleep(30000);
-        await fine.stop();
-        const v1 = await viewerSample(viewer);
-        const d1 = await viewerSample(direct);
-        const r1 = relay.stats();
-        const s1 = (await serverViewers(server, name)).get(session);
-        const e1 = await publisherEncodings(pub);
-        const cpuUse = cpu.stop();
-        const w = viewerDelta(v0, v1);
-        const dw = viewerDelta(d0, d1);
-        const media = (r1.down.kinds.rtp + r1.down.kinds.rtcp) - (r0.down.kinds.rtp + r0.down.kinds.rtcp);
-        const lostPct = (100 * (r1.down.droppedLoss - r0.down.droppedLoss)) / Math.max(1, media);
-
-        // Chromium counts a gap between frames as a freeze (over ~3 frame
-        // intervals) or, over 5 s, as a pause, and either only once the next
-        // frame comes: a gap still open at the end counts too.
-        const fs_ = fine.samples.filter((x) => !x.error);
-        const lastProgress = fs_.reduce((t, x, i) => (i > 0 && x.framesDecoded > fs_[i - 1].framesDecoded ? x.t : t), v0.t);
-        const openGap = Math.max(0, (v1.t - lastProgress) / 1000 - 0.25);
-        const stalled = w.freezeSec + w.pauseSec + openGap;
-        const problems = [];
-        if (!(stalled <= maxFreezeSec)) {
-          problems.push(`${fmt(stalled, 2)} s without new frames in ${fmt(w.seconds, 0)} s (want <= ${maxFreezeSec}): ` +
-            `${w.freezes} freezes ${fmt(w.freezeSec, 2)} s, ${w.pauses} pauses ${fmt(w.pauseSec, 2)} s, still waiting at the end ${fmt(openGap, 2)} s`);
-        }
-        if (!(w.frames > 0)) problems.push('no frames decoded in the window');
-
-        const row = (n, x) => [n, fmt(x.seconds), fmt(x.fps), x.freezes, fmt(x.freezeSec, 2), fmt(x.pauseSec, 2), x.width, x.lost, x.nacks, x.rtx, x.plis,
-          x.keyframes, fmt(x.kbps, 0)];
-        const report = [
-          `${id}. ${label} (relay down: ${fmt(lostPct, 1)} % of RTP/RTCP dropped), Y4M camera as one layer, maxBitrate 2.5 Mbit/s`,
-          formatTable([
-            ['', 'seconds', 'fps', 'freezes', 'freeze s', 'pause s', 'width', 'lost', 'NACKs', 'RTX recv', 'PLIs', 'keyframes', 'kbit/s'],
-            row('lossy viewer', w),
-            row('direct viewer', dw),
-          ]),
-          `server: resent ${(s1?.resent ?? 0) - (s0?.resent ?? 0)}, held off ${(s1?.resend_holdoff ?? 0) - (s0?.resend_holdoff ?? 0)}, ` +
-            `over budget ${(s1?.resend_over_budget ?? 0) - (s0?.resend_over_budget ?? 0)}, not cached ${(s1?.resend_not_cached ?? 0) - (s0?.resend_not_cached ?? 0)}, ` +
-            `PLIs ${(s1?.plis ?? 0) - (s0?.plis ?? 0)} (forwarded ${(s1?.plis_forwarded ?? 0) - (s0?.plis_forwarded ?? 0)}); ` +
-            `relay saw ${r1.down.rtp.resends - r0.down.rtp.resends} resends (so ~${r1.down.rtp.rtx - r0.down.rtp.rtx - w.rtx} RTX repairs lost on the way), ` +
-            `server sent ${fmt(relayDownKbps(r0, r1), 0)} kbit/s`,
-          `publisher: ${encodingsLine(encodingRates(e0, e1))}`,
-          cpuLine(cpuUse, loop.summary(loopFrom, loopFrom + 30000)),
-          `no new frame at the end of the window for ${fmt(openGap, 2)} s; layer at the start ${s0?.layer}, at the end ${s1?.layer} (-1: paused)`,
-          `freezes (s into the window, length; in the 1 s before it: packets the relay dropped, NACKs, keyframes decoded, longest relay stall): ${freezeEvents(fine.samples, v0, loop.stalls)}`,
-          serverLine(s1),
-          `/api/stats at the end: ${viewerLine(s1)}`,
-          'server log:', ...layerLog(server, session).map((l) => `  ${l}`),
-        ].join('\n');
-        console.log(`\n${report}\n`);
-        assert.ok(problems.length === 0, `${problems.join('; ')}\n\n${report}`);
-      } finally {
-        await pages[0]?.evaluate(() => window.pub.stop()).catch(() => {});
-        for (const p of pages) await p.close().catch(() => {});
-        await relay?.close();
-      }
-    }));
-  }
 });

@@ -3,8 +3,10 @@
 // what the server says of a viewer (/api/stats), its layer switches (server
 // log), CPU of the processes involved, and a plain-text table.
 import fs from 'node:fs';
+import path from 'node:path';
 
-import { openPage } from './browser.mjs';
+import { openPage, sleep, waitFor } from './browser.mjs';
+import { repoRoot } from './server.mjs';
 
 // startPublisher (lib/media.mjs) with every option of lss.publish:
 // {codec, key, simulcast, maxBitrate}.
@@ -268,4 +270,89 @@ export async function measureAgainIfStalled(loop, body, { maxStallMs = 100 } = {
       `network was not the one asked for: measuring once more. The first attempt failed with: ${String(err.message).split('\n')[0]}\n`);
     return body(2);
   }
+}
+
+// Shared by adapt.test.mjs and adapt_lossy.test.mjs.
+
+// Polls `fn` every `ms` in the background until stop(); keeps what it returns.
+export function sampler(fn, ms = 500) {
+  const samples = [];
+  let stopped = false;
+  const done = (async () => {
+    while (!stopped) {
+      try { samples.push(await fn()); } catch (e) { samples.push({ error: e.message }); }
+      await sleep(ms);
+    }
+  })();
+  return { samples, async stop() { stopped = true; await done; } };
+}
+
+// "0.5s:2 3.1s:1 ...": the value pick(sample) takes at each change.
+export function timeline(samples, pick) {
+  const out = [];
+  let last;
+  for (const s of samples) {
+    if (s.error) continue;
+    const v = pick(s);
+    if (v !== last) out.push(`${fmt(s.t / 1000)}s:${v}`);
+    last = v;
+  }
+  return out.join(' ');
+}
+
+// Waits until the publisher sends every encoding it should, at a useful
+// rate: returns its encodings with kbit/s over the last second.
+export async function publisherReady(pub, { encodings, minTopKbps, timeout = 25000 }) {
+  let prev = await publisherEncodings(pub);
+  let rates = [];
+  try {
+    await waitFor(async () => {
+      await sleep(1000);
+      const cur = await publisherEncodings(pub);
+      rates = encodingRates(prev, cur);
+      prev = cur;
+      return rates.length === encodings && rates.every((e) => e.kbps > 0 && e.fps > 0) && rates.at(-1).kbps >= minTopKbps;
+    }, { timeout, interval: 0, what: 'the publisher' });
+  } catch (e) {
+    throw new Error(`the publisher did not reach ${encodings} encodings with the top at ${minTopKbps} kbit/s: ` +
+      rates.map((r) => `${r.rid || '-'} ${r.width}x${r.height} ${fmt(r.fps, 0)} fps ${fmt(r.kbps, 0)} kbit/s (${r.limitation})`).join(', '));
+  }
+  return rates;
+}
+
+// Each freeze a fine-grained sampler saw, with what happened in the second
+// before it was counted (Chromium counts a freeze when the frame after it is
+// rendered).
+export function freezeEvents(samples, start, stalls) {
+  const ok = samples.filter((s) => !s.error);
+  const out = [];
+  for (let i = 1; i < ok.length; i++) {
+    const n = ok[i].freezeCount - ok[i - 1].freezeCount;
+    if (n <= 0) continue;
+    const back = ok.filter((s) => s.t >= ok[i].t - 1000 && s.t <= ok[i].t)[0] || ok[i - 1];
+    const stall = Math.max(0, ...stalls.filter((x) => x.t >= ok[i].nt - 1000 && x.t <= ok[i].nt).map((x) => x.ms));
+    out.push(`${fmt((ok[i].t - start.t) / 1000)}s ${fmt(ok[i].totalFreezesDuration - ok[i - 1].totalFreezesDuration, 2)}s ` +
+      `(${ok[i].relayLost - back.relayLost} dropped, ${ok[i].nackCount - back.nackCount} NACKs, ${ok[i].keyFramesDecoded - back.keyFramesDecoded} keyframes, ` +
+      `${stall ? `${Math.round(stall)} ms` : 'no'} stall)`);
+  }
+  return out.join('; ') || 'none';
+}
+
+export function encodingsLine(rates) {
+  return rates.map((r) => `${r.rid || 'video'} ${r.width}x${r.height} ${fmt(r.fps, 0)} fps ${fmt(r.kbps, 0)} kbit/s` +
+    `${r.limitation && r.limitation !== 'none' ? ` (limited: ${r.limitation})` : ''}`).join(', ');
+}
+
+// Which server binary ran (it may be rebuilt between runs) and where its
+// estimate came from.
+export function serverLine(v) {
+  let built = '?';
+  try { built = fs.statSync(process.env.LSS_BIN || path.join(repoRoot, 'build/live-stream-server')).mtime.toISOString(); } catch (_) { /* gone */ }
+  const source = !v ? '?' : v.estimate_bps === 0 ? 'none yet' : v.remb_bps && v.remb_bps === v.estimate_bps ? "the viewer's REMB" : "the server's own (not the REMB)";
+  return `server binary built ${built}; the capped/lossy viewer's estimate: ${source}`;
+}
+
+export function cpuLine(cpu, loopSummary) {
+  return `CPU (% of one core): ${Object.entries(cpu).map(([k, v]) => `${k} ${fmt(v, 0)}`).join(', ')}; load average ${loadAverage()}; ` +
+    `the relay's event loop stalled: ${loopSummary}`;
 }

@@ -157,14 +157,14 @@ TEST_F(ConfigTest, SendPathTakesIoUringAndConnected) {
   EXPECT_NE(out.message.find("connected"), std::string::npos) << out.message;
 }
 
-TEST_F(ConfigTest, PacingIsOffByDefault) {
+TEST_F(ConfigTest, PacingIsOnByDefault) {
   auto out = load();
   ASSERT_EQ(out.kind, ConfigOutcome::Kind::kRun);
-  EXPECT_FALSE(out.config.pacing);
-  setenv("PACING", "true", 1);
+  EXPECT_TRUE(out.config.pacing);
+  setenv("PACING", "false", 1);
   out = load();
   ASSERT_EQ(out.kind, ConfigOutcome::Kind::kRun);
-  EXPECT_TRUE(out.config.pacing);
+  EXPECT_FALSE(out.config.pacing);
   setenv("PACING", "sometimes", 1);
   out = load();
   EXPECT_EQ(out.kind, ConfigOutcome::Kind::kExitError);
