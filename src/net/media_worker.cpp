@@ -330,31 +330,19 @@ void MediaWorker::send(ByteSpan data, const SocketAddress& to) {
 }
 
 const char* MediaWorker::send_path_name() const {
-  const SendShape shape = send_shape();
-  const SendVia via = send_via();
-  if (via == SendVia::kUring) {
-    switch (shape) {
-      case SendShape::kPlain:
-        return "io_uring-plain";
-      case SendShape::kGrouped:
-        return "io_uring-grouped";
-      case SendShape::kGso:
-        break;
-    }
-    return "io_uring";
-  }
-  if (via == SendVia::kConnected) {
-    switch (shape) {
-      case SendShape::kPlain:
-        return "connected-plain";
-      case SendShape::kGrouped:
-        return "connected-grouped";
-      case SendShape::kGso:
-        break;
-    }
-    return "connected";
-  }
-  return send_shape_name(shape);
+  // By how the worker hands messages to the kernel, then their shape: the
+  // sendmmsg row is the shape's own name (send_shape_name); io_uring and
+  // connected name the shape only where it is not GSO.
+  static constexpr const char* kNames[3][3] = {
+      {"plain", "grouped", "gso"},
+      {"io_uring-plain", "io_uring-grouped", "io_uring"},
+      {"connected-plain", "connected-grouped", "connected"},
+  };
+  static_assert(int(SendVia::kSendmmsg) == 0 && int(SendVia::kUring) == 1 &&
+                int(SendVia::kConnected) == 2);
+  static_assert(int(SendShape::kPlain) == 0 && int(SendShape::kGrouped) == 1 &&
+                int(SendShape::kGso) == 2);
+  return kNames[size_t(send_via())][size_t(send_shape())];
 }
 
 void MediaWorker::count_sent(std::span<const mmsghdr> msgs) {

@@ -16,36 +16,13 @@
 #include <thread>
 #include <vector>
 
+#include "loopback_receiver.hpp"
 #include "net/media_worker.hpp"
 
 namespace lss::net {
 namespace {
 
-struct Receiver {
-  Receiver() {
-    fd = socket(AF_INET, SOCK_DGRAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    socklen_t len = sizeof a;
-    getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-    port = ntohs(a.sin_port);
-    timeval tv{2, 0};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  }
-  ~Receiver() { close(fd); }
-  // The next datagram, empty after 2 s without one.
-  std::vector<uint8_t> next() {
-    std::vector<uint8_t> buf(4096);
-    const ssize_t n = recv(fd, buf.data(), buf.size(), 0);
-    buf.resize(n > 0 ? size_t(n) : 0);
-    return buf;
-  }
-  SocketAddress address() const { return SocketAddress::ipv4(0x7f000001, port); }
-  int fd;
-  uint16_t port;
-};
+using Receiver = testing::Receiver;
 
 // Each datagram the worker receives makes it send `sizes` (the k-th filled
 // with k) to every viewer, packet by packet as the engine fans out.
@@ -136,23 +113,12 @@ TEST(MediaWorkerSend, RepliesLeaveFromTheAddressEachPeerSentTo) {
   // Three peers write to 127.0.0.2 before the worker runs: one receive batch.
   constexpr uint32_t kOther = 0x7f000002;
   Receiver peers[3];
-  for (auto& p : peers) {
-    sockaddr_in to{};
-    to.sin_family = AF_INET;
-    to.sin_addr.s_addr = htonl(kOther);
-    to.sin_port = htons(worker.port());
-    const uint8_t one = 1;
-    sendto(p.fd, &one, 1, 0, reinterpret_cast<sockaddr*>(&to), sizeof to);
-  }
+  for (auto& p : peers) p.send_to(worker.port(), {1}, kOther);
   worker.start();
   for (auto& p : peers) {
-    sockaddr_in from{};
-    socklen_t len = sizeof from;
-    uint8_t buf[256];
-    const ssize_t n = recvfrom(p.fd, buf, sizeof buf, 0, reinterpret_cast<sockaddr*>(&from), &len);
-    EXPECT_EQ(n, 100);
-    EXPECT_EQ(ntohl(from.sin_addr.s_addr), kOther);
-    EXPECT_EQ(ntohs(from.sin_port), worker.port());
+    EXPECT_EQ(p.next().size(), 100u);
+    EXPECT_EQ(p.last_from_ip, kOther);
+    EXPECT_EQ(p.last_from_port, worker.port());
   }
   worker.stop();
   EXPECT_EQ(worker.counters().send_errors, 0u);

@@ -4,14 +4,12 @@
 // lost when the pool is full), and MediaWorker::send_at through the kernel.
 #include "net/paced_sends.hpp"
 
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <thread>
 #include <vector>
 
+#include "loopback_receiver.hpp"
 #include "net/media_worker.hpp"
 #include "sfu/burst_pacer.hpp"
 
@@ -122,16 +120,8 @@ TEST(PacedSends, AFullPoolRefusesWithoutLosingWhatItHolds) {
 }
 
 TEST(MediaWorkerPacing, HeldDatagramsArriveLaterAndInOrder) {
-  const int fd = socket(AF_INET, SOCK_DGRAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-  socklen_t len = sizeof addr;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  timeval tv{2, 0};
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  const auto to = SocketAddress::ipv4(0x7f000001, ntohs(addr.sin_port));
+  net::testing::Receiver receiver;
+  const auto to = receiver.address();
 
   net::MediaWorker worker(0, 0);
   ASSERT_TRUE(worker.open());
@@ -162,14 +152,12 @@ TEST(MediaWorkerPacing, HeldDatagramsArriveLaterAndInOrder) {
   std::vector<uint8_t> order;
   std::vector<Timestamp> when;
   for (int i = 0; i < 20; ++i) {
-    uint8_t buf[512];
-    const ssize_t n = recv(fd, buf, sizeof buf, 0);
-    ASSERT_EQ(n, 200) << i;
-    order.push_back(buf[0]);
+    const auto d = receiver.next();
+    ASSERT_EQ(d.size(), 200u) << i;
+    order.push_back(d[0]);
     when.push_back(Clock::now());
   }
   worker.stop();
-  close(fd);
   for (uint8_t i = 0; i < 20; ++i) EXPECT_EQ(order[i], i);
   // The held ones came no earlier than a millisecond before their time.
   EXPECT_GE(ms_between(posted, when[5]), 9.0);
