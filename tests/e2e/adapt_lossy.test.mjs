@@ -10,34 +10,19 @@ import { performance } from 'node:perf_hooks';
 import { after, before, describe, test } from 'node:test';
 
 import {
-  browserPid, cpuLine, cpuMeter, encodingRates, encodingsLine, fmt, formatTable, freezeEvents, layerLog, loopStalls, measureAgainIfStalled, publisherEncodings, publisherReady, relayDownKbps, sampler, serverLine, serverViewers, startPublisherWith, viewerDelta, viewerLine, viewerSample, viewerSession,
+  cpuLine, cpuMeter, encodingRates, encodingsLine, fmt, formatTable, freezeEvents, layerLog, measureAgainIfStalled, publisherEncodings, publisherReady, relayDownKbps, sampler, serverLine, serverViewers, startAdaptRig, startPublisherWith, stopAdaptRig, viewerDelta, viewerLine, viewerSample, viewerSession,
 } from './lib/adapt.mjs';
-import { launchBrowser, sleep, waitFor } from './lib/browser.mjs';
+import { sleep, waitFor } from './lib/browser.mjs';
 import { startImpairedRelay } from './lib/impair.mjs';
 import { startImpairedViewer, startViewer } from './lib/media.mjs';
-import { startServer } from './lib/server.mjs';
-import { haveFfmpeg, noisyY4m } from './lib/y4m.mjs';
+import { haveFfmpeg } from './lib/y4m.mjs';
 
 describe('viewers on lossy networks', { skip: !haveFfmpeg() && 'no ffmpeg (Debian ffmpeg) for the Y4M camera' }, () => {
-  let server, pubBrowser, viewBrowser, y4m, pids, loop;
+  let server, pubBrowser, viewBrowser, pids, loop;
   before(async () => {
-    loop = loopStalls();
-    y4m = noisyY4m({ width: 1280, height: 720, fps: 30, seconds: 2 });
-    server = await startServer({ LOG_LEVEL: 'debug' });
-    pubBrowser = await launchBrowser([`--use-file-for-fake-video-capture=${y4m}`]);
-    viewBrowser = await launchBrowser();
-    pids = {
-      publisher: browserPid({ marker: y4m }),
-      viewers: browserPid({ exclude: [y4m] }),
-      server: server.child.pid,
-    };
+    ({ server, pubBrowser, viewBrowser, pids, loop } = await startAdaptRig());
   });
-  after(async () => {
-    loop?.stop();
-    await pubBrowser?.close();
-    await viewBrowser?.close();
-    await server?.stop();
-  });
+  after(() => stopAdaptRig({ server, pubBrowser, viewBrowser, loop }));
 
   // c. Random loss on the viewer's path (server -> viewer; delay both ways),
   // with the Y4M camera as one 2.5 Mbit/s 720p layer. A direct viewer of

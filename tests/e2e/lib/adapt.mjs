@@ -1,12 +1,14 @@
-// Helpers for the adaptation tests (adapt.test.mjs): publishing with the
-// page's options (simulcast, maxBitrate), what a viewer sees (inbound-rtp),
-// what the server says of a viewer (/api/stats), its layer switches (server
-// log), CPU of the processes involved, and a plain-text table.
+// Helpers for the adaptation tests (adapt.test.mjs, adapt_lossy.test.mjs):
+// their shared set-up, publishing with the page's options (simulcast,
+// maxBitrate), what a viewer sees (inbound-rtp), what the server says of a
+// viewer (/api/stats), its layer switches (server log), CPU of the
+// processes involved, and a plain-text table.
 import fs from 'node:fs';
 import path from 'node:path';
 
-import { openPage, sleep, waitFor } from './browser.mjs';
-import { repoRoot } from './server.mjs';
+import { launchBrowser, openPage, sleep, waitFor } from './browser.mjs';
+import { repoRoot, startServer } from './server.mjs';
+import { noisyY4m } from './y4m.mjs';
 
 // startPublisher (lib/media.mjs) with every option of lss.publish:
 // {codec, key, simulcast, maxBitrate}.
@@ -355,4 +357,35 @@ export function serverLine(v) {
 export function cpuLine(cpu, loopSummary) {
   return `CPU (% of one core): ${Object.entries(cpu).map(([k, v]) => `${k} ${fmt(v, 0)}`).join(', ')}; load average ${loadAverage()}; ` +
     `the relay's event loop stalled: ${loopSummary}`;
+}
+
+// What both adapt files run on: a server logging layer switches (debug), a
+// publishing Chromium whose camera is a noisy 1280x720 30 fps Y4M, a second
+// Chromium for the viewers, their PIDs for the CPU line, and a watch on this
+// process's event loop (the relay runs in it).
+export async function startAdaptRig() {
+  const rig = { loop: loopStalls() };
+  try {
+    const y4m = noisyY4m({ width: 1280, height: 720, fps: 30, seconds: 2 });
+    rig.server = await startServer({ LOG_LEVEL: 'debug' });
+    rig.pubBrowser = await launchBrowser([`--use-file-for-fake-video-capture=${y4m}`]);
+    rig.viewBrowser = await launchBrowser();
+    rig.pids = {
+      publisher: browserPid({ marker: y4m }),
+      viewers: browserPid({ exclude: [y4m] }),
+      server: rig.server.child.pid,
+    };
+    return rig;
+  } catch (e) {
+    await stopAdaptRig(rig);  // what did start does not outlive the failure
+    throw e;
+  }
+}
+
+// Stops what startAdaptRig started.
+export async function stopAdaptRig({ server, pubBrowser, viewBrowser, loop } = {}) {
+  loop?.stop();
+  await pubBrowser?.close();
+  await viewBrowser?.close();
+  await server?.stop();
 }
