@@ -7,6 +7,7 @@ namespace lss::cc {
 
 namespace {
 constexpr double kBeta = 0.85;                // over-use: back off to this share of throughput
+constexpr double kMaxCut = 0.5;               // ...but to no less than this share of the estimate
 constexpr double kMultiplicativeRate = 1.08;  // per second, capacity unknown
 constexpr double kMinIncreaseBps = 1000;
 constexpr double kMinNearMaxIncreaseBpsPerS = 4000;
@@ -66,7 +67,13 @@ double AimdRateControl::near_max_increase_bps_per_s() const {
   return std::max(kMinNearMaxIncreaseBpsPerS, packet_bits / response_s);
 }
 
-bool AimdRateControl::time_to_reduce_further(Timestamp now, uint64_t acked_bps) const {
+bool AimdRateControl::time_to_reduce_further(Timestamp now, uint64_t acked_bps,
+                                             std::optional<uint64_t> sent_bps) const {
+  if (app_limited(sent_bps)) {
+    // What was acknowledged is what the source gave: far below the estimate
+    // whatever the path does, so it cannot say a cut was not enough.
+    return !last_decrease_ || now - *last_decrease_ >= kAppLimitedReduceInterval;
+  }
   const Duration interval = std::clamp(rtt_, kMinReduceInterval, kMaxReduceInterval);
   if (!last_change_ || now - *last_change_ >= interval) return true;
   return double(acked_bps) < 0.5 * double(current_bps_);
@@ -78,7 +85,7 @@ void AimdRateControl::set_estimate(uint64_t bps, Timestamp now) {
 }
 
 uint64_t AimdRateControl::update(BandwidthUsage usage, std::optional<uint64_t> acked_bps,
-                                 Timestamp now) {
+                                 Timestamp now, std::optional<uint64_t> sent_bps) {
   if (acked_bps) latest_throughput_bps_ = *acked_bps;
   // Until a throughput is measured, the estimate stands in for it.
   const double throughput = double(latest_throughput_bps_.value_or(current_bps_));
@@ -125,16 +132,27 @@ uint64_t AimdRateControl::update(BandwidthUsage usage, std::optional<uint64_t> a
       break;
     }
     case State::kDecrease: {
+      if (app_limited(sent_bps)) {
+        // Half at most, and no capacity sample (see the header).
+        next = std::max(kBeta * throughput, kMaxCut * double(current_bps_));
+        if (next > double(current_bps_)) next = double(current_bps_);
+        state_ = State::kHold;
+        last_change_ = last_decrease_ = now;
+        break;
+      }
       // Just under what actually got through, to drain the queue we built.
       double decreased = kBeta * throughput;
       if (decreased > double(current_bps_) && link_.known()) {
         decreased = kBeta * link_.estimate_kbps * 1000.0;
       }
+      // Never more than half at once: the throughput can be far below the
+      // path (an app-limited sender's), and half is what TCP gives up.
+      decreased = std::max(decreased, kMaxCut * double(current_bps_));
       if (decreased < double(current_bps_)) next = decreased;
       if (link_.known() && throughput < link_.lower_bps()) link_ = {};
       link_.on_overuse(throughput);
       state_ = State::kHold;  // until the queues have drained
-      last_change_ = now;
+      last_change_ = last_decrease_ = now;
       break;
     }
   }

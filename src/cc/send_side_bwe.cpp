@@ -16,6 +16,10 @@ constexpr Duration kRrRttValid = std::chrono::seconds(5);
 constexpr Duration kMaxRtt = std::chrono::seconds(10);
 constexpr double kRttSmoothing = 0.2;
 constexpr int64_t kMaxReference = int64_t(1) << 36;
+// A feedback's arrivals make a rate from this many packets over this long.
+constexpr uint32_t kMinRatePackets = 5;
+constexpr int64_t kMinRateSpanUs = 20'000;
+constexpr int64_t kAppLimitedLookbackUs = 1'000'000;
 }  // namespace
 
 SendSideBwe::SendSideBwe(BweConfig config)
@@ -36,6 +40,7 @@ SendSideBwe::SendSideBwe(BweConfig config)
 void SendSideBwe::on_packet_sent(uint16_t transport_seq, size_t bytes, Timestamp at,
                                  int probe_cluster) {
   history_.on_sent(transport_seq, at, bytes, probe_cluster);
+  sent_rate_.on_sent(to_us(at), bytes);
 }
 
 bool SendSideBwe::twcc_active(Timestamp now) const {
@@ -65,6 +70,10 @@ void SendSideBwe::on_transport_feedback(const TransportCcFeedback& fb, Timestamp
 
   bool any_acked = false;
   int64_t min_rtt_us = std::numeric_limits<int64_t>::max();
+  // The arrivals this feedback reports, for their rate (see below).
+  int64_t first_arrival_us = -1, last_arrival_us = -1;
+  uint64_t bytes_after_first = 0;
+  uint32_t arrivals = 0;
   std::optional<uint64_t> probe_bps;
   for (const TransportCcFeedback::Packet& p : fb.packets) {
     if (p.received) arrival_us += int64_t(p.delta_250us) * 250;
@@ -94,6 +103,12 @@ void SendSideBwe::on_transport_feedback(const TransportCcFeedback& fb, Timestamp
     min_rtt_us = std::min(min_rtt_us, now_us - s.send_us());
 
     acked_.on_packet(arrival_us, s.size());
+    if (arrivals++ == 0) {
+      first_arrival_us = arrival_us;
+    } else {
+      bytes_after_first += s.size();
+    }
+    last_arrival_us = std::max(last_arrival_us, arrival_us);
     if (auto d = inter_arrival_.on_packet(s.send_us(), arrival_us, now_us)) {
       const double send_ms = double(d->send_us) / 1000.0;
       trendline_.update(send_ms, double(d->arrival_us) / 1000.0, arrival_us);
@@ -122,15 +137,35 @@ void SendSideBwe::on_transport_feedback(const TransportCcFeedback& fb, Timestamp
     }
 
     if (probe_bps) last_probe_bps_ = *probe_bps;
-    const std::optional<uint64_t> acked = acked_.bps();
+    std::optional<uint64_t> acked = acked_.bps();
+    // Whether the sender was app-limited: what it sent at its lowest over
+    // the last second, not now, when it may be sending the very keyframe
+    // burst that made the queue.
+    const std::optional<uint64_t> sent = sent_rate_.min_bps(now_us, kAppLimitedLookbackUs);
     const BandwidthUsage usage = detector_.state();
     if (usage == BandwidthUsage::kOverusing) {
+      // A queue is building: the bottleneck is busy, so the packets it let
+      // through since the last feedback came at the rate it carries. The
+      // filtered rate lags far behind a sender that sent little until a
+      // moment ago (a keyframe after a still scene), and cutting to it
+      // would go far below the path (AnAppLimitedSenderKeepsItsEstimate).
+      // Over enough packets and time that a receiver's bunched timestamps
+      // do not make a rate out of nothing.
+      // The highest such rate of this over-use holds until it ends: the
+      // detector goes on reporting over-use for a while after a burst's
+      // queue has drained, when the arrivals are the still scene's again.
+      const int64_t span_us = last_arrival_us - first_arrival_us;
+      if (arrivals >= kMinRatePackets && span_us >= kMinRateSpanUs) {
+        const uint64_t arriving = uint64_t(double(bytes_after_first) * 8e6 / double(span_us));
+        overuse_arrival_bps_ = std::max(overuse_arrival_bps_, arriving);
+      }
+      if (acked) acked = std::max(*acked, overuse_arrival_bps_);
       last_overuse_ = now;
       // Cut once, then again only after the last cut had time to show.
-      if (aimd_.time_to_reduce_further(now, acked.value_or(aimd_.estimate()))) {
-        aimd_.update(usage, acked, now);
+      if (aimd_.time_to_reduce_further(now, acked.value_or(aimd_.estimate()), sent)) {
+        aimd_.update(usage, acked, now, sent);
       }
-    } else if (probe_bps && *probe_bps > aimd_.estimate()) {
+    } else if (overuse_arrival_bps_ = 0; probe_bps && *probe_bps > aimd_.estimate()) {
       // The path carried more than the estimate: jump there.
       aimd_.set_estimate(*probe_bps, now);
       loss_.raise_to(*probe_bps);

@@ -27,8 +27,10 @@
 // - the AIMD estimate is trusted from start_bps (no 5 s "initialisation" on
 //   measured throughput) and, before any throughput is known, over-use
 //   backs off to 85 % of the estimate instead of halving every 200 ms;
-// - no ALR detection, congestion window, pacer pushback or feedback timeout:
-//   when feedback stops the estimate stays where it is;
+// - app-limited periods are told from the rate actually sent (SentRate),
+//   only to soften over-use cuts (aimd_rate_control.hpp); no ALR probing,
+//   congestion window, pacer pushback or feedback timeout: when feedback
+//   stops the estimate stays where it is;
 // - probing only at start (3x and 6x start_bps) and on request from sfu/,
 //   which knows when a higher layer is wanted; no periodic ALR probes;
 // - loss is counted over ~1 s windows (like an RR), and the loss-based
@@ -48,6 +50,7 @@
 #include "cc/probe_bitrate_estimator.hpp"
 #include "cc/probe_controller.hpp"
 #include "cc/sent_packet_history.hpp"
+#include "cc/sent_rate.hpp"
 #include "cc/trendline_estimator.hpp"
 #include "common/time.hpp"
 #include "rtp/rtcp_packets.hpp"
@@ -130,6 +133,7 @@ class SendSideBwe {
 
   BweConfig config_;
   SentPacketHistory history_;
+  SentRate sent_rate_;
   InterArrival inter_arrival_;
   TrendlineEstimator trendline_;
   OveruseDetector detector_;
@@ -148,6 +152,8 @@ class SendSideBwe {
   std::optional<Timestamp> loss_window_start_;
 
   std::optional<Timestamp> last_twcc_, last_rr_rtt_;
+  // The arrival rate while the current over-use lasts (0: none measured).
+  uint64_t overuse_arrival_bps_ = 0;
   std::optional<Timestamp> last_overuse_;          // the delay detector's, for telling loss apart
   Duration rtt_ = std::chrono::milliseconds(200);  // until measured
   bool have_rtt_ = false;

@@ -6,6 +6,7 @@
 #include "cc/acked_bitrate_estimator.hpp"
 #include "cc/aimd_rate_control.hpp"
 #include "cc/loss_based_control.hpp"
+#include "cc/sent_rate.hpp"
 
 namespace lss::cc {
 namespace {
@@ -64,6 +65,41 @@ TEST(AimdRateControl, ReducesFurtherOnlyAfterAnRtt) {
   EXPECT_FALSE(aimd.time_to_reduce_further(kT0 + milliseconds(50), 1'900'000));
   EXPECT_TRUE(aimd.time_to_reduce_further(kT0 + milliseconds(50), 500'000));  // collapsed
   EXPECT_TRUE(aimd.time_to_reduce_further(kT0 + milliseconds(100), 1'900'000));
+}
+
+TEST(AimdRateControl, ACutTakesAtMostHalf) {
+  AimdRateControl aimd(2'000'000, 30'000, 20'000'000);
+  aimd.update(BandwidthUsage::kOverusing, 300'000, kT0);
+  EXPECT_EQ(aimd.estimate(), 1'000'000u);  // not 255k
+  aimd.update(BandwidthUsage::kOverusing, 300'000, kT0 + milliseconds(300));
+  EXPECT_EQ(aimd.estimate(), 500'000u);
+  aimd.update(BandwidthUsage::kOverusing, 300'000, kT0 + milliseconds(600));
+  EXPECT_EQ(aimd.estimate(), 255'000u);
+}
+
+// Sending 100 kbit/s under a 1 Mbit/s estimate: over-use halves it, takes
+// no capacity sample, and another cut waits 500 ms, whatever the throughput.
+TEST(AimdRateControl, AnAppLimitedSenderIsCutGently) {
+  AimdRateControl aimd(1'000'000, 30'000, 20'000'000);
+  aimd.set_rtt(milliseconds(50));
+  const uint64_t sent = 100'000;
+  EXPECT_TRUE(aimd.time_to_reduce_further(kT0, 110'000, sent));
+  aimd.update(BandwidthUsage::kOverusing, 110'000, kT0, sent);
+  EXPECT_EQ(aimd.estimate(), 500'000u);
+  EXPECT_FALSE(aimd.link_capacity_bps());
+  // Below half the estimate, yet not at once: it is the source's rate.
+  EXPECT_FALSE(aimd.time_to_reduce_further(kT0 + milliseconds(100), 110'000, sent));
+  EXPECT_TRUE(aimd.time_to_reduce_further(kT0 + milliseconds(100), 110'000));  // not app-limited
+  // An increase in between does not restart the 500 ms.
+  aimd.update(BandwidthUsage::kNormal, 110'000, kT0 + milliseconds(200), sent);
+  EXPECT_TRUE(aimd.time_to_reduce_further(kT0 + milliseconds(500), 110'000, sent));
+  aimd.update(BandwidthUsage::kOverusing, 110'000, kT0 + milliseconds(500), sent);
+  EXPECT_EQ(aimd.estimate(), 250'000u);
+  // Within 2x of what is sent: the usual cut, with its capacity sample.
+  aimd.update(BandwidthUsage::kOverusing, 110'000, kT0 + milliseconds(1000), 130'000);
+  EXPECT_EQ(aimd.estimate(), 125'000u);  // half at most still
+  ASSERT_TRUE(aimd.link_capacity_bps());
+  EXPECT_NEAR(*aimd.link_capacity_bps(), 110'000, 1);
 }
 
 TEST(AimdRateControl, StaysWithinBounds) {
@@ -135,6 +171,29 @@ TEST(LossBasedControl, CeilingOnlyAfterHeavyLoss) {
   EXPECT_EQ(loss.estimate(), 3'500'000u);
   loss.follow(1'000'000);  // and follows it down too
   EXPECT_EQ(loss.estimate(), 1'000'000u);
+}
+
+TEST(SentRate, MeasuresWhatWasSentOverHalfASecond) {
+  SentRate r;
+  EXPECT_FALSE(r.bps(0));
+  // 1200 bytes every 10 ms: 960 kbit/s.
+  for (int64_t t = 0; t < 2'000'000; t += 10'000) r.on_sent(t, 1200);
+  EXPECT_NEAR(double(*r.bps(2'000'000)), 960'000, 20'000);
+  // Then 100 kbit/s (125 bytes every 10 ms) for a second.
+  for (int64_t t = 2'000'000; t < 3'000'000; t += 10'000) r.on_sent(t, 125);
+  EXPECT_NEAR(double(*r.bps(3'000'000)), 100'000, 10'000);
+  // A burst now: the current window is high, the lowest of the last second not.
+  for (int i = 0; i < 20; ++i) r.on_sent(3'000'000 + i * 1000, 1200);
+  EXPECT_GT(*r.bps(3'050'000), 400'000u);
+  EXPECT_NEAR(double(*r.min_bps(3'050'000, 1'000'000)), 100'000, 20'000);
+  // Windows older than the ring are not made up.
+  EXPECT_FALSE(r.bps(1'000'000));
+}
+
+TEST(SentRate, AShortHistoryCountsFromItsFirstPacket) {
+  SentRate r;
+  for (int64_t t = 1'000'000; t < 1'200'000; t += 10'000) r.on_sent(t, 1200);
+  EXPECT_NEAR(double(*r.bps(1'200'000)), 960'000, 50'000);
 }
 
 TEST(AckedBitrateEstimator, MeasuresASteadyStream) {

@@ -141,6 +141,13 @@ struct Scenario {
   // a packet planned at `planned_us` leaves. Packets keep their order.
   std::function<int64_t(int64_t planned_us)> late_by_us;
   bool report_release = true;  // on_packet_released() with the real send time
+  // An application-limited sender, as an SFU is: it sends what the source
+  // gives at time t (a layer's rate, which may be far below the estimate)
+  // instead of the target, and every keyframe_every_s a keyframe of
+  // keyframe_bytes paced at 2.5x the target. Unset: always the target.
+  std::function<double(double t_s)> media_bps;
+  double keyframe_every_s = 0;
+  size_t keyframe_bytes = 0;
 };
 
 struct Sample {
@@ -218,6 +225,10 @@ class Simulation {
       probe_bytes_ = 0;
       probe_packets_ = 0;
     }
+    if (s_.keyframe_every_s > 0 && t_us_ >= next_keyframe_us_) {
+      keyframe_left_ = s_.keyframe_bytes;
+      next_keyframe_us_ = t_us_ + int64_t(s_.keyframe_every_s * 1e6);
+    }
     if (next_send_us_ < t_us_ - 1000) next_send_us_ = t_us_;  // no catching up after idling
     while (next_send_us_ <= t_us_) {
       const size_t size = 1200;
@@ -236,7 +247,15 @@ class Simulation {
         }
       }
       ++seq_;
-      const double rate = probe_ ? double(probe_->bps) : double(bwe_.target_bps());
+      double rate = double(bwe_.target_bps());
+      if (probe_) {
+        rate = double(probe_->bps);
+      } else if (keyframe_left_ > 0) {
+        rate = 2.5 * double(bwe_.target_bps());
+        keyframe_left_ -= std::min(keyframe_left_, size);
+      } else if (s_.media_bps) {
+        rate = s_.media_bps(t_s);
+      }
       next_send_us_ += int64_t(double(size) * 8e6 / rate);
       if (probe_) {
         probe_bytes_ += size;
@@ -264,6 +283,8 @@ class Simulation {
   Rng rng_;
   int64_t seq_;
   int64_t t_us_ = 0, next_send_us_ = 0, next_feedback_us_ = 50'000, last_sent_us_ = 0;
+  int64_t next_keyframe_us_ = 0;
+  size_t keyframe_left_ = 0;
   std::deque<InFlight> in_flight_;
   std::deque<Feedback> feedback_;
   std::optional<ProbeCluster> probe_;
@@ -451,6 +472,58 @@ TEST(SendSideBweSim, ALateWorkerIsNotAQueueOnThePath) {
   trace("late", sim);
   EXPECT_GE(mean_target(sim.between(15, 60)), 0.6 * 5e6);
   EXPECT_GE(min_target(sim.between(15, 60)), 0.4 * 5e6);
+}
+
+// (4d) An application-limited sender (an SFU viewer on a layer far below
+// what the path carries): the source gives 500 kbit/s, then only 100 for
+// ten seconds (a still scene), then 500 again, with a keyframe every 3 s
+// paced at 2.5x the estimate, on a 1 Mbit/s link with a short queue, so
+// each keyframe overruns the link for a moment. The path carries 1 Mbit/s
+// all along, and the estimate should stay near that. GCC's rule, made for
+// senders that fill the estimate, cut it at such a burst to 85 % of the
+// filtered acknowledged rate, the still scene's ~120 kbit/s, several times
+// over (the rate below half the estimate let it cut again at once), and
+// took that for the link's capacity, so it crept back at ~10 kbit/s a
+// second: 105 kbit/s at the lowest, and the 500 kbit/s layer out of reach
+// for 20 s after the scene moved again. Now a cut goes no lower than the
+// rate the packets arrived at while the queue built (the link's), nor
+// below half the estimate, and an app-limited sender is cut at most every
+// 500 ms, without a capacity sample.
+Scenario app_limited_source() {
+  Scenario s = fixed_link(1e6, 1'000'000);
+  s.queue_bytes = 30'000;
+  s.media_bps = [](double t) { return t >= 10 && t < 20 ? 100e3 : 500e3; };
+  s.keyframe_every_s = 3;
+  s.keyframe_bytes = 30'000;
+  return s;
+}
+
+TEST(SendSideBweSim, AnAppLimitedSenderKeepsItsEstimate) {
+  Simulation sim(app_limited_source());
+  sim.run_until(40);
+  trace("app_limited", sim);
+  EXPECT_GE(min_target(sim.between(5, 10)), 0.7e6);
+  // While the source is still: at most one halving.
+  EXPECT_GE(min_target(sim.between(10, 20)), 0.4e6);
+  // When it moves again, the 500 kbit/s layer fits within seconds.
+  EXPECT_GE(min_target(sim.between(24, 40)), 0.5e6);
+  EXPECT_LE(max_target(sim.between(5, 40)), 1.1e6);
+}
+
+// (4e) ...but a path that really carries less than the app-limited sender
+// sends is still found within seconds: the link drops to 80 kbit/s while
+// the source gives 100 (halvings every 500 ms until the estimate is within
+// 2x of what is sent, then the usual cut).
+TEST(SendSideBweSim, AnAppLimitedSenderStillFollowsACapacityDrop) {
+  Scenario s = app_limited_source();
+  s.capacity_bps = [](double t) { return t < 12 ? 1e6 : 80e3; };
+  Simulation sim(s);
+  sim.run_until(20);
+  trace("app_limited_drop", sim);
+  const double fell =
+      first_time(sim.samples(), 12, [](const Sample& x) { return x.target_bps < 100e3; });
+  ASSERT_GE(fell, 0);
+  EXPECT_LE(fell, 15.0);
 }
 
 // (5) 25 % loss: beyond what a path's own loss is taken to be, so the
