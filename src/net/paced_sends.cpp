@@ -5,17 +5,20 @@
 
 namespace lss::net {
 
-PacedSends::PacedSends() : data_(new uint8_t[kSlots * kSlotSize]), slots_(new Slot[kSlots]) {
-  for (size_t i = kSlots; i-- > 0;) {
-    slots_[i].next = free_;
-    free_ = int32_t(i);
-  }
-}
+PacedSends::PacedSends()
+    : data_(std::make_unique_for_overwrite<uint8_t[]>(kSlots * kSlotSize)),
+      slots_(std::make_unique_for_overwrite<Slot[]>(kSlots)) {}
 
 bool PacedSends::hold(ByteSpan data, const SocketAddress& to, Timestamp release, Timestamp now,
                       uint32_t tag) {
   if (data.size() > kSlotSize) return false;
-  if (free_ < 0) {
+  int32_t i;
+  if (free_ >= 0) {
+    i = free_;
+    free_ = slots_[size_t(i)].next;
+  } else if (fresh_ < kSlots) {
+    i = int32_t(fresh_++);
+  } else {
     ++counters_.full;
     return false;
   }
@@ -23,9 +26,7 @@ bool PacedSends::hold(ByteSpan data, const SocketAddress& to, Timestamp release,
   // Never behind the wheel (it would wait a whole turn) nor beyond it.
   const int64_t bucket =
       std::clamp<int64_t>(to_bucket(release), cursor_, cursor_ + int64_t(kBuckets) - 1);
-  const int32_t i = free_;
   Slot& s = slots_[size_t(i)];
-  free_ = s.next;
   std::memcpy(data_.get() + size_t(i) * kSlotSize, data.data(), data.size());
   s.to = to;
   s.size = uint16_t(data.size());

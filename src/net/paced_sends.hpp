@@ -22,7 +22,11 @@ namespace lss::net {
 
 class PacedSends {
  public:
-  static constexpr size_t kSlots = 2048;     // ~4 MiB of buffers, touched as used
+  // A keyframe paced to each of the ~250 browser viewers of a worker is
+  // ~13,500 datagrams held at once: 2048 slots sent most of them unpaced.
+  // 32 MiB of address space; pages (and slot records) are touched only as
+  // used, the most recently freed slot first, so memory follows the peak.
+  static constexpr size_t kSlots = 16384;
   static constexpr size_t kSlotSize = 2048;  // the largest datagram held
   static constexpr size_t kBuckets = 256;    // 1 ms each: the longest hold is below this
   static constexpr int64_t kBucketUs = 1000;
@@ -49,11 +53,12 @@ class PacedSends {
   const Counters& counters() const { return counters_; }
 
  private:
+  // Left uninitialised until first used (see kSlots).
   struct Slot {
     SocketAddress to;
-    uint16_t size = 0;
-    int32_t next = -1;
-    uint32_t tag = 0;
+    uint16_t size;
+    int32_t next;
+    uint32_t tag;
   };
   struct Bucket {
     int32_t head = -1, tail = -1;
@@ -66,7 +71,8 @@ class PacedSends {
   std::unique_ptr<uint8_t[]> data_;  // kSlots * kSlotSize
   std::unique_ptr<Slot[]> slots_;
   Bucket buckets_[kBuckets];
-  int32_t free_ = -1;    // free slots, linked through Slot::next
+  int32_t free_ = -1;    // freed slots, linked through Slot::next
+  size_t fresh_ = 0;     // slots from here on were never used
   int64_t cursor_ = -1;  // the oldest bucket (absolute ms) that may hold anything
   size_t held_ = 0;
   Counters counters_;
