@@ -110,10 +110,13 @@ machine_line() {
 # queues as cores (SEND_PATH=xdp binds one per media worker; XDP_DEVICE=v0
 # is set for every row, lo on loopback: it changes nothing but xdp). Every datagram
 # then crosses a device (veth) instead of loopback. Root only. Sets
-# SRV_EXEC and LOAD_EXEC (the `ip netns exec` prefixes; empty on loopback)
-# and NET_LINE (a sentence for the tables). veth_net_teardown undoes it.
+# SRV_EXEC and LOAD_EXEC (the `ip netns exec` prefixes; empty on loopback),
+# LSS_BENCH_KEY (the STREAM_KEY the server wants: the publisher is no longer
+# on loopback) and NET_LINE (a sentence for the tables). veth_net_teardown
+# undoes it.
 SRV_EXEC=()
 LOAD_EXEC=()
+LSS_BENCH_KEY=
 NET_LINE="on loopback"
 veth_net_setup() {
   local q
@@ -134,6 +137,7 @@ veth_net_setup() {
   ip -n "$LSS_NS_LOAD" link set v1 up
   SRV_EXEC=(ip netns exec "$LSS_NS_SRV")
   LOAD_EXEC=(ip netns exec "$LSS_NS_LOAD")
+  LSS_BENCH_KEY=bench-$$
   NET_LINE="over a veth pair (the server's network namespace with v0 at 10.254.0.1/24, lss-load's with v1 at 10.254.0.2/24, $q queues each way: FANOUT_NET=veth)"
 }
 
@@ -162,7 +166,7 @@ start_lss() {
   SERVER_DATA=$(mktemp -d /tmp/lss-bench-data.XXXXXX)
   PORT=$port UDP_PORT=$udp LISTEN_ADDRESS=$ip PUBLIC_IP=$ip \
     DATA_DIR=$SERVER_DATA RECORD_STREAMS=false LOG_LEVEL=${LSS_LOG_LEVEL:-warn} \
-    XDP_DEVICE=$xdp_dev "${SRV_EXEC[@]}" "${LSS_SERVER_BIN:-$BUILD/live-stream-server}" >"$log" 2>&1 &
+    XDP_DEVICE=$xdp_dev STREAM_KEY=$LSS_BENCH_KEY "${SRV_EXEC[@]}" "${LSS_SERVER_BIN:-$BUILD/live-stream-server}" >"$log" 2>&1 &
   SERVER_PID=$!
   SERVER_URL=http://$ip:$port
   local i

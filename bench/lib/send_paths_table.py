@@ -69,12 +69,11 @@ def main():
         srv = server_latency_ms(report)
         rss = rss_per_viewer(r)
         share = xdp_share(report)
-        if share is not None:
-            used = f"{used}; {share:.1f} % of datagrams as AF_XDP frames, the rest's"
         rows.append(
             f"| `{path}` ({MEANING.get(path, '')}) | {cpu_cell(hold)} | {viewers_per_core(r)} | "
             f"{fmt(per_msg)} "
-            f"({used or '-'}) | {fmt(srv[0])} / {fmt(srv[1])} | "
+            f"({used or '-'})"
+            f"{'' if share is None else f'; {share:.1f} % of datagrams as AF_XDP frames'} | {fmt(srv[0])} / {fmt(srv[1])} | "
             f"{pair_cell((r['latency_ms']['p50'], r['latency_ms']['p99']))} | "
             f"{pair_cell(everyone)} | {pair_cell(first)} | {pair_cell(last)} | "
             f"{fmt(r['received']['loss_pct'], 3)} % | {r['viewers']['receiving']}/{n} | "

@@ -369,7 +369,8 @@ bool XdpSender::add(const msghdr& h) {
   f.src_ip = addr_;
   f.src_port = port_;
   // The local address the worker answers this peer from (IP_PKTINFO).
-  for (const cmsghdr* c = CMSG_FIRSTHDR(&h); c; c = CMSG_NXTHDR(const_cast<msghdr*>(&h), c)) {
+  auto& mh = const_cast<msghdr&>(h);  // the CMSG macros take no const
+  for (cmsghdr* c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
     if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
       in_pktinfo info;
       std::memcpy(&info, CMSG_DATA(c), sizeof info);
