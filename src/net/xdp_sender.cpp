@@ -122,6 +122,81 @@ std::vector<Neighbour> parse_proc_net_arp(std::string_view text, std::string_vie
   return out;
 }
 
+std::vector<Route4> parse_proc_net_route(std::string_view text) {
+  // Iface Destination Gateway Flags RefCnt Use Metric Mask MTU Window IRTT;
+  // addresses are the network-order value printed as a host integer.
+  std::vector<Route4> out;
+  std::istringstream in{std::string(text)};
+  std::string line;
+  while (std::getline(in, line)) {
+    std::istringstream fields(line);
+    std::string dev, dst, gw, flags, refcnt, use, metric, mask;
+    if (!(fields >> dev >> dst >> gw >> flags >> refcnt >> use >> metric >> mask)) continue;
+    const auto hex = [](const std::string& s, uint32_t& v) {
+      if (s.empty() || s.size() > 8) return false;
+      char* end = nullptr;
+      v = uint32_t(std::strtoul(s.c_str(), &end, 16));
+      return *end == 0;
+    };
+    uint32_t d, g, f, m;
+    if (!hex(dst, d) || !hex(gw, g) || !hex(flags, f) || !hex(mask, m)) continue;  // the header
+    constexpr uint32_t kUp = 0x1, kGateway = 0x2, kReject = 0x200;
+    if (!(f & kUp) || (f & kReject)) continue;
+    Route4 r;
+    r.device = dev;
+    std::memcpy(r.dst.data(), &d, 4);
+    std::memcpy(r.gateway.data(), &g, 4);
+    std::memcpy(r.mask.data(), &m, 4);
+    r.via_gateway = (f & kGateway) != 0;
+    r.metric = unsigned(std::strtoul(metric.c_str(), nullptr, 10));
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+namespace {
+uint32_t raw(const Ipv4& ip) {
+  uint32_t v;
+  std::memcpy(&v, ip.data(), 4);
+  return v;
+}
+}  // namespace
+
+void RouteTable::assign(const std::vector<Route4>& routes, std::string_view device,
+                        const std::vector<Ipv4>& locals) {
+  entries_.clear();
+  for (const auto& r : routes) {
+    const uint32_t mask = raw(r.mask);
+    entries_.push_back({raw(r.dst) & mask, mask, raw(r.gateway), __builtin_popcount(mask), r.metric,
+                        r.via_gateway, r.device == device});
+  }
+  std::stable_sort(entries_.begin(), entries_.end(), [](const Entry& a, const Entry& b) {
+    return a.prefix != b.prefix ? a.prefix > b.prefix : a.metric < b.metric;
+  });
+  locals_.clear();
+  for (const auto& ip : locals) locals_.push_back(raw(ip));
+}
+
+bool RouteTable::next_hop(const Ipv4& dst, Ipv4& hop) const {
+  if (dst[0] == 127 || dst[0] == 0 || dst[0] >= 224) return false;  // loopback, multicast...
+  const uint32_t d = raw(dst);
+  for (uint32_t local : locals_) {
+    if (d == local) return false;
+  }
+  for (const Entry& e : entries_) {
+    if ((d & e.mask) != e.dst) continue;
+    if (!e.ours) return false;
+    if (e.via_gateway) {
+      std::memcpy(hop.data(), &e.gateway, 4);
+    } else {
+      if (e.prefix < 32 && (d | e.mask) == 0xffffffffu) return false;  // the subnet's broadcast
+      hop = dst;
+    }
+    return true;
+  }
+  return false;
+}
+
 }  // namespace xdp
 
 namespace {
@@ -249,7 +324,6 @@ lss::Status XdpSender::open(const std::string& device, unsigned queue_hint, uint
   mac_ = info.mac;
   mtu_ = info.mtu ? info.mtu : 1500;
   addr_ = info.addr;
-  mask_ = info.mask;
   queue_ = queue_hint % info.tx_queues;
   auto s = std::make_unique<Socket>();
   s->area = mmap(nullptr, size_t(kFrames) * kFrameSize, PROT_READ | PROT_WRITE,
@@ -283,6 +357,7 @@ lss::Status XdpSender::open(const std::string& device, unsigned queue_hint, uint
   s->free.reserve(kFrames);
   for (uint32_t i = kFrames; i-- > 0;) s->free.push_back(uint64_t(i) * kFrameSize);
   socket_ = std::move(s);
+  load_routes();
   load_neighbours();
   last_refresh_ = Clock::now();
   return {};
@@ -353,12 +428,12 @@ bool XdpSender::add(const msghdr& h) {
     refused_ += n;
     return false;
   }
-  const uint32_t dst = as_u32(f.dst_ip), mask = as_u32(mask_), own = as_u32(addr_);
-  if ((dst & mask) != (own & mask) || dst == own) {
-    refused_ += n;  // not on the device's subnet: routed, the kernel's
+  xdp::Ipv4 hop;
+  if (!routes_.next_hop(f.dst_ip, hop)) {
+    refused_ += n;  // not through this device: the kernel's
     return false;
   }
-  const auto nb = neighbours_.find(dst);
+  const auto nb = neighbours_.find(as_u32(hop));
   if (nb == neighbours_.end()) {
     missed_ = true;  // the socket's send makes the kernel resolve it
     refused_ += n;
@@ -470,7 +545,26 @@ void XdpSender::refresh(Timestamp now) {
   if (since < kRefreshEvery && !(missed_ && since >= kRefreshAfterMiss)) return;
   last_refresh_ = now;
   missed_ = false;
+  load_routes();
   load_neighbours();
+}
+
+void XdpSender::load_routes() {
+  std::ifstream in("/proc/net/route");
+  std::stringstream text;
+  text << in.rdbuf();
+  std::vector<xdp::Ipv4> locals;
+  ifaddrs* list = nullptr;
+  if (::getifaddrs(&list) == 0) {
+    for (ifaddrs* a = list; a; a = a->ifa_next) {
+      if (!a->ifa_addr || a->ifa_addr->sa_family != AF_INET) continue;
+      xdp::Ipv4 ip;
+      std::memcpy(ip.data(), &reinterpret_cast<const sockaddr_in*>(a->ifa_addr)->sin_addr, 4);
+      locals.push_back(ip);
+    }
+    ::freeifaddrs(list);
+  }
+  routes_.assign(xdp::parse_proc_net_route(text.str()), device_, locals);
 }
 
 void XdpSender::load_neighbours() {

@@ -7,16 +7,18 @@
 // worker's UDP socket still receives). Zero-copy is tried first, copy mode
 // (the kernel builds an skb per frame in the sendto() kick) otherwise.
 //
-// Which datagrams: IPv4 ones (IPv6 goes the socket path) to a destination
-// on the device's own subnet (the next hop is the destination itself)
-// whose MAC the kernel's neighbour table (/proc/net/arp) has, up to the
-// device's MTU. The table is read at open() and again by refresh() (once a
-// second, or soon after a miss); a datagram add() refuses goes through the
-// worker's socket, which also makes the kernel resolve the neighbour that
-// the next refresh() then finds. Source: the device's MAC, the local
-// address the message names (IP_PKTINFO) or else the device's IPv4
-// address, the worker's port. IPv4 header checksum computed, UDP checksum
-// 0 (none: allowed for IPv4).
+// Which datagrams: IPv4 ones (IPv6 goes the socket path) whose route in
+// the kernel's main table (/proc/net/route: longest prefix, then lowest
+// metric) leaves through the device, when the next hop's MAC (the route's
+// gateway, or the destination itself on a link route) is in the kernel's
+// neighbour table (/proc/net/arp), up to the device's MTU; never to this
+// host's own addresses, loopback, multicast or broadcast. Both tables are
+// read at open() and again by refresh() (once a second, or soon after a
+// miss); a datagram add() refuses goes through the worker's socket, which
+// also makes the kernel resolve the neighbour that the next refresh() then
+// finds. Policy routing (ip rule, other tables) is not looked at. Source: the device's MAC, the
+// local address the message names (IP_PKTINFO) or else the device's IPv4 address, the worker's
+// port. IPv4 header checksum computed, UDP checksum 0 (none: allowed for IPv4).
 //
 // One socket and UMEM per worker, on queue (worker index % the device's
 // TX queues): two workers on one queue do not work (the second bind is
@@ -79,6 +81,41 @@ struct Neighbour {
 // /proc/net/arp's text on `device`.
 std::vector<Neighbour> parse_proc_net_arp(std::string_view text, std::string_view device);
 
+struct Route4 {
+  std::string device;
+  Ipv4 dst{}, mask{}, gateway{};
+  bool via_gateway = false;
+  unsigned metric = 0;
+};
+// The usable routes (RTF_UP, not RTF_REJECT) of /proc/net/route's text.
+std::vector<Route4> parse_proc_net_route(std::string_view text);
+
+// The routes as XdpSender looks destinations up in them. No allocation in
+// next_hop().
+class RouteTable {
+ public:
+  // `routes` (any devices), of which those on `device` are ours; `locals`:
+  // this host's own addresses (never sent to as frames).
+  void assign(const std::vector<Route4>& routes, std::string_view device,
+              const std::vector<Ipv4>& locals);
+  // Where a datagram to `dst` goes next when its route (longest prefix,
+  // then lowest metric) leaves through the device: the route's gateway, or
+  // `dst` itself on a link route. False otherwise (another device's route,
+  // no route, a local, loopback, multicast or broadcast destination).
+  bool next_hop(const Ipv4& dst, Ipv4& hop) const;
+  size_t size() const { return entries_.size(); }
+
+ private:
+  struct Entry {
+    uint32_t dst, mask, gateway;  // network order, as on the wire
+    int prefix;
+    unsigned metric;
+    bool via_gateway, ours;
+  };
+  std::vector<Entry> entries_;  // longest prefix first, then lowest metric
+  std::vector<uint32_t> locals_;
+};
+
 }  // namespace xdp
 
 class XdpSender {
@@ -107,8 +144,9 @@ class XdpSender {
   // Puts every datagram of `h` (an iovec each, to h.msg_name, from the
   // IP_PKTINFO/IPV6_PKTINFO address in its control if any) on the TX ring:
   // true. False, and nothing queued, when it must go through the socket:
-  // IPv6, off the subnet, no neighbour entry (a refresh is then due soon),
-  // over the MTU, or no free frame or ring room.
+  // IPv6, routed through another device, no neighbour entry for the next
+  // hop (a refresh is then due soon), over the MTU, or no free frame or
+  // ring room.
   bool add(const msghdr& h);
   // Hands what add() queued to the device (copy mode: the sendto() kicks
   // transmit it) and takes back the frames the kernel is done with. The
@@ -124,8 +162,9 @@ class XdpSender {
   uint64_t refused() const { return refused_; }
   // sendto() calls that made no progress at once (a full device queue).
   uint64_t kick_retries() const { return kick_retries_; }
-  // The neighbour entries known now.
+  // The neighbour entries and routes known now.
   size_t neighbours() const { return neighbours_.size(); }
+  size_t routes() const { return routes_.size(); }
 
  private:
   struct Socket;
@@ -133,6 +172,7 @@ class XdpSender {
   void reap();
   bool take(uint64_t& addr);
   void load_neighbours();
+  void load_routes();
 
   std::unique_ptr<Socket> socket_;
   std::string device_;
@@ -140,12 +180,13 @@ class XdpSender {
   uint16_t port_ = 0;
   unsigned mtu_ = 1500;
   xdp::Mac mac_{};
-  xdp::Ipv4 addr_{}, mask_{};
+  xdp::Ipv4 addr_{};  // the device's: the source where IP_PKTINFO names none
   uint16_t ip_id_ = 0;
   struct Ipv4Hash {
     size_t operator()(uint32_t ip) const noexcept { return ip * 2654435761u; }
   };
   std::unordered_map<uint32_t, xdp::Mac, Ipv4Hash> neighbours_;  // raw IPv4 bytes as key
+  xdp::RouteTable routes_;
   Timestamp last_refresh_{};
   bool missed_ = false;
   uint32_t queued_ = 0;  // on the ring, not yet kicked

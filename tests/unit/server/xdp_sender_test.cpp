@@ -118,6 +118,59 @@ TEST(XdpNeighbours, ProcNetArpGivesTheDevicesResolvedEntries) {
   EXPECT_TRUE(xdp::parse_proc_net_arp("", "v0").empty());
 }
 
+// 192.0.2.0/24 on eth0 (the default route's gateway 192.0.2.1 there),
+// 10.77.0.0/24 on v0, 10.77.5.0/24 via 10.77.0.254 on v0, 10.77.0.128/25
+// on v1 (more specific than v0's /24), a rejected route.
+const char* kRoutes =
+    "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\n"
+    "eth0\t00000000\t010200C0\t0003\t0\t0\t100\t00000000\t0\t0\t0\n"
+    "eth0\t000200C0\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0\n"
+    "v0\t00004D0A\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0\n"
+    "v0\t00054D0A\tFE004D0A\t0003\t0\t0\t0\t00FFFFFF\t0\t0\t0\n"
+    "v1\t80004D0A\t00000000\t0001\t0\t0\t0\t80FFFFFF\t0\t0\t0\n"
+    "v0\t00094D0A\t00000000\t0201\t0\t0\t0\t00FFFFFF\t0\t0\t0\n";
+
+TEST(XdpRoutes, ProcNetRouteParses) {
+  const auto routes = xdp::parse_proc_net_route(kRoutes);
+  ASSERT_EQ(routes.size(), 5u);  // the header and the rejected route left out
+  EXPECT_EQ(routes[0].device, "eth0");
+  EXPECT_EQ(routes[0].dst, (xdp::Ipv4{0, 0, 0, 0}));
+  EXPECT_EQ(routes[0].gateway, (xdp::Ipv4{192, 0, 2, 1}));
+  EXPECT_TRUE(routes[0].via_gateway);
+  EXPECT_EQ(routes[0].metric, 100u);
+  EXPECT_EQ(routes[1].dst, (xdp::Ipv4{192, 0, 2, 0}));
+  EXPECT_EQ(routes[1].mask, (xdp::Ipv4{255, 255, 255, 0}));
+  EXPECT_FALSE(routes[1].via_gateway);
+  EXPECT_EQ(routes[3].gateway, (xdp::Ipv4{10, 77, 0, 254}));
+  EXPECT_EQ(routes[4].mask, (xdp::Ipv4{255, 255, 255, 128}));
+}
+
+TEST(XdpRoutes, NextHopIsTheDestinationOrTheGatewayOfTheDevicesRoutes) {
+  const auto routes = xdp::parse_proc_net_route(kRoutes);
+  xdp::RouteTable v0;
+  v0.assign(routes, "v0", {{10, 77, 0, 1}, {192, 0, 2, 2}});
+  xdp::Ipv4 hop{};
+  ASSERT_TRUE(v0.next_hop({10, 77, 0, 2}, hop));  // on the link
+  EXPECT_EQ(hop, (xdp::Ipv4{10, 77, 0, 2}));
+  ASSERT_TRUE(v0.next_hop({10, 77, 5, 9}, hop));  // through a gateway on v0
+  EXPECT_EQ(hop, (xdp::Ipv4{10, 77, 0, 254}));
+  EXPECT_FALSE(v0.next_hop({10, 77, 0, 200}, hop)) << "v1's more specific route";
+  EXPECT_FALSE(v0.next_hop({10, 77, 0, 1}, hop)) << "our own address";
+  EXPECT_FALSE(v0.next_hop({10, 77, 0, 255}, hop)) << "the subnet's broadcast";
+  EXPECT_FALSE(v0.next_hop({8, 8, 8, 8}, hop)) << "the default route is eth0's";
+  EXPECT_FALSE(v0.next_hop({127, 0, 0, 1}, hop));
+  EXPECT_FALSE(v0.next_hop({239, 1, 1, 1}, hop));
+  xdp::RouteTable eth0;
+  eth0.assign(routes, "eth0", {{192, 0, 2, 2}});
+  ASSERT_TRUE(eth0.next_hop({8, 8, 8, 8}, hop));
+  EXPECT_EQ(hop, (xdp::Ipv4{192, 0, 2, 1}));
+  ASSERT_TRUE(eth0.next_hop({192, 0, 2, 77}, hop));
+  EXPECT_EQ(hop, (xdp::Ipv4{192, 0, 2, 77}));
+  EXPECT_FALSE(eth0.next_hop({10, 77, 0, 2}, hop)) << "v0's";
+  xdp::RouteTable none;
+  EXPECT_FALSE(none.next_hop({10, 77, 0, 2}, hop));
+}
+
 TEST(XdpNeighbours, MacParsing) {
   xdp::Mac m{};
   EXPECT_TRUE(xdp::parse_mac("00:1a:2B:3c:4D:5e", m));
