@@ -164,8 +164,8 @@ ConfigOutcome load_config(int argc, const char* const* argv) {
       "turn, one datagram per message: the path before GSO), io_uring (auto's messages "
       "submitted through an io_uring instead of sendmmsg; sendmmsg where the kernel refuses "
       "io_uring), connected (auto's messages through a UDP socket connected to each "
-      "destination, sharing the port with SO_REUSEPORT) or xdp (datagrams to XDP_DEVICE's "
-      "subnet as AF_XDP frames built by the server, the rest as auto; needs root or "
+      "destination, sharing the port with SO_REUSEPORT) or xdp (datagrams routed through "
+      "XDP_DEVICE as AF_XDP frames built by the server, the rest as auto; needs root or "
       "CAP_NET_RAW+CAP_NET_ADMIN, falls back to auto where the socket cannot be made)");
   opt("--xdp-device", c.xdp_device, "XDP_DEVICE",
       "network device SEND_PATH=xdp transmits on (required with it), e.g. eth0");

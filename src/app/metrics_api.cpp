@@ -109,8 +109,8 @@ void write_media(metrics::TextWriter& w, const std::vector<WorkerSample>& sample
     w.sample({{"worker", std::to_string(i)}}, double(workers.worker(i).xdp_frames()));
   }
   w.family("lss_udp_xdp_fallbacks_total", Type::kCounter,
-           "Datagrams SEND_PATH=xdp sent through the UDP socket instead (IPv6, off the "
-           "device's subnet, neighbour not yet known, no free frame).");
+           "Datagrams SEND_PATH=xdp sent through the UDP socket instead (IPv6, routed "
+           "through another device, next hop's MAC not yet known, no free frame).");
   for (size_t i = 0; i < workers.size(); ++i) {
     w.sample({{"worker", std::to_string(i)}}, double(workers.worker(i).xdp_fallbacks()));
   }

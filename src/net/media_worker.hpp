@@ -101,8 +101,8 @@ class MediaWorker {
   // the worker's AF_XDP socket transmits on; before open().
   void set_xdp_device(std::string device) { xdp_device_ = std::move(device); }
   // SEND_PATH=xdp: datagrams sent as AF_XDP frames, and those that went
-  // through the socket instead (IPv6, off the device's subnet, neighbour
-  // not yet known, no free frame); readable from any thread.
+  // through the socket instead (IPv6, routed through another device, next
+  // hop's MAC not yet known, no free frame); readable from any thread.
   uint64_t xdp_frames() const { return xdp_frames_.load(std::memory_order_relaxed); }
   uint64_t xdp_fallbacks() const { return xdp_fallbacks_.load(std::memory_order_relaxed); }
   // Connected sockets open now, and the datagrams received through them;
