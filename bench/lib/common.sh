@@ -153,10 +153,13 @@ veth_net_teardown() {
 # recording (with veth_net_setup: in the server's namespace, at 10.254.0.1);
 # sets SERVER_PID, SERVER_URL, SERVER_DATA. Logs to $1.
 start_lss() {
-  local log=$1 port udp ip=127.0.0.1 xdp_dev=${XDP_DEVICE:-lo}
+  local log=$1 port udp ip=127.0.0.1 xdp_dev=${XDP_DEVICE:-lo} limits=()
   if [[ ${#SRV_EXEC[@]} -gt 0 ]]; then
     ip=10.254.0.1
     xdp_dev=${XDP_DEVICE:-v0}
+    # Every viewer comes from lss-load's one address, no longer loopback:
+    # the per-address limits would refuse all but the first hundred.
+    limits=(env SESSION_RATE=0 SESSIONS_PER_IP=0 HTTP_CONNECTIONS_PER_IP=0)
     port=8080  # a namespace of its own: every port is free
     udp=40000
   else
@@ -166,7 +169,7 @@ start_lss() {
   SERVER_DATA=$(mktemp -d /tmp/lss-bench-data.XXXXXX)
   PORT=$port UDP_PORT=$udp LISTEN_ADDRESS=$ip PUBLIC_IP=$ip \
     DATA_DIR=$SERVER_DATA RECORD_STREAMS=false LOG_LEVEL=${LSS_LOG_LEVEL:-warn} \
-    XDP_DEVICE=$xdp_dev STREAM_KEY=$LSS_BENCH_KEY "${SRV_EXEC[@]}" "${LSS_SERVER_BIN:-$BUILD/live-stream-server}" >"$log" 2>&1 &
+    XDP_DEVICE=$xdp_dev STREAM_KEY=$LSS_BENCH_KEY "${limits[@]}" "${SRV_EXEC[@]}" "${LSS_SERVER_BIN:-$BUILD/live-stream-server}" >"$log" 2>&1 &
   SERVER_PID=$!
   SERVER_URL=http://$ip:$port
   local i
