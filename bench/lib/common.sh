@@ -104,21 +104,77 @@ machine_line() {
   echo "Machine: ${model:-unknown CPU}, $(nproc) cores (nproc), $(. /etc/os-release && echo "$PRETTY_NAME"), kernel $(uname -r); load average $(cut -d' ' -f1-3 /proc/loadavg) at start (other work on the machine shares its cores; the bench runs at nice ${BENCH_NICE:--10}). Server built from $(built_from). Date: $(date -u +%Y-%m-%dT%H:%MZ)."
 }
 
+# FANOUT_NET=veth (bench/fanout): the server and lss-load each in a network
+# namespace of their own, joined by a veth pair: the server's v0 at
+# 10.254.0.1/24, lss-load's v1 at 10.254.0.2/24, each end with as many
+# queues as cores (SEND_PATH=xdp binds one per media worker; XDP_DEVICE=v0
+# is set for every row, lo on loopback: it changes nothing but xdp). Every datagram
+# then crosses a device (veth) instead of loopback. Root only. Sets
+# SRV_EXEC and LOAD_EXEC (the `ip netns exec` prefixes; empty on loopback),
+# LSS_BENCH_KEY (the STREAM_KEY the server wants: the publisher is no longer
+# on loopback) and NET_LINE (a sentence for the tables). veth_net_teardown
+# undoes it.
+SRV_EXEC=()
+LOAD_EXEC=()
+LSS_BENCH_KEY=
+NET_LINE="on loopback"
+veth_net_setup() {
+  local q
+  q=$(nproc)
+  LSS_NS_SRV=lss-bench-srv-$$
+  LSS_NS_LOAD=lss-bench-load-$$
+  ip netns add "$LSS_NS_SRV"
+  ip netns add "$LSS_NS_LOAD"
+  ip link add lssv0-$$ numtxqueues "$q" numrxqueues "$q" type veth peer name lssv1-$$ \
+    numtxqueues "$q" numrxqueues "$q"
+  ip link set lssv0-$$ netns "$LSS_NS_SRV" name v0
+  ip link set lssv1-$$ netns "$LSS_NS_LOAD" name v1
+  ip -n "$LSS_NS_SRV" link set lo up
+  ip -n "$LSS_NS_SRV" addr add 10.254.0.1/24 dev v0
+  ip -n "$LSS_NS_SRV" link set v0 up
+  ip -n "$LSS_NS_LOAD" link set lo up
+  ip -n "$LSS_NS_LOAD" addr add 10.254.0.2/24 dev v1
+  ip -n "$LSS_NS_LOAD" link set v1 up
+  SRV_EXEC=(ip netns exec "$LSS_NS_SRV")
+  LOAD_EXEC=(ip netns exec "$LSS_NS_LOAD")
+  LSS_BENCH_KEY=bench-$$
+  NET_LINE="over a veth pair (the server's network namespace with v0 at 10.254.0.1/24, lss-load's with v1 at 10.254.0.2/24, $q queues each way: FANOUT_NET=veth)"
+}
+
+veth_net_teardown() {
+  [[ -n "${LSS_NS_SRV:-}" ]] && ip netns del "$LSS_NS_SRV" 2>/dev/null
+  [[ -n "${LSS_NS_LOAD:-}" ]] && ip netns del "$LSS_NS_LOAD" 2>/dev/null
+  LSS_NS_SRV=
+  LSS_NS_LOAD=
+  return 0
+}
+
 # Starts build/live-stream-server on loopback with a fresh DATA_DIR and no
-# recording; sets SERVER_PID, SERVER_URL, SERVER_DATA. Logs to $1.
+# recording (with veth_net_setup: in the server's namespace, at 10.254.0.1);
+# sets SERVER_PID, SERVER_URL, SERVER_DATA. Logs to $1.
 start_lss() {
-  local log=$1 port udp
-  port=$(free_port tcp)
-  udp=$(free_udp_range 8)
+  local log=$1 port udp ip=127.0.0.1 xdp_dev=${XDP_DEVICE:-lo} limits=()
+  if [[ ${#SRV_EXEC[@]} -gt 0 ]]; then
+    ip=10.254.0.1
+    xdp_dev=${XDP_DEVICE:-v0}
+    # Every viewer comes from lss-load's one address, no longer loopback:
+    # the per-address limits would refuse all but the first hundred.
+    limits=(env SESSION_RATE=0 SESSIONS_PER_IP=0 HTTP_CONNECTIONS_PER_IP=0)
+    port=8080  # a namespace of its own: every port is free
+    udp=40000
+  else
+    port=$(free_port tcp)
+    udp=$(free_udp_range 8)
+  fi
   SERVER_DATA=$(mktemp -d /tmp/lss-bench-data.XXXXXX)
-  PORT=$port UDP_PORT=$udp LISTEN_ADDRESS=127.0.0.1 PUBLIC_IP=127.0.0.1 \
+  PORT=$port UDP_PORT=$udp LISTEN_ADDRESS=$ip PUBLIC_IP=$ip \
     DATA_DIR=$SERVER_DATA RECORD_STREAMS=false LOG_LEVEL=${LSS_LOG_LEVEL:-warn} \
-    "${LSS_SERVER_BIN:-$BUILD/live-stream-server}" >"$log" 2>&1 &
+    XDP_DEVICE=$xdp_dev STREAM_KEY=$LSS_BENCH_KEY "${limits[@]}" "${SRV_EXEC[@]}" "${LSS_SERVER_BIN:-$BUILD/live-stream-server}" >"$log" 2>&1 &
   SERVER_PID=$!
-  SERVER_URL=http://127.0.0.1:$port
+  SERVER_URL=http://$ip:$port
   local i
   for i in $(seq 1 100); do
-    if curl -fs -o /dev/null "$SERVER_URL/healthz"; then return 0; fi
+    if "${SRV_EXEC[@]}" curl -fs -o /dev/null "$SERVER_URL/healthz"; then return 0; fi
     if ! kill -0 "$SERVER_PID" 2>/dev/null; then
       echo "live-stream-server exited early:" >&2
       cat "$log" >&2

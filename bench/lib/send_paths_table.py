@@ -5,10 +5,11 @@ Usage: send_paths_table.py MACHINE_LINE DURATION PATH=REPORT.json...
 Prints the Markdown section (table and notes) on stdout.
 """
 import json
+import os
 import sys
 
 from table_common import cpu_cell, datagrams_per_message, fmt, frame_completion, pair_cell, \
-    rss_per_viewer, server_latency_ms, viewers_per_core
+    rss_per_viewer, server_latency_ms, stats_pair, viewers_per_core
 
 MEANING = {
     "plain": "each packet to every viewer in turn, one datagram per message: the path before",
@@ -21,7 +22,34 @@ MEANING = {
     "connected": "auto's GSO messages through a UDP socket connected to each viewer, one "
                  "sendmmsg per viewer",
     "connected+pacing": "as connected, with PACING=true",
+    "xdp": "each datagram as an AF_XDP frame (Ethernet + IPv4 + UDP built by the worker) on "
+           "XDP_DEVICE's queue, copy mode on veth; auto's messages for what it cannot take",
+    "xdp+pacing": "as xdp, with PACING=true",
 }
+
+NETS = {
+    "loopback": "on loopback",
+    "veth": "over a veth pair (FANOUT_NET=veth: the server's network namespace with v0 at "
+            "10.254.0.1/24, lss-load's with v1 at 10.254.0.2/24, a queue per core each way)",
+}
+
+
+def xdp_share(report_path):
+    """Percent of the datagrams the workers sent as AF_XDP frames over the hold
+    (SEND_PATH=xdp), from the saved /api/stats snapshots; None without any."""
+    pair = stats_pair(report_path)
+    if not pair:
+        return None
+    start, end = pair
+
+    def total(snap, key):
+        return sum(w.get(key, 0) for w in snap["media_workers"])
+
+    frames = total(end, "udp_xdp_frames") - total(start, "udp_xdp_frames")
+    socket = total(end, "udp_datagrams_sent") - total(start, "udp_datagrams_sent")
+    if not frames:
+        return None
+    return 100.0 * frames / (frames + socket)
 
 
 def main():
@@ -40,15 +68,18 @@ def main():
         per_msg, used = datagrams_per_message(report)
         srv = server_latency_ms(report)
         rss = rss_per_viewer(r)
+        share = xdp_share(report)
         rows.append(
             f"| `{path}` ({MEANING.get(path, '')}) | {cpu_cell(hold)} | {viewers_per_core(r)} | "
             f"{fmt(per_msg)} "
-            f"({used or '-'}) | {fmt(srv[0])} / {fmt(srv[1])} | "
+            f"({used or '-'})"
+            f"{'' if share is None else f'; {share:.1f} % of datagrams as AF_XDP frames'} | {fmt(srv[0])} / {fmt(srv[1])} | "
             f"{pair_cell((r['latency_ms']['p50'], r['latency_ms']['p99']))} | "
             f"{pair_cell(everyone)} | {pair_cell(first)} | {pair_cell(last)} | "
             f"{fmt(r['received']['loss_pct'], 3)} % | {r['viewers']['receiving']}/{n} | "
             f"{fmt(rss, 1)} |")
-    out.append(f"{n} WHEP viewers of one lss-load publisher on loopback, as bench/fanout, once per "
+    net = os.environ.get("FANOUT_NET", "loopback")
+    out.append(f"{n} WHEP viewers of one lss-load publisher {NETS.get(net, net)}, as bench/fanout, once per "
                f"send path, {duration} s hold each.")
     out.append("")
     out.append("| SEND_PATH | server CPU µs / forwarded packet | viewers per core | datagrams per message (worker paths) "
@@ -62,7 +93,8 @@ def main():
                "the messages that carried them (sendmmsg messages on the shared or connected "
                "sockets, or io_uring SENDMSGs; GET "
                "/api/stats); the worker paths are what the workers report using (`gso` under "
-               "io_uring means the kernel refused io_uring). Frame completion: per "
+               "io_uring means the kernel refused io_uring; with xdp the ratio is the socket's "
+               "share alone, AF_XDP frames are counted apart). Frame completion: per "
                "viewer and video frame, the arrival of the frame's last packet minus the "
                "publisher's send of its last packet, for frames that arrived whole; the first and "
                "last tenth are the viewers who joined first and last. The rest as in the fan-out "

@@ -163,8 +163,12 @@ ConfigOutcome load_config(int argc, const char* const* argv) {
       "(viewer by viewer, one datagram per message), plain (each packet to every viewer in "
       "turn, one datagram per message: the path before GSO), io_uring (auto's messages "
       "submitted through an io_uring instead of sendmmsg; sendmmsg where the kernel refuses "
-      "io_uring) or connected (auto's messages through a UDP socket connected to each "
-      "destination, sharing the port with SO_REUSEPORT)");
+      "io_uring), connected (auto's messages through a UDP socket connected to each "
+      "destination, sharing the port with SO_REUSEPORT) or xdp (datagrams routed through "
+      "XDP_DEVICE as AF_XDP frames built by the server, the rest as auto; needs root or "
+      "CAP_NET_RAW+CAP_NET_ADMIN, falls back to auto where the socket cannot be made)");
+  opt("--xdp-device", c.xdp_device, "XDP_DEVICE",
+      "network device SEND_PATH=xdp transmits on (required with it), e.g. eth0");
   std::string pacing = "true";
   opt("--pacing", pacing, "PACING",
       "spread each viewer's bursts (keyframes) at 2.5x its bandwidth estimate, at most 80 ms "
@@ -394,9 +398,15 @@ ConfigOutcome load_config(int argc, const char* const* argv) {
   if (!parse_bool(ice_tcp, c.ice_tcp))
     return fail("invalid ICE_TCP: expected true or false, got '" + ice_tcp + "'");
   if (c.send_path != "auto" && c.send_path != "grouped" && c.send_path != "plain" &&
-      c.send_path != "io_uring" && c.send_path != "connected")
-    return fail("invalid SEND_PATH: expected auto, grouped, plain, io_uring or connected, got '" +
-                c.send_path + "'");
+      c.send_path != "io_uring" && c.send_path != "connected" && c.send_path != "xdp")
+    return fail(
+        "invalid SEND_PATH: expected auto, grouped, plain, io_uring, connected or xdp, got '" +
+        c.send_path + "'");
+  if (c.send_path == "xdp" && c.xdp_device.empty())
+    return fail("SEND_PATH=xdp needs XDP_DEVICE (the network device to transmit on, e.g. eth0)");
+  if (!c.xdp_device.empty() &&
+      (c.xdp_device.size() >= 16 || c.xdp_device.find_first_of("/ \t") != std::string::npos))
+    return fail("invalid XDP_DEVICE: not a network device name: '" + c.xdp_device + "'");
   if (c.tcp_port && int(c.tcp_port) + int(c.media_workers) - 1 > 65535)
     return fail("invalid TCP_PORT: TCP_PORT + MEDIA_WORKERS - 1 exceeds 65535");
   return out;

@@ -31,9 +31,15 @@ struct Config {
   // messages submitted through an io_uring, one SENDMSG each, instead of
   // sendmmsg; sendmmsg where the kernel or the build has none) or connected
   // (auto's messages through a UDP socket connected to each destination,
-  // which also receives that peer's datagrams). See net/datagram_batch.hpp,
-  // net/uring_sender.hpp, net/connected_sockets.hpp and sfu/fanout_batch.hpp.
+  // which also receives that peer's datagrams) or xdp (AF_XDP frames on
+  // XDP_DEVICE where the destination is on its subnet, auto for the rest). See
+  // net/datagram_batch.hpp, net/uring_sender.hpp, net/connected_sockets.hpp and
+  // sfu/fanout_batch.hpp.
   std::string send_path = "auto";
+  // XDP_DEVICE: the device SEND_PATH=xdp transmits on (AF_XDP, copy mode
+  // where the driver has no zero-copy); required with it. See
+  // net/xdp_sender.hpp.
+  std::string xdp_device;
   // PACING: each viewer's packets spread at 2.5x its bandwidth estimate
   // (sfu/burst_pacer.hpp), so keyframe bursts do not overflow shallow
   // router queues (bench/pacing); false: every packet leaves as soon as it

@@ -102,6 +102,18 @@ void write_media(metrics::TextWriter& w, const std::vector<WorkerSample>& sample
   for (size_t i = 0; i < workers.size(); ++i) {
     w.sample({{"worker", std::to_string(i)}}, double(workers.worker(i).connected_sockets()));
   }
+  w.family("lss_udp_xdp_frames_total", Type::kCounter,
+           "Datagrams each media worker sent as AF_XDP frames (SEND_PATH=xdp); not in "
+           "lss_udp_send_datagrams_total.");
+  for (size_t i = 0; i < workers.size(); ++i) {
+    w.sample({{"worker", std::to_string(i)}}, double(workers.worker(i).xdp_frames()));
+  }
+  w.family("lss_udp_xdp_fallbacks_total", Type::kCounter,
+           "Datagrams SEND_PATH=xdp sent through the UDP socket instead (IPv6, routed "
+           "through another device, next hop's MAC not yet known, no free frame).");
+  for (size_t i = 0; i < workers.size(); ++i) {
+    w.sample({{"worker", std::to_string(i)}}, double(workers.worker(i).xdp_fallbacks()));
+  }
   w.family("lss_paced_datagrams_total", Type::kCounter,
            "Datagrams each media worker held back to pace a viewer's burst (PACING=true).");
   for (size_t i = 0; i < workers.size(); ++i) {
@@ -115,7 +127,7 @@ void write_media(metrics::TextWriter& w, const std::vector<WorkerSample>& sample
   }
   w.family("lss_send_path", Type::kGauge,
            "1 for each media worker's send path (SEND_PATH: plain, grouped, gso for auto, "
-           "io_uring, connected; gso falls back to grouped, io_uring to io_uring-grouped and "
+           "io_uring, connected, xdp; gso falls back to grouped, io_uring to io_uring-grouped and "
            "connected to connected-grouped where the kernel refuses UDP GSO, io_uring to gso "
            "where it refuses io_uring).");
   for (size_t i = 0; i < workers.size(); ++i) {

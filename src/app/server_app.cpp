@@ -321,7 +321,9 @@ int ServerApp::run() {
   s.workers->set_pacing(s.config.pacing);
   s.workers->set_send_via(s.config.send_path == "io_uring"    ? net::SendVia::kUring
                           : s.config.send_path == "connected" ? net::SendVia::kConnected
+                          : s.config.send_path == "xdp"       ? net::SendVia::kXdp
                                                               : net::SendVia::kSendmmsg);
+  s.workers->set_xdp_device(s.config.xdp_device);
   for (unsigned i = 0; i < s.config.media_workers; ++i) {
     const uint16_t port = s.config.udp_port == 0 ? 0 : uint16_t(s.config.udp_port + i);
     // ICE-TCP: TCP_PORT + index, or the worker's own UDP port number.

@@ -27,6 +27,8 @@ json worker_json(WorkerPool& workers, size_t i) {
           {"udp_datagrams_sent", workers.worker(i).udp_datagrams_sent()},
           {"udp_messages_sent", workers.worker(i).udp_messages_sent()},
           {"udp_connected_sockets", workers.worker(i).connected_sockets()},
+          {"udp_xdp_frames", workers.worker(i).xdp_frames()},
+          {"udp_xdp_fallbacks", workers.worker(i).xdp_fallbacks()},
           {"paced_datagrams", workers.worker(i).paced_total()},
           {"paced_held", workers.worker(i).paced_held()},
           {"paced_pool_full", workers.worker(i).paced_pool_full()},

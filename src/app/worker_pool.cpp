@@ -22,6 +22,7 @@ Status WorkerPool::add_worker(uint16_t port, std::shared_ptr<DtlsCertificate> ce
   const size_t index = slots_.size();
   auto worker = std::make_unique<net::MediaWorker>(unsigned(index), port);
   worker->set_send_via(send_via_);
+  worker->set_xdp_device(xdp_device_);
   if (auto st = worker->open(); !st) return st;
   // Several addresses announced: answer from the one each peer chose.
   worker->set_reply_from_destination(ips.size() > 1);

@@ -39,6 +39,9 @@ class WorkerPool : public signal::EngineRouter {
   // How every worker hands its messages to the kernel (SEND_PATH=io_uring,
   // connected); before add_worker().
   void set_send_via(net::SendVia via) { send_via_ = via; }
+  // SEND_PATH=xdp: the device every worker's AF_XDP socket sends on
+  // (XDP_DEVICE); before add_worker().
+  void set_xdp_device(std::string device) { xdp_device_ = std::move(device); }
   // PACING: viewers' packets leave at their pacer's times
   // (sfu/burst_pacer.hpp, net/paced_sends.hpp); before add_worker().
   void set_pacing(bool on) { pacing_ = on; }
@@ -97,6 +100,7 @@ class WorkerPool : public signal::EngineRouter {
   std::map<std::pair<std::string, size_t>, Relay> relays_;  // (stream, relay worker)
   bool pacing_ = false;
   net::SendVia send_via_ = net::SendVia::kSendmmsg;
+  std::string xdp_device_;
   std::vector<size_t> inflight_;  // counted jobs posted to each worker, not yet run
 };
 

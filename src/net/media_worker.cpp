@@ -14,6 +14,7 @@
 #include "net/connected_sockets.hpp"
 #include "net/sockaddr.hpp"
 #include "net/uring_sender.hpp"
+#include "net/xdp_sender.hpp"
 
 namespace lss::net {
 namespace asio = boost::asio;
@@ -90,6 +91,19 @@ lss::Status MediaWorker::open() {
       via_.store(SendVia::kSendmmsg, std::memory_order_relaxed);
       spdlog::warn("media worker {}: io_uring unavailable ({}); sending with sendmmsg", index_,
                    st.message());
+    }
+  }
+  if (send_via() == SendVia::kXdp) {
+    xdp_ = std::make_unique<XdpSender>();
+    auto st = xdp_device_.empty() ? lss::Status(make_error("no XDP_DEVICE"))
+                                  : xdp_->open(xdp_device_, index_, port_);
+    if (!st) {
+      xdp_.reset();
+      via_.store(SendVia::kSendmmsg, std::memory_order_relaxed);
+      spdlog::warn("media worker {}: AF_XDP unavailable ({}); sending with sendmmsg", index_,
+                   st.message());
+    } else {
+      spdlog::info("media worker {}: sending through AF_XDP on {}", index_, xdp_->describe());
     }
   }
   if (send_via() == SendVia::kConnected) {
@@ -333,13 +347,14 @@ const char* MediaWorker::send_path_name() const {
   // By how the worker hands messages to the kernel, then their shape: the
   // sendmmsg row is the shape's own name (send_shape_name); io_uring and
   // connected name the shape only where it is not GSO.
-  static constexpr const char* kNames[3][3] = {
+  static constexpr const char* kNames[4][3] = {
       {"plain", "grouped", "gso"},
       {"io_uring-plain", "io_uring-grouped", "io_uring"},
       {"connected-plain", "connected-grouped", "connected"},
+      {"xdp-plain", "xdp-grouped", "xdp"},
   };
   static_assert(int(SendVia::kSendmmsg) == 0 && int(SendVia::kUring) == 1 &&
-                int(SendVia::kConnected) == 2);
+                int(SendVia::kConnected) == 2 && int(SendVia::kXdp) == 3);
   static_assert(int(SendShape::kPlain) == 0 && int(SendShape::kGrouped) == 1 &&
                 int(SendShape::kGso) == 2);
   return kNames[size_t(send_via())][size_t(send_shape())];
@@ -362,6 +377,10 @@ template <class Refused>
 void MediaWorker::send_messages(std::span<mmsghdr> msgs, Refused&& refused) {
   if (connected_) {
     send_connected(msgs, refused);
+    return;
+  }
+  if (xdp_) {
+    send_xdp(msgs, refused);
     return;
   }
   size_t done = 0;
@@ -477,6 +496,37 @@ void MediaWorker::send_connected(std::span<mmsghdr> msgs, Refused& refused) {
   }
 }
 
+template <class Refused>
+void MediaWorker::send_xdp(std::span<mmsghdr> msgs, Refused& refused) {
+  const int shared = socket_.native_handle();
+  // The frames go when the flush is over (one kick); runs of messages the
+  // socket must carry go with sendmmsg as they come. A destination's
+  // messages all go one way (unless the ring fills), so each viewer's
+  // datagrams keep their order.
+  size_t shared_from = 0;
+  uint64_t frames = 0, fallbacks = 0;
+  for (size_t i = 0; i < msgs.size(); ++i) {
+    const msghdr& h = msgs[i].msg_hdr;
+    if (!xdp_->add(h)) {
+      fallbacks += h.msg_iovlen;
+      continue;
+    }
+    if (shared_from < i) {
+      send_mmsg(shared, msgs.subspan(shared_from, i - shared_from), shared_from, refused);
+    }
+    shared_from = i + 1;
+    frames += h.msg_iovlen;
+    counters_.datagrams_out += h.msg_iovlen;
+    for (size_t k = 0; k < h.msg_iovlen; ++k) counters_.bytes_out += h.msg_iov[k].iov_len;
+  }
+  if (shared_from < msgs.size()) {
+    send_mmsg(shared, msgs.subspan(shared_from), shared_from, refused);
+  }
+  xdp_->flush();
+  if (frames) add_relaxed(xdp_frames_, frames);
+  if (fallbacks) add_relaxed(xdp_fallbacks_, fallbacks);
+}
+
 void MediaWorker::gso_refused(size_t i, int error) {
   // EIO: the route's device cannot checksum (GSO needs it); ENOPROTOOPT,
   // EOPNOTSUPP: a kernel without UDP GSO. Anything else (EINVAL for a
@@ -559,6 +609,7 @@ void MediaWorker::schedule_tick() {
   tick_timer_.async_wait([this](const boost::system::error_code& ec) {
     if (ec) return;
     gathered(Timestamp{}, [this] { on_tick_(Clock::now()); });
+    if (xdp_) xdp_->refresh(Clock::now());  // the neighbour table, now and then
     if (connected_) {
       connected_->close_idle(Clock::now());
       connected_open_.store(connected_->size(), std::memory_order_relaxed);

@@ -8,7 +8,9 @@
 // out at once. SEND_PATH=io_uring submits those messages through an
 // io_uring instead of sendmmsg (uring_sender.hpp); SEND_PATH=connected
 // sends each destination's through a UDP socket connected to it
-// (connected_sockets.hpp), and reads those sockets too. Everything a peer
+// (connected_sockets.hpp), and reads those sockets too; SEND_PATH=xdp
+// transmits what it can as AF_XDP frames on XDP_DEVICE (xdp_sender.hpp),
+// the rest with sendmmsg. Everything a peer
 // does happens on its worker's thread, so per-packet paths take no locks.
 #include <sys/socket.h>
 
@@ -19,6 +21,7 @@
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <functional>
+#include <string>
 #include <thread>
 #include <unordered_map>
 #include <vector>
@@ -37,11 +40,14 @@ namespace lss::net {
 
 class ConnectedSockets;
 class UringSender;
+class XdpSender;
 
 // How a worker hands its messages to the kernel (SEND_PATH): sendmmsg on
 // the shared socket, an io_uring SENDMSG per message (io_uring), or
-// sendmmsg on a socket connected to each destination (connected).
-enum class SendVia { kSendmmsg, kUring, kConnected };
+// sendmmsg on a socket connected to each destination (connected), or
+// AF_XDP frames on one device where the destination allows, sendmmsg for
+// the rest (xdp).
+enum class SendVia { kSendmmsg, kUring, kConnected, kXdp };
 
 class MediaWorker {
  public:
@@ -76,18 +82,29 @@ class MediaWorker {
   // kConnected); before open(). kUring falls back to kSendmmsg, with a
   // warning, where the kernel refuses a ring or the server was built
   // without liburing. kConnected sets SO_REUSEPORT on the shared socket.
+  // kXdp falls back to kSendmmsg, with a warning, where no AF_XDP socket
+  // can be made on the device (set_xdp_device) or the server was built
+  // without libxdp.
   void set_send_via(SendVia via) { via_.store(via, std::memory_order_relaxed); }
   // The way in use; readable from any thread.
   SendVia send_via() const { return via_.load(std::memory_order_relaxed); }
   // The send path in use, for metrics and /api/stats: the shape's name
   // (plain, grouped, gso) with sendmmsg, else "io_uring" or "connected"
   // (their GSO shape), "io_uring-grouped" or "connected-grouped" (after a
-  // GSO fallback). Any thread.
+  // GSO fallback); likewise "xdp". Any thread.
   const char* send_path_name() const;
   // SEND_PATH=connected: a connected socket closes once it has sent nothing
   // for this long (ConnectedSockets::kIdleTimeout; tests shorten it).
   // Before start().
   void set_connected_idle_timeout(Duration timeout);
+  // SEND_PATH=xdp: the device whose queue (worker index % its TX queues)
+  // the worker's AF_XDP socket transmits on; before open().
+  void set_xdp_device(std::string device) { xdp_device_ = std::move(device); }
+  // SEND_PATH=xdp: datagrams sent as AF_XDP frames, and those that went
+  // through the socket instead (IPv6, routed through another device, next
+  // hop's MAC not yet known, no free frame); readable from any thread.
+  uint64_t xdp_frames() const { return xdp_frames_.load(std::memory_order_relaxed); }
+  uint64_t xdp_fallbacks() const { return xdp_fallbacks_.load(std::memory_order_relaxed); }
   // Connected sockets open now, and the datagrams received through them;
   // readable from any thread.
   uint64_t connected_sockets() const { return connected_open_.load(std::memory_order_relaxed); }
@@ -198,6 +215,10 @@ class MediaWorker {
   // sendmmsg on its connected socket, the rest on the shared one.
   template <class Refused>
   void send_connected(std::span<mmsghdr> msgs, Refused& refused);
+  // SEND_PATH=xdp: the messages the AF_XDP socket takes as frames, the
+  // rest with sendmmsg on the shared socket.
+  template <class Refused>
+  void send_xdp(std::span<mmsghdr> msgs, Refused& refused);
   // The connected socket for the destination of `h` (made on first use),
   // or -1 for the shared socket.
   int connected_fd(const msghdr& h, Timestamp now);
@@ -239,7 +260,10 @@ class MediaWorker {
   std::atomic<SendShape> active_shape_{SendShape::kGso};
   std::atomic<SendVia> via_{SendVia::kSendmmsg};
   std::unique_ptr<UringSender> uring_;  // SEND_PATH=io_uring
-  int gso_failures_ = 0;                // refusals that were not the kernel's last word
+  std::unique_ptr<XdpSender> xdp_;      // SEND_PATH=xdp
+  std::string xdp_device_;
+  std::atomic<uint64_t> xdp_frames_{0}, xdp_fallbacks_{0};
+  int gso_failures_ = 0;  // refusals that were not the kernel's last word
   static constexpr int kGsoFailuresToGiveUp = 8;
   std::atomic<uint64_t> udp_datagrams_{0}, udp_messages_{0};
   // Wake-ups from other workers: an eventfd, written only when no wake is

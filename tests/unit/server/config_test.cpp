@@ -32,6 +32,7 @@ const char* kVars[] = {"PORT",
                        "HLS_PART_MS",
                        "HLS_SEGMENT_MS",
                        "SEND_PATH",
+                       "XDP_DEVICE",
                        "PACING"};
 
 class ConfigTest : public ::testing::Test {
@@ -136,7 +137,7 @@ TEST_F(ConfigTest, SendPathIsAutoByDefaultAndTakesTheOlderPaths) {
     ASSERT_EQ(out.kind, ConfigOutcome::Kind::kRun) << path;
     EXPECT_EQ(out.config.send_path, path);
   }
-  setenv("SEND_PATH", "xdp", 1);
+  setenv("SEND_PATH", "dpdk", 1);
   out = load();
   EXPECT_EQ(out.kind, ConfigOutcome::Kind::kExitError);
   EXPECT_NE(out.message.find("SEND_PATH"), std::string::npos) << out.message;
@@ -155,6 +156,31 @@ TEST_F(ConfigTest, SendPathTakesIoUringAndConnected) {
   EXPECT_EQ(out.kind, ConfigOutcome::Kind::kExitError);
   EXPECT_NE(out.message.find("io_uring"), std::string::npos) << out.message;
   EXPECT_NE(out.message.find("connected"), std::string::npos) << out.message;
+  EXPECT_NE(out.message.find("xdp"), std::string::npos) << out.message;
+}
+
+TEST_F(ConfigTest, SendPathXdpNeedsXdpDevice) {
+  setenv("SEND_PATH", "xdp", 1);
+  auto out = load();
+  EXPECT_EQ(out.kind, ConfigOutcome::Kind::kExitError);
+  EXPECT_NE(out.message.find("XDP_DEVICE"), std::string::npos) << out.message;
+  setenv("XDP_DEVICE", "v0", 1);
+  out = load();
+  ASSERT_EQ(out.kind, ConfigOutcome::Kind::kRun) << out.message;
+  EXPECT_EQ(out.config.send_path, "xdp");
+  EXPECT_EQ(out.config.xdp_device, "v0");
+  unsetenv("XDP_DEVICE");
+  out = load({"--xdp-device", "eth1"});
+  ASSERT_EQ(out.kind, ConfigOutcome::Kind::kRun) << out.message;
+  EXPECT_EQ(out.config.xdp_device, "eth1");
+  out = load({"--xdp-device", "../etc/passwd"});
+  EXPECT_EQ(out.kind, ConfigOutcome::Kind::kExitError);
+  EXPECT_NE(out.message.find("XDP_DEVICE"), std::string::npos) << out.message;
+  // The device alone changes nothing: the default path stays.
+  unsetenv("SEND_PATH");
+  out = load({"--xdp-device", "eth1"});
+  ASSERT_EQ(out.kind, ConfigOutcome::Kind::kRun) << out.message;
+  EXPECT_EQ(out.config.send_path, "auto");
 }
 
 TEST_F(ConfigTest, PacingIsOnByDefault) {
