@@ -92,7 +92,9 @@ TEST(XdpFrame, TooSmallABufferBuildsNothing) {
   EXPECT_EQ(xdp::build_udp4_frame(frame.data(), frame.size(), f, payload.data(), payload.size()),
             0u);
   EXPECT_EQ(std::count(frame.begin(), frame.end(), 0xcc), 141);
-  EXPECT_EQ(xdp::build_udp4_frame(frame.data(), 142, f, payload.data(), payload.size()), 142u);
+  frame.resize(142);  // room for it all
+  EXPECT_EQ(xdp::build_udp4_frame(frame.data(), frame.size(), f, payload.data(), payload.size()),
+            142u);
 }
 
 TEST(XdpNeighbours, ProcNetArpGivesTheDevicesResolvedEntries) {
