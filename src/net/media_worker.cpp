@@ -500,28 +500,29 @@ template <class Refused>
 void MediaWorker::send_xdp(std::span<mmsghdr> msgs, Refused& refused) {
   const int shared = socket_.native_handle();
   // The frames go when the flush is over (one kick); runs of messages the
-  // socket must carry go with sendmmsg as they come. A destination's
-  // messages all go one way (unless the ring fills), so each viewer's
-  // datagrams keep their order.
+  // socket must carry go with sendmmsg as they come, after the frames
+  // queued before them: a destination's messages all go one way unless the
+  // ring fills mid-flush, and then the frames it took leave first, so each
+  // viewer's datagrams keep their order.
   size_t shared_from = 0;
   uint64_t frames = 0, fallbacks = 0;
+  const auto send_shared = [&](size_t from, size_t to) {
+    xdp_->flush();
+    send_mmsg(shared, msgs.subspan(from, to - from), from, refused);
+  };
   for (size_t i = 0; i < msgs.size(); ++i) {
     const msghdr& h = msgs[i].msg_hdr;
     if (!xdp_->add(h)) {
       fallbacks += h.msg_iovlen;
       continue;
     }
-    if (shared_from < i) {
-      send_mmsg(shared, msgs.subspan(shared_from, i - shared_from), shared_from, refused);
-    }
+    if (shared_from < i) send_shared(shared_from, i);
     shared_from = i + 1;
     frames += h.msg_iovlen;
     counters_.datagrams_out += h.msg_iovlen;
     for (size_t k = 0; k < h.msg_iovlen; ++k) counters_.bytes_out += h.msg_iov[k].iov_len;
   }
-  if (shared_from < msgs.size()) {
-    send_mmsg(shared, msgs.subspan(shared_from), shared_from, refused);
-  }
+  if (shared_from < msgs.size()) send_shared(shared_from, msgs.size());
   xdp_->flush();
   if (frames) add_relaxed(xdp_frames_, frames);
   if (fallbacks) add_relaxed(xdp_fallbacks_, fallbacks);
