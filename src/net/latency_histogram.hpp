@@ -1,7 +1,8 @@
 #pragma once
 // How long forwarded packets spend in the server: from the receive batch
 // that brought a packet in (or the relay hand-off that carried it over from
-// another worker) to the sendmmsg that hands its copies to the kernel.
+// another worker) to the sendmmsg that hands its copies to the kernel, or,
+// for a copy held by pacing (PACING), to its release.
 // Written by one media worker, read from any thread: relaxed atomic counts
 // in quarter-octave buckets (about 19 % wide), cumulative since start; a
 // reader diffs two snapshots for an interval.

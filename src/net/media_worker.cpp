@@ -173,10 +173,15 @@ template <class F>
 void MediaWorker::gathered(Timestamp arrival, F&& f) {
   const Timestamp start = Clock::now();  // per batch, not per packet
   batching_ = true;
-  arrival_ = arrival;
   // Held datagrams that are due go before anything this batch sends, so a
-  // viewer's packets keep their order (sfu/burst_pacer.hpp).
-  if (paced_ && !paced_->empty()) release_paced(start);
+  // viewer's packets keep their order (sfu/burst_pacer.hpp). Their time in
+  // the server is counted at release, from their own arrival: not again by
+  // flush() with this batch's.
+  if (paced_ && !paced_->empty()) {
+    release_paced(start);
+    uncounted_ = batch_ ? batch_->size() : 0;
+  }
+  arrival_ = arrival;
   if (on_batch_begin_) on_batch_begin_();
   f();
   if (on_batch_end_) on_batch_end_();
@@ -557,10 +562,12 @@ void MediaWorker::flush() {
           counters_.send_errors += batch_->datagrams(i);
         }
       });
-  if (arrival_ != Timestamp{}) {
+  const size_t forwarded = gathered_count - std::min(uncounted_, gathered_count);
+  uncounted_ = 0;
+  if (arrival_ != Timestamp{} && forwarded > 0) {
     const auto waited =
         std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - arrival_);
-    forwarding_latency_.add(uint64_t(std::max<int64_t>(0, waited.count())), gathered_count);
+    forwarding_latency_.add(uint64_t(std::max<int64_t>(0, waited.count())), forwarded);
   }
   batch_->clear();
 }
@@ -572,7 +579,7 @@ void MediaWorker::set_pacing(bool on) {
 
 void MediaWorker::send_at(ByteSpan data, const SocketAddress& to, Timestamp release, uint32_t tag) {
   const Timestamp now = Clock::now();
-  if (!paced_ || !paced_->hold(data, to, release, now, tag)) {
+  if (!paced_ || !paced_->hold(data, to, release, now, tag, arrival_)) {
     // Unpaced rather than lost: a burst to more viewers than the pool holds.
     if (paced_) paced_full_.store(paced_->counters().full, std::memory_order_relaxed);
     send(data, to);
@@ -585,10 +592,16 @@ void MediaWorker::send_at(ByteSpan data, const SocketAddress& to, Timestamp rele
 }
 
 void MediaWorker::release_paced(Timestamp now) {
-  paced_->release_due(now, [this, now](ByteSpan d, const SocketAddress& to, uint32_t tag) {
-    send(d, to);
-    if (tag && on_release_) on_release_(to, tag, now);
-  });
+  paced_->release_due(
+      now, [this, now](ByteSpan d, const SocketAddress& to, uint32_t tag, Timestamp arrival) {
+        send(d, to);
+        if (tag && on_release_) on_release_(to, tag, now);
+        // Forwarded media: its time in the server includes the hold.
+        if (arrival != Timestamp{}) {
+          const auto held = std::chrono::duration_cast<std::chrono::microseconds>(now - arrival);
+          forwarding_latency_.add(uint64_t(std::max<int64_t>(0, held.count())), 1);
+        }
+      });
   paced_held_.store(paced_->held(), std::memory_order_relaxed);
 }
 

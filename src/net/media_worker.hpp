@@ -187,8 +187,9 @@ class MediaWorker {
   // GSO); readable from any thread.
   uint64_t udp_datagrams_sent() const { return udp_datagrams_.load(std::memory_order_relaxed); }
   uint64_t udp_messages_sent() const { return udp_messages_.load(std::memory_order_relaxed); }
-  // Arrival to sendmmsg of what receive batches and relay hand-offs sent;
-  // readable from any thread.
+  // Arrival to sendmmsg of what receive batches and relay hand-offs sent
+  // (to the release, for a paced copy: its hold included); readable from
+  // any thread.
   const LatencyHistogram& forwarding_latency() const { return forwarding_latency_; }
   // Nanoseconds spent handling datagrams, wake-ups and ticks (the rest is
   // waiting, or control jobs); readable from any thread.
@@ -276,6 +277,9 @@ class MediaWorker {
   // receive batches and hand-offs: ticks' sends are not forwarding).
   Timestamp arrival_{};
   LatencyHistogram forwarding_latency_;
+  // Datagrams at the front of the batch that flush() does not count in
+  // forwarding_latency_ (released paced ones, counted at their release).
+  size_t uncounted_ = 0;
   std::atomic<uint64_t> busy_ns_{0};
   std::unique_ptr<TcpMediaServer> tcp_;          // after io_: destroyed before it
   std::unique_ptr<LinkSockets> links_;           // likewise

@@ -10,7 +10,7 @@ PacedSends::PacedSends()
       slots_(std::make_unique_for_overwrite<Slot[]>(kSlots)) {}
 
 bool PacedSends::hold(ByteSpan data, const SocketAddress& to, Timestamp release, Timestamp now,
-                      uint32_t tag) {
+                      uint32_t tag, Timestamp arrival) {
   if (data.size() > kSlotSize) return false;
   int32_t i;
   if (free_ >= 0) {
@@ -31,6 +31,7 @@ bool PacedSends::hold(ByteSpan data, const SocketAddress& to, Timestamp release,
   s.to = to;
   s.size = uint16_t(data.size());
   s.tag = tag;
+  s.arrival = arrival;
   s.next = -1;
   Bucket& b = buckets_[size_t(bucket) % kBuckets];
   if (b.tail >= 0) {

@@ -36,11 +36,13 @@ class PacedSends {
   // Holds a copy of `data` for `to` until `release`. False when the pool is
   // full or `data` too large (the caller then sends it at once). A release
   // time beyond the wheel is held for as long as the wheel reaches. `tag`
-  // is the caller's, given back with the datagram at its release.
+  // and `arrival` (when what it carries reached the server, for the
+  // latency histogram) are the caller's, given back at its release.
   bool hold(ByteSpan data, const SocketAddress& to, Timestamp release, Timestamp now,
-            uint32_t tag = 0);
-  // Calls send(ByteSpan, const SocketAddress&, uint32_t tag) for every datagram due at
-  // `now` (all of its bucket and the older ones), in order.
+            uint32_t tag = 0, Timestamp arrival = {});
+  // Calls send(ByteSpan, const SocketAddress&, uint32_t tag, Timestamp
+  // arrival) for every datagram due at `now` (all of its bucket and the
+  // older ones), in order.
   template <class Send>
   void release_due(Timestamp now, Send&& send);
 
@@ -59,6 +61,7 @@ class PacedSends {
     uint16_t size;
     int32_t next;
     uint32_t tag;
+    Timestamp arrival;
   };
   struct Bucket {
     int32_t head = -1, tail = -1;
@@ -87,7 +90,7 @@ void PacedSends::release_due(Timestamp now, Send&& send) {
     for (int32_t i = b.head; i >= 0;) {
       Slot& s = slots_[size_t(i)];
       const int32_t next = s.next;
-      send(ByteSpan(data_.get() + size_t(i) * kSlotSize, s.size), s.to, s.tag);
+      send(ByteSpan(data_.get() + size_t(i) * kSlotSize, s.size), s.to, s.tag, s.arrival);
       s.next = free_;
       free_ = i;
       --held_;

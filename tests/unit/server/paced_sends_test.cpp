@@ -78,7 +78,7 @@ TEST(PacedSends, ReleasesInOrderAtTheirTimes) {
   }
   EXPECT_EQ(w.held(), 20u);
   std::vector<uint8_t> got_a, got_b;
-  auto take = [&](ByteSpan d, const SocketAddress& to, uint32_t tag) {
+  auto take = [&](ByteSpan d, const SocketAddress& to, uint32_t tag, Timestamp) {
     (to == a ? got_a : got_b).push_back(d[0]);
     EXPECT_EQ(d.size(), 100u);
     EXPECT_EQ(tag, (to == a ? 100u : 200u) + d[0]);  // each datagram's own tag
@@ -109,13 +109,13 @@ TEST(PacedSends, AFullPoolRefusesWithoutLosingWhatItHolds) {
   EXPECT_FALSE(w.hold(Bytes(net::PacedSends::kSlotSize + 1, 0), a, t0, t0));
   size_t sent = 0;
   w.release_due(t0 + std::chrono::milliseconds(10),
-                [&](ByteSpan, const SocketAddress&, uint32_t) { ++sent; });
+                [&](ByteSpan, const SocketAddress&, uint32_t, Timestamp) { ++sent; });
   EXPECT_EQ(sent, net::PacedSends::kSlots);
   // The slots are free again; a time far beyond the wheel is clamped to it.
   ASSERT_TRUE(w.hold(d, a, t0 + std::chrono::seconds(10), t0 + std::chrono::milliseconds(10)));
   sent = 0;
   w.release_due(t0 + std::chrono::milliseconds(10 + int(net::PacedSends::kBuckets)),
-                [&](ByteSpan, const SocketAddress&, uint32_t) { ++sent; });
+                [&](ByteSpan, const SocketAddress&, uint32_t, Timestamp) { ++sent; });
   EXPECT_EQ(sent, 1u);
 }
 
@@ -173,6 +173,34 @@ TEST(MediaWorkerPacing, HeldDatagramsArriveLaterAndInOrder) {
     EXPECT_GE(ms_between(posted, released[k].second), 9.0 + 2.0 * double(k));
     EXPECT_LE(released[k].second, when[5 + k]);
   }
+}
+
+// A forwarded packet that is paced counts in the in-server latency with
+// its hold, once; its unpaced copy to another viewer with the batch.
+TEST(MediaWorkerPacing, AHeldCopyCountsItsHoldInTheLatencyHistogram) {
+  net::testing::Receiver viewer, publisher;
+  const auto to = viewer.address();
+  net::MediaWorker worker(0, 0);
+  ASSERT_TRUE(worker.open());
+  worker.set_pacing(true);
+  worker.set_handlers(
+      [&](uint8_t* data, size_t size, const SocketAddress&, Timestamp now) {
+        const Bytes d(data, data + size);
+        worker.send(d, to);
+        worker.send_at(d, to, now + std::chrono::milliseconds(20), 0);
+      },
+      [](Timestamp) {}, std::chrono::milliseconds(20));
+  worker.start();
+  publisher.send_to(worker.port(), std::vector<uint8_t>(100, 7));
+  EXPECT_EQ(viewer.next().size(), 100u);
+  EXPECT_EQ(viewer.next().size(), 100u);
+  worker.stop();
+  const auto counts = worker.forwarding_latency().snapshot();
+  uint64_t total = 0;
+  for (uint64_t c : counts) total += c;
+  EXPECT_EQ(total, 2u);
+  EXPECT_LT(net::LatencyHistogram::quantile_us(counts, 0.5), 5'000u);
+  EXPECT_GE(net::LatencyHistogram::quantile_us(counts, 1.0), 15'000u);
 }
 
 }  // namespace
