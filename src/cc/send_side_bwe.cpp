@@ -143,6 +143,7 @@ void SendSideBwe::on_transport_feedback(const TransportCcFeedback& fb, Timestamp
     // burst that made the queue.
     const std::optional<uint64_t> sent = sent_rate_.min_bps(now_us, kAppLimitedLookbackUs);
     const BandwidthUsage usage = detector_.state();
+    if (usage != BandwidthUsage::kOverusing) overuse_arrival_bps_ = 0;  // that over-use ended
     if (usage == BandwidthUsage::kOverusing) {
       // A queue is building: the bottleneck is busy, so the packets it let
       // through since the last feedback came at the rate it carries. The
@@ -165,7 +166,7 @@ void SendSideBwe::on_transport_feedback(const TransportCcFeedback& fb, Timestamp
       if (aimd_.time_to_reduce_further(now, acked.value_or(aimd_.estimate()), sent)) {
         aimd_.update(usage, acked, now, sent);
       }
-    } else if (overuse_arrival_bps_ = 0; probe_bps && *probe_bps > aimd_.estimate()) {
+    } else if (probe_bps && *probe_bps > aimd_.estimate()) {
       // The path carried more than the estimate: jump there.
       aimd_.set_estimate(*probe_bps, now);
       loss_.raise_to(*probe_bps);
