@@ -3,7 +3,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps deps-test build run test unit san-build asan asan-e2e tsan-build tsan-e2e fuzz fuzz-long e2e bench format clean container-test
+.PHONY: all deps deps-test build e2e-build run test unit san-build asan asan-e2e tsan-build tsan-e2e fuzz fuzz-long e2e bench format clean container-test
 
 all: build
 
@@ -80,7 +80,12 @@ fuzz: san-build
 fuzz-long: san-build
 	scripts/run-fuzzers.sh $(SAN_BUILD) $(FUZZ_LONG_SECONDS) $(FUZZ_LONG_RUNS)
 
-e2e: build
+# What the e2e tests run: the server and the load generator, not the unit
+# tests (`make test` runs those in the sanitizer build only).
+e2e-build: $(BUILD)/build.ninja
+	cmake --build $(BUILD) --target live-stream-server lss-load -j $(JOBS)
+
+e2e: e2e-build
 	scripts/run-e2e.sh $(BUILD)
 
 # The Dockerfile built and run with podman (slow: not part of `make test`).
