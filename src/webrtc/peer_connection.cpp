@@ -72,7 +72,16 @@ bool PeerConnection::handle_datagram(uint8_t* data, size_t size, const SocketAdd
       return true;
     }
     case Kind::kDtls:
-      if (remote_ && from == *remote_) handle_dtls(ByteSpan(data, size), now);
+      // From the media address, or from another address a valid check came
+      // from, which then becomes the media address, as authenticated media
+      // does below (and as mediasoup does for DTLS): a peer may begin its
+      // handshake on one pair and nominate another mid-way (Firefox moving
+      // from UDP to ICE-TCP), and its next flights, and so our answers,
+      // travel the new one. Anything else is not from this peer's ICE.
+      if (!remote_) return false;
+      if (from != *remote_ && !ice_.select_if_validated(from)) return false;
+      if (from != *remote_) move_to(from, "dtls");
+      handle_dtls(ByteSpan(data, size), now);
       return false;
     case Kind::kRtp: {
       if (!srtp_in_) return false;

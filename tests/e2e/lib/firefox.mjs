@@ -55,20 +55,34 @@ export async function openFirefoxPage(browser, server) {
   return page;
 }
 
+// An answerFilter for lss.publish/watch, made in the page: keeps only the
+// answer's candidates of protocol `only` ('udp' or 'tcp'; null: all of them).
+// Firefox has no UDP port range to firewall (lib/blocked.mjs does that for
+// Chromium), so a Firefox "behind a firewall that lets no UDP through" is one
+// that is offered TCP candidates only.
+const installOnly = (page) => page.evaluate(() => {
+  window.lssOnly = (only) => (only ? (sdp) => sdp.split(/\r?\n/).filter((l) => {
+    const m = /^a=candidate:\S+ \d+ (\S+) /i.exec(l);
+    return !m || m[1].toLowerCase() === only;
+  }).join('\r\n') : null);
+});
+
 // Publishes Firefox's fake camera and microphone (WHIP). The offer and the
 // answer stay on the page (window.pubOffer/pubAnswer) for failure reports.
-export async function firefoxPublish(browser, server, name, codec = 'VP8') {
+// `only`: keep only the answer's 'udp' or 'tcp' candidates.
+export async function firefoxPublish(browser, server, name, codec = 'VP8', { only = null } = {}) {
   const page = await openFirefoxPage(browser, server);
-  const err = await page.evaluate(async (name, codec) => {
+  await installOnly(page);
+  const err = await page.evaluate(async (name, codec, only) => {
     try {
-      window.pub = await window.lss.publish(name, { codec });
+      window.pub = await window.lss.publish(name, { codec, answerFilter: window.lssOnly(only) });
       window.pubOffer = window.pub.pc.localDescription.sdp;
       window.pubAnswer = window.pub.pc.remoteDescription.sdp;
       return null;
     } catch (e) {
       return String(e && e.message || e);
     }
-  }, name, codec);
+  }, name, codec, only);
   if (err) throw new Error(`Firefox could not publish "${name}": ${err}`);
   return page;
 }
@@ -86,12 +100,14 @@ export async function firefoxPublisherVideo(page) {
   });
 }
 
-// Watches `name` in Firefox (WHEP) and plays it in a <video>.
-export async function firefoxWatch(browser, server, name) {
+// Watches `name` in Firefox (WHEP) and plays it in a <video>. `only`: keep
+// only the answer's 'udp' or 'tcp' candidates.
+export async function firefoxWatch(browser, server, name, { only = null } = {}) {
   const page = await openFirefoxPage(browser, server);
-  const err = await page.evaluate(async (name) => {
+  await installOnly(page);
+  const err = await page.evaluate(async (name, only) => {
     try {
-      window.view = await window.lss.watch(name);
+      window.view = await window.lss.watch(name, { answerFilter: window.lssOnly(only) });
     } catch (e) {
       return String(e && e.message || e);
     }
@@ -104,7 +120,7 @@ export async function firefoxWatch(browser, server, name) {
     document.body.append(el);
     el.play().catch(() => {});
     return null;
-  }, name);
+  }, name, only);
   if (err) throw new Error(`Firefox could not watch "${name}": ${err}`);
   return page;
 }
@@ -130,6 +146,25 @@ export async function firefoxViewerStats(page) {
       ended: window.view.ended(),
     };
   });
+}
+
+// The candidate pair Firefox sends on for window[which].pc ('view' or
+// 'pub'): {protocol, localType, tcpType, remoteProtocol, remotePort, state},
+// or null while there is none. Firefox marks it `selected` (it has no
+// transport stats).
+export async function firefoxSelectedPair(page, which = 'view') {
+  return page.evaluate(async (which) => {
+    const stats = await window[which].pc.getStats();
+    let pair = null;
+    stats.forEach((r) => { if (r.type === 'candidate-pair' && r.selected) pair = r; });
+    if (!pair) return null;
+    const l = stats.get(pair.localCandidateId) || {};
+    const r = stats.get(pair.remoteCandidateId) || {};
+    return {
+      protocol: l.protocol, localType: l.candidateType, tcpType: l.tcpType || null,
+      remoteProtocol: r.protocol, remotePort: r.port, state: pair.state,
+    };
+  }, which);
 }
 
 // The SDPs of the page's session (publisher or viewer), for failure reports.

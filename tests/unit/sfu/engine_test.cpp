@@ -878,6 +878,40 @@ TEST_F(EngineTest, GarbageFromAnywhereIsIgnored) {
   EXPECT_EQ(engine_->streams().size(), 1u);
 }
 
+// A peer that begins its DTLS handshake on one pair and meanwhile nominates
+// another (Firefox moving from UDP to ICE-TCP) may send a flight on either:
+// DTLS from an address a valid check came from is taken, and answered there.
+TEST_F(EngineTest, DtlsFromAnotherValidatedAddressIsAnsweredThere) {
+  auto peer = make_peer(5000);
+  const SocketAddress a = peer->address(), b = SocketAddress::ipv4(0x7f000001, 5001);
+  peers_.push_back(peer.get());
+  auto r = engine_->publish("moving", sdp::parse_sdp(peer->offer(true)).value(), now_);
+  auto* created = std::get_if<sfu::SessionCreated>(&r);
+  ASSERT_NE(created, nullptr);
+  ASSERT_TRUE(peer->set_answer(created->answer_sdp));
+  // The check from a is answered; the ClientHello it sets off is held back.
+  std::deque<Datagram> held;
+  drop_ = [&](const Datagram& d) {
+    const bool dtls_from_a = !d.data.empty() && d.data[0] >= 20 && d.data[0] <= 63 && d.from == a;
+    if (dtls_from_a) held.push_back(d);
+    return dtls_from_a;
+  };
+  peer->send_check(net_);
+  pump();
+  ASSERT_EQ(held.size(), 1u);
+  // The peer nominates b; then its ClientHello arrives, from a.
+  drop_ = nullptr;
+  peer->set_address(b);
+  peer->send_check(net_);
+  pump();
+  peer->set_address(a);
+  for (auto& d : held) net_.push_back(std::move(d));
+  pump();
+  for (int i = 0; i < 5 && !peer->connected(); ++i) advance(std::chrono::milliseconds(20));
+  EXPECT_TRUE(peer->connected());
+  EXPECT_EQ(engine_->streams().size(), 1u);
+}
+
 // The server as offerer (a PeerJS streamer call) taking over a live stream:
 // viewers see one continuous track across the switch.
 TEST_F(EngineTest, APulledSourceTakesOverALiveStreamAtItsKeyframe) {
