@@ -78,10 +78,7 @@ bool PeerConnection::handle_datagram(uint8_t* data, size_t size, const SocketAdd
       // handshake on one pair and nominate another mid-way (Firefox moving
       // from UDP to ICE-TCP), and its next flights, and so our answers,
       // travel the new one. Anything else is not from this peer's ICE.
-      if (!remote_) return false;
-      if (from != *remote_ && !ice_.select_if_validated(from)) return false;
-      if (from != *remote_) move_to(from, "dtls");
-      handle_dtls(ByteSpan(data, size), now);
+      if (follow(from, "dtls")) handle_dtls(ByteSpan(data, size), now);
       return false;
     case Kind::kRtp: {
       if (!srtp_in_) return false;
@@ -91,7 +88,7 @@ bool PeerConnection::handle_datagram(uint8_t* data, size_t size, const SocketAdd
         return false;
       }
       stats_.rtp_in++;
-      if (remote_ && from != *remote_ && ice_.select_if_validated(from)) move_to(from, "media");
+      follow(from, "media");
       observer_.on_rtp(*this, data, len, now);
       return false;
     }
@@ -103,7 +100,7 @@ bool PeerConnection::handle_datagram(uint8_t* data, size_t size, const SocketAdd
         return false;
       }
       stats_.rtcp_in++;
-      if (remote_ && from != *remote_ && ice_.select_if_validated(from)) move_to(from, "media");
+      follow(from, "media");
       observer_.on_rtcp(*this, data, len, now);
       return false;
     }
@@ -138,6 +135,14 @@ void PeerConnection::restart_ice(std::string local_ufrag, std::string local_pwd,
   config_.local_pwd = local_pwd;
   config_.remote_ufrag = remote_ufrag;
   ice_.restart(std::move(local_ufrag), std::move(local_pwd), std::move(remote_ufrag));
+}
+
+bool PeerConnection::follow(const SocketAddress& from, const char* why) {
+  if (!remote_) return false;
+  if (from == *remote_) return true;
+  if (!ice_.select_if_validated(from)) return false;
+  move_to(from, why);
+  return true;
 }
 
 void PeerConnection::move_to(const SocketAddress& to, const char* why) {

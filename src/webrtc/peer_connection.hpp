@@ -148,6 +148,9 @@ class PeerConnection {
   void start_sctp();
   void feed_sctp();
   // The media address becomes `to` (a nomination, or media from a validated address).
+  // True when `from` is the media address, or an address a valid check
+  // came from, which then becomes the media address (the peer moved).
+  bool follow(const SocketAddress& from, const char* why);
   void move_to(const SocketAddress& to, const char* why);
   // Controlling: sends the checks due and takes the nominated pair once.
   void run_checks(Timestamp now);

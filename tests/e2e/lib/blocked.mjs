@@ -96,17 +96,21 @@ export function blockUdpRange(range = BLOCKED_UDP_RANGE) {
   };
 }
 
-// A page of the server's UI with window.lssOnly(only): an answerFilter that
-// keeps only the answer's candidates of one protocol ('udp' or 'tcp'), or
-// null (keep them all) for a null `only`.
-async function openFilterPage(browser, server) {
-  const page = await openPage(browser, server);
-  await page.evaluate(() => {
+// Gives a page of the server's UI (Chromium's or Firefox's) window.lssOnly(only):
+// an answerFilter that keeps only the answer's candidates of one protocol
+// ('udp' or 'tcp'), or null (keep them all) for a null `only`.
+export function installAnswerFilter(page) {
+  return page.evaluate(() => {
     window.lssOnly = (only) => (only ? (sdp) => sdp.split(/\r?\n/).filter((l) => {
       const m = /^a=candidate:\S+ \d+ (\S+) /i.exec(l);
       return !m || m[1].toLowerCase() === only;
     }).join('\r\n') : null);
   });
+}
+
+async function openFilterPage(browser, server) {
+  const page = await openPage(browser, server);
+  await installAnswerFilter(page);
   return page;
 }
 

@@ -3,6 +3,7 @@
 import fs from 'node:fs';
 import puppeteer from 'puppeteer-core';
 
+import { installAnswerFilter } from './blocked.mjs';
 import { waitFor } from './browser.mjs';
 
 export const firefoxBin = process.env.FIREFOX || '/usr/bin/firefox-esr';
@@ -55,24 +56,16 @@ export async function openFirefoxPage(browser, server) {
   return page;
 }
 
-// An answerFilter for lss.publish/watch, made in the page: keeps only the
-// answer's candidates of protocol `only` ('udp' or 'tcp'; null: all of them).
-// Firefox has no UDP port range to firewall (lib/blocked.mjs does that for
-// Chromium), so a Firefox "behind a firewall that lets no UDP through" is one
-// that is offered TCP candidates only.
-const installOnly = (page) => page.evaluate(() => {
-  window.lssOnly = (only) => (only ? (sdp) => sdp.split(/\r?\n/).filter((l) => {
-    const m = /^a=candidate:\S+ \d+ (\S+) /i.exec(l);
-    return !m || m[1].toLowerCase() === only;
-  }).join('\r\n') : null);
-});
+// `only` below: Firefox has no UDP port range to firewall (lib/blocked.mjs
+// does that for Chromium), so a Firefox "behind a firewall that lets no UDP
+// through" is one offered the answer's TCP candidates only.
 
 // Publishes Firefox's fake camera and microphone (WHIP). The offer and the
 // answer stay on the page (window.pubOffer/pubAnswer) for failure reports.
 // `only`: keep only the answer's 'udp' or 'tcp' candidates.
 export async function firefoxPublish(browser, server, name, codec = 'VP8', { only = null } = {}) {
   const page = await openFirefoxPage(browser, server);
-  await installOnly(page);
+  await installAnswerFilter(page);
   const err = await page.evaluate(async (name, codec, only) => {
     try {
       window.pub = await window.lss.publish(name, { codec, answerFilter: window.lssOnly(only) });
@@ -104,7 +97,7 @@ export async function firefoxPublisherVideo(page) {
 // only the answer's 'udp' or 'tcp' candidates.
 export async function firefoxWatch(browser, server, name, { only = null } = {}) {
   const page = await openFirefoxPage(browser, server);
-  await installOnly(page);
+  await installAnswerFilter(page);
   const err = await page.evaluate(async (name, only) => {
     try {
       window.view = await window.lss.watch(name, { answerFilter: window.lssOnly(only) });
